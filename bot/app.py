@@ -1,0 +1,168 @@
+"""Composition root: builds storage, channels, the Slack client, services and the scheduler.
+
+Nothing connects at import time; `Carebridge.build(settings)` does it all, once, explicitly.
+Tests and the sandbox pass their own clock and point the URLs at the loopback emulators.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from apscheduler.schedulers.background import BackgroundScheduler
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.channels.base import SocialChannel
+from bot.channels.x import XChannel
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.services.context import Context
+from bot.services.conversations import Conversations
+from bot.services.delivery import DeliverToCustomer
+from bot.services.effects import DELIVER, Effects
+from bot.services.ingest import Ingest
+from bot.services.outbox import OutboxWorker
+from bot.services.polling import Poller
+from bot.services.registry import Services
+from bot.services.replies import Replies
+from bot.slack.outbox import SlackJobs
+from handlers import register_all
+from handlers.web import wsgi_app
+from storage import migrate
+from storage.db import Database
+
+log = structlog.get_logger(__name__)
+SLACK_TIMEOUT_SECONDS = 10
+
+
+@dataclass
+class Carebridge:
+    settings: Settings
+    database: Database
+    clock: Clock
+    slack: WebClient
+    bolt: App
+    services: Services
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        channels: Mapping[str, SocialChannel] | None = None,
+    ) -> Carebridge:
+        clock = clock or SystemClock()
+        database = Database(settings.database_url)
+        migrate.upgrade(database)
+        slack = WebClient(
+            token=settings.slack_bot_token,
+            base_url=settings.slack_api_url,
+            timeout=SLACK_TIMEOUT_SECONDS,
+            # The outbox retries, knowing which calls are safe to repeat; the SDK's own retry
+            # of a dropped connection could post a message twice.
+            retry_handlers=[],
+        )
+        channels = channels if channels is not None else {"x": x_channel(settings, clock)}
+        services = build_services(settings, database, clock, slack, channels)
+        bolt = App(
+            token=settings.slack_bot_token,
+            client=slack,
+            signing_secret=settings.slack_signing_secret or "",
+            # Listeners only write to the database (Slack calls go through the outbox), so
+            # they finish well within Slack's 3 seconds; answering after them makes a retried
+            # delivery see the committed state.
+            process_before_response=not settings.socket_mode,
+        )
+        register_all(bolt, services)
+        return cls(settings, database, clock, slack, bolt, services)
+
+    def wsgi(self) -> Callable[..., Iterable[bytes]]:
+        return wsgi_app(self.bolt, self.services.health)
+
+    def start_background(self, stop: threading.Event) -> BackgroundScheduler:
+        """The outbox worker thread and the scheduler that runs the pollers."""
+        worker = threading.Thread(
+            target=self.services.worker.run_forever, args=(stop,), name="outbox", daemon=True
+        )
+        worker.start()
+        scheduler = BackgroundScheduler(timezone="UTC")
+        scheduler.add_job(
+            self._poll,
+            "interval",
+            seconds=self.settings.x_poll_seconds,
+            next_run_time=self.clock.now(),
+            id="poll",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,  # a late poll still runs: skipping one would delay messages
+        )
+        scheduler.start()
+        return scheduler
+
+    def _poll(self) -> None:
+        try:
+            self.services.poller.poll_once()
+        except Exception:  # the next poll will try again; the scheduler must keep running
+            log.exception("poll.crashed")
+
+    def serve(self) -> None:
+        """Block serving Slack: Socket Mode when an app token is set, otherwise HTTP."""
+        if self.settings.socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            log.info("slack.socket_mode")
+            SocketModeHandler(self.bolt, self.settings.slack_app_token).start()
+            return
+        import waitress
+
+        log.info("slack.http_mode", port=self.settings.port, path="/slack/events")
+        waitress.serve(self.wsgi(), host="0.0.0.0", port=self.settings.port, threads=8)  # noqa: S104
+
+    def close(self) -> None:
+        self.database.dispose()
+
+
+def build_services(
+    settings: Settings,
+    database: Database,
+    clock: Clock,
+    slack: WebClient,
+    channels: Mapping[str, SocialChannel],
+) -> Services:
+    effects = Effects(clock)
+    wake: list[Callable[[], None]] = []
+    context = Context(database, effects, clock, channels, notify=lambda: [w() for w in wake])
+    labels = {network: channel.label for network, channel in channels.items()}
+    handlers: dict[str, Any] = SlackJobs(slack, database, clock, labels).handlers()
+    handlers[DELIVER] = DeliverToCustomer(context)
+    worker = OutboxWorker(database, handlers, clock, pacing={"slack": timedelta(seconds=1)})
+    wake.append(worker.notify)
+    ingest = Ingest(effects, clock, reopen_window=settings.reopen_window)
+    return Services(
+        context=context,
+        conversations=Conversations(context),
+        replies=Replies(context),
+        poller=Poller(
+            context, ingest, slack_channel_id=settings.slack_channel_id, backfill=settings.x_backfill
+        ),
+        worker=worker,
+        slack_channel_id=settings.slack_channel_id,
+    )
+
+
+def x_channel(settings: Settings, clock: Clock) -> XChannel:
+    return XChannel.default(
+        consumer_key=settings.x_consumer_key,
+        consumer_secret=settings.x_consumer_secret,
+        access_token=settings.x_access_token,
+        access_token_secret=settings.x_access_token_secret,
+        bearer_token=settings.x_bearer_token,
+        api_url=settings.x_api_url,
+        clock=clock,
+    )

@@ -1,0 +1,809 @@
+"""A loopback emulator of the Slack Web API, for the real `slack_sdk.WebClient` to talk to.
+
+Point a client at it with `WebClient(token="xoxb-sandbox", base_url=emulator.url)`. It keeps one
+workspace in memory (channels, users, messages, threads, reactions, ephemerals, views) and answers
+the methods Carebridge uses the way slack.com does: HTTP 200 with `{"ok": false, "error": ...}` for
+API errors, HTTP 429 with `Retry-After` for rate limits, opaque cursors for pagination.
+
+Shapes follow the published OpenAPI spec (`shared/fixtures/slack-api/slack_web_openapi_v2.json`)
+plus what the spec predates (message `metadata`, `include_all_metadata`); the test module checks the
+emulator against that spec. Tests inspect the workspace with `messages()`, `thread()`, `message()`,
+`ephemerals`, `calls()` and `views_published`, and act as a human agent with `post_as_user()`.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import itertools
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.sandbox.loopback import Fault, LoopbackServer, Reply, Request
+
+MAX_TEXT_CHARS = 40_000
+MAX_BLOCKS = 50
+DEFAULT_HISTORY_LIMIT = 100  # conversations.history / conversations.members default page size
+DEFAULT_REPLIES_LIMIT = 1000  # conversations.replies default page size
+MAX_LIMIT = 1000
+# What Slack shows for a message sent with blocks but no fallback text.
+NO_TEXT_FALLBACK = "This content can't be displayed."
+WORKSPACE_URL = "https://sandbox.slack.com/"
+APP_ID = "ASANDBOX"
+
+# Parameters Slack accepts as JSON-encoded strings inside form bodies, and the error it gives when
+# the string does not decode.
+_JSON_PARAMS = {
+    "blocks": "invalid_blocks_format",
+    "attachments": "invalid_attachments",
+    "metadata": "invalid_metadata_format",
+    "view": "invalid_arguments",
+}
+
+
+class SlackError(Exception):
+    """An API error: answered as HTTP 200 `{"ok": false, "error": <error>}`."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+@dataclass
+class _Message:
+    channel: str
+    ts: str
+    text: str
+    user: str
+    bot_id: str | None = None
+    blocks: list[dict[str, Any]] | None = None
+    attachments: list[dict[str, Any]] | None = None
+    thread_ts: str | None = None
+    metadata: dict[str, Any] | None = None
+    broadcast: bool = False
+    options: dict[str, Any] = field(default_factory=dict)  # unfurl_links, mrkdwn, ...
+    reactions: dict[str, list[str]] = field(default_factory=dict)  # name -> user ids, in order
+    edits: int = 0
+    edited_ts: str | None = None
+    client_msg_id: str | None = None
+
+    @property
+    def is_reply(self) -> bool:
+        return self.thread_ts is not None and self.thread_ts != self.ts
+
+    @property
+    def in_channel_view(self) -> bool:
+        """Top-level messages and replies also sent to the channel (what history shows)."""
+        return not self.is_reply or self.broadcast
+
+
+@dataclass
+class _Channel:
+    id: str
+    name: str
+    members: list[str]
+    created: int
+
+
+def ts_to_micros(ts: str) -> int:
+    """'1700000000.000100' -> 1700000000000100; raises ValueError on anything else."""
+    seconds, _, fraction = ts.partition(".")
+    if not seconds.isdigit() or (fraction and not fraction.isdigit()) or len(fraction) > 6:
+        raise ValueError(f"not a Slack ts: {ts!r}")
+    return int(seconds) * 1_000_000 + int(fraction.ljust(6, "0") or 0)
+
+
+def micros_to_ts(micros: int) -> str:
+    return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+
+def _flag(params: dict[str, Any], name: str, default: bool = False) -> bool:
+    """Booleans arrive as JSON true/false, or as "true"/"1"/"false"/"0" in forms and queries."""
+    value = params.get(name)
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).lower() in ("1", "true", "yes")
+
+
+def _limit(params: dict[str, Any], default: int) -> int:
+    raw = params.get("limit")
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise SlackError("invalid_limit") from None
+    return default if value <= 0 else min(value, MAX_LIMIT)
+
+
+def _encode_cursor(kind: str, value: str) -> str:
+    return base64.b64encode(f"{kind}:{value}".encode()).decode()
+
+
+def _decode_cursor(cursor: str, kind: str) -> str:
+    try:
+        prefix, _, value = base64.b64decode(cursor.encode(), validate=True).decode().partition(":")
+    except ValueError:
+        raise SlackError("invalid_cursor") from None
+    if prefix != kind or not value:
+        raise SlackError("invalid_cursor")
+    return value
+
+
+def _page(
+    items: list[Any], params: dict[str, Any], default_limit: int, key: Callable[[Any], str]
+) -> tuple[list[Any], str]:
+    """One page of `items` (already ordered) and the cursor of the next page ("" if none).
+
+    The cursor names the first item of the next page rather than an offset, so a page stays
+    correct when messages are added between calls, as with Slack's cursors.
+    """
+    limit = _limit(params, default_limit)
+    start = 0
+    if params.get("cursor"):
+        marker = _decode_cursor(str(params["cursor"]), "next")
+        keys = [key(item) for item in items]
+        if marker not in keys:
+            raise SlackError("invalid_cursor")
+        start = keys.index(marker)
+    page = items[start : start + limit]
+    rest = items[start + limit :]
+    return page, (_encode_cursor("next", key(rest[0])) if rest else "")
+
+
+def _decode_params(request: Request) -> dict[str, Any]:
+    """Query string plus body (form or JSON), with JSON-in-form parameters decoded."""
+    params: dict[str, Any] = dict(request.query)
+    content_type = (request.header("content-type") or "").split(";")[0].strip().lower()
+    if request.body:
+        if content_type == "application/json":
+            try:
+                body = request.json()
+            except ValueError:
+                raise SlackError("invalid_json") from None
+            if not isinstance(body, dict):
+                raise SlackError("json_not_object")
+            params.update(body)
+        elif content_type in ("application/x-www-form-urlencoded", ""):
+            params.update(request.form())
+        else:
+            raise SlackError("invalid_post_type")
+    for name, error in _JSON_PARAMS.items():
+        value = params.get(name)
+        if isinstance(value, str):
+            if not value:
+                params.pop(name)
+                continue
+            try:
+                params[name] = json.loads(value)
+            except ValueError:
+                raise SlackError(error) from None
+    return params
+
+
+class SlackEmulator(LoopbackServer):
+    """The Slack Web API for one workspace, one bot, on 127.0.0.1."""
+
+    name = "slack"
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        bot_token: str = "xoxb-sandbox",
+        bot_user_id: str = "UCAREBOT",
+        bot_id: str = "BCAREBOT",
+        team_id: str = "TSANDBOX",
+        channel_id: str = "CSUPPORT",
+        members: Iterable[str] = (),
+    ) -> None:
+        super().__init__(clock=clock)
+        self.bot_token = bot_token
+        self.bot_user_id = bot_user_id
+        self.bot_id = bot_id
+        self.team_id = team_id
+        self.channel_id = channel_id
+        self._users: dict[str, dict[str, Any]] = {}
+        self._channels: dict[str, _Channel] = {}
+        self._messages: dict[str, list[_Message]] = {}  # channel -> messages in ts order
+        self._ephemerals: list[dict[str, Any]] = []
+        self._views_published: dict[str, dict[str, Any]] = {}
+        self._views_opened: list[dict[str, Any]] = []
+        self._last_micros = 0
+        self._ids = itertools.count(1)
+        self._add_user_record(bot_user_id, "carebridge", is_bot=True)
+        self.add_channel(channel_id, members=members, name="support")
+        self._methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._chat_post_message,
+            "chat.update": self._chat_update,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "chat.getPermalink": self._chat_get_permalink,
+            "reactions.add": self._reactions_add,
+            "conversations.replies": self._conversations_replies,
+            "conversations.history": self._conversations_history,
+            "conversations.info": self._conversations_info,
+            "conversations.members": self._conversations_members,
+            "users.info": self._users_info,
+            "views.publish": self._views_publish,
+            "views.open": self._views_open,
+        }
+
+    # --- set-up ---------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"{self.base_url}/api/"
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """The Web API methods this emulator implements."""
+        return tuple(self._methods)
+
+    def add_user(self, user_id: str, name: str) -> None:
+        with self._lock:
+            self._add_user_record(user_id, name, is_bot=False)
+
+    def add_channel(
+        self,
+        channel_id: str,
+        members: Iterable[str] = (),
+        *,
+        name: str | None = None,
+        bot_is_member: bool = True,
+    ) -> None:
+        with self._lock:
+            people = [m for m in members if m != self.bot_user_id]
+            for user_id in people:
+                if user_id not in self._users:
+                    self._add_user_record(user_id, user_id.lower(), is_bot=False)
+            self._channels[channel_id] = _Channel(
+                id=channel_id,
+                name=name or channel_id.lower(),
+                members=([self.bot_user_id] if bot_is_member else []) + people,
+                created=int(self.clock()),
+            )
+            self._messages.setdefault(channel_id, [])
+
+    def rate_limit(self, method: str, retry_after: int = 30, times: int = 1) -> None:
+        """Answer the next `times` calls of `method` as Slack does when rate limited."""
+        fault = Fault(
+            status=429,
+            body={"ok": False, "error": "ratelimited"},
+            headers={"Retry-After": str(retry_after)},
+        )
+        self.inject(method, fault, times)
+
+    def post_as_user(
+        self, user: str, text: str, thread_ts: str | None = None, channel: str | None = None
+    ) -> dict[str, Any]:
+        """Store a message from a human, as if typed in the Slack client (no HTTP involved)."""
+        with self._lock:
+            target = self._channel(channel or self.channel_id)
+            message = _Message(
+                channel=target.id,
+                ts=self._next_ts(),
+                text=text,
+                user=user,
+                thread_ts=thread_ts,
+                client_msg_id=f"00000000-0000-4000-8000-{next(self._ids):012d}",
+            )
+            self._store(message)
+            return self._inspect(message)
+
+    # --- inspection (copies, safe from any thread) ----------------------------------------------
+    def messages(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Messages in the channel view, oldest first: top-level ones and broadcast replies."""
+        with self._lock:
+            stored = self._messages.get(channel or self.channel_id, [])
+            return [self._inspect(m) for m in stored if m.in_channel_view]
+
+    def thread(self, thread_ts: str, channel: str | None = None) -> list[dict[str, Any]]:
+        """Replies in a thread, oldest first, without the parent."""
+        with self._lock:
+            return [self._inspect(m) for m in self._replies(channel or self.channel_id, thread_ts)]
+
+    def message(self, ts: str, channel: str | None = None) -> dict[str, Any] | None:
+        with self._lock:
+            channels = [channel] if channel else list(self._messages)
+            for name in channels:
+                for stored in self._messages.get(name, []):
+                    if stored.ts == ts:
+                        return self._inspect(stored)
+            return None
+
+    @property
+    def ephemerals(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return copy.deepcopy(self._ephemerals)
+
+    @property
+    def views_published(self) -> dict[str, dict[str, Any]]:
+        """user_id -> the latest Home tab view published for that user."""
+        with self._lock:
+            return copy.deepcopy(self._views_published)
+
+    @property
+    def views_opened(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return copy.deepcopy(self._views_opened)
+
+    def calls(self, method: str) -> list[dict[str, Any]]:
+        """Decoded parameters (token excluded) of every call of `method`, in order.
+
+        Built from the recorded requests, so attempts refused by an injected fault count too.
+        """
+        with self._lock:
+            requests = [r for r in self.requests if self.fault_key(r) == method]
+        decoded = []
+        for request in requests:
+            try:
+                params = _decode_params(request)
+            except SlackError:
+                continue  # an undecodable body has no parameters to show
+            params.pop("token", None)
+            decoded.append(params)
+        return decoded
+
+    # --- HTTP -----------------------------------------------------------------------------------
+    def fault_key(self, request: Request) -> str:
+        return request.path.removeprefix("/api/")
+
+    def handle(self, request: Request) -> Reply:
+        method = request.path.removeprefix("/api/")
+        try:
+            params = _decode_params(request)
+            token = params.pop("token", None)
+            authorization = request.header("authorization") or ""
+            if authorization.startswith("Bearer "):
+                token = authorization.removeprefix("Bearer ").strip()
+            with self._lock:
+                handler = self._methods.get(method)
+                if handler is None:
+                    return Reply(
+                        200, {"ok": False, "error": "unknown_method", "req_method": method}
+                    )
+                if not token:
+                    raise SlackError("not_authed")
+                if token != self.bot_token:
+                    raise SlackError("invalid_auth")
+                return Reply(200, {"ok": True, **handler(params)})
+        except SlackError as error:
+            return Reply(200, {"ok": False, "error": error.error})
+
+    # --- methods --------------------------------------------------------------------------------
+    def _auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "url": WORKSPACE_URL,
+            "team": "Sandbox",
+            "user": self._users[self.bot_user_id]["name"],
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "is_enterprise_install": False,
+        }
+
+    def _chat_post_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(params.get("channel"))
+        if self.bot_user_id not in channel.members:
+            raise SlackError("not_in_channel")
+        text, blocks, attachments = self._content(params)
+        thread_ts = params.get("thread_ts") or None
+        if thread_ts is not None:
+            self._check_ts(str(thread_ts), "invalid_thread_ts")
+        message = _Message(
+            channel=channel.id,
+            ts=self._next_ts(),
+            text=text,
+            user=self.bot_user_id,
+            bot_id=self.bot_id,
+            blocks=blocks,
+            attachments=attachments,
+            thread_ts=str(thread_ts) if thread_ts else None,
+            metadata=self._metadata(params),
+            broadcast=bool(thread_ts) and _flag(params, "reply_broadcast"),
+            options=self._options(params),
+        )
+        self._store(message)
+        # Slack's answer carries the message with its metadata, whatever include_all_metadata says.
+        return {"channel": channel.id, "ts": message.ts, "message": self._render(message, True)}
+
+    def _chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(params.get("channel"))
+        message = self._find(channel.id, params.get("ts"))
+        if message.user != self.bot_user_id:
+            raise SlackError("cant_update_message")
+        text, blocks, attachments = self._content(params)
+        message.text = text
+        # Slack replaces the blocks: an update without blocks leaves a text-only message.
+        message.blocks = blocks
+        if attachments is not None:
+            message.attachments = attachments
+        if "metadata" in params:
+            message.metadata = self._metadata(params)
+        message.edits += 1
+        message.edited_ts = self._next_ts()
+        return {
+            "channel": channel.id,
+            "ts": message.ts,
+            "text": message.text,
+            "message": self._render(message, True),
+        }
+
+    def _chat_post_ephemeral(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(params.get("channel"))
+        user = params.get("user")
+        if not user:
+            raise SlackError("user_not_found")
+        if self.bot_user_id not in channel.members:
+            raise SlackError("not_in_channel")
+        if user not in channel.members:
+            raise SlackError("user_not_in_channel")
+        text, blocks, _ = self._content(params)
+        ts = self._next_ts()
+        self._ephemerals.append(
+            {
+                "channel": channel.id,
+                "user": user,
+                "text": text,
+                "blocks": blocks,
+                "thread_ts": params.get("thread_ts") or None,
+                "message_ts": ts,
+            }
+        )
+        return {"message_ts": ts}
+
+    def _chat_get_permalink(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(params.get("channel"))
+        message = self._find(channel.id, params.get("message_ts"))
+        link = f"{WORKSPACE_URL}archives/{channel.id}/p{message.ts.replace('.', '')}"
+        if message.is_reply:
+            link += f"?thread_ts={message.thread_ts}&cid={channel.id}"
+        return {"channel": channel.id, "permalink": link}
+
+    def _reactions_add(self, params: dict[str, Any]) -> dict[str, Any]:
+        if not params.get("channel") or not params.get("timestamp"):
+            raise SlackError("no_item_specified")
+        name = str(params.get("name") or "").strip(":")
+        if not name:
+            raise SlackError("invalid_name")
+        channel = self._channel(params["channel"])
+        message = self._find(channel.id, params["timestamp"])
+        users = message.reactions.setdefault(name, [])
+        if self.bot_user_id in users:
+            raise SlackError("already_reacted")
+        users.append(self.bot_user_id)
+        return {}
+
+    def _conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(params.get("channel"))
+        visible = [m for m in self._messages[channel.id] if m.in_channel_view]
+        selected = self._between(visible, params)
+        selected.reverse()  # newest first, as Slack returns history
+        page, cursor = _page(selected, params, DEFAULT_HISTORY_LIMIT, key=lambda m: m.ts)
+        metadata = _flag(params, "include_all_metadata")
+        answer: dict[str, Any] = {
+            "messages": [self._render(m, metadata) for m in page],
+            "has_more": bool(cursor),
+            "pin_count": 0,
+            "channel_actions_ts": None,
+            "channel_actions_count": 0,
+        }
+        if cursor:
+            answer["response_metadata"] = {"next_cursor": cursor}
+        return answer
+
+    def _conversations_replies(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(params.get("channel"))
+        ts = params.get("ts")
+        if not ts:
+            raise SlackError("invalid_arguments")
+        parent = self._find(channel.id, ts, error="thread_not_found")
+        thread = [parent] if parent.is_reply else [parent, *self._replies(channel.id, parent.ts)]
+        selected = self._between(thread, params)
+        page, cursor = _page(selected, params, DEFAULT_REPLIES_LIMIT, key=lambda m: m.ts)
+        metadata = _flag(params, "include_all_metadata")
+        answer: dict[str, Any] = {
+            "messages": [self._render(m, metadata) for m in page],
+            "has_more": bool(cursor),
+        }
+        if cursor:
+            answer["response_metadata"] = {"next_cursor": cursor}
+        return answer
+
+    def _conversations_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(params.get("channel"))
+        info: dict[str, Any] = {
+            "id": channel.id,
+            "name": channel.name,
+            "name_normalized": channel.name,
+            "created": channel.created,
+            "creator": self.bot_user_id,
+            "is_channel": True,
+            "is_group": False,
+            "is_im": False,
+            "is_mpim": False,
+            "is_private": False,
+            "is_archived": False,
+            "is_general": False,
+            "is_shared": False,
+            "is_ext_shared": False,
+            "is_org_shared": False,
+            "is_pending_ext_shared": False,
+            "pending_shared": [],
+            "parent_conversation": None,
+            "unlinked": 0,
+            "is_member": self.bot_user_id in channel.members,
+            "topic": {"value": "", "creator": "", "last_set": 0},
+            "purpose": {"value": "", "creator": "", "last_set": 0},
+            "previous_names": [],
+        }
+        if _flag(params, "include_num_members"):
+            info["num_members"] = len(channel.members)
+        return {"channel": info}
+
+    def _conversations_members(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(params.get("channel"))
+        page, cursor = _page(channel.members, params, DEFAULT_HISTORY_LIMIT, key=str)
+        return {"members": list(page), "response_metadata": {"next_cursor": cursor}}
+
+    def _users_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        user = self._users.get(str(params.get("user") or ""))
+        if user is None:
+            raise SlackError("user_not_found")
+        return {"user": copy.deepcopy(user)}
+
+    def _views_publish(self, params: dict[str, Any]) -> dict[str, Any]:
+        user_id = params.get("user_id")
+        view = params.get("view")
+        if not user_id or not isinstance(view, dict) or view.get("type") != "home":
+            raise SlackError("invalid_arguments")
+        current = self._views_published.get(str(user_id))
+        if params.get("hash") and current is not None and params["hash"] != current["hash"]:
+            raise SlackError("hash_conflict")
+        published = self._view(view, previous=current)
+        self._views_published[str(user_id)] = published
+        return {"view": copy.deepcopy(published)}
+
+    def _views_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        view = params.get("view")
+        if not params.get("trigger_id") or not isinstance(view, dict):
+            raise SlackError("invalid_arguments")
+        if view.get("type") != "modal":
+            raise SlackError("invalid_arguments")
+        opened = self._view(view, previous=None)
+        self._views_opened.append({"trigger_id": params["trigger_id"], "view": opened})
+        return {"view": copy.deepcopy(opened)}
+
+    # --- helpers (callers hold the lock) --------------------------------------------------------
+    def _add_user_record(self, user_id: str, name: str, *, is_bot: bool) -> None:
+        self._users[user_id] = {
+            "id": user_id,
+            "team_id": self.team_id,
+            "name": name,
+            "deleted": False,
+            "real_name": name,
+            "tz": "Europe/London",
+            "tz_label": "Greenwich Mean Time",
+            "tz_offset": 0,
+            "is_admin": False,
+            "is_owner": False,
+            "is_bot": is_bot,
+            "is_app_user": False,
+            "updated": 0,
+            "profile": {
+                "real_name": name,
+                "display_name": name,
+                "real_name_normalized": name,
+                "display_name_normalized": name,
+                "team": self.team_id,
+                **({"bot_id": self.bot_id} if is_bot else {}),
+            },
+        }
+
+    def _next_ts(self) -> str:
+        """A ts from the clock, strictly after every ts handed out before (even if time stalls)."""
+        micros = max(round(self.clock() * 1_000_000), self._last_micros + 1)
+        self._last_micros = micros
+        return micros_to_ts(micros)
+
+    def _channel(self, channel_id: Any) -> _Channel:
+        name = str(channel_id or "")
+        if name in self._channels:
+            return self._channels[name]
+        # chat.postMessage also takes "#name"; accepting it everywhere costs nothing here.
+        for channel in self._channels.values():
+            if name.lstrip("#") == channel.name and name:
+                return channel
+        raise SlackError("channel_not_found")
+
+    def _find(self, channel_id: str, ts: Any, error: str = "message_not_found") -> _Message:
+        for message in self._messages[channel_id]:
+            if message.ts == ts:
+                return message
+        raise SlackError(error)
+
+    def _replies(self, channel_id: str, thread_ts: str) -> list[_Message]:
+        return [
+            m
+            for m in self._messages.get(channel_id, [])
+            if m.thread_ts == thread_ts and m.ts != thread_ts
+        ]
+
+    def _store(self, message: _Message) -> None:
+        self._messages[message.channel].append(message)
+
+    @staticmethod
+    def _check_ts(value: str, error: str) -> int:
+        try:
+            return ts_to_micros(value)
+        except ValueError:
+            raise SlackError(error) from None
+
+    def _between(self, messages: list[_Message], params: dict[str, Any]) -> list[_Message]:
+        """Messages within `oldest`..`latest` (exclusive unless `inclusive`), oldest first."""
+        inclusive = _flag(params, "inclusive")
+        oldest = self._check_ts(str(params.get("oldest") or "0"), "invalid_ts_oldest")
+        latest_raw = params.get("latest")
+        latest = self._check_ts(str(latest_raw), "invalid_ts_latest") if latest_raw else None
+        selected = []
+        for message in messages:
+            micros = ts_to_micros(message.ts)
+            after = micros >= oldest if inclusive else micros > oldest
+            before = latest is None or (micros <= latest if inclusive else micros < latest)
+            if after and before:
+                selected.append(message)
+        return selected
+
+    def _content(self, params: dict[str, Any]) -> tuple[str, list[Any] | None, list[Any] | None]:
+        """Validated (text, blocks, attachments) of a message-writing call."""
+        text = params.get("text")
+        blocks = params.get("blocks")
+        attachments = params.get("attachments")
+        if blocks is not None:
+            if not isinstance(blocks, list) or len(blocks) > MAX_BLOCKS:
+                raise SlackError("invalid_blocks")
+            if not all(isinstance(b, dict) and isinstance(b.get("type"), str) for b in blocks):
+                raise SlackError("invalid_blocks")
+        if attachments is not None and not isinstance(attachments, list):
+            raise SlackError("invalid_attachments")
+        if not text and not blocks and not attachments:
+            raise SlackError("no_text")
+        text = str(text or "")
+        if len(text) > MAX_TEXT_CHARS:
+            raise SlackError("msg_too_long")
+        if not text and blocks:
+            text = NO_TEXT_FALLBACK
+        return text, blocks, attachments
+
+    @staticmethod
+    def _options(params: dict[str, Any]) -> dict[str, Any]:
+        """The formatting options a post was sent with; flags as booleans, however they came."""
+        options: dict[str, Any] = {
+            name: _flag(params, name)
+            for name in ("unfurl_links", "unfurl_media", "mrkdwn", "link_names")
+            if name in params
+        }
+        if "parse" in params:
+            options["parse"] = params["parse"]
+        return options
+
+    @staticmethod
+    def _metadata(params: dict[str, Any]) -> dict[str, Any] | None:
+        metadata = params.get("metadata")
+        if metadata is None:
+            return None
+        if not isinstance(metadata, dict) or not isinstance(metadata.get("event_type"), str):
+            raise SlackError("invalid_metadata_format")
+        payload = metadata.get("event_payload", {})
+        if not isinstance(payload, dict):
+            raise SlackError("invalid_metadata_format")
+        return {"event_type": metadata["event_type"], "event_payload": payload}
+
+    def _view(self, view: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
+        view_id = previous["id"] if previous else f"V{next(self._ids):010d}"
+        return {
+            "id": view_id,
+            "team_id": self.team_id,
+            "type": view["type"],
+            "blocks": copy.deepcopy(view.get("blocks", [])),
+            "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""),
+            "state": {"values": {}},
+            "hash": f"{int(self.clock())}.{next(self._ids):08d}",
+            "title": copy.deepcopy(view.get("title")),
+            "close": copy.deepcopy(view.get("close")),
+            "submit": copy.deepcopy(view.get("submit")),
+            "clear_on_close": bool(view.get("clear_on_close", False)),
+            "notify_on_close": bool(view.get("notify_on_close", False)),
+            "external_id": view.get("external_id", ""),
+            "previous_view_id": None,
+            "root_view_id": view_id,
+            "app_id": APP_ID,
+            "app_installed_team_id": self.team_id,
+            "bot_id": self.bot_id,
+        }
+
+    def _render(self, message: _Message, include_metadata: bool) -> dict[str, Any]:
+        """The message as Slack's API shows it."""
+        rendered: dict[str, Any] = {
+            "type": "message",
+            "user": message.user,
+            "text": message.text,
+            "ts": message.ts,
+            "team": self.team_id,
+        }
+        if message.bot_id:
+            rendered["bot_id"] = message.bot_id
+            rendered["app_id"] = APP_ID
+            rendered["bot_profile"] = {
+                "id": message.bot_id,
+                "app_id": APP_ID,
+                "name": self._users[self.bot_user_id]["name"],
+                "deleted": False,
+                "team_id": self.team_id,
+            }
+        if message.client_msg_id:
+            rendered["client_msg_id"] = message.client_msg_id
+        if message.blocks is not None:
+            rendered["blocks"] = copy.deepcopy(message.blocks)
+        if message.attachments is not None:
+            rendered["attachments"] = copy.deepcopy(message.attachments)
+        if message.broadcast:
+            rendered["subtype"] = "thread_broadcast"
+        if message.edited_ts:
+            rendered["edited"] = {"user": self.bot_user_id, "ts": message.edited_ts}
+        if message.reactions:
+            rendered["reactions"] = [
+                {"name": name, "users": list(users), "count": len(users)}
+                for name, users in message.reactions.items()
+            ]
+        if include_metadata and message.metadata is not None:
+            rendered["metadata"] = copy.deepcopy(message.metadata)
+        if message.is_reply:
+            rendered["thread_ts"] = message.thread_ts
+            parent = next(
+                (m for m in self._messages[message.channel] if m.ts == message.thread_ts), None
+            )
+            if parent is not None:
+                rendered["parent_user_id"] = parent.user
+        else:
+            replies = self._replies(message.channel, message.ts)
+            if replies:
+                # Slack marks a parent once it has replies: thread_ts = its own ts plus counters.
+                users = list(dict.fromkeys(r.user for r in replies))
+                rendered.update(
+                    thread_ts=message.ts,
+                    reply_count=len(replies),
+                    reply_users_count=len(users),
+                    latest_reply=replies[-1].ts,
+                    reply_users=users,
+                    is_locked=False,
+                    subscribed=False,
+                )
+        return rendered
+
+    def _inspect(self, message: _Message) -> dict[str, Any]:
+        """The message as tests look at it (plain fields, copies)."""
+        return {
+            "ts": message.ts,
+            "channel": message.channel,
+            "text": message.text,
+            "blocks": copy.deepcopy(message.blocks),
+            "attachments": copy.deepcopy(message.attachments),
+            "user": message.user,
+            "bot_id": message.bot_id,
+            "thread_ts": message.thread_ts,
+            "metadata": copy.deepcopy(message.metadata),
+            "reactions": list(message.reactions),
+            "edited": message.edits,
+            "reply_broadcast": message.broadcast,
+            "reply_count": 0
+            if message.is_reply
+            else len(self._replies(message.channel, message.ts)),
+            "options": dict(message.options),
+        }

@@ -1,0 +1,249 @@
+"""Deliver Slack's inbound requests to a Bolt app running in HTTP mode, signed as Slack signs them.
+
+`SlackEventSender` plays Slack's side of the Events API, interactivity and slash commands: it
+builds the payloads Slack sends (event_callback envelopes, `block_actions` interactions, slash
+command forms), signs them with the app's signing secret (`X-Slack-Signature: v0=<hex HMAC-SHA256
+of "v0:{timestamp}:{body}">`) and POSTs them with `requests`, returning the `requests.Response`.
+
+Bolt checks the request timestamp against the real wall clock (within five minutes), so an
+injected `clock` must stay close to `time.time()` unless a test wants a stale request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+
+DEFAULT_APP_ID = "ASANDBOX"
+DEFAULT_BOT_USER_ID = "UCAREBOT"
+# The legacy verification token Slack still puts in payloads; Bolt checks signatures instead.
+VERIFICATION_TOKEN = "sandbox-verification-token"
+RESPONSE_URL_BASE = "https://hooks.slack.com"
+
+
+class SlackEventSender:
+    """POSTs signed Slack requests (events, interactions, slash commands) to one request URL."""
+
+    def __init__(
+        self,
+        url: str,
+        signing_secret: str,
+        *,
+        team_id: str = "TSANDBOX",
+        clock: Callable[[], float] = time.time,
+        api_app_id: str = DEFAULT_APP_ID,
+        bot_user_id: str = DEFAULT_BOT_USER_ID,
+        team_domain: str = "sandbox",
+        timeout: float = 10.0,
+    ) -> None:
+        self.url = url
+        self.signing_secret = signing_secret
+        self.team_id = team_id
+        self.clock = clock
+        self.api_app_id = api_app_id
+        self.bot_user_id = bot_user_id
+        self.team_domain = team_domain
+        self.timeout = timeout
+        self._ids = itertools.count(1)
+
+    # --- signing and transport ------------------------------------------------------------------
+    def signature_headers(self, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+        """The two headers Slack adds to every request, for `body` sent at `timestamp`."""
+        stamp = str(int(self.clock()) if timestamp is None else timestamp)
+        base = b"v0:" + stamp.encode() + b":" + body
+        digest = hmac.new(self.signing_secret.encode(), base, hashlib.sha256).hexdigest()
+        return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
+
+    def post_raw(self, body: bytes, headers: Mapping[str, str]) -> requests.Response:
+        """POST `body` with exactly `headers` (no signing): for tests of forged or bad requests."""
+        return requests.post(self.url, data=body, headers=dict(headers), timeout=self.timeout)
+
+    def unsigned(self, body: bytes, content_type: str = "application/json") -> requests.Response:
+        """POST `body` without any Slack signature headers."""
+        return self.post_raw(body, {"Content-Type": content_type})
+
+    def _send(
+        self, body: bytes, content_type: str, extra: Mapping[str, str] | None = None
+    ) -> requests.Response:
+        headers = {"Content-Type": content_type, **self.signature_headers(body), **(extra or {})}
+        return self.post_raw(body, headers)
+
+    def _send_json(
+        self, payload: Mapping[str, Any], extra: Mapping[str, str] | None = None
+    ) -> requests.Response:
+        return self._send(json.dumps(payload).encode(), "application/json", extra)
+
+    def _send_form(self, fields: Mapping[str, str]) -> requests.Response:
+        return self._send(urlencode(fields).encode(), "application/x-www-form-urlencoded")
+
+    def _unique(self, prefix: str) -> str:
+        return f"{prefix}{int(self.clock())}{next(self._ids):06d}"
+
+    def _trigger_id(self) -> str:
+        # Slack's look like "1234567890123.1234567890.0123456789abcdef0123456789abcdef".
+        return f"{int(self.clock())}.{next(self._ids):010d}.{self.team_id.lower():0>32}"
+
+    def _response_url(self, kind: str) -> str:
+        return f"{RESPONSE_URL_BASE}/{kind}/{self.team_id}/{next(self._ids)}/sandbox"
+
+    # --- Events API -----------------------------------------------------------------------------
+    def envelope(self, event: Mapping[str, Any], *, event_id: str | None = None) -> dict[str, Any]:
+        """The `event_callback` wrapper Slack puts around `event`."""
+        body = dict(event)
+        body.setdefault("event_ts", body.get("ts") or f"{self.clock():.6f}")
+        return {
+            "token": VERIFICATION_TOKEN,
+            "team_id": self.team_id,
+            "context_team_id": self.team_id,
+            "context_enterprise_id": None,
+            "api_app_id": self.api_app_id,
+            "event": body,
+            "type": "event_callback",
+            "event_id": event_id or self._unique("Ev"),
+            "event_time": int(self.clock()),
+            # `authorizations` replaced `authed_users` (still required by the 2020 wrapper schema,
+            # no longer sent by Slack); Bolt reads the bot user id from it.
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": self.team_id,
+                    "user_id": self.bot_user_id,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            "is_ext_shared_channel": False,
+            "event_context": self._unique("4-eyJldCI6Im1lc3NhZ2UifQ-"),
+        }
+
+    def event(
+        self,
+        event: Mapping[str, Any],
+        *,
+        event_id: str | None = None,
+        retry_num: int | None = None,
+    ) -> requests.Response:
+        """Deliver one event; `retry_num` marks a redelivery (give it the first event_id)."""
+        extra: dict[str, str] = {}
+        if retry_num is not None:
+            extra = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
+        return self._send_json(self.envelope(event, event_id=event_id), extra)
+
+    def message(
+        self, user: str, text: str, channel: str, ts: str, thread_ts: str | None = None
+    ) -> requests.Response:
+        """A human's `message` event in a public channel (optionally a thread reply)."""
+        event: dict[str, Any] = {
+            "type": "message",
+            "client_msg_id": str(uuid.uuid4()),
+            "user": user,
+            "text": text,
+            "ts": ts,
+            "team": self.team_id,
+            "channel": channel,
+            "event_ts": ts,
+            "channel_type": "channel",
+        }
+        if thread_ts is not None:
+            event["thread_ts"] = thread_ts
+            event["parent_user_id"] = self.bot_user_id
+        return self.event(event)
+
+    def url_verification(self, challenge: str) -> requests.Response:
+        """The handshake Slack sends when the request URL is saved in the app settings."""
+        return self._send_json(
+            {"token": VERIFICATION_TOKEN, "challenge": challenge, "type": "url_verification"}
+        )
+
+    # --- interactivity and commands -------------------------------------------------------------
+    def block_action(
+        self,
+        user: str,
+        action_id: str,
+        value: str,
+        *,
+        channel: str,
+        message_ts: str,
+        thread_ts: str | None = None,
+        trigger_id: str | None = None,
+        block_id: str = "actions",
+        message: Mapping[str, Any] | None = None,
+    ) -> requests.Response:
+        """A button click on a message: `block_actions`, sent as form field `payload=<json>`."""
+        clicked_message: dict[str, Any] = {
+            "type": "message",
+            "user": self.bot_user_id,
+            "ts": message_ts,
+            "text": "",
+            "team": self.team_id,
+            **(message or {}),
+        }
+        if thread_ts is not None:
+            clicked_message.setdefault("thread_ts", thread_ts)
+        container: dict[str, Any] = {
+            "type": "message",
+            "message_ts": message_ts,
+            "channel_id": channel,
+            "is_ephemeral": False,
+        }
+        if thread_ts is not None:
+            container["thread_ts"] = thread_ts
+        payload = {
+            "type": "block_actions",
+            "user": {
+                "id": user,
+                "username": user.lower(),
+                "name": user.lower(),
+                "team_id": self.team_id,
+            },
+            "api_app_id": self.api_app_id,
+            "token": VERIFICATION_TOKEN,
+            "container": container,
+            "trigger_id": trigger_id or self._trigger_id(),
+            "team": {"id": self.team_id, "domain": self.team_domain},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "channel": {"id": channel, "name": channel.lower()},
+            "message": clicked_message,
+            "state": {"values": {}},
+            "response_url": self._response_url("actions"),
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "block_id": block_id,
+                    "value": value,
+                    "type": "button",
+                    "action_ts": f"{self.clock():.6f}",
+                }
+            ],
+        }
+        return self._send_form({"payload": json.dumps(payload)})
+
+    def slash_command(self, user: str, command: str, text: str, channel: str) -> requests.Response:
+        """A slash command, sent as Slack sends it: a flat form."""
+        return self._send_form(
+            {
+                "token": VERIFICATION_TOKEN,
+                "team_id": self.team_id,
+                "team_domain": self.team_domain,
+                "channel_id": channel,
+                "channel_name": channel.lower(),
+                "user_id": user,
+                "user_name": user.lower(),
+                "command": command,
+                "text": text,
+                "api_app_id": self.api_app_id,
+                "is_enterprise_install": "false",
+                "response_url": self._response_url("commands"),
+                "trigger_id": self._trigger_id(),
+            }
+        )

@@ -1,0 +1,37 @@
+"""What every use case needs, wired once by the composition root (bot/app.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from bot.channels.base import SocialChannel
+from bot.clock import Clock
+from bot.services.effects import Effects
+from storage.db import Database
+
+
+class UnknownConversation(Exception):
+    """An id from Slack (a button value, a thread) that matches no conversation."""
+
+
+@dataclass(frozen=True)
+class Context:
+    database: Database
+    effects: Effects
+    clock: Clock
+    channels: Mapping[str, SocialChannel]
+    notify: Callable[[], None] = field(default=lambda: None)  # wakes the outbox worker
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A unit of work; once committed, the outbox looks at what it enqueued right away."""
+        with self.database.transaction() as session:
+            yield session
+        self.notify()
+
+    def channel(self, network: str) -> SocialChannel:
+        return self.channels[network]

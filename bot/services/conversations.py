@@ -1,0 +1,155 @@
+"""Agent actions on a conversation: claim, take over, resolve, reopen, move to DM."""
+
+from __future__ import annotations
+
+import structlog
+from sqlalchemy.orm import Session
+
+from bot.channels.base import AccountIdentity
+from bot.domain.conversation import dm_invitation
+from bot.domain.model import Delivery, Direction, Status, Visibility
+from bot.services.context import Context, UnknownConversation
+from bot.slack import blocks
+from storage import repositories as repo
+from storage.models import Conversation, Message
+
+log = structlog.get_logger(__name__)
+
+
+class Conversations:
+    def __init__(self, context: Context) -> None:
+        self.context = context
+
+    def claim(self, conversation_id: int, user: str) -> bool:
+        with self.context.transaction() as session:
+            conversation = _get(session, conversation_id)
+            if conversation.status == Status.RESOLVED:
+                self._tell(
+                    session, conversation, user, "This conversation is resolved: reopen it first."
+                )
+                return False
+            if repo.claim(session, conversation_id, user):
+                conversation = _get(session, conversation_id)
+                repo.audit(session, conversation_id, user, "claim", self.context.clock.now())
+                self.context.effects.refresh_card(session, conversation)
+                log.info("conversation.claimed", conversation_id=conversation_id, user=user)
+                return True
+            self._refuse_not_owner(session, _get(session, conversation_id), user)
+            return False
+
+    def take_over(self, conversation_id: int, user: str) -> None:
+        with self.context.transaction() as session:
+            conversation = _get(session, conversation_id, lock=True)
+            previous = conversation.assignee
+            if previous == user:
+                self._tell(session, conversation, user, "This conversation is already yours.")
+                return
+            conversation.assignee = user
+            now = self.context.clock.now()
+            repo.audit(session, conversation_id, user, "take_over", now, previous=previous)
+            self.context.effects.refresh_card(session, conversation)
+            who = f"<@{previous}>" if previous else "nobody"
+            self.context.effects.thread_message(
+                session,
+                conversation,
+                f"take_over:{conversation_id}:{now.isoformat()}",
+                f":arrows_counterclockwise: <@{user}> took over this conversation from {who}.",
+            )
+            log.info("conversation.taken_over", conversation_id=conversation_id, user=user)
+
+    def resolve(self, conversation_id: int, user: str) -> None:
+        with self.context.transaction() as session:
+            conversation = _get(session, conversation_id, lock=True)
+            if conversation.status == Status.RESOLVED:
+                self._tell(session, conversation, user, "This conversation is already resolved.")
+                return
+            now = self.context.clock.now()
+            conversation.status, conversation.resolved_at = Status.RESOLVED, now
+            conversation.resolved_by = user
+            conversation.next_response_due_at = None
+            repo.audit(session, conversation_id, user, "resolve", now)
+            self.context.effects.refresh_card(session, conversation)
+            log.info("conversation.resolved", conversation_id=conversation_id, user=user)
+
+    def reopen(self, conversation_id: int, user: str) -> None:
+        with self.context.transaction() as session:
+            conversation = _get(session, conversation_id, lock=True)
+            if conversation.status != Status.RESOLVED:
+                self._tell(session, conversation, user, "This conversation is already open.")
+                return
+            conversation.status, conversation.resolved_at = Status.OPEN, None
+            conversation.resolved_by = None
+            conversation.reopened_count += 1
+            repo.audit(session, conversation_id, user, "reopen", self.context.clock.now())
+            self.context.effects.refresh_card(session, conversation)
+            log.info("conversation.reopened", conversation_id=conversation_id, user=user)
+
+    def move_to_dm(self, conversation_id: int, user: str) -> None:
+        """Invite the customer, publicly, to continue by DM on the same network."""
+        with self.context.transaction() as session:
+            conversation = _get(session, conversation_id, lock=True)
+            if (
+                conversation.visibility != Visibility.PUBLIC
+                or conversation.status == Status.RESOLVED
+            ):
+                self._tell(
+                    session, conversation, user, "Only an open public conversation can move to DM."
+                )
+                return
+            if conversation.assignee not in (None, user):
+                self._refuse_not_owner(session, conversation, user)
+                return
+            latest = repo.latest_inbound(session, conversation_id, Visibility.PUBLIC)
+            if latest is None or latest.external_id is None:
+                self._tell(session, conversation, user, "There is no public post to reply to.")
+                return
+            now = self.context.clock.now()
+            conversation.assignee = user
+            channel = self.context.channel(conversation.account.network)
+            brand = AccountIdentity(
+                conversation.account.external_id, conversation.account.handle, ""
+            )
+            invitation = Message(
+                conversation_id=conversation_id,
+                direction=Direction.OUTBOUND,
+                visibility=Visibility.PUBLIC,
+                network=conversation.account.network,
+                author=user,
+                text=dm_invitation(channel.private_message_link(brand)),
+                created_at=now,
+                delivery=Delivery.PENDING,
+                in_reply_to_external_id=latest.external_id,
+            )
+            session.add(invitation)
+            session.flush()
+            conversation.dm_invited_at = now
+            repo.audit(session, conversation_id, user, "move_to_dm", now, message_id=invitation.id)
+            self.context.effects.deliver(session, invitation)
+            self.context.effects.refresh_card(session, conversation)
+            log.info("conversation.dm_invited", conversation_id=conversation_id, user=user)
+
+    # --- feedback ------------------------------------------------------------------------------
+    def _refuse_not_owner(self, session: Session, conversation: Conversation, user: str) -> None:
+        if conversation.assignee == user:
+            self._tell(session, conversation, user, "This conversation is already yours.")
+            return
+        text, body = blocks.claimed_by_other(conversation.assignee or "", conversation.id)
+        self.context.effects.ephemeral(
+            session, channel=conversation.slack_channel_id, user=user, text=text, blocks=body
+        )
+
+    def _tell(self, session: Session, conversation: Conversation, user: str, text: str) -> None:
+        self.context.effects.ephemeral(
+            session,
+            channel=conversation.slack_channel_id,
+            user=user,
+            text=text,
+            thread_ts=None,
+        )
+
+
+def _get(session: Session, conversation_id: int, *, lock: bool = False) -> Conversation:
+    conversation = repo.conversation(session, conversation_id, lock=lock)
+    if conversation is None:
+        raise UnknownConversation(f"no conversation {conversation_id}")
+    return conversation

@@ -1,0 +1,106 @@
+"""Inbound flow: a network's messages become stored messages, conversations and Slack posts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+import structlog
+from sqlalchemy.orm import Session
+
+from bot.clock import Clock
+from bot.domain.conversation import PreviousConversation, Route, route_inbound
+from bot.domain.model import Delivery, Direction, InboundMessage, Status
+from bot.services.effects import Effects
+from storage import repositories as repo
+from storage.models import ChannelAccount, Conversation, Message
+
+log = structlog.get_logger(__name__)
+
+
+class Ingest:
+    def __init__(self, effects: Effects, clock: Clock, *, reopen_window: timedelta) -> None:
+        self.effects = effects
+        self.clock = clock
+        self.reopen_window = reopen_window
+
+    def ingest(
+        self, session: Session, account: ChannelAccount, messages: Iterable[InboundMessage]
+    ) -> int:
+        """Store new messages (in the caller's transaction); return how many were new."""
+        stored = 0
+        for inbound in sorted(messages, key=lambda m: m.created_at):
+            if inbound.author.external_id == account.external_id:
+                continue  # the brand's own words are never mirrored back
+            if repo.message_exists(session, inbound.network, inbound.external_id):
+                continue  # fetched before: stored once, however often a poll brings it
+            self._ingest_one(session, account, inbound)
+            stored += 1
+        return stored
+
+    def _ingest_one(
+        self, session: Session, account: ChannelAccount, inbound: InboundMessage
+    ) -> None:
+        now = self.clock.now()
+        customer = repo.upsert_customer(session, inbound.network, inbound.author, now)
+        previous = repo.latest_conversation(session, customer.id, account.id)
+        state = previous and PreviousConversation(previous.status, previous.resolved_at)
+        route = route_inbound(state, inbound.created_at, self.reopen_window)
+
+        if route == Route.NEW or previous is None:
+            conversation = Conversation(
+                account_id=account.id,
+                customer_id=customer.id,
+                visibility=inbound.visibility,
+                status=Status.OPEN,
+                slack_channel_id=account.slack_channel_id,
+                opened_at=inbound.created_at,
+                last_inbound_at=inbound.created_at,
+                previous_id=previous.id if previous else None,
+                inbound_count=0,
+            )
+            session.add(conversation)
+            session.flush()
+        else:
+            conversation = previous
+        message = Message(
+            conversation_id=conversation.id,
+            direction=Direction.INBOUND,
+            visibility=inbound.visibility,
+            network=inbound.network,
+            external_id=inbound.external_id,
+            permalink=inbound.permalink,
+            author=inbound.author.handle,
+            text=inbound.text,
+            created_at=inbound.created_at,
+            delivery=Delivery.RECEIVED,
+        )
+        session.add(message)
+        session.flush()
+        conversation.inbound_count += 1
+        conversation.last_inbound_at = max(conversation.last_inbound_at, inbound.created_at)
+        bound = log.bind(conversation_id=conversation.id, network=inbound.network, route=route)
+
+        if route == Route.NEW:
+            self.effects.post_card(session, conversation)
+            bound.info("conversation.opened", visibility=inbound.visibility)
+            return
+        # The customer chose where to write last: answers follow them there (a DM after
+        # "Move to DM" turns the conversation private, in the same thread).
+        changed = conversation.visibility != inbound.visibility
+        conversation.visibility = inbound.visibility
+        if route == Route.REOPEN:
+            conversation.status, conversation.resolved_at = Status.OPEN, None
+            conversation.resolved_by = None
+            conversation.reopened_count += 1
+            repo.audit(
+                session, conversation.id, "carebridge", "reopen", now, reason="customer wrote"
+            )
+            changed = True
+        elif conversation.status == Status.WAITING_ON_CUSTOMER:
+            conversation.status = Status.OPEN
+            changed = True
+        self.effects.mirror(session, conversation, message)
+        if changed:
+            self.effects.refresh_card(session, conversation)
+        bound.info("conversation.customer_wrote")

@@ -1,0 +1,44 @@
+"""All use cases behind one object, handed to the Slack listeners by the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+
+from bot.services.context import Context
+from bot.services.conversations import Conversations
+from bot.services.outbox import OutboxWorker
+from bot.services.polling import Poller
+from bot.services.replies import Replies
+
+
+@dataclass(frozen=True)
+class Services:
+    context: Context
+    conversations: Conversations
+    replies: Replies
+    poller: Poller
+    worker: OutboxWorker
+    slack_channel_id: str
+
+    def open_home(self, user: str) -> None:
+        with self.context.transaction() as session:
+            self.context.effects.publish_home(session, user)
+
+    def tell(self, *, channel: str, user: str, text: str, thread_ts: str | None = None) -> None:
+        """A private message to one agent (an error, a refusal), through the outbox."""
+        with self.context.transaction() as session:
+            self.context.effects.ephemeral(
+                session, channel=channel, user=user, text=text, thread_ts=thread_ts
+            )
+
+    def health(self) -> dict[str, Any]:
+        try:
+            with self.context.database.transaction() as session:
+                session.execute(text("SELECT 1"))
+            database = "ok"
+        except Exception as error:  # report, don't raise: this is the health endpoint
+            database = f"error: {type(error).__name__}"
+        return {"ok": database == "ok", "database": database}

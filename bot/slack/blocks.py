@@ -1,0 +1,173 @@
+"""Block Kit builders: pure functions from plain data to (fallback text, blocks).
+
+Customer-written strings are escaped for mrkdwn, or placed in `rich_text` elements, which Slack
+renders literally; nothing a customer writes can ping or format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.domain.model import Status, Visibility
+from bot.slack.mrkdwn import escape, truncate
+
+Blocks = list[dict[str, Any]]
+
+CLAIM, TAKE_OVER, RESOLVE, REOPEN, MOVE_TO_DM, RETRY = (
+    "claim",
+    "take_over",
+    "resolve",
+    "reopen",
+    "move_to_dm",
+    "retry_delivery",
+)
+MAX_QUOTED = 2900  # a rich_text element allows more, but a card should stay a card
+
+
+@dataclass(frozen=True)
+class Customer:
+    name: str
+    handle: str
+    profile_url: str
+    followers: int = 0
+    verified: bool = False
+
+
+@dataclass(frozen=True)
+class Card:
+    """What the root message of a conversation shows."""
+
+    conversation_id: int
+    network_label: str
+    customer: Customer
+    text: str
+    permalink: str
+    visibility: Visibility
+    status: Status
+    assignee: str | None = None
+    resolved_by: str | None = None
+    previous_permalink: str | None = None
+    dm_invited: bool = False
+
+
+def conversation_card(card: Card) -> tuple[str, Blocks]:
+    kind = "mention" if card.visibility == Visibility.PUBLIC else "DM"
+    who = customer_line(card.customer)
+    fallback = (
+        f"New {card.network_label} {kind} from {escape(card.customer.name)} "
+        f"(@{escape(card.customer.handle)}): {escape(truncate(card.text, 200))}"
+    )
+    links = [f"<{card.permalink}|View on {card.network_label}>"] if card.permalink else []
+    links.append("Public" if card.visibility == Visibility.PUBLIC else "Private (DM)")
+    if card.previous_permalink:
+        links.append(f"<{card.previous_permalink}|Previous conversation>")
+    blocks: Blocks = [
+        _context(f"*{card.network_label}* · {'Public mention' if kind == 'mention' else 'DM'}"),
+        section(who),
+        quote(card.text),
+        _context(" · ".join(links)),
+        section(status_line(card)),
+    ]
+    buttons = _card_buttons(card)
+    if buttons:
+        blocks.append({"type": "actions", "block_id": "conversation", "elements": buttons})
+    return fallback, blocks
+
+
+def customer_line(customer: Customer) -> str:
+    parts = [f"*{escape(customer.name)}* <{customer.profile_url}|@{escape(customer.handle)}>"]
+    if customer.verified:
+        parts.append(":ballot_box_with_check: verified")
+    parts.append(f"{compact_number(customer.followers)} followers")
+    return " · ".join(parts)
+
+
+def status_line(card: Card) -> str:
+    if card.status == Status.RESOLVED:
+        by = f" by <@{card.resolved_by}>" if card.resolved_by else ""
+        return f":white_check_mark: *Resolved*{by}"
+    owner = f"claimed by <@{card.assignee}>" if card.assignee else "unclaimed"
+    if card.status == Status.WAITING_ON_CUSTOMER:
+        return f":speech_balloon: *Answered*, waiting on the customer · {owner}"
+    invited = " · invited to DM" if card.dm_invited and card.visibility == Visibility.PUBLIC else ""
+    icon = ":bust_in_silhouette:" if card.assignee else ":large_orange_circle:"
+    return f"{icon} *Open* · {owner}{invited}"
+
+
+def _card_buttons(card: Card) -> Blocks:
+    value = str(card.conversation_id)
+    if card.status == Status.RESOLVED:
+        return [button("Reopen", REOPEN, value)]
+    buttons = [] if card.assignee else [button("Claim", CLAIM, value, style="primary")]
+    buttons.append(button("Resolve", RESOLVE, value))
+    if card.visibility == Visibility.PUBLIC:
+        buttons.append(button("Move to DM", MOVE_TO_DM, value))
+    return buttons
+
+
+def customer_message(
+    customer: Customer, text: str, permalink: str, network: str
+) -> tuple[str, Blocks]:
+    """A customer's follow-up, posted in the conversation's thread."""
+    view = f" · <{permalink}|View on {network}>" if permalink else ""
+    fallback = (
+        f"{escape(customer.name)} (@{escape(customer.handle)}): {escape(truncate(text, 200))}"
+    )
+    head = f"*{escape(customer.name)}* <{customer.profile_url}|@{escape(customer.handle)}>{view}"
+    return fallback, [_context(head), quote(text)]
+
+
+def claimed_by_other(owner: str, conversation_id: int) -> tuple[str, Blocks]:
+    text = f"<@{owner}> already owns this conversation."
+    return text, [
+        section(text + " Take it over if they are away; they will see it in the thread."),
+        {
+            "type": "actions",
+            "elements": [button("Take over", TAKE_OVER, str(conversation_id))],
+        },
+    ]
+
+
+def delivery_failed(handle: str, network: str, reason: str, message_id: int) -> tuple[str, Blocks]:
+    text = f":warning: Not delivered to @{escape(handle)} on {network}: {escape(reason)}"
+    return text, [
+        section(text),
+        {"type": "actions", "elements": [button("Retry", RETRY, str(message_id))]},
+    ]
+
+
+def button(label: str, action_id: str, value: str, *, style: str | None = None) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label},
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        element["style"] = style
+    return element
+
+
+def quote(text: str) -> dict[str, Any]:
+    literal = truncate(text, MAX_QUOTED) or "(no text)"
+    return {
+        "type": "rich_text",
+        "elements": [{"type": "rich_text_quote", "elements": [{"type": "text", "text": literal}]}],
+    }
+
+
+def compact_number(n: int) -> str:
+    if n < 1_000:
+        return str(n)
+    if n < 1_000_000:
+        return f"{n / 1_000:.1f}k".replace(".0k", "k")
+    return f"{n / 1_000_000:.1f}M".replace(".0M", "M")
+
+
+def section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}

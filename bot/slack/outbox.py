@@ -1,0 +1,295 @@
+"""The Slack side of the outbox: one handler per kind of Slack job, on the real WebClient.
+
+Every message the bot posts carries its job's idempotency key in Slack message metadata, so a
+post whose answer was lost can later be found in the channel instead of being posted again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy.orm import Session
+
+from bot.clock import Clock
+from bot.domain.delivery import PermanentError, RateLimited, TransientError
+from bot.services import effects
+from bot.services.outbox import Job, JobHandler
+from bot.slack import blocks
+from bot.slack.home import HomeItem, home_view
+from storage import repositories as repo
+from storage.db import Database
+from storage.models import Conversation
+
+log = structlog.get_logger(__name__)
+METADATA_EVENT = "carebridge_job"
+# Errors that mean "this will never work": retrying only delays telling someone.
+_PERMANENT = {
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "msg_too_long",
+    "invalid_blocks",
+    "message_not_found",
+    "cant_update_message",
+    "user_not_in_channel",
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "missing_scope",
+    "no_text",
+    "invalid_arguments",
+    "restricted_action",
+}
+
+
+class SlackJobs:
+    """Builds the handlers of every Slack job kind around one WebClient."""
+
+    def __init__(
+        self, client: WebClient, database: Database, clock: Clock, labels: Mapping[str, str]
+    ) -> None:
+        self.client = client
+        self.database = database
+        self.clock = clock
+        self.labels = dict(labels)  # network -> "X"
+
+    def handlers(self) -> dict[str, JobHandler]:
+        return {
+            effects.POST_CARD: _Handler(self._post_card, self._record_card),
+            effects.UPDATE_CARD: _Handler(self._update_card),
+            effects.MIRROR_MESSAGE: _Handler(self._mirror, self._record_mirror),
+            effects.THREAD_MESSAGE: _Handler(self._thread_message),
+            effects.EPHEMERAL: _Handler(self._ephemeral, max_attempts=3),
+            effects.REACTION: _Handler(self._reaction),
+            effects.PUBLISH_HOME: _Handler(self._publish_home, max_attempts=3),
+        }
+
+    # --- performers ----------------------------------------------------------------------------
+    def _post_card(self, job: Job) -> dict[str, Any]:
+        with self.database.transaction() as session:
+            conversation = self._conversation(session, job)
+            text, body = blocks.conversation_card(self._card(session, conversation))
+            channel = conversation.slack_channel_id
+        posted = self._call(
+            self.client.chat_postMessage,
+            channel=channel,
+            text=text,
+            blocks=body,
+            metadata=_metadata(job),
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        permalink = None
+        try:  # a convenience for links between threads; the card is posted either way
+            permalink = self.client.chat_getPermalink(channel=channel, message_ts=posted["ts"])[
+                "permalink"
+            ]
+        except SlackClientError:
+            log.warning("slack.permalink_failed", channel=channel, ts=posted["ts"])
+        return {"ts": posted["ts"], "permalink": permalink}
+
+    def _record_card(self, session: Session, job: Job, result: dict[str, Any]) -> None:
+        conversation = self._conversation(session, job)
+        conversation.slack_thread_ts = result["ts"]
+        conversation.slack_permalink = result.get("permalink")
+        first = repo.first_inbound(session, conversation.id)
+        if first is not None:
+            first.slack_ts = result["ts"]
+
+    def _update_card(self, job: Job) -> dict[str, Any]:
+        with self.database.transaction() as session:
+            conversation = self._conversation(session, job)
+            text, body = blocks.conversation_card(self._card(session, conversation))
+            channel, ts = conversation.slack_channel_id, conversation.slack_thread_ts
+        if ts is None:
+            raise TransientError("the conversation's card is not posted yet")
+        self._call(self.client.chat_update, channel=channel, ts=ts, text=text, blocks=body)
+        return {"ts": ts}
+
+    def _mirror(self, job: Job) -> dict[str, Any]:
+        with self.database.transaction() as session:
+            message = repo.message(session, int(job.payload["message_id"]))
+            if message is None:
+                raise PermanentError(f"message {job.payload['message_id']} no longer exists")
+            conversation = message.conversation
+            customer = _customer(conversation)
+            text, body = blocks.customer_message(
+                customer, message.text, message.permalink, self.labels.get(message.network, "")
+            )
+            channel, thread = conversation.slack_channel_id, conversation.slack_thread_ts
+        posted = self._call(
+            self.client.chat_postMessage,
+            channel=channel,
+            thread_ts=thread,
+            text=text,
+            blocks=body,
+            metadata=_metadata(job),
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        return {"ts": posted["ts"]}
+
+    def _record_mirror(self, session: Session, job: Job, result: dict[str, Any]) -> None:
+        message = repo.message(session, int(job.payload["message_id"]))
+        if message is not None:
+            message.slack_ts = result["ts"]
+
+    def _thread_message(self, job: Job) -> dict[str, Any]:
+        with self.database.transaction() as session:
+            conversation = self._conversation(session, job)
+            channel, thread = conversation.slack_channel_id, conversation.slack_thread_ts
+        posted = self._call(
+            self.client.chat_postMessage,
+            channel=channel,
+            thread_ts=thread,
+            text=job.payload["text"],
+            blocks=job.payload.get("blocks"),
+            metadata=_metadata(job),
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        return {"ts": posted["ts"]}
+
+    def _ephemeral(self, job: Job) -> dict[str, Any]:
+        p = job.payload
+        posted = self._call(
+            self.client.chat_postEphemeral,
+            channel=p["channel"],
+            user=p["user"],
+            text=p["text"],
+            blocks=p.get("blocks"),
+            thread_ts=p.get("thread_ts"),
+        )
+        return {"message_ts": posted.get("message_ts")}
+
+    def _reaction(self, job: Job) -> dict[str, Any]:
+        p = job.payload
+        try:
+            self._call(
+                self.client.reactions_add, channel=p["channel"], timestamp=p["ts"], name=p["name"]
+            )
+        except PermanentError as error:
+            if "already_reacted" not in error.reason:
+                raise
+        return {}
+
+    def _publish_home(self, job: Job) -> dict[str, Any]:
+        user = job.payload["user"]
+        with self.database.transaction() as session:
+            mine = [
+                self._home_item(session, c) for c in repo.open_conversations(session, assignee=user)
+            ]
+            queue = [self._home_item(session, c) for c in repo.open_conversations(session)]
+        self._call(self.client.views_publish, user_id=user, view=home_view(mine, queue))
+        return {}
+
+    # --- helpers -------------------------------------------------------------------------------
+    def _call(self, method: Callable[..., Any], **arguments: Any) -> Any:
+        with _translated(self.clock, getattr(method, "__name__", "slack call")):
+            return method(**{k: v for k, v in arguments.items() if v is not None}).data
+
+    def _conversation(self, session: Session, job: Job) -> Conversation:
+        conversation = repo.conversation(session, int(job.payload["conversation_id"]))
+        if conversation is None:
+            raise PermanentError(f"conversation {job.payload['conversation_id']} does not exist")
+        return conversation
+
+    def _card(self, session: Session, conversation: Conversation) -> blocks.Card:
+        first = repo.first_inbound(session, conversation.id)
+        previous = conversation.previous
+        return blocks.Card(
+            conversation_id=conversation.id,
+            network_label=self.labels.get(
+                conversation.account.network, conversation.account.network
+            ),
+            customer=_customer(conversation),
+            text=first.text if first else "",
+            permalink=first.permalink if first else "",
+            visibility=conversation.visibility,
+            status=conversation.status,
+            assignee=conversation.assignee,
+            resolved_by=conversation.resolved_by,
+            previous_permalink=previous.slack_permalink if previous else None,
+            dm_invited=conversation.dm_invited_at is not None,
+        )
+
+    def _home_item(self, session: Session, conversation: Conversation) -> HomeItem:
+        first = repo.first_inbound(session, conversation.id)
+        return HomeItem(
+            network_label=self.labels.get(conversation.account.network, ""),
+            customer_name=conversation.customer.name,
+            customer_handle=conversation.customer.handle,
+            text=first.text if first else "",
+            permalink=conversation.slack_permalink,
+        )
+
+
+class _Handler:
+    """Adapts a perform function (and an optional record function) to the JobHandler protocol."""
+
+    def __init__(
+        self,
+        perform: Callable[[Job], dict[str, Any]],
+        record: Callable[[Session, Job, dict[str, Any]], None] | None = None,
+        *,
+        max_attempts: int = 8,
+    ) -> None:
+        self._perform, self._record, self.max_attempts = perform, record, max_attempts
+
+    def perform(self, job: Job) -> dict[str, Any] | None:
+        return self._perform(job)
+
+    def record(
+        self, session: Session, job: Job, result: dict[str, Any] | None, now: datetime
+    ) -> None:
+        if self._record is not None and result is not None:
+            self._record(session, job, result)
+
+    def give_up(self, session: Session, job: Job, reason: str, now: datetime) -> None:
+        # Slack is where we would report a failure; all we can do is leave a loud log line.
+        log.error("slack.job_abandoned", job_id=job.id, kind=job.kind, reason=reason)
+
+
+@contextmanager
+def _translated(clock: Clock, doing: str) -> Iterator[None]:
+    try:
+        yield
+    except SlackApiError as error:
+        response = error.response
+        code = response.get("error", "") if isinstance(response.data, dict) else ""
+        if response.status_code == 429:
+            wait = int(response.headers.get("Retry-After", response.headers.get("retry-after", 1)))
+            raise RateLimited(
+                f"Slack rate limit on {doing}", clock.now() + timedelta(seconds=wait)
+            ) from error
+        if response.status_code >= 500 or code in (
+            "internal_error",
+            "fatal_error",
+            "service_unavailable",
+        ):
+            raise TransientError(f"Slack answered {response.status_code} on {doing}") from error
+        if code in _PERMANENT or 400 <= response.status_code < 500:
+            raise PermanentError(
+                f"Slack refused {doing}: {code or response.status_code}"
+            ) from error
+        raise TransientError(f"Slack error on {doing}: {code}") from error
+    except (SlackClientError, OSError) as error:  # connection reset, timeout, DNS
+        raise TransientError(
+            f"Slack could not be reached on {doing}: {type(error).__name__}"
+        ) from error
+
+
+def _metadata(job: Job) -> dict[str, Any]:
+    return {"event_type": METADATA_EVENT, "event_payload": {"key": job.key}}
+
+
+def _customer(conversation: Conversation) -> blocks.Customer:
+    c = conversation.customer
+    return blocks.Customer(c.name, c.handle, c.profile_url, c.followers, c.verified)

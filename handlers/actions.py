@@ -1,0 +1,41 @@
+"""Buttons on conversation cards, ephemerals and failure notices."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from bot.services.context import UnknownConversation
+from bot.services.registry import Services
+from bot.slack import blocks
+
+
+def register(app: App, services: Services) -> None:
+    conversations = services.conversations
+    routes: dict[str, Callable[[int, str], Any]] = {
+        blocks.CLAIM: conversations.claim,
+        blocks.TAKE_OVER: conversations.take_over,
+        blocks.RESOLVE: conversations.resolve,
+        blocks.REOPEN: conversations.reopen,
+        blocks.MOVE_TO_DM: conversations.move_to_dm,
+        blocks.RETRY: services.replies.retry_delivery,
+    }
+    for action_id, use_case in routes.items():
+        app.action(action_id)(_listener(use_case))
+
+
+def _listener(use_case: Callable[[int, str], Any]) -> Callable[..., None]:
+    def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        use_case(_id(action.get("value")), body["user"]["id"])
+
+    return listener
+
+
+def _id(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise UnknownConversation(f"not a conversation id: {value!r}") from None

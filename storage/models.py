@@ -1,0 +1,178 @@
+"""SQLAlchemy 2.0 typed models. Alembic owns the schema: change a model, add a revision."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from bot.domain.model import Delivery, Direction, Status, Visibility
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """`DateTime(timezone=True)` that is aware on every backend: SQLite keeps no offset, so
+    times are stored as UTC and read back as UTC; a naive datetime is a bug and is refused."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware UTC time")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON}
+
+
+class ChannelAccount(Base):
+    """A brand account on a network, and where its conversations are mirrored in Slack."""
+
+    __tablename__ = "channel_accounts"
+    __table_args__ = (UniqueConstraint("network", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    handle: Mapped[str] = mapped_column(String(100))
+    slack_channel_id: Mapped[str] = mapped_column(String(32))
+    # Poll positions per stream (e.g. {"mentions": "<since_id>", "dms": "<last event id>"}):
+    # committed with the messages they cover, so a restart neither loses nor repeats anything.
+    cursors: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    __table_args__ = (UniqueConstraint("network", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    handle: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    followers: Mapped[int] = mapped_column(default=0)
+    verified: Mapped[bool] = mapped_column(default=False)
+    profile_url: Mapped[str] = mapped_column(String(500), default="")
+    vip_note: Mapped[str | None] = mapped_column(String(200))
+    first_seen_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+    __table_args__ = (
+        UniqueConstraint("slack_channel_id", "slack_thread_ts"),
+        Index("ix_conversations_customer_opened", "customer_id", "opened_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("channel_accounts.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
+    visibility: Mapped[Visibility] = mapped_column(String(16))
+    status: Mapped[Status] = mapped_column(String(32), default=Status.OPEN)
+    assignee: Mapped[str | None] = mapped_column(String(32))
+    priority: Mapped[str] = mapped_column(String(16), default="normal")
+    slack_channel_id: Mapped[str] = mapped_column(String(32))
+    slack_thread_ts: Mapped[str | None] = mapped_column(String(32))
+    slack_permalink: Mapped[str | None] = mapped_column(String(500))
+    opened_at: Mapped[datetime]
+    last_inbound_at: Mapped[datetime]
+    first_response_at: Mapped[datetime | None]
+    first_response_due_at: Mapped[datetime | None]
+    next_response_due_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(32))
+    dm_invited_at: Mapped[datetime | None]
+    inbound_count: Mapped[int] = mapped_column(default=0)
+    outbound_count: Mapped[int] = mapped_column(default=0)
+    reopened_count: Mapped[int] = mapped_column(default=0)
+    card_version: Mapped[int] = mapped_column(default=0)
+
+    account: Mapped[ChannelAccount] = relationship(lazy="joined")
+    customer: Mapped[Customer] = relationship(lazy="joined")
+    previous: Mapped[Conversation | None] = relationship(remote_side=[id])
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        # A message is stored once however often a poll or a retried Slack event brings it.
+        UniqueConstraint("network", "external_id"),
+        UniqueConstraint("conversation_id", "slack_ts"),
+        Index("ix_messages_conversation_created", "conversation_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    direction: Mapped[Direction] = mapped_column(String(16))
+    visibility: Mapped[Visibility] = mapped_column(String(16))
+    network: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str | None] = mapped_column(String(64))
+    permalink: Mapped[str] = mapped_column(String(500), default="")
+    author: Mapped[str] = mapped_column(String(100))  # customer handle or Slack user id
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    delivery: Mapped[Delivery] = mapped_column(String(16))
+    delivery_error: Mapped[str | None] = mapped_column(Text)
+    in_reply_to_external_id: Mapped[str | None] = mapped_column(String(64))
+
+    conversation: Mapped[Conversation] = relationship()
+
+
+class OutboxJob(Base):
+    """A side effect on Slack or a network, written in the transaction of the change causing it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    priority: Mapped[int] = mapped_column(default=0)
+    # Jobs with the same ordering key run one after the other, in id order (a conversation's
+    # root message before its replies); `lane` is the rate-limit bucket (a Slack channel, X).
+    ordering_key: Mapped[str | None] = mapped_column(String(80), index=True)
+    lane: Mapped[str | None] = mapped_column(String(80))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    leased_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(32))  # Slack user id, or "carebridge"
+    action: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[datetime]

@@ -1,0 +1,138 @@
+"""Outbox rows: enqueue (inside the caller's transaction) and lease due jobs (short transactions).
+
+A job is leased, performed outside any transaction, then finished in another short transaction.
+Holding a database transaction open across a network call would block every other writer on
+SQLite; a lease that expires lets another worker (or this one after a restart) pick it up again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, aliased
+
+from storage.models import OutboxJob
+
+PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
+
+
+@dataclass(frozen=True)
+class NewJob:
+    kind: str
+    key: str
+    payload: dict[str, Any]
+    priority: int = 0
+    ordering_key: str | None = None
+    lane: str | None = None
+    delay: timedelta = timedelta(0)
+
+
+def enqueue(session: Session, job: NewJob, now: datetime) -> bool:
+    """Insert the job unless one with the same idempotency key exists. True if inserted."""
+    values = {
+        "kind": job.kind,
+        "payload": job.payload,
+        "idempotency_key": job.key,
+        "status": PENDING,
+        "priority": job.priority,
+        "ordering_key": job.ordering_key,
+        "lane": job.lane,
+        "attempts": 0,
+        "next_attempt_at": now + job.delay,
+        "created_at": now,
+    }
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(OutboxJob).values(**values).on_conflict_do_nothing()
+    return session.execute(statement).rowcount == 1
+
+
+def lease_due(
+    session: Session, now: datetime, *, limit: int, lease: timedelta, skip_lanes: set[str]
+) -> list[OutboxJob]:
+    """Take up to `limit` due jobs, highest priority first, each the oldest of its ordering key.
+
+    On PostgreSQL, `FOR UPDATE SKIP LOCKED` lets replicas lease disjoint jobs; expired leases of
+    a crashed worker count as due again.
+    """
+    due = (OutboxJob.status == PENDING) & (OutboxJob.next_attempt_at <= now) | (
+        OutboxJob.status == RUNNING
+    ) & (OutboxJob.leased_until <= now)
+    query = (
+        select(OutboxJob)
+        .where(due)
+        .where(_first_of_its_ordering_key())
+        .order_by(OutboxJob.priority.desc(), OutboxJob.id)
+        .limit(limit * 4)
+        .with_for_update(skip_locked=True, of=OutboxJob)
+    )
+    jobs: list[OutboxJob] = []
+    lanes_taken = set(skip_lanes)
+    for job in session.scalars(query):
+        if job.lane is not None:
+            if job.lane in lanes_taken:
+                continue  # one job per rate-limited lane per batch: pacing decides the next
+            lanes_taken.add(job.lane)
+        jobs.append(job)
+        if len(jobs) == limit:
+            break
+    for job in jobs:
+        job.status = RUNNING
+        job.attempts += 1
+        job.leased_until = now + lease
+    return jobs
+
+
+def next_due_at(session: Session) -> datetime | None:
+    """When the earliest runnable job (or expiring lease) becomes due: the worker sleeps until.
+    Jobs waiting behind an earlier job of their ordering key don't count: that one decides."""
+    pending = select(OutboxJob.next_attempt_at).where(
+        (OutboxJob.status == PENDING) & _first_of_its_ordering_key()
+    )
+    leased = select(OutboxJob.leased_until).where(OutboxJob.status == RUNNING)
+    times = [
+        session.scalar(pending.order_by(OutboxJob.next_attempt_at).limit(1)),
+        session.scalar(leased.order_by(OutboxJob.leased_until).limit(1)),
+    ]
+    present = [t for t in times if t is not None]
+    return min(present) if present else None
+
+
+def _first_of_its_ordering_key() -> ColumnElement[bool]:
+    earlier = aliased(OutboxJob)
+    blocked_by_earlier = exists().where(
+        and_(
+            earlier.ordering_key == OutboxJob.ordering_key,
+            earlier.status.in_((PENDING, RUNNING)),
+            earlier.id < OutboxJob.id,
+        )
+    )
+    return OutboxJob.ordering_key.is_(None) | ~blocked_by_earlier
+
+
+def mark_done(job: OutboxJob, now: datetime, result: dict[str, Any] | None) -> None:
+    job.status = DONE
+    job.done_at = now
+    job.leased_until = None
+    job.result = result
+    job.last_error = None
+
+
+def mark_retry(job: OutboxJob, at: datetime, error: str, *, count_attempt: bool = True) -> None:
+    job.status = PENDING
+    job.next_attempt_at = at
+    job.leased_until = None
+    job.last_error = error
+    if not count_attempt:
+        job.attempts -= 1
+
+
+def mark_failed(job: OutboxJob, now: datetime, error: str) -> None:
+    job.status = FAILED
+    job.done_at = now
+    job.leased_until = None
+    job.last_error = error

@@ -1,0 +1,150 @@
+"""Queries the services need, in one place. Each takes the caller's session (the caller owns the
+transaction) and returns typed models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.domain.model import Author, Direction, Status, Visibility
+from storage.models import AuditEntry, ChannelAccount, Conversation, Customer, Message
+
+
+def account(session: Session, network: str, external_id: str) -> ChannelAccount | None:
+    return session.scalar(
+        select(ChannelAccount).filter_by(network=network, external_id=external_id)
+    )
+
+
+def ensure_account(
+    session: Session,
+    *,
+    network: str,
+    external_id: str,
+    handle: str,
+    slack_channel_id: str,
+    now: datetime,
+) -> ChannelAccount:
+    found = account(session, network, external_id)
+    if found is None:
+        found = ChannelAccount(
+            network=network,
+            external_id=external_id,
+            handle=handle,
+            slack_channel_id=slack_channel_id,
+            cursors={},
+            created_at=now,
+        )
+        session.add(found)
+        session.flush()
+    else:
+        found.handle, found.slack_channel_id = handle, slack_channel_id
+    return found
+
+
+def message_exists(session: Session, network: str, external_id: str) -> bool:
+    query = select(Message.id).filter_by(network=network, external_id=external_id)
+    return session.scalar(query) is not None
+
+
+def upsert_customer(session: Session, network: str, author: Author, now: datetime) -> Customer:
+    customer = session.scalar(
+        select(Customer).filter_by(network=network, external_id=author.external_id)
+    )
+    if customer is None:
+        customer = Customer(
+            network=network, external_id=author.external_id, first_seen_at=now, vip_note=None
+        )
+        session.add(customer)
+    # The network's latest word on name, handle and followers wins.
+    customer.handle, customer.name = author.handle, author.name or author.handle
+    customer.followers, customer.verified = author.followers, author.verified
+    customer.profile_url, customer.updated_at = author.profile_url, now
+    session.flush()
+    return customer
+
+
+def latest_conversation(session: Session, customer_id: int, account_id: int) -> Conversation | None:
+    return session.scalar(
+        select(Conversation)
+        .filter_by(customer_id=customer_id, account_id=account_id)
+        .order_by(Conversation.opened_at.desc(), Conversation.id.desc())
+        .limit(1)
+    )
+
+
+def conversation(
+    session: Session, conversation_id: int, *, lock: bool = False
+) -> Conversation | None:
+    query = select(Conversation).filter_by(id=conversation_id)
+    if lock:
+        query = query.with_for_update(of=Conversation)
+    return session.scalar(query)
+
+
+def conversation_by_thread(session: Session, channel: str, thread_ts: str) -> Conversation | None:
+    return session.scalar(
+        select(Conversation).filter_by(slack_channel_id=channel, slack_thread_ts=thread_ts)
+    )
+
+
+def claim(session: Session, conversation_id: int, user: str) -> bool:
+    """Compare-and-set: only one agent can turn an unclaimed conversation into theirs."""
+    result = session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.assignee.is_(None))
+        .values(assignee=user)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire_all()
+    return result.rowcount == 1
+
+
+def message(session: Session, message_id: int) -> Message | None:
+    return session.get(Message, message_id)
+
+
+def message_by_slack_ts(session: Session, conversation_id: int, slack_ts: str) -> Message | None:
+    return session.scalar(
+        select(Message).filter_by(conversation_id=conversation_id, slack_ts=slack_ts)
+    )
+
+
+def latest_inbound(
+    session: Session, conversation_id: int, visibility: Visibility | None = None
+) -> Message | None:
+    query = select(Message).filter_by(conversation_id=conversation_id, direction=Direction.INBOUND)
+    if visibility is not None:
+        query = query.filter_by(visibility=visibility)
+    return session.scalar(query.order_by(Message.created_at.desc(), Message.id.desc()).limit(1))
+
+
+def first_inbound(session: Session, conversation_id: int) -> Message | None:
+    query = select(Message).filter_by(conversation_id=conversation_id, direction=Direction.INBOUND)
+    return session.scalar(query.order_by(Message.created_at, Message.id).limit(1))
+
+
+def open_conversations(session: Session, *, assignee: str | None = None) -> list[Conversation]:
+    query = select(Conversation).where(Conversation.status != Status.RESOLVED)
+    query = query.where(
+        Conversation.assignee == assignee if assignee else Conversation.assignee.is_(None)
+    )
+    return list(session.scalars(query.order_by(Conversation.opened_at).limit(50)))
+
+
+def audit(
+    session: Session,
+    conversation_id: int | None,
+    actor: str,
+    action: str,
+    now: datetime,
+    **detail: Any,
+) -> None:
+    session.add(
+        AuditEntry(
+            conversation_id=conversation_id, actor=actor, action=action, detail=detail, at=now
+        )
+    )

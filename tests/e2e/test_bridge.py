@@ -1,0 +1,80 @@
+"""The X <-> Slack bridge end to end: what the agents see in Slack, what the customer gets on X."""
+
+from __future__ import annotations
+
+from tests.e2e.conftest import CHANNEL, Harness
+
+from bot.slack import blocks
+
+
+def test_mention_becomes_a_card_with_the_customer_and_the_buttons(bot: Harness) -> None:
+    bot.x.add_user("giulia_r", "Giulia Rossi", followers=48_200, verified=True)
+    tweet = bot.x.post_tweet("giulia_r", "@acmecare il mio pacco è fermo da 5 giorni, aiuto!")
+
+    assert bot.poll() == 1
+    bot.settle()
+
+    [card] = bot.cards()
+    rendered = str(card["blocks"])
+    assert "Giulia Rossi" in rendered and "@giulia_r" in rendered
+    assert "48.2k followers" in rendered and "verified" in rendered
+    assert "il mio pacco è fermo da 5 giorni" in rendered
+    assert f"https://x.com/giulia_r/status/{tweet['id']}" in rendered
+    assert "Public" in rendered and "unclaimed" in rendered
+    buttons = [e["action_id"] for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert buttons == [blocks.CLAIM, blocks.RESOLVE, blocks.MOVE_TO_DM]
+
+
+def test_second_mention_from_the_same_customer_goes_into_the_thread(bot: Harness) -> None:
+    bot.x.add_user("giulia_r", "Giulia Rossi")
+    bot.x.post_tweet("giulia_r", "@acmecare where is my parcel?")
+    bot.poll()
+    bot.settle()
+    bot.x.post_tweet("giulia_r", "@acmecare still nothing, order 4411")
+    bot.poll()
+    bot.settle()
+
+    [card] = bot.cards()
+    [reply] = bot.slack.thread(card["ts"], CHANNEL)
+    assert "still nothing, order 4411" in str(reply["blocks"])
+
+
+def test_dm_opens_a_private_conversation(bot: Harness) -> None:
+    bot.x.add_user("marco_b", "Marco Bianchi")
+    bot.x.send_dm("marco_b", "Hi, I need to change my delivery address")
+    bot.poll()
+    bot.settle()
+
+    [card] = bot.cards()
+    rendered = str(card["blocks"])
+    assert "Private (DM)" in rendered and "change my delivery address" in rendered
+    assert blocks.MOVE_TO_DM not in rendered
+
+
+def test_customer_markup_is_escaped_and_pings_nobody(bot: Harness) -> None:
+    bot.x.add_user("troll", "<!here> <@U123>")
+    bot.x.post_tweet("troll", "@acmecare <!channel> hey <@UANNA> & *bold*")
+    bot.poll()
+    bot.settle()
+
+    [card] = bot.cards()
+    assert "<!channel>" not in card["text"] and "&lt;!channel&gt;" in card["text"]
+    for block in card["blocks"]:
+        for text in _mrkdwn_texts(block):
+            assert "<!" not in text and "<@U" not in text, text
+    # the customer's words themselves are a rich_text element, which Slack shows literally
+    assert "<!channel> hey <@UANNA> & *bold*" in str(card["blocks"])
+
+
+def _mrkdwn_texts(block: dict) -> list[str]:
+    found = []
+    if block.get("type") == "mrkdwn":
+        found.append(block["text"])
+    for value in block.values():
+        if isinstance(value, dict):
+            found += _mrkdwn_texts(value)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, dict):
+                    found += _mrkdwn_texts(item)
+    return found
