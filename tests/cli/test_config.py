@@ -1,0 +1,88 @@
+"""Configuration: every problem reported at once, exit status 2, no traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+
+from bot.config import ConfigError, load_settings, parse_duration
+
+VALID = {
+    "SLACK_BOT_TOKEN": "xoxb-1-2-abc",
+    "SLACK_CHANNEL_ID": "C0123ABCD",
+    "SLACK_SIGNING_SECRET": "secret",
+    "X_CONSUMER_KEY": "ck",
+    "X_CONSUMER_SECRET": "cs",
+    "X_ACCESS_TOKEN": "at",
+    "X_ACCESS_TOKEN_SECRET": "ats",
+}
+
+
+def test_defaults_match_the_public_table() -> None:
+    settings = load_settings(VALID)
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.x_api_url == "https://api.twitter.com"
+    assert settings.x_poll_seconds == 60
+    assert settings.database_url == "sqlite:///carebridge.db"
+    assert settings.port == 3000
+    assert str(settings.timezone) == "UTC"
+    assert settings.business_hours.always_open
+    assert settings.sla_first_response == timedelta(hours=1)
+    assert settings.sla_next_response == timedelta(hours=1)
+    assert settings.sla_warn_before == timedelta(minutes=10)
+    assert not settings.socket_mode
+
+
+def test_every_problem_is_named_at_once() -> None:
+    env = {
+        "SLACK_BOT_TOKEN": "xoxp-user-token",
+        "SLACK_CHANNEL_ID": "support",
+        "X_POLL_SECONDS": "soon",
+        "TIMEZONE": "Mars/Olympus",
+        "BUSINESS_HOURS": "weekdays 9-5",
+        "SLA_FIRST_RESPONSE": "fast",
+        "DATABASE_URL": "mysql://db",
+        "LOG_FORMAT": "xml",
+    }
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env)
+    message = str(caught.value)
+    for name in ("SLACK_BOT_TOKEN", "SLACK_CHANNEL_ID", "SLACK_SIGNING_SECRET", "X_CONSUMER_KEY",
+                 "X_POLL_SECONDS", "TIMEZONE", "BUSINESS_HOURS", "SLA_FIRST_RESPONSE",
+                 "DATABASE_URL", "LOG_FORMAT"):
+        assert name in message, name
+    assert len(caught.value.problems) == 10
+
+
+def test_socket_mode_needs_no_signing_secret_and_postgres_urls_are_normalised() -> None:
+    env = {**VALID, "SLACK_APP_TOKEN": "xapp-1-A-1", "DATABASE_URL": "postgres://u@h/db"}
+    del env["SLACK_SIGNING_SECRET"]
+    settings = load_settings(env)
+    assert settings.socket_mode
+    assert settings.database_url == "postgresql+psycopg://u@h/db"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("30s", timedelta(seconds=30)), ("15m", timedelta(minutes=15)), ("1h30m", timedelta(minutes=90)),
+     ("2d", timedelta(days=2))],
+)
+def test_durations(text: str, expected: timedelta) -> None:
+    assert parse_duration(text) == expected
+
+
+def test_bad_configuration_stops_start_up_with_one_message_and_status_2(tmp_path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "X_"))}
+    env["SLACK_CHANNEL_ID"] = "not-a-channel"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env, capture_output=True,
+        text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "SLACK_BOT_TOKEN is required" in result.stderr
+    assert "SLACK_CHANNEL_ID='not-a-channel'" in result.stderr

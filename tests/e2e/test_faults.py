@@ -1,0 +1,154 @@
+"""Failures at the edges: rate limits, server errors, restarts, bad requests."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from tests.e2e.conftest import CHANNEL, Harness, run_harness
+
+from bot.sandbox.loopback import Fault
+from bot.slack import blocks
+
+
+def claimed_mention(bot: Harness) -> dict:
+    bot.x.add_user("giulia_r", "Giulia Rossi")
+    bot.x.post_tweet("giulia_r", "@acmecare help")
+    bot.poll()
+    bot.settle()
+    [card] = bot.cards()
+    bot.click("UANNA", blocks.CLAIM, "1", card["ts"])
+    bot.settle()
+    return card
+
+
+def test_x_rate_limit_waits_for_the_reset_then_delivers_once(bot: Harness) -> None:
+    card = claimed_mention(bot)
+    bot.x.rate_limit("POST /2/tweets", reset_in=120)
+    bot.reply_in_thread("UANNA", "On it!", card["ts"])
+
+    bot.run_due()
+    assert bot.x.sent_tweets == []  # refused with 429: nothing sent yet, nothing lost
+    bot.clock.advance(timedelta(seconds=60))
+    bot.run_due()
+    assert bot.x.sent_tweets == []  # still before x-rate-limit-reset: no new attempt
+    assert len(bot.x.calls("POST /2/tweets")) == 1
+
+    bot.settle()
+    assert [t["text"] for t in bot.x.sent_tweets] == ["On it!"]
+    assert len(bot.x.calls("POST /2/tweets")) == 2
+
+
+def test_slack_rate_limit_honours_retry_after_then_posts_once(bot: Harness) -> None:
+    bot.slack.rate_limit("chat.postMessage", retry_after=30)
+    bot.x.add_user("giulia_r", "Giulia Rossi")
+    bot.x.post_tweet("giulia_r", "@acmecare help")
+    bot.poll()
+
+    bot.run_due()
+    assert bot.cards() == []
+    bot.clock.advance(timedelta(seconds=29))
+    bot.run_due()
+    assert bot.cards() == []
+    bot.settle()
+    assert len(bot.cards()) == 1
+    assert len(bot.slack.calls("chat.postMessage")) == 2
+
+
+def test_posts_to_the_channel_are_paced_to_one_per_second(bot: Harness) -> None:
+    for n in range(5):
+        bot.x.add_user(f"customer{n}", f"Customer {n}")
+        bot.x.post_tweet(f"customer{n}", f"@acmecare question {n}")
+    bot.poll()
+    start = bot.clock.now()
+    bot.settle()
+    posted = [r.received_at for r in bot.slack.requests if r.path.endswith("chat.postMessage")]
+    assert len(posted) == 5
+    gaps = [b - a for a, b in zip(posted, posted[1:], strict=False)]
+    assert all(gap >= 1.0 for gap in gaps), gaps
+    assert bot.clock.now() - start >= timedelta(seconds=4)
+
+
+def test_x_server_errors_are_retried_then_reported_in_the_thread_with_retry(bot: Harness) -> None:
+    card = claimed_mention(bot)
+    bot.x.inject("POST /2/tweets", Fault.server_error(503), times=5)
+    answer = bot.reply_in_thread("UANNA", "Refund on its way", card["ts"])
+    bot.settle()
+
+    assert bot.x.sent_tweets == []
+    assert "warning" in bot.slack.message(answer["ts"], CHANNEL)["reactions"]
+    [failure] = [m for m in bot.slack.thread(card["ts"], CHANNEL) if "Not delivered" in m["text"]]
+    assert "503" in failure["text"] and blocks.RETRY in str(failure["blocks"])
+
+    retry_value = failure["blocks"][-1]["elements"][0]["value"]
+    bot.click("UANNA", blocks.RETRY, retry_value, failure["ts"])
+    bot.settle()
+    assert [t["text"] for t in bot.x.sent_tweets] == ["Refund on its way"]
+
+
+def test_a_transient_x_error_is_retried_with_backoff(bot: Harness) -> None:
+    card = claimed_mention(bot)
+    bot.x.inject("POST /2/tweets", Fault.connection_reset(), times=2)
+    bot.reply_in_thread("UANNA", "Looking into it", card["ts"])
+    bot.settle()
+    assert [t["text"] for t in bot.x.sent_tweets] == ["Looking into it"]
+
+
+def test_restart_neither_loses_nor_repeats(bot: Harness) -> None:
+    bot.x.add_user("giulia_r", "Giulia Rossi")
+    bot.x.post_tweet("giulia_r", "@acmecare first")
+    bot.x.send_dm("giulia_r", "and a DM")
+    bot.poll()
+    bot.settle()
+    bot.app.close()
+
+    bot.x.post_tweet("giulia_r", "@acmecare written while the bot was down")
+    harness = run_harness(bot.slack, bot.x, bot.app.settings.database_url, bot.clock)
+    restarted = next(harness)
+    request_restart_cleanup = harness.close
+    restarted.poll()
+    restarted.settle()
+    restarted.poll()
+    restarted.settle()
+
+    [card] = restarted.cards()
+    thread = [str(m["blocks"]) for m in restarted.slack.thread(card["ts"], CHANNEL)]
+    assert sum("and a DM" in t for t in thread) == 1
+    assert sum("written while the bot was down" in t for t in thread) == 1
+    mentions = restarted.x.calls("GET /2/users/:id/mentions")
+    assert mentions[-1].query.get("since_id")  # the cursor survived the restart
+    request_restart_cleanup()
+
+
+def test_a_retried_slack_event_is_handled_once(bot: Harness) -> None:
+    card = claimed_mention(bot)
+    message = bot.slack.post_as_user("UANNA", "Sent you a fix", thread_ts=card["ts"], channel=CHANNEL)
+    event = {
+        "type": "message", "user": "UANNA", "text": "Sent you a fix", "channel": CHANNEL,
+        "channel_type": "channel", "ts": message["ts"], "thread_ts": card["ts"],
+        "event_ts": message["ts"],
+    }
+    assert bot.events.event(event, event_id="Ev1").status_code == 200
+    assert bot.events.event(event, event_id="Ev1", retry_num=1).status_code == 200
+    bot.settle()
+    assert [t["text"] for t in bot.x.sent_tweets] == ["Sent you a fix"]
+
+
+def test_unsigned_or_forged_requests_get_401_and_change_nothing(bot: Harness) -> None:
+    card = claimed_mention(bot)
+    body = json.dumps({"type": "event_callback", "event": {"type": "message"}}).encode()
+    assert bot.events.unsigned(body).status_code == 401
+    headers = bot.events.signature_headers(body)
+    headers["X-Slack-Signature"] = "v0=" + "0" * 64
+    assert bot.events.post_raw(body, headers).status_code == 401
+    bot.settle()
+    assert bot.x.sent_tweets == [] and bot.slack.thread(card["ts"], CHANNEL) == []
+
+
+def test_health_endpoint_reports_the_database(bot: Harness) -> None:
+    import requests
+
+    url = bot.events.url.replace("/slack/events", "/healthz")
+    response = requests.get(url, timeout=5)
+    assert response.status_code == 200 and response.json()["database"] == "ok"
+    assert requests.get(bot.events.url, timeout=5).status_code == 405
