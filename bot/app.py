@@ -71,8 +71,7 @@ class Carebridge:
         channels = channels if channels is not None else {"x": x_channel(settings, clock)}
         services = build_services(settings, database, clock, slack, channels)
         bolt = App(
-            token=settings.slack_bot_token,
-            client=slack,
+            client=slack,  # carries the bot token and SLACK_API_URL
             signing_secret=settings.slack_signing_secret or "",
             # Listeners only write to the database (Slack calls go through the outbox), so
             # they finish well within Slack's 3 seconds; answering after them makes a retried
@@ -122,7 +121,7 @@ class Carebridge:
         import waitress
 
         log.info("slack.http_mode", port=self.settings.port, path="/slack/events")
-        waitress.serve(self.wsgi(), host="0.0.0.0", port=self.settings.port, threads=8)  # noqa: S104
+        waitress.serve(self.wsgi(), host="0.0.0.0", port=self.settings.port, threads=8)
 
     def close(self) -> None:
         self.database.dispose()
@@ -149,7 +148,10 @@ def build_services(
         conversations=Conversations(context),
         replies=Replies(context),
         poller=Poller(
-            context, ingest, slack_channel_id=settings.slack_channel_id, backfill=settings.x_backfill
+            context,
+            ingest,
+            slack_channel_id=settings.slack_channel_id,
+            backfill=settings.x_backfill,
         ),
         worker=worker,
         slack_channel_id=settings.slack_channel_id,

@@ -85,7 +85,8 @@ def _db(action: str) -> int:
     database = Database(url)
     if action == "upgrade":
         migrate.upgrade(database)
-    print(f"database at revision {migrate.current_revision(database)} (head {migrate.head_revision()})")
+    current, head = migrate.current_revision(database), migrate.head_revision()
+    print(f"database at revision {current} (head {head})")
     return 0
 
 

@@ -23,6 +23,9 @@ def register(app: App, services: Services) -> None:
         if event.get("channel") != services.slack_channel_id or not thread_ts or thread_ts == ts:
             return
         services.replies.agent_message(
-            channel=event["channel"], thread_ts=thread_ts, user=event["user"],
-            text=to_plain_text(event.get("text", "")), ts=ts,
+            channel=event["channel"],
+            thread_ts=thread_ts,
+            user=event["user"],
+            text=to_plain_text(event.get("text", "")),
+            ts=ts,
         )

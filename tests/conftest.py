@@ -77,9 +77,7 @@ def _migrated_template(tmp_path_factory: pytest.TempPathFactory, worker_id: str)
 def database_url(_migrated_template: str, tmp_path: Path) -> Iterator[str]:
     if postgres_url():
         database = Database(_migrated_template)
-        tables = ", ".join(
-            t.name for t in reversed(_tables()) if t.name != "alembic_version"
-        )
+        tables = ", ".join(t.name for t in reversed(_tables()) if t.name != "alembic_version")
         with database.engine.begin() as connection:
             connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         database.dispose()

@@ -6,9 +6,21 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FORBIDDEN_IN_DOMAIN = {"slack_bolt", "slack_sdk", "tweepy", "sqlalchemy", "requests", "alembic",
-                       "apscheduler", "structlog", "bot.services", "bot.channels", "bot.slack",
-                       "handlers", "storage"}
+FORBIDDEN_IN_DOMAIN = {
+    "slack_bolt",
+    "slack_sdk",
+    "tweepy",
+    "sqlalchemy",
+    "requests",
+    "alembic",
+    "apscheduler",
+    "structlog",
+    "bot.services",
+    "bot.channels",
+    "bot.slack",
+    "handlers",
+    "storage",
+}
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -25,8 +37,11 @@ def imported_modules(path: Path) -> set[str]:
 def test_domain_imports_nothing_outside_the_standard_library_and_itself() -> None:
     offenders = {}
     for path in (ROOT / "bot" / "domain").glob("*.py"):
-        bad = {m for m in imported_modules(path)
-               if any(m == f or m.startswith(f + ".") for f in FORBIDDEN_IN_DOMAIN)}
+        bad = {
+            m
+            for m in imported_modules(path)
+            if any(m == f or m.startswith(f + ".") for f in FORBIDDEN_IN_DOMAIN)
+        }
         if bad:
             offenders[path.name] = sorted(bad)
     assert offenders == {}

@@ -26,6 +26,7 @@ class Poller:
         self.backfill = backfill
         self._accounts: dict[str, AccountIdentity] = {}
         self._blocked_until: dict[tuple[str, str], datetime] = {}
+        self._backfill_logged: set[tuple[str, str]] = set()
 
     def poll_once(self) -> int:
         """Fetch every stream of every channel once; return how many new messages were stored."""
@@ -67,7 +68,9 @@ class Poller:
             assert account is not None
             cursor = (account.cursors or {}).get(stream)
         bound = log.bind(network=network, stream=stream)
-        if cursor is None:
+        if cursor is None and (network, stream) not in self._backfill_logged:
+            # Until the stream has a first message it has no cursor; say so once, not per poll.
+            self._backfill_logged.add((network, stream))
             bound.info("poll.backfill", since=(now - self.backfill).isoformat())
         try:
             batch = channel.fetch(stream, cursor, now - self.backfill)

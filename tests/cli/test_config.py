@@ -51,9 +51,18 @@ def test_every_problem_is_named_at_once() -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(env)
     message = str(caught.value)
-    for name in ("SLACK_BOT_TOKEN", "SLACK_CHANNEL_ID", "SLACK_SIGNING_SECRET", "X_CONSUMER_KEY",
-                 "X_POLL_SECONDS", "TIMEZONE", "BUSINESS_HOURS", "SLA_FIRST_RESPONSE",
-                 "DATABASE_URL", "LOG_FORMAT"):
+    for name in (
+        "SLACK_BOT_TOKEN",
+        "SLACK_CHANNEL_ID",
+        "SLACK_SIGNING_SECRET",
+        "X_CONSUMER_KEY",
+        "X_POLL_SECONDS",
+        "TIMEZONE",
+        "BUSINESS_HOURS",
+        "SLA_FIRST_RESPONSE",
+        "DATABASE_URL",
+        "LOG_FORMAT",
+    ):
         assert name in message, name
     assert len(caught.value.problems) == 10
 
@@ -68,8 +77,12 @@ def test_socket_mode_needs_no_signing_secret_and_postgres_urls_are_normalised() 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("30s", timedelta(seconds=30)), ("15m", timedelta(minutes=15)), ("1h30m", timedelta(minutes=90)),
-     ("2d", timedelta(days=2))],
+    [
+        ("30s", timedelta(seconds=30)),
+        ("15m", timedelta(minutes=15)),
+        ("1h30m", timedelta(minutes=90)),
+        ("2d", timedelta(days=2)),
+    ],
 )
 def test_durations(text: str, expected: timedelta) -> None:
     assert parse_duration(text) == expected
@@ -79,8 +92,12 @@ def test_bad_configuration_stops_start_up_with_one_message_and_status_2(tmp_path
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "X_"))}
     env["SLACK_CHANNEL_ID"] = "not-a-channel"
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env, capture_output=True,
-        text=True, timeout=60,
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr

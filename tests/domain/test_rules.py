@@ -38,28 +38,94 @@ def test_route_inbound(previous: PreviousConversation | None, expected: Route) -
 @pytest.mark.parametrize(
     ("text", "writer", "assignee", "status", "visibility", "length", "kind", "claims"),
     [
-        ("note: internal", "UA", "UA", Status.OPEN, Visibility.PUBLIC, 10, AgentMessageKind.NOTE, False),
-        ("  NOTE: caps", "UA", None, Status.OPEN, Visibility.PUBLIC, 10, AgentMessageKind.NOTE, False),
+        (
+            "note: internal",
+            "UA",
+            "UA",
+            Status.OPEN,
+            Visibility.PUBLIC,
+            10,
+            AgentMessageKind.NOTE,
+            False,
+        ),
+        (
+            "  NOTE: caps",
+            "UA",
+            None,
+            Status.OPEN,
+            Visibility.PUBLIC,
+            10,
+            AgentMessageKind.NOTE,
+            False,
+        ),
         ("hello", "UB", "UA", Status.OPEN, Visibility.PUBLIC, 5, AgentMessageKind.NOT_OWNER, False),
         ("hello", "UA", None, Status.OPEN, Visibility.PUBLIC, 5, AgentMessageKind.ANSWER, True),
-        ("hello", "UA", "UA", Status.RESOLVED, Visibility.PUBLIC, 5, AgentMessageKind.RESOLVED, False),
-        ("x" * 281, "UA", "UA", Status.OPEN, Visibility.PUBLIC, 281, AgentMessageKind.TOO_LONG, False),
-        ("x" * 281, "UA", "UA", Status.OPEN, Visibility.PRIVATE, 281, AgentMessageKind.ANSWER, False),
-        ("x" * 280, "UA", "UA", Status.OPEN, Visibility.PUBLIC, 280, AgentMessageKind.ANSWER, False),
+        (
+            "hello",
+            "UA",
+            "UA",
+            Status.RESOLVED,
+            Visibility.PUBLIC,
+            5,
+            AgentMessageKind.RESOLVED,
+            False,
+        ),
+        (
+            "x" * 281,
+            "UA",
+            "UA",
+            Status.OPEN,
+            Visibility.PUBLIC,
+            281,
+            AgentMessageKind.TOO_LONG,
+            False,
+        ),
+        (
+            "x" * 281,
+            "UA",
+            "UA",
+            Status.OPEN,
+            Visibility.PRIVATE,
+            281,
+            AgentMessageKind.ANSWER,
+            False,
+        ),
+        (
+            "x" * 280,
+            "UA",
+            "UA",
+            Status.OPEN,
+            Visibility.PUBLIC,
+            280,
+            AgentMessageKind.ANSWER,
+            False,
+        ),
     ],
 )
-def test_classify_agent_message(text, writer, assignee, status, visibility, length, kind, claims) -> None:
+def test_classify_agent_message(
+    text, writer, assignee, status, visibility, length, kind, claims
+) -> None:
     decision = classify_agent_message(
-        text=text, writer=writer, assignee=assignee, status=status, visibility=visibility,
-        length=length, public_limit=280,
+        text=text,
+        writer=writer,
+        assignee=assignee,
+        status=status,
+        visibility=visibility,
+        length=length,
+        public_limit=280,
     )
     assert (decision.kind, decision.claims) == (kind, claims)
 
 
 @pytest.mark.parametrize(
     ("text", "length"),
-    [("hello", 5), ("https://example.com/a/very/long/path/that/is/long", 23), ("è", 1),
-     ("日本", 4), ("see https://acme.com ok", 4 + 23 + 3)],
+    [
+        ("hello", 5),
+        ("https://example.com/a/very/long/path/that/is/long", 23),
+        ("è", 1),
+        ("日本", 4),
+        ("see https://acme.com ok", 4 + 23 + 3),
+    ],
 )
 def test_x_weighted_length(text: str, length: int) -> None:
     assert x_weighted_length(text) == length

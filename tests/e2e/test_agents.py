@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.e2e.conftest import CHANNEL, Harness
-
 from bot.slack import blocks
+from tests.e2e.conftest import CHANNEL, Harness
 
 
 def open_mention(bot: Harness, text: str = "@acmecare my parcel is stuck") -> tuple[dict, dict]:
@@ -152,7 +151,7 @@ def test_resolved_conversation_reopens_within_a_day_and_starts_anew_later(bot: H
     bot.x.post_tweet("giulia_r", "@acmecare new order, new problem")
     bot.poll()
     bot.settle()
-    first, second = bot.cards()
+    _first, second = bot.cards()
     assert "new order, new problem" in str(second["blocks"])
     assert "Previous conversation" in str(second["blocks"])
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import CHANNEL, Harness
-
 from bot.slack import blocks
+from tests.e2e.conftest import CHANNEL, Harness
 
 
 def test_mention_becomes_a_card_with_the_customer_and_the_buttons(bot: Harness) -> None:
@@ -21,7 +20,9 @@ def test_mention_becomes_a_card_with_the_customer_and_the_buttons(bot: Harness) 
     assert "il mio pacco è fermo da 5 giorni" in rendered
     assert f"https://x.com/giulia_r/status/{tweet['id']}" in rendered
     assert "Public" in rendered and "unclaimed" in rendered
-    buttons = [e["action_id"] for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    buttons = [
+        e["action_id"] for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]
     assert buttons == [blocks.CLAIM, blocks.RESOLVE, blocks.MOVE_TO_DM]
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import timedelta
 
-from tests.e2e.conftest import CHANNEL, Harness, run_harness
-
 from bot.sandbox.loopback import Fault
 from bot.slack import blocks
+from tests.e2e.conftest import CHANNEL, Harness, run_harness
 
 
 def claimed_mention(bot: Harness) -> dict:
@@ -64,7 +64,7 @@ def test_posts_to_the_channel_are_paced_to_one_per_second(bot: Harness) -> None:
     bot.settle()
     posted = [r.received_at for r in bot.slack.requests if r.path.endswith("chat.postMessage")]
     assert len(posted) == 5
-    gaps = [b - a for a, b in zip(posted, posted[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(posted)]
     assert all(gap >= 1.0 for gap in gaps), gaps
     assert bot.clock.now() - start >= timedelta(seconds=4)
 
@@ -122,10 +122,17 @@ def test_restart_neither_loses_nor_repeats(bot: Harness) -> None:
 
 def test_a_retried_slack_event_is_handled_once(bot: Harness) -> None:
     card = claimed_mention(bot)
-    message = bot.slack.post_as_user("UANNA", "Sent you a fix", thread_ts=card["ts"], channel=CHANNEL)
+    message = bot.slack.post_as_user(
+        "UANNA", "Sent you a fix", thread_ts=card["ts"], channel=CHANNEL
+    )
     event = {
-        "type": "message", "user": "UANNA", "text": "Sent you a fix", "channel": CHANNEL,
-        "channel_type": "channel", "ts": message["ts"], "thread_ts": card["ts"],
+        "type": "message",
+        "user": "UANNA",
+        "text": "Sent you a fix",
+        "channel": CHANNEL,
+        "channel_type": "channel",
+        "ts": message["ts"],
+        "thread_ts": card["ts"],
         "event_ts": message["ts"],
     }
     assert bot.events.event(event, event_id="Ev1").status_code == 200

@@ -17,9 +17,9 @@ import pytest
 import requests
 import tweepy
 
+from bot.channels.x_http import X_API_BASE_URL, RewritingAdapter, point_client_at
 from bot.sandbox.loopback import Fault
 from bot.sandbox.x_api import XEmulator, weighted_length
-from bot.channels.x_http import X_API_BASE_URL, RewritingAdapter, point_client_at
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "x-api-v2"
 
