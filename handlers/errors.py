@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 import structlog
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 
 from bot.services.context import UnknownConversation
 from bot.services.registry import Services
@@ -16,7 +16,7 @@ log = structlog.get_logger(__name__)
 
 def register(app: App, services: Services) -> None:
     @app.error
-    def on_error(error: Exception, body: dict[str, Any]) -> None:
+    def on_error(error: Exception, body: dict[str, Any], response: BoltResponse | None) -> None:
         user = (body.get("user") or {}).get("id") or body.get("user_id")
         channel = (body.get("channel") or {}).get("id") or body.get("channel_id")
         if isinstance(error, UnknownConversation):
@@ -28,3 +28,9 @@ def register(app: App, services: Services) -> None:
             text = f"Something went wrong on our side (error id `{error_id}`). Please try again."
         if user and channel:
             services.tell(channel=channel, user=user, text=text)
+        # A 500 makes Slack redeliver an event (safe: handling is idempotent) and show an error
+        # icon on a button. Keep it for unexpected failures of events; everything the agent has
+        # been told about privately is answered normally.
+        expected = isinstance(error, UnknownConversation)
+        if response is not None and (expected or body.get("type") != "event_callback"):
+            response.status = 200
