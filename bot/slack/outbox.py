@@ -28,6 +28,7 @@ from storage.models import Conversation
 
 log = structlog.get_logger(__name__)
 METADATA_EVENT = "carebridge_job"
+LOOKBACK = 100  # the latest messages searched for an earlier attempt of a post
 # Errors that mean "this will never work": retrying only delays telling someone.
 _PERMANENT = {
     "channel_not_found",
@@ -77,15 +78,7 @@ class SlackJobs:
             conversation = self._conversation(session, job)
             text, body = blocks.conversation_card(self._card(session, conversation))
             channel = conversation.slack_channel_id
-        posted = self._call(
-            self.client.chat_postMessage,
-            channel=channel,
-            text=text,
-            blocks=body,
-            metadata=_metadata(job),
-            unfurl_links=False,
-            unfurl_media=False,
-        )
+        posted = {"ts": self._post(job, channel, None, text, body)}
         permalink = None
         try:  # a convenience for links between threads; the card is posted either way
             permalink = self.client.chat_getPermalink(channel=channel, message_ts=posted["ts"])[
@@ -124,17 +117,7 @@ class SlackJobs:
                 customer, message.text, message.permalink, self.labels.get(message.network, "")
             )
             channel, thread = conversation.slack_channel_id, conversation.slack_thread_ts
-        posted = self._call(
-            self.client.chat_postMessage,
-            channel=channel,
-            thread_ts=thread,
-            text=text,
-            blocks=body,
-            metadata=_metadata(job),
-            unfurl_links=False,
-            unfurl_media=False,
-        )
-        return {"ts": posted["ts"]}
+        return {"ts": self._post(job, channel, thread, text, body)}
 
     def _record_mirror(self, session: Session, job: Job, result: dict[str, Any]) -> None:
         message = repo.message(session, int(job.payload["message_id"]))
@@ -145,17 +128,9 @@ class SlackJobs:
         with self.database.transaction() as session:
             conversation = self._conversation(session, job)
             channel, thread = conversation.slack_channel_id, conversation.slack_thread_ts
-        posted = self._call(
-            self.client.chat_postMessage,
-            channel=channel,
-            thread_ts=thread,
-            text=job.payload["text"],
-            blocks=job.payload.get("blocks"),
-            metadata=_metadata(job),
-            unfurl_links=False,
-            unfurl_media=False,
-        )
-        return {"ts": posted["ts"]}
+        return {
+            "ts": self._post(job, channel, thread, job.payload["text"], job.payload.get("blocks"))
+        }
 
     def _ephemeral(self, job: Job) -> dict[str, Any]:
         p = job.payload
@@ -191,6 +166,48 @@ class SlackJobs:
         return {}
 
     # --- helpers -------------------------------------------------------------------------------
+    def _post(self, job: Job, channel: str, thread_ts: str | None, text: str, body: Any) -> str:
+        """Post once: a retry first looks for the job's key in the messages' metadata, since an
+        earlier attempt may have reached Slack although its answer never reached us."""
+        if job.attempts > 1:
+            found = self._find_posted(job, channel, thread_ts)
+            if found is not None:
+                log.info("slack.post_found", job_id=job.id, ts=found)
+                return found
+        posted = self._call(
+            self.client.chat_postMessage,
+            channel=channel,
+            thread_ts=thread_ts,
+            text=text,
+            blocks=body,
+            metadata=_metadata(job),
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        return posted["ts"]
+
+    def _find_posted(self, job: Job, channel: str, thread_ts: str | None) -> str | None:
+        if thread_ts is None:
+            page = self._call(
+                self.client.conversations_history,
+                channel=channel,
+                limit=LOOKBACK,
+                include_all_metadata=True,
+            )
+        else:
+            page = self._call(
+                self.client.conversations_replies,
+                channel=channel,
+                ts=thread_ts,
+                limit=LOOKBACK,
+                include_all_metadata=True,
+            )
+        for message in page.get("messages", []):
+            metadata = message.get("metadata") or {}
+            if metadata.get("event_payload", {}).get("key") == job.key:
+                return message["ts"]
+        return None
+
     def _call(self, method: Callable[..., Any], **arguments: Any) -> Any:
         with _translated(self.clock, getattr(method, "__name__", "slack call")):
             return method(**{k: v for k, v in arguments.items() if v is not None}).data

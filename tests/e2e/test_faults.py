@@ -159,3 +159,26 @@ def test_health_endpoint_reports_the_database(bot: Harness) -> None:
     response = requests.get(url, timeout=5)
     assert response.status_code == 200 and response.json()["database"] == "ok"
     assert requests.get(bot.events.url, timeout=5).status_code == 405
+
+
+def test_a_post_whose_answer_was_lost_is_found_not_posted_again(bot: Harness) -> None:
+    bot.slack.inject("chat.postMessage", Fault.connection_reset(after=True))
+    bot.x.add_user("giulia_r", "Giulia Rossi")
+    bot.x.post_tweet("giulia_r", "@acmecare hello?")
+    bot.poll()
+    bot.settle()
+    [card] = bot.cards()  # Slack stored the first attempt; the retry found it by its key
+    assert len(bot.slack.calls("chat.postMessage")) == 1
+    bot.x.post_tweet("giulia_r", "@acmecare anyone?")
+    bot.poll()
+    bot.settle()
+    assert len(bot.slack.thread(card["ts"], CHANNEL)) == 1  # and the thread is still found
+
+
+def test_a_thread_post_whose_answer_was_lost_is_not_doubled(bot: Harness) -> None:
+    card = claimed_mention(bot)
+    bot.slack.inject("chat.postMessage", Fault.connection_reset(after=True))
+    bot.click("UBRUNO", blocks.TAKE_OVER, "1", card["ts"])
+    bot.settle()
+    [notice] = bot.slack.thread(card["ts"], CHANNEL)
+    assert "took over" in notice["text"]
