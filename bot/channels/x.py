@@ -214,9 +214,7 @@ def _translated(doing: str) -> Iterator[None]:
         yield
     except tweepy.TooManyRequests as error:
         reset = error.response.headers.get("x-rate-limit-reset")
-        retry_at = (
-            datetime.fromtimestamp(int(reset), UTC) if reset and reset.isdigit() else None
-        ) or datetime.now(UTC)
+        retry_at = datetime.fromtimestamp(int(reset), UTC) if reset and reset.isdigit() else None
         raise RateLimited(f"X rate limit while {doing}", retry_at) from error
     except tweepy.TwitterServerError as error:
         raise TransientError(f"X answered {error.response.status_code} while {doing}") from error

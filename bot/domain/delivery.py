@@ -18,9 +18,10 @@ class DeliveryError(Exception):
 
 
 class RateLimited(DeliveryError):
-    """The service asked us to wait until `retry_at` (Slack's Retry-After, X's rate-limit reset)."""
+    """The service asked us to wait until `retry_at` (Slack's Retry-After, X's rate-limit reset);
+    None when it did not say until when."""
 
-    def __init__(self, reason: str, retry_at: datetime) -> None:
+    def __init__(self, reason: str, retry_at: datetime | None) -> None:
         super().__init__(reason)
         self.retry_at = retry_at
 
@@ -31,6 +32,18 @@ class TransientError(DeliveryError):
 
 class PermanentError(DeliveryError):
     """Retrying won't help (bad request, forbidden, deleted tweet): report it to the agents."""
+
+
+MIN_RATE_LIMIT_WAIT = timedelta(seconds=1)
+UNKNOWN_RATE_LIMIT_WAIT = timedelta(seconds=60)
+
+
+def rate_limit_until(retry_at: datetime | None, now: datetime) -> datetime:
+    """When to try again after a rate limit: never in the past (a skewed clock or a reset that
+    already passed would otherwise retry in a tight loop), a minute when the service was silent."""
+    if retry_at is None:
+        return now + UNKNOWN_RATE_LIMIT_WAIT
+    return max(retry_at, now + MIN_RATE_LIMIT_WAIT)
 
 
 def backoff(attempt: int, *, base: float = 2.0, cap: timedelta = timedelta(minutes=5)) -> timedelta:

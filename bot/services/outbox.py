@@ -26,6 +26,7 @@ from bot.domain.delivery import (
     RateLimited,
     TransientError,
     backoff,
+    rate_limit_until,
 )
 from storage import outbox as rows
 from storage.db import Database
@@ -141,10 +142,11 @@ class OutboxWorker:
         try:
             result = handler.perform(job)
         except RateLimited as limited:
+            retry_at = rate_limit_until(limited.retry_at, self.clock.now())
             if job.lane:
-                self._lane_free_at[job.lane] = limited.retry_at
-            self._retry(job, limited.retry_at, limited.reason, count_attempt=False)
-            bound.warning("outbox.rate_limited", retry_at=limited.retry_at.isoformat())
+                self._lane_free_at[job.lane] = retry_at
+            self._retry(job, retry_at, limited.reason, count_attempt=False)
+            bound.warning("outbox.rate_limited", retry_at=retry_at.isoformat())
             return
         except PermanentError as error:
             self._finish_failed(job, handler, error.reason)
@@ -168,11 +170,7 @@ class OutboxWorker:
             handler.record(session, job, result, now)
             rows.mark_done(row, now, result)
         bound.info("outbox.done")
-        self.notify_if_follow_ups()
-
-    def notify_if_follow_ups(self) -> None:
-        # record() may have enqueued follow-ups (a reaction after a delivery): look again soon.
-        self._wake.set()
+        self._wake.set()  # record() may have enqueued follow-ups (a reaction after a delivery)
 
     def _retry_or_give_up(self, job: Job, handler: JobHandler, reason: str, bound: Any) -> None:
         if job.attempts >= handler.max_attempts:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from bot.channels.base import AccountIdentity, SocialChannel
-from bot.domain.delivery import DeliveryError, RateLimited
+from bot.domain.delivery import DeliveryError, RateLimited, rate_limit_until
 from bot.services.context import Context
 from bot.services.ingest import Ingest
 from storage import repositories as repo
@@ -75,8 +75,9 @@ class Poller:
         try:
             batch = channel.fetch(stream, cursor, now - self.backfill)
         except RateLimited as limited:
-            self._blocked_until[(network, stream)] = limited.retry_at
-            bound.warning("poll.rate_limited", retry_at=limited.retry_at.isoformat())
+            retry_at = rate_limit_until(limited.retry_at, now)
+            self._blocked_until[(network, stream)] = retry_at
+            bound.warning("poll.rate_limited", retry_at=retry_at.isoformat())
             return 0
         except DeliveryError as error:
             bound.warning("poll.failed", reason=error.reason)

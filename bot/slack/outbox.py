@@ -187,21 +187,15 @@ class SlackJobs:
         return posted["ts"]
 
     def _find_posted(self, job: Job, channel: str, thread_ts: str | None) -> str | None:
-        if thread_ts is None:
-            page = self._call(
-                self.client.conversations_history,
-                channel=channel,
-                limit=LOOKBACK,
-                include_all_metadata=True,
-            )
-        else:
-            page = self._call(
-                self.client.conversations_replies,
-                channel=channel,
-                ts=thread_ts,
-                limit=LOOKBACK,
-                include_all_metadata=True,
-            )
+        # The channel's latest messages for a root post, the thread for a reply.
+        method, where = (
+            (self.client.conversations_history, {})
+            if thread_ts is None
+            else (self.client.conversations_replies, {"ts": thread_ts})
+        )
+        page = self._call(
+            method, channel=channel, limit=LOOKBACK, include_all_metadata=True, **where
+        )
         for message in page.get("messages", []):
             metadata = message.get("metadata") or {}
             if metadata.get("event_payload", {}).get("key") == job.key:

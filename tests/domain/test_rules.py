@@ -140,3 +140,11 @@ def test_business_hours() -> None:
     for bad in ("mon-fri 18:00-09:00", "someday 09:00-10:00", "mon 9-5", "fri-mon 09:00-10:00"):
         with pytest.raises(ValueError):
             parse_business_hours(bad)
+
+
+def test_a_rate_limit_never_retries_in_the_past_or_at_once() -> None:
+    from bot.domain.delivery import rate_limit_until
+
+    assert rate_limit_until(NOW - timedelta(minutes=5), NOW) == NOW + timedelta(seconds=1)
+    assert rate_limit_until(None, NOW) == NOW + timedelta(seconds=60)
+    assert rate_limit_until(NOW + timedelta(seconds=90), NOW) == NOW + timedelta(seconds=90)

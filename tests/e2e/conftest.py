@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -29,7 +29,7 @@ class Harness:
     slack: SlackEmulator
     x: XEmulator
     events: SlackEventSender
-    _ts: int = 0
+    _customers: list[str] = field(default_factory=list)
 
     def poll(self) -> int:
         return self.app.services.poller.poll_once()
@@ -50,6 +50,16 @@ class Harness:
             if wake > self.clock.now():
                 self.clock.advance(wake - self.clock.now())
         raise AssertionError("outbox did not settle")
+
+    def mention(self, handle: str, text: str, name: str = "") -> dict[str, Any]:
+        """A customer mentions the brand; the bot polls and posts. Returns the tweet."""
+        if not any(u == handle for u in self._customers):
+            self.x.add_user(handle, name or handle.title())
+            self._customers.append(handle)
+        tweet = self.x.post_tweet(handle, f"@acmecare {text}")
+        self.poll()
+        self.settle()
+        return tweet
 
     def cards(self) -> list[dict[str, Any]]:
         return [m for m in self.slack.messages(CHANNEL) if m.get("bot_id")]

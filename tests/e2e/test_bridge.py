@@ -27,13 +27,8 @@ def test_mention_becomes_a_card_with_the_customer_and_the_buttons(bot: Harness) 
 
 
 def test_second_mention_from_the_same_customer_goes_into_the_thread(bot: Harness) -> None:
-    bot.x.add_user("giulia_r", "Giulia Rossi")
-    bot.x.post_tweet("giulia_r", "@acmecare where is my parcel?")
-    bot.poll()
-    bot.settle()
-    bot.x.post_tweet("giulia_r", "@acmecare still nothing, order 4411")
-    bot.poll()
-    bot.settle()
+    bot.mention("giulia_r", "where is my parcel?", "Giulia Rossi")
+    bot.mention("giulia_r", "still nothing, order 4411")
 
     [card] = bot.cards()
     [reply] = bot.slack.thread(card["ts"], CHANNEL)

@@ -12,10 +12,7 @@ from tests.e2e.conftest import CHANNEL, Harness, run_harness
 
 
 def claimed_mention(bot: Harness) -> dict:
-    bot.x.add_user("giulia_r", "Giulia Rossi")
-    bot.x.post_tweet("giulia_r", "@acmecare help")
-    bot.poll()
-    bot.settle()
+    bot.mention("giulia_r", "help", "Giulia Rossi")
     [card] = bot.cards()
     bot.click("UANNA", blocks.CLAIM, "1", card["ts"])
     bot.settle()
