@@ -109,12 +109,24 @@ def run_harness(
     settings = load_settings(settings_env(slack, x, database_url))
     app = Carebridge.build(settings, clock=clock)
     server = waitress.create_server(app.wsgi(), host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
+    closing = threading.Event()
+
+    def serve() -> None:
+        try:
+            server.run()
+        except OSError:
+            # close() from this thread races waitress's select(): a closed descriptor is the
+            # stop we asked for, anything else is a real failure.
+            if not closing.is_set():
+                raise
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.effective_port}/slack/events"
     events = SlackEventSender(url, SIGNING_SECRET)
     try:
         yield Harness(app, clock, slack, x, events)
     finally:
+        closing.set()
         server.close()
         app.close()
