@@ -31,8 +31,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="run against the bundled Slack and X emulators: no accounts needed",
     )
-    database = commands.add_parser("db", help="database schema")
-    database.add_argument("action", choices=["upgrade", "current"])
+    demo = commands.add_parser(
+        "demo", help="watch the real bot handle a scripted morning, against bundled emulators"
+    )
+    demo.add_argument(
+        "--interactive", action="store_true", help="then act as an agent or a customer yourself"
+    )
+    demo.add_argument("--fast", action="store_true", help="no pauses between the moments")
+    commands.add_parser("doctor", help="check tokens, scopes, channel, X, database, hours")
+    database = commands.add_parser("db", help="database schema and data")
+    database_commands = database.add_subparsers(dest="action", required=True)
+    database_commands.add_parser("upgrade", help="migrate DATABASE_URL to the latest schema")
+    database_commands.add_parser("current", help="show the schema revision of DATABASE_URL")
+    copy = database_commands.add_parser(
+        "copy-to", help="copy every row of DATABASE_URL into another, empty database"
+    )
+    copy.add_argument("url", help="the target, e.g. postgresql+psycopg://user@host/carebridge")
     args = parser.parse_args(argv)
 
     load_dotenv(override=False)
@@ -40,8 +54,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.sandbox.run import run_sandbox
 
         return run_sandbox()
+    if args.command == "demo":
+        from bot.demo.runner import run_demo
+
+        return run_demo(interactive=args.interactive, pause=0.0 if args.fast else 0.6)
+    if args.command == "doctor":
+        from bot.doctor import run_doctor
+
+        return run_doctor(os.environ)
     if args.command == "db":
-        return _db(args.action)
+        return _db(args.action, getattr(args, "url", None))
     try:
         settings = load_settings(os.environ)
     except ConfigError as error:
@@ -76,13 +98,22 @@ def run_bot(settings: Settings) -> int:
     return 0
 
 
-def _db(action: str) -> int:
+def _db(action: str, target_url: str | None) -> int:
     from storage import migrate
+    from storage.copy import CopyError, copy_database
     from storage.db import Database
 
     configure_logging(os.environ.get("LOG_FORMAT") or None)
     url = normalise_database_url(os.environ.get("DATABASE_URL") or "sqlite:///carebridge.db")
     database = Database(url)
+    if action == "copy-to" and target_url:
+        try:
+            counts = copy_database(database, Database(normalise_database_url(target_url)))
+        except CopyError as error:
+            print(f"Nothing copied: {error}", file=sys.stderr)
+            return 1
+        print("copied " + ", ".join(f"{n} {table}" for table, n in counts.items()))
+        return 0
     if action == "upgrade":
         migrate.upgrade(database)
     current, head = migrate.current_revision(database), migrate.head_revision()

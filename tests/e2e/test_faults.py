@@ -7,8 +7,9 @@ import json
 from datetime import timedelta
 
 from bot.sandbox.loopback import Fault
+from bot.sandbox.world import running_world
 from bot.slack import blocks
-from tests.e2e.conftest import CHANNEL, Harness, run_harness
+from tests.e2e.conftest import CHANNEL, Harness
 
 
 def claimed_mention(bot: Harness) -> dict:
@@ -100,21 +101,20 @@ def test_restart_neither_loses_nor_repeats(bot: Harness) -> None:
     bot.app.close()
 
     bot.x.post_tweet("giulia_r", "@acmecare written while the bot was down")
-    harness = run_harness(bot.slack, bot.x, bot.app.settings.database_url, bot.clock)
-    restarted = next(harness)
-    request_restart_cleanup = harness.close
-    restarted.poll()
-    restarted.settle()
-    restarted.poll()
-    restarted.settle()
+    with running_world(
+        bot.app.settings.database_url, bot.clock, slack=bot.slack, x=bot.x
+    ) as restarted:
+        restarted.poll()
+        restarted.settle()
+        restarted.poll()
+        restarted.settle()
 
-    [card] = restarted.cards()
-    thread = [str(m["blocks"]) for m in restarted.slack.thread(card["ts"], CHANNEL)]
-    assert sum("and a DM" in t for t in thread) == 1
-    assert sum("written while the bot was down" in t for t in thread) == 1
-    mentions = restarted.x.calls("GET /2/users/:id/mentions")
-    assert mentions[-1].query.get("since_id")  # the cursor survived the restart
-    request_restart_cleanup()
+        [card] = restarted.cards()
+        thread = [str(m["blocks"]) for m in restarted.slack.thread(card["ts"], CHANNEL)]
+        assert sum("and a DM" in t for t in thread) == 1
+        assert sum("written while the bot was down" in t for t in thread) == 1
+        mentions = restarted.x.calls("GET /2/users/:id/mentions")
+        assert mentions[-1].query.get("since_id")  # the cursor survived the restart
 
 
 def test_a_retried_slack_event_is_handled_once(bot: Harness) -> None:

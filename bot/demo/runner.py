@@ -1,0 +1,121 @@
+"""`carebridge demo`: the real bot, the emulators, and a morning of social care in a minute.
+
+The bot is the one `carebridge run` builds (composition root, Bolt listeners over signed HTTP,
+outbox, poller, SQLite in a temporary folder); only the clock is manual, so a morning passes in
+seconds. The terminal shows the Slack channel as it changes and what reached customers on X.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import tempfile
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+from sqlalchemy import select
+
+from bot.clock import ManualClock
+from bot.demo.interactive import Repl
+from bot.demo.render import ChannelView
+from bot.demo.script import AGENTS, MORNING, Step
+from bot.domain.model import Direction, Visibility
+from bot.logs import configure_logging
+from bot.sandbox.world import CHANNEL, World, running_world
+from storage.models import Conversation, Message
+
+
+def run_demo(
+    *,
+    interactive: bool = False,
+    pause: float = 0.6,
+    console: Console | None = None,
+    commands: Iterable[str] | None = None,
+) -> int:
+    console = console or Console()
+    # The bot's own log lines would drown the story; warnings and errors still show.
+    configure_logging("console", level=logging.WARNING)
+    folder = Path(tempfile.mkdtemp(prefix="carebridge-demo-"))
+    today = datetime.now(UTC).replace(hour=8, minute=58, second=0, microsecond=0)
+    clock = ManualClock(today)
+    database_url = f"sqlite:///{folder / 'carebridge.db'}"
+    with running_world(database_url, clock, agents=AGENTS) as world:
+        view = ChannelView(console, world.slack, world.x, channel=CHANNEL, user_names=AGENTS)
+        console.print(_welcome(folder))
+        for step in MORNING:
+            _play(world, view, console, step, today)
+            time.sleep(pause)  # presentation only: lets a person read along
+        console.rule("The channel at the end of the morning")
+        view.show_channel()
+        console.print(summary(world))
+        if interactive:
+            Repl(world, view, console).run(commands)
+    return 0
+
+
+def _play(world: World, view: ChannelView, console: Console, step: Step, day: datetime) -> None:
+    hours, minutes = (int(part) for part in step.at.split(":"))
+    moment = day.replace(hour=hours, minute=minutes)
+    if moment > world.clock.now():
+        world.clock.advance(moment - world.clock.now())
+    console.rule(f"[bold]{step.at}[/] · {step.says}", align="left")
+    step.act(world)
+    world.poll()
+    world.settle()
+    view.show_changes()
+
+
+def _welcome(folder: Path) -> Panel:
+    return Panel.fit(
+        "A morning of social customer care, compressed into a minute.\n"
+        "Customers write on an emulated X; three agents (Anna, Bruno, Carla) work in an "
+        "emulated Slack channel #support.\nThe bot between them is the real Carebridge: "
+        f"its database is in {folder}.",
+        title="carebridge demo",
+    )
+
+
+def summary(world: World) -> Table:
+    """What happened, by conversation, with the figures a support lead looks at."""
+    table = Table(title="This morning", title_justify="left")
+    for column in ("customer", "where", "status", "owner", "first answer", "in/out/notes"):
+        table.add_column(column)
+    first_responses: list[timedelta] = []
+    with world.app.database.transaction() as session:
+        for conversation in session.scalars(select(Conversation).order_by(Conversation.id)):
+            messages = list(
+                session.scalars(select(Message).filter_by(conversation_id=conversation.id))
+            )
+            count = {d: sum(m.direction == d for m in messages) for d in Direction}
+            waited = (
+                conversation.first_response_at - conversation.opened_at
+                if conversation.first_response_at
+                else None
+            )
+            if waited is not None:
+                first_responses.append(waited)
+            table.add_row(
+                f"@{conversation.customer.handle}",
+                "public" if conversation.visibility == Visibility.PUBLIC else "DM",
+                conversation.status.replace("_", " "),
+                AGENTS.get(conversation.assignee or "", "-"),
+                _minutes(waited) if waited else "not yet",
+                f"{count[Direction.INBOUND]}/{count[Direction.OUTBOUND]}/{count[Direction.NOTE]}",
+            )
+    median = _minutes(statistics.median(first_responses)) if first_responses else "-"
+    table.caption = (
+        f"median first answer {median} · {len(world.x.sent_tweets)} public replies and "
+        f"{len(world.x.sent_dms)} DMs sent on X · "
+        f"{len(world.slack.calls('chat.postMessage'))} Slack posts, paced to one per second"
+    )
+    return table
+
+
+def _minutes(delta: timedelta) -> str:
+    minutes, seconds = divmod(int(delta.total_seconds()), 60)
+    return f"{minutes} min {seconds:02d} s"

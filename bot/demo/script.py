@@ -1,0 +1,131 @@
+"""The scripted morning of `carebridge demo`: customers write, agents claim and answer.
+
+Each step is a moment of the morning, a sentence for the audience, and what happens. Later
+features add their moments here, so the demo stays the product's living showcase.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.sandbox.world import World
+from bot.slack import blocks
+
+ANNA, BRUNO, CARLA = "UANNA", "UBRUNO", "UCARLA"
+AGENTS = {ANNA: "Anna", BRUNO: "Bruno", CARLA: "Carla"}
+
+
+@dataclass(frozen=True)
+class Step:
+    at: str  # "HH:MM" of the demo morning
+    says: str
+    act: Callable[[World], object]
+
+
+def _answer(agent: str, handle: str, text: str) -> Callable[[World], object]:
+    return lambda world: world.reply_in_thread(agent, text, world.card_of(handle)["ts"])
+
+
+def _press(agent: str, action_id: str, handle: str) -> Callable[[World], object]:
+    return lambda world: world.press(agent, action_id, world.card_of(handle))
+
+
+def _late_claim(world: World) -> None:
+    """Bruno's Slack still showed the Claim button when he clicked it (a second too late)."""
+    card = world.card_of("giulia_r")
+    world.click(BRUNO, blocks.CLAIM, _conversation_value(card), card["ts"])
+
+
+def _conversation_value(card: dict) -> str:
+    for block in card["blocks"]:
+        for element in block.get("elements", []) if block["type"] == "actions" else []:
+            return str(element["value"])
+    raise LookupError("the card has no buttons")
+
+
+def _cast(world: World) -> None:
+    world.customer("giulia_r", "Giulia Rossi", followers=48_200, verified=True)
+    world.customer("tom_h", "Tom Harris", followers=312)
+    world.customer("marco_b", "Marco Bianchi", followers=87)
+
+
+MORNING: tuple[Step, ...] = (
+    Step("08:59", "The support channel is quiet. Carebridge polls X every minute.", _cast),
+    Step(
+        "09:02",
+        "Giulia Rossi (48k followers, verified) tweets: her parcel is stuck.",
+        lambda w: w.mention(
+            "giulia_r", "il mio pacco è fermo a Bologna da 5 giorni, ordine 4411. Qualcuno c'è?"
+        ),
+    ),
+    Step(
+        "09:05",
+        "Tom writes in English: his order arrived damaged.",
+        lambda w: w.mention("tom_h", "my order arrived today with the box crushed. What now?"),
+    ),
+    Step(
+        "09:07",
+        "Marco sends a private DM: he was charged twice.",
+        lambda w: w.direct_message(
+            "marco_b", "Ciao, mi avete addebitato due volte l'ordine 5520. Potete verificare?"
+        ),
+    ),
+    Step("09:09", "Anna claims Giulia's conversation.", _press(ANNA, blocks.CLAIM, "giulia_r")),
+    Step(
+        "09:10",
+        "Bruno clicks Claim a second too late: only he is told that Anna owns it.",
+        _late_claim,
+    ),
+    Step(
+        "09:11",
+        "Anna answers Giulia from the thread; it goes out as a reply on X.",
+        _answer(
+            ANNA,
+            "giulia_r",
+            "Ciao Giulia, ci scusiamo per l'attesa! Il pacco riparte oggi da Bologna: "
+            "ti scriviamo appena è in consegna.",
+        ),
+    ),
+    Step(
+        "09:12",
+        "Bruno leaves a note for the team: `note:` keeps it in Slack.",
+        _answer(BRUNO, "giulia_r", "note: il corriere conferma ritardi nel deposito di Bologna"),
+    ),
+    Step(
+        "09:15",
+        "Carla takes Tom's conversation by answering in its thread.",
+        _answer(CARLA, "tom_h", "So sorry, Tom! We'll make this right."),
+    ),
+    Step(
+        "09:16",
+        "Carla needs his order details: Move to DM invites him publicly to write privately.",
+        _press(CARLA, blocks.MOVE_TO_DM, "tom_h"),
+    ),
+    Step(
+        "09:21",
+        "Tom continues by DM: same thread, now a private conversation.",
+        lambda w: w.direct_message("tom_h", "Order 7781. The lamp inside is broken too."),
+    ),
+    Step(
+        "09:23",
+        "Carla answers; this time it is sent as a DM.",
+        _answer(CARLA, "tom_h", "Thanks Tom: a new lamp ships today, no need to return the old."),
+    ),
+    Step("09:24", "Carla resolves Tom's conversation.", _press(CARLA, blocks.RESOLVE, "tom_h")),
+    Step(
+        "09:30",
+        "Bruno answers Marco's DM in Italian; writing in the thread makes him the owner.",
+        _answer(
+            BRUNO,
+            "marco_b",
+            "Ciao Marco, hai ragione: il secondo addebito di 39,90 € ti viene rimborsato "
+            "entro 3 giorni lavorativi.",
+        ),
+    ),
+    Step(
+        "10:42",
+        "Giulia writes again: her message joins the same thread, not a new card.",
+        lambda w: w.mention("giulia_r", "ricevuto, grazie mille! 🙏"),
+    ),
+)

@@ -1,0 +1,177 @@
+"""A whole Carebridge world on loopback: both emulators and the real bot between them.
+
+The bot is built by the same composition root as `carebridge run` and answers Slack in HTTP mode
+behind waitress; Slack's side (events, button clicks) is sent signed, as Slack sends it. Time is a
+`ManualClock`: `settle()` moves it to each next wake-up of the outbox instead of waiting, which is
+how the tests stay fast and the demo compresses a morning into seconds.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import waitress
+
+from bot.app import Carebridge
+from bot.clock import ManualClock
+from bot.config import load_settings
+from bot.sandbox.slack_api import SlackEmulator
+from bot.sandbox.slack_events import SlackEventSender
+from bot.sandbox.x_api import XEmulator
+
+CHANNEL = "CSUPPORT"
+SIGNING_SECRET = "sandbox-signing-secret"
+
+
+def sandbox_env(slack: SlackEmulator, x: XEmulator, database_url: str) -> dict[str, str]:
+    """Settings for a bot that talks only to the emulators."""
+    return {
+        "SLACK_BOT_TOKEN": "xoxb-sandbox",
+        "SLACK_CHANNEL_ID": CHANNEL,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.url,
+        "X_CONSUMER_KEY": "sandbox-consumer-key",
+        "X_CONSUMER_SECRET": "sandbox-consumer-secret",
+        "X_ACCESS_TOKEN": "sandbox-access-token",
+        "X_ACCESS_TOKEN_SECRET": "sandbox-access-token-secret",
+        "X_API_URL": x.url,
+        "DATABASE_URL": database_url,
+    }
+
+
+@dataclass
+class World:
+    app: Carebridge
+    clock: ManualClock
+    slack: SlackEmulator
+    x: XEmulator
+    events: SlackEventSender
+    _customers: set[str] = field(default_factory=set)
+
+    # --- time and work -------------------------------------------------------------------------
+    def poll(self) -> int:
+        return self.app.services.poller.poll_once()
+
+    def run_due(self) -> int:
+        """Perform what is due now, without moving the clock."""
+        return self.app.services.worker.run_due()
+
+    def settle(self, *, limit: timedelta = timedelta(hours=1)) -> None:
+        """Run the outbox until idle, moving the clock to each next wake-up (pacing, backoff,
+        rate-limit resets) instead of sleeping; stop at `limit` of simulated time."""
+        deadline = self.clock.now() + limit
+        for _ in range(10_000):
+            self.run_due()
+            wake = self.app.services.worker.next_wake()
+            if wake is None or wake > deadline:
+                return
+            if wake > self.clock.now():
+                self.clock.advance(wake - self.clock.now())
+        raise RuntimeError("the outbox did not settle")
+
+    # --- customers -----------------------------------------------------------------------------
+    def customer(self, handle: str, name: str = "", **profile: Any) -> None:
+        if handle not in self._customers:
+            self.x.add_user(handle, name or handle.title(), **profile)
+            self._customers.add(handle)
+
+    def mention(self, handle: str, text: str, name: str = "", **tweet: Any) -> dict[str, Any]:
+        """A customer mentions the brand; the bot polls and posts. Returns the tweet."""
+        self.customer(handle, name)
+        posted = self.x.post_tweet(handle, f"@{self.x.brand['username']} {text}", **tweet)
+        self.poll()
+        self.settle()
+        return posted
+
+    def direct_message(self, handle: str, text: str, name: str = "") -> dict[str, Any]:
+        self.customer(handle, name)
+        event = self.x.send_dm(handle, text)
+        self.poll()
+        self.settle()
+        return event
+
+    # --- Slack ---------------------------------------------------------------------------------
+    def cards(self) -> list[dict[str, Any]]:
+        return [m for m in self.slack.messages(CHANNEL) if m.get("bot_id")]
+
+    def card_of(self, handle: str) -> dict[str, Any]:
+        """The latest card of a customer."""
+        cards = [c for c in self.cards() if f"@{handle}>" in str(c["blocks"])]
+        if not cards:
+            raise LookupError(f"no card for @{handle}")
+        return cards[-1]
+
+    def reply_in_thread(self, user: str, text: str, thread_ts: str) -> dict[str, Any]:
+        """An agent writes in a thread: Slack stores it, then sends the event to the bot."""
+        message = self.slack.post_as_user(user, text, thread_ts=thread_ts, channel=CHANNEL)
+        response = self.events.message(user, text, CHANNEL, message["ts"], thread_ts=thread_ts)
+        if response.status_code != 200:
+            raise RuntimeError(f"the bot answered {response.status_code}: {response.text}")
+        return message
+
+    def click(self, user: str, action_id: str, value: str, message_ts: str) -> None:
+        response = self.events.block_action(
+            user, action_id, value, channel=CHANNEL, message_ts=message_ts
+        )
+        if response.status_code != 200:
+            raise RuntimeError(f"the bot answered {response.status_code}: {response.text}")
+
+    def press(self, user: str, action_id: str, card: dict[str, Any]) -> None:
+        """Press a button of a card, with the value the card carries."""
+        for block in card["blocks"]:
+            for element in block.get("elements", []) if block["type"] == "actions" else []:
+                if element.get("action_id") == action_id:
+                    self.click(user, action_id, element["value"], card["ts"])
+                    return
+        raise LookupError(f"the card has no {action_id!r} button")
+
+    def ephemerals_for(self, user: str) -> list[dict[str, Any]]:
+        return [e for e in self.slack.ephemerals if e["user"] == user]
+
+
+@contextmanager
+def running_world(
+    database_url: str,
+    clock: ManualClock,
+    *,
+    slack: SlackEmulator | None = None,
+    x: XEmulator | None = None,
+    agents: dict[str, str] | None = None,
+) -> Iterator[World]:
+    """Start the emulators (unless given) and the bot; stop what was started here."""
+    agents = agents or {}
+    own_slack, own_x = slack is None, x is None
+    slack = slack or SlackEmulator(clock=clock.timestamp, members=list(agents)).start()
+    x = x or XEmulator(clock=clock.timestamp).start()
+    for user_id, name in agents.items():
+        slack.add_user(user_id, name)
+    app = Carebridge.build(load_settings(sandbox_env(slack, x, database_url)), clock=clock)
+    server = waitress.create_server(app.wsgi(), host="127.0.0.1", port=0, threads=4)
+    closing = threading.Event()
+
+    def serve() -> None:
+        try:
+            server.run()
+        except OSError:
+            # close() from another thread races waitress's select(): a closed descriptor is
+            # the stop we asked for, anything else is a real failure.
+            if not closing.is_set():
+                raise
+
+    threading.Thread(target=serve, name="sandbox-http", daemon=True).start()
+    url = f"http://127.0.0.1:{server.effective_port}/slack/events"
+    try:
+        yield World(app, clock, slack, x, SlackEventSender(url, SIGNING_SECRET))
+    finally:
+        closing.set()
+        server.close()
+        app.close()
+        if own_slack:
+            slack.stop()
+        if own_x:
+            x.stop()

@@ -1,0 +1,42 @@
+"""Moving to another database: every row, ids and cursors included, and the bot carries on."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.clock import ManualClock
+from bot.sandbox.world import running_world
+from storage.copy import CopyError, copy_database
+from storage.db import Database
+from storage.models import Base, ChannelAccount
+
+
+def cursors(database: Database) -> dict:
+    with database.transaction() as session:
+        return dict(session.scalar(select(ChannelAccount)).cursors)
+
+
+def test_copy_then_continue_on_the_target(database_url: str, clock: ManualClock, tmp_path) -> None:
+    target_url = f"sqlite:///{tmp_path / 'target.db'}"
+    source, target = Database(database_url), Database(target_url)
+    with running_world(database_url, clock) as world:
+        world.mention("giulia_r", "parcel stuck", "Giulia Rossi")
+        world.direct_message("marco_b", "charged twice", "Marco Bianchi")
+
+        counts = copy_database(source, target)
+        assert counts["conversations"] == 2 and counts["messages"] == 2
+        with target.engine.connect() as connection:
+            for table in Base.metadata.sorted_tables:
+                rows = connection.scalar(select(func.count()).select_from(table))
+                assert rows == counts[table.name], table.name
+        assert cursors(target) == cursors(source) != {}
+        with pytest.raises(CopyError, match="not empty"):
+            copy_database(source, target)
+
+        with running_world(target_url, clock, slack=world.slack, x=world.x) as moved:
+            assert moved.poll() == 0  # the cursors came along: nothing fetched twice
+            moved.mention("luca_v", "discount code broken", "Luca Verdi")
+            assert len(moved.cards()) == 3  # and new rows get fresh ids
+    source.dispose()
+    target.dispose()
