@@ -40,3 +40,23 @@ def test_copy_then_continue_on_the_target(database_url: str, clock: ManualClock,
             assert len(moved.cards()) == 3  # and new rows get fresh ids
     source.dispose()
     target.dispose()
+
+
+def test_sqlite_to_postgresql_continues_the_id_sequences(
+    clock: ManualClock, tmp_path, worker_id: str
+) -> None:
+    from tests.conftest import _postgres_schema_url, postgres_url
+
+    if not postgres_url():
+        pytest.skip("set TEST_DATABASE_URL to copy into PostgreSQL")
+    sqlite_url = f"sqlite:///{tmp_path / 'source.db'}"
+    postgres = _postgres_schema_url(f"{worker_id}_copy")
+    with running_world(sqlite_url, clock) as world:
+        world.mention("giulia_r", "parcel stuck", "Giulia Rossi")
+        source, target = Database(sqlite_url), Database(postgres)
+        assert copy_database(source, target)["conversations"] == 1
+        with running_world(postgres, clock, slack=world.slack, x=world.x) as moved:
+            moved.mention("luca_v", "discount code broken", "Luca Verdi")  # needs id 2
+            assert len(moved.cards()) == 2
+    source.dispose()
+    target.dispose()
