@@ -37,7 +37,11 @@ class Database:
 def create_database_engine(url: str, *, echo: bool = False) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, echo=echo, pool_pre_ping=True)
+        # Without a connect timeout, a host that drops packets hangs start-up and doctor for
+        # minutes (the system's TCP timeout) instead of failing with a clear message.
+        return create_engine(
+            url, echo=echo, pool_pre_ping=True, connect_args={"connect_timeout": 10}
+        )
     engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 15})
     _sqlite_write_lock_up_front(engine)
     return engine

@@ -9,6 +9,13 @@ Shapes follow the published OpenAPI spec (`shared/fixtures/slack-api/slack_web_o
 plus what the spec predates (message `metadata`, `include_all_metadata`); the test module checks the
 emulator against that spec. Tests inspect the workspace with `messages()`, `thread()`, `message()`,
 `ephemerals`, `calls()` and `views_published`, and act as a human agent with `post_as_user()`.
+
+Like slack.com, every answer to a recognised token carries the `x-oauth-scopes` header (the scopes
+the token was granted: by default the bot scopes of slack-manifest.yml, or `scopes=` to emulate an
+install missing some) and `x-accepted-oauth-scopes` (the scopes the method accepts). The app-level
+token (`xapp-`) is good for `apps.connections.open` only, and bot tokens are not: both are refused
+with `not_allowed_token_type`, as Slack does. The emulator serves no WebSocket: the URL
+`apps.connections.open` hands out proves the token is accepted, nothing more.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.sandbox.loopback import Fault, LoopbackServer, Reply, Request
+from bot.slack.scopes import REQUIRED_BOT_SCOPES
 
 MAX_TEXT_CHARS = 40_000
 MAX_BLOCKS = 50
@@ -33,6 +41,28 @@ MAX_LIMIT = 1000
 NO_TEXT_FALLBACK = "This content can't be displayed."
 WORKSPACE_URL = "https://sandbox.slack.com/"
 APP_ID = "ASANDBOX"
+# Slack grants an app-level token exactly the scopes chosen when it was created; Socket Mode
+# needs this one.
+APP_TOKEN_SCOPES = ("connections:write",)
+# Methods that take the app-level token (xapp-) rather than the bot token.
+APP_LEVEL_METHODS = frozenset({"apps.connections.open"})
+# What Slack sends in `x-accepted-oauth-scopes` for each method (bot-token scopes only).
+ACCEPTED_SCOPES: dict[str, tuple[str, ...]] = {
+    "auth.test": (),
+    "apps.connections.open": ("connections:write",),
+    "chat.postMessage": ("chat:write",),
+    "chat.update": ("chat:write",),
+    "chat.postEphemeral": ("chat:write",),
+    "chat.getPermalink": (),
+    "reactions.add": ("reactions:write",),
+    "conversations.replies": ("channels:history", "groups:history", "im:history", "mpim:history"),
+    "conversations.history": ("channels:history", "groups:history", "im:history", "mpim:history"),
+    "conversations.info": ("channels:read", "groups:read", "im:read", "mpim:read"),
+    "conversations.members": ("channels:read", "groups:read", "im:read", "mpim:read"),
+    "users.info": ("users:read",),
+    "views.publish": (),
+    "views.open": (),
+}
 
 # Parameters Slack accepts as JSON-encoded strings inside form bodies, and the error it gives when
 # the string does not decode.
@@ -201,9 +231,14 @@ class SlackEmulator(LoopbackServer):
         team_id: str = "TSANDBOX",
         channel_id: str = "CSUPPORT",
         members: Iterable[str] = (),
+        scopes: Iterable[str] | None = None,
+        app_token: str = "xapp-sandbox",
     ) -> None:
         super().__init__(clock=clock)
         self.bot_token = bot_token
+        self.app_token = app_token
+        # What the bot token was granted: an install from slack-manifest.yml unless told otherwise.
+        self.scopes: tuple[str, ...] = tuple(REQUIRED_BOT_SCOPES if scopes is None else scopes)
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.team_id = team_id
@@ -232,6 +267,7 @@ class SlackEmulator(LoopbackServer):
             "users.info": self._users_info,
             "views.publish": self._views_publish,
             "views.open": self._views_open,
+            "apps.connections.open": self._apps_connections_open,
         }
 
     # --- set-up ---------------------------------------------------------------------------------
@@ -367,13 +403,28 @@ class SlackEmulator(LoopbackServer):
                     return Reply(
                         200, {"ok": False, "error": "unknown_method", "req_method": method}
                     )
-                if not token:
-                    raise SlackError("not_authed")
-                if token != self.bot_token:
-                    raise SlackError("invalid_auth")
-                return Reply(200, {"ok": True, **handler(params)})
+                granted = self._authenticate(method, token)
+                headers = {
+                    "x-oauth-scopes": ",".join(granted),
+                    "x-accepted-oauth-scopes": ",".join(ACCEPTED_SCOPES.get(method, ())),
+                }
+                try:
+                    return Reply(200, {"ok": True, **handler(params)}, headers)
+                except SlackError as error:
+                    return Reply(200, {"ok": False, "error": error.error}, headers)
         except SlackError as error:
             return Reply(200, {"ok": False, "error": error.error})
+
+    def _authenticate(self, method: str, token: str | None) -> tuple[str, ...]:
+        """The scopes of `token` if it may call `method`; otherwise Slack's error."""
+        if not token:
+            raise SlackError("not_authed")
+        app_level = method in APP_LEVEL_METHODS
+        if token.startswith("xapp-") != app_level:
+            raise SlackError("not_allowed_token_type")
+        if token != (self.app_token if app_level else self.bot_token):
+            raise SlackError("invalid_auth")
+        return APP_TOKEN_SCOPES if app_level else self.scopes
 
     # --- methods --------------------------------------------------------------------------------
     def _auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -386,6 +437,10 @@ class SlackEmulator(LoopbackServer):
             "bot_id": self.bot_id,
             "is_enterprise_install": False,
         }
+
+    def _apps_connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        ticket = f"{next(self._ids):08d}-sandbox"
+        return {"url": f"wss://wss-primary.slack.com/link/?ticket={ticket}&app_id={APP_ID}"}
 
     def _chat_post_message(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(params.get("channel"))

@@ -27,6 +27,7 @@ from slack_sdk.http_retry import (
 from bot.sandbox.loopback import Fault
 from bot.sandbox.slack_api import SlackEmulator
 from bot.sandbox.slack_events import SlackEventSender
+from bot.slack.scopes import REQUIRED_BOT_SCOPES
 
 TOKEN = "xoxb-sandbox"
 SIGNING_SECRET = "sandbox-signing-secret"
@@ -43,6 +44,8 @@ PARAMS_NEWER_THAN_SPEC: dict[str, set[str]] = {
     "conversations.history": {"include_all_metadata"},  # returns message metadata (2022)
     "conversations.replies": {"include_all_metadata"},  # returns message metadata (2022)
 }
+# Methods Slack added after the 2020 spec: checked by their own tests instead.
+METHODS_NEWER_THAN_SPEC = {"apps.connections.open"}  # Socket Mode (2021)
 # Bolt's client sends `team_id` on every call (org-wide installs need it); Slack accepts it.
 PARAMS_ON_EVERY_METHOD = {"team_id"}
 # Errors the emulator returns that the spec's error enum for the method does not list.
@@ -87,7 +90,7 @@ def emu(clock: FakeClock, web_spec: dict[str, Any] | None) -> Iterator[SlackEmul
         yield emulator
     # Whatever a test sent, every parameter must be one Slack documents (or a known newer one).
     if web_spec is not None:
-        for method in emulator.methods:
+        for method in set(emulator.methods) - METHODS_NEWER_THAN_SPEC:
             for params in emulator.calls(method):
                 assert set(params) <= _spec_params(web_spec, method), (method, params)
 
@@ -128,6 +131,34 @@ def test_wrong_or_missing_token_is_refused_like_slack(emu: SlackEmulator) -> Non
 
 def test_unknown_method(client: WebClient) -> None:
     assert _error(client.api_call, "chat.scheduleNothing").response["error"] == "unknown_method"
+
+
+def test_answers_carry_the_granted_and_accepted_scopes_like_slack(client: WebClient) -> None:
+    answer = client.conversations_info(channel=SUPPORT)
+    assert set(answer.headers["x-oauth-scopes"].split(",")) == set(REQUIRED_BOT_SCOPES)
+    assert "channels:read" in answer.headers["x-accepted-oauth-scopes"].split(",")
+    # An API error for a recognised token still says what the token holds.
+    failed = _error(client.conversations_info, channel="CNOPE").response
+    assert set(failed.headers["x-oauth-scopes"].split(",")) == set(REQUIRED_BOT_SCOPES)
+
+
+def test_scopes_of_an_install_can_be_chosen(clock: FakeClock) -> None:
+    with SlackEmulator(clock=clock, scopes=["chat:write", "users:read"]) as emulator:
+        answer = WebClient(token=TOKEN, base_url=emulator.url).auth_test()
+    assert answer.headers["x-oauth-scopes"] == "chat:write,users:read"
+
+
+def test_apps_connections_open_takes_the_app_level_token_only(emu: SlackEmulator) -> None:
+    app_client = WebClient(token=emu.app_token, base_url=emu.url)
+    answer = app_client.apps_connections_open(app_token=emu.app_token)
+    assert answer["url"].startswith("wss://")
+    assert answer.headers["x-oauth-scopes"] == "connections:write"
+    bot_token = _error(app_client.apps_connections_open, app_token=TOKEN).response
+    assert bot_token["error"] == "not_allowed_token_type"
+    wrong = _error(app_client.apps_connections_open, app_token="xapp-1-A0-revoked").response
+    assert wrong["error"] == "invalid_auth"
+    # ... and the app-level token cannot act as the bot.
+    assert _error(app_client.auth_test).response["error"] == "not_allowed_token_type"
 
 
 # --- chat.postMessage --------------------------------------------------------------------------
@@ -485,6 +516,7 @@ def _tour(client: WebClient, emu: SlackEmulator) -> tuple[dict[str, list[dict]],
     call("users.info", user=AGENT)
     call("views.publish", user_id=AGENT, view={"type": "home", "blocks": []})
     call("views.open", trigger_id="1.2.3", view={"type": "modal", "blocks": []})
+    call("apps.connections.open", app_token=emu.app_token)
 
     fail("chat.postMessage", channel="CNOPE", text="x")
     fail("chat.postMessage", channel=SUPPORT, text="x", blocks=[{"type": "divider"}] * 51)
@@ -505,7 +537,7 @@ def test_emulator_matches_the_published_web_api_spec(
         pytest.skip(f"Slack OpenAPI spec not found at {WEB_SPEC}")
     answers, errors = _tour(client, emu)
     assert set(answers) == set(emu.methods), "the tour must call every implemented method"
-    for method in emu.methods:
+    for method in set(emu.methods) - METHODS_NEWER_THAN_SPEC:
         # (a) the method exists in the spec.
         assert f"/{method}" in web_spec["paths"], method
         operation = next(iter(web_spec["paths"][f"/{method}"].values()))

@@ -1,0 +1,346 @@
+"""`carebridge doctor`: check the set-up end to end and say, line by line, what to fix.
+
+Each check is a small function returning a `Check`. They run in order and independently: an
+exception in one (a refused token, an unreachable host) becomes its failed line, never a
+traceback, and the others still run. Doctor only reads: it upgrades and creates nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.text import Text
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
+from sqlalchemy.engine import make_url
+
+from bot.app import x_channel
+from bot.clock import Clock, SystemClock
+from bot.config import ConfigError, Settings, load_settings
+from bot.domain.delivery import DeliveryError, RateLimited, TransientError
+from bot.domain.hours import DAYS, BusinessHours, Interval
+from bot.slack.scopes import REQUIRED_BOT_SCOPES
+from storage import migrate
+from storage.db import Database
+
+SLACK_TIMEOUT_SECONDS = 10
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+TOKEN_FIX = (
+    "copy the Bot User OAuth Token (xoxb-…) from OAuth & Permissions into SLACK_BOT_TOKEN; "
+    "reinstall the app if it was revoked"
+)
+# Errors meaning the token itself is wrong (anything else: the URL, the network, Slack itself).
+TOKEN_ERRORS = {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
+X_FIX = (
+    "check X_CONSUMER_KEY, X_CONSUMER_SECRET, X_ACCESS_TOKEN and X_ACCESS_TOKEN_SECRET: the access "
+    "token and secret must be generated while logged in as the brand account, for an app with "
+    "Read and write and Direct message permission (regenerate them after changing it)"
+)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the report: `fix` says what to do when `ok` is False."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+class SlackProbe:
+    """The bot's WebClient and its one `auth.test` answer, shared by the Slack checks."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.client = WebClient(
+            token=settings.slack_bot_token,
+            base_url=settings.slack_api_url,
+            timeout=SLACK_TIMEOUT_SECONDS,
+        )
+        self._auth: SlackResponse | Exception | None = None
+
+    def auth(self) -> SlackResponse:
+        # Remember a failure too: a dead token or host should cost one call, not one per check.
+        if self._auth is None:
+            try:
+                self._auth = self.client.auth_test()
+            except Exception as error:
+                self._auth = error
+        if isinstance(self._auth, Exception):
+            raise self._auth
+        return self._auth
+
+
+def run_doctor(
+    env: Mapping[str, str], *, console: Console | None = None, clock: Clock | None = None
+) -> int:
+    """Print one line per check; 0 if all pass, 1 if any fails, 2 if the settings are invalid."""
+    console = console or Console()
+    try:
+        settings = load_settings(env)
+    except ConfigError as error:
+        fix = "set or correct it in the environment or in .env (.env.example lists every setting)"
+        for problem in error.problems:
+            show(console, Check("Configuration", False, problem, fix))
+        return EXIT_CONFIG
+    slack = SlackProbe(settings)
+    clock = clock or SystemClock()
+    checks: list[tuple[str, Callable[[], Check]]] = [
+        ("Slack token", lambda: check_slack_token(slack)),
+        ("Slack scopes", lambda: check_scopes(slack)),
+        ("Support channel", lambda: check_channel(slack)),
+        ("Slack connection", lambda: check_connection(settings)),
+        ("X account", lambda: check_x(settings, clock)),
+        ("Database", lambda: check_database(settings.database_url)),
+        ("Business hours", lambda: check_hours(settings, clock)),
+    ]
+    results = []
+    for name, check in checks:
+        try:
+            result = check()
+        except Exception as error:  # a bug or a surprise: still one line, and the rest still run
+            result = Check(name, False, f"could not be checked: {describe(error)}")
+        results.append(result)
+        show(console, result)
+    return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
+
+
+def show(console: Console, check: Check) -> None:
+    line = Text.assemble(
+        ("✔ " if check.ok else "✘ ", "bold green" if check.ok else "bold red"),
+        (f"{check.name}: ", "bold"),
+        check.detail,
+    )
+    if check.fix:
+        line.append(" — fix: ", "red")
+        line.append(check.fix)
+    # Text (not markup) so "[...]" in an error prints as is; soft_wrap so piped output keeps one
+    # line per check.
+    console.print(line, soft_wrap=True)
+
+
+def describe(error: BaseException) -> str:
+    """A one-line, human reason for an exception: never a traceback."""
+    if isinstance(error, SlackApiError):
+        return f"Slack answered {error.response.get('error', error.response.status_code)}"
+    if isinstance(error, DeliveryError):
+        return error.reason
+    if isinstance(error, OSError):  # urllib's URLError, timeouts, refused connections
+        reason = getattr(error, "reason", None) or error.strerror or error
+        return f"could not reach the server ({reason})"
+    text = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def _reach_fix(variable: str, settings: Settings) -> str:
+    url = settings.slack_api_url if variable == "SLACK_API_URL" else settings.x_api_url
+    return f"check {variable} ({url}) and the network, then try again"
+
+
+def _not_checked(name: str, error: Exception) -> Check:
+    return Check(name, False, f"not checked: {describe(error)}", "fix the Slack token first")
+
+
+# --- Slack --------------------------------------------------------------------------------------
+def check_slack_token(slack: SlackProbe) -> Check:
+    name = "Slack token"
+    try:
+        auth = slack.auth()
+    except SlackApiError as error:
+        if error.response.get("error") in TOKEN_ERRORS:
+            return Check(name, False, f"Slack refused the bot token ({describe(error)})", TOKEN_FIX)
+        return Check(name, False, describe(error), _reach_fix("SLACK_API_URL", slack.settings))
+    except OSError as error:
+        return Check(name, False, describe(error), _reach_fix("SLACK_API_URL", slack.settings))
+    return Check(name, True, f"bot @{auth['user']} in {auth['team']}")
+
+
+def check_scopes(slack: SlackProbe) -> Check:
+    name = "Slack scopes"
+    try:
+        headers = slack.auth().headers
+    except Exception as error:
+        return _not_checked(name, error)
+    # Slack lists the token's scopes in a response header of every Web API call.
+    granted = next((v for k, v in headers.items() if k.lower() == "x-oauth-scopes"), None)
+    if granted is None:
+        return Check(
+            name,
+            False,
+            "Slack did not say which scopes were granted (no x-oauth-scopes header)",
+            "compare OAuth & Permissions with the bot scopes of slack-manifest.yml",
+        )
+    have = {scope.strip() for scope in granted.split(",")}
+    missing = [scope for scope in REQUIRED_BOT_SCOPES if scope not in have]
+    if missing:
+        scopes = ", ".join(missing)
+        return Check(
+            name,
+            False,
+            f"missing {scopes}",
+            f"add {scopes} under OAuth & Permissions (or re-paste slack-manifest.yml) and "
+            "reinstall the app",
+        )
+    return Check(name, True, f"all {len(REQUIRED_BOT_SCOPES)} required scopes granted")
+
+
+def check_channel(slack: SlackProbe) -> Check:
+    name, channel_id = "Support channel", slack.settings.slack_channel_id
+    try:
+        bot = slack.auth()["user"]
+    except Exception as error:
+        return _not_checked(name, error)
+    try:
+        channel = slack.client.conversations_info(channel=channel_id)["channel"]
+    except SlackApiError as error:
+        if error.response.get("error") == "channel_not_found":
+            return Check(
+                name,
+                False,
+                f"SLACK_CHANNEL_ID {channel_id} was not found",
+                "copy the channel id from the channel details (at the bottom, C0…); a private "
+                f"channel stays hidden until you /invite @{bot} there",
+            )
+        raise
+    label = f"#{channel['name']} ({channel_id})"
+    if channel.get("is_archived"):
+        return Check(name, False, f"{label} is archived", "unarchive it or choose another channel")
+    if not channel.get("is_member"):
+        return Check(
+            name,
+            False,
+            f"@{bot} is not a member of {label}",
+            f"/invite @{bot} in #{channel['name']}",
+        )
+    return Check(name, True, f"{label}, @{bot} is a member")
+
+
+def check_connection(settings: Settings) -> Check:
+    name = "Slack connection"
+    if not settings.socket_mode:
+        return Check(
+            name,
+            True,
+            f"HTTP mode on port {settings.port}: point Event Subscriptions, Interactivity and "
+            "/care at https://<your host>/slack/events",
+        )
+    # apps.connections.open only hands out a WebSocket URL (that expires unused): nothing connects.
+    token = settings.slack_app_token or ""
+    client = WebClient(token=token, base_url=settings.slack_api_url, timeout=SLACK_TIMEOUT_SECONDS)
+    try:
+        client.apps_connections_open(app_token=token)
+    except OSError as error:
+        return Check(
+            name, False, f"Socket Mode: {describe(error)}", _reach_fix("SLACK_API_URL", settings)
+        )
+    except SlackApiError as error:
+        return Check(
+            name,
+            False,
+            f"Socket Mode: Slack refused the app-level token ({describe(error)})",
+            "under Basic Information → App-Level Tokens, create a token with connections:write "
+            "and put it (xapp-…) in SLACK_APP_TOKEN; turn Socket Mode on in the app settings "
+            "(or leave SLACK_APP_TOKEN empty for HTTP mode)",
+        )
+    return Check(name, True, "Socket Mode: Slack accepts the app-level token")
+
+
+# --- X ------------------------------------------------------------------------------------------
+def check_x(settings: Settings, clock: Clock) -> Check:
+    name = "X account"
+    try:
+        me = x_channel(settings, clock).identify()
+    except RateLimited as error:
+        when = f" until {error.retry_at:%H:%M} UTC" if error.retry_at else ""
+        return Check(name, False, error.reason, f"X asks to wait{when}; run doctor again then")
+    except TransientError as error:
+        return Check(name, False, error.reason, _reach_fix("X_API_URL", settings))
+    except DeliveryError as error:
+        return Check(name, False, error.reason, X_FIX)
+    return Check(name, True, f"@{me.handle} ({me.external_id})")
+
+
+# --- database -----------------------------------------------------------------------------------
+def check_database(url: str) -> Check:
+    name = "Database"
+    parsed = make_url(url)
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        path = Path(parsed.database or "")
+        if not path.exists():
+            # A pass: before the first start there is no file, and that is how it should be
+            # (`carebridge run` creates and upgrades it). A red line here would teach operators
+            # to ignore red lines. What can be wrong now is the folder, so check that instead.
+            folder = path.parent.resolve()
+            if not folder.is_dir():
+                return Check(name, False, f"{shown}: folder {folder} does not exist", "create it")
+            return Check(
+                name,
+                True,
+                f"{shown}: no database yet: carebridge run or carebridge db upgrade creates it",
+            )
+    database = Database(url)
+    try:
+        current, head = migrate.current_revision(database), migrate.head_revision()
+    except Exception as error:
+        reason = describe(error)
+        if parsed.password:  # drivers rarely echo it, but a password must never be printed
+            reason = reason.replace(parsed.password, "***")
+        return Check(
+            name, False, f"cannot connect to {shown}: {reason}", "check DATABASE_URL and the server"
+        )
+    finally:
+        database.dispose()
+    if current == head:
+        return Check(name, True, f"{shown} at revision {current} (head)")
+    state = "has no Carebridge schema yet" if current is None else f"is at revision {current}"
+    return Check(
+        name,
+        False,
+        f"{shown} {state}; the code expects {head}",
+        "run `carebridge db upgrade` (carebridge run also upgrades on start)",
+    )
+
+
+# --- business hours -----------------------------------------------------------------------------
+def check_hours(settings: Settings, clock: Clock) -> Check:
+    zone, hours = settings.timezone, settings.business_hours
+    if hours.always_open:
+        return Check("Business hours", True, f"{zone.key}, always open")
+    local = clock.now().astimezone(zone)
+    state = "open" if hours.is_open(local) else "closed"
+    # Printed from the parsed rules, so the operator sees how Carebridge understood them.
+    return Check(
+        "Business hours",
+        True,
+        f"{zone.key}, {format_hours(hours)} — {state} now ({local:%a %H:%M})",
+    )
+
+
+def format_hours(hours: BusinessHours) -> str:
+    """`mon-fri 09:00-18:00; sat 09:00-13:00`: consecutive days with the same hours grouped."""
+    rules: list[tuple[int, int, tuple[Interval, ...]]] = []  # first day, last day, intervals
+    for day, intervals in enumerate(hours.by_weekday):
+        if rules and rules[-1][2] == intervals and rules[-1][1] == day - 1:
+            rules[-1] = (rules[-1][0], day, intervals)
+        elif intervals:
+            rules.append((day, day, intervals))
+    return "; ".join(
+        f"{_days(first, last)} {_clock(i.start)}-{_clock(i.end)}"
+        for first, last, intervals in rules
+        for i in intervals
+    )
+
+
+def _days(first: int, last: int) -> str:
+    return DAYS[first] if first == last else f"{DAYS[first]}-{DAYS[last]}"
+
+
+def _clock(moment: time) -> str:
+    return "24:00" if moment == time.max else f"{moment:%H:%M}"
