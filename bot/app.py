@@ -13,7 +13,6 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
 from slack_sdk import WebClient
 
@@ -21,15 +20,22 @@ from bot.channels.base import SocialChannel
 from bot.channels.x import XChannel
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.services.context import Context
+from bot.domain.hours import BusinessCalendar
+from bot.domain.sla import SlaClock, SlaPolicy, policy_targets
+from bot.scheduling import Timers
+from bot.services.context import Context, Notifier
 from bot.services.conversations import Conversations
 from bot.services.delivery import DeliverToCustomer
-from bot.services.effects import DELIVER, Effects
+from bot.services.effects import DELIVER, DIGEST, Effects
 from bot.services.ingest import Ingest
+from bot.services.oncall import OnCallService
 from bot.services.outbox import OutboxWorker
 from bot.services.polling import Poller
 from bot.services.registry import Services
 from bot.services.replies import Replies
+from bot.services.sla import Deadlines, SlaSweeper
+from bot.services.stats import Stats
+from bot.slack.digest import DigestJob
 from bot.slack.outbox import SlackJobs
 from handlers import register_all
 from handlers.web import wsgi_app
@@ -84,31 +90,17 @@ class Carebridge:
     def wsgi(self) -> Callable[..., Iterable[bytes]]:
         return wsgi_app(self.bolt, self.services.health)
 
-    def start_background(self, stop: threading.Event) -> BackgroundScheduler:
-        """The outbox worker thread and the scheduler that runs the pollers."""
+    def start_background(self, stop: threading.Event) -> Timers:
+        """The outbox worker thread and the scheduler (pollers, deadlines, handoffs, digest)."""
         worker = threading.Thread(
             target=self.services.worker.run_forever, args=(stop,), name="outbox", daemon=True
         )
         worker.start()
-        scheduler = BackgroundScheduler(timezone="UTC")
-        scheduler.add_job(
-            self._poll,
-            "interval",
-            seconds=self.settings.x_poll_seconds,
-            next_run_time=self.clock.now(),
-            id="poll",
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,  # a late poll still runs: skipping one would delay messages
-        )
-        scheduler.start()
-        return scheduler
-
-    def _poll(self) -> None:
-        try:
-            self.services.poller.poll_once()
-        except Exception:  # the next poll will try again; the scheduler must keep running
-            log.exception("poll.crashed")
+        timers = Timers(self.settings, self.services, self.clock)
+        self.services.notifier.subscribe(timers.wake_sla)
+        self.services.oncall.on_rotation_change = timers.arm_handoff
+        timers.start()
+        return timers
 
     def serve(self) -> None:
         """Block serving Slack: Socket Mode when an app token is set, otherwise HTTP."""
@@ -135,17 +127,23 @@ def build_services(
     channels: Mapping[str, SocialChannel],
 ) -> Services:
     effects = Effects(clock)
-    wake: list[Callable[[], None]] = []
-    context = Context(database, effects, clock, channels, notify=lambda: [w() for w in wake])
+    notifier = Notifier()
+    context = Context(database, effects, clock, channels, notify=notifier)
+    policy = sla_policy(settings)
+    deadlines = Deadlines(policy)
+    oncall = OnCallService(context, settings.timezone, settings.slack_channel_id)
+    stats = Stats(context, policy.calendar, settings.slack_channel_id)
     labels = {network: channel.label for network, channel in channels.items()}
-    handlers: dict[str, Any] = SlackJobs(slack, database, clock, labels).handlers()
-    handlers[DELIVER] = DeliverToCustomer(context)
+    slack_jobs = SlackJobs(slack, database, clock, labels, deadlines, oncall)
+    handlers: dict[str, Any] = slack_jobs.handlers()
+    handlers[DELIVER] = DeliverToCustomer(context, deadlines)
+    handlers[DIGEST] = DigestJob(slack, stats, slack_jobs.post_once, slack_jobs.call)
     worker = OutboxWorker(database, handlers, clock, pacing={"slack": timedelta(seconds=1)})
-    wake.append(worker.notify)
-    ingest = Ingest(effects, clock, reopen_window=settings.reopen_window)
+    notifier.subscribe(worker.notify)
+    ingest = Ingest(effects, clock, deadlines, reopen_window=settings.reopen_window)
     return Services(
         context=context,
-        conversations=Conversations(context),
+        conversations=Conversations(context, deadlines),
         replies=Replies(context),
         poller=Poller(
             context,
@@ -154,7 +152,24 @@ def build_services(
             backfill=settings.x_backfill,
         ),
         worker=worker,
+        deadlines=deadlines,
+        sweeper=SlaSweeper(context, deadlines, oncall, escalate_to=settings.sla_escalate_to),
+        oncall=oncall,
+        stats=stats,
+        notifier=notifier,
         slack_channel_id=settings.slack_channel_id,
+    )
+
+
+def sla_policy(settings: Settings) -> SlaPolicy:
+    return SlaPolicy(
+        targets=policy_targets(
+            settings.sla_first_response, settings.sla_next_response, settings.sla_overrides
+        ),
+        warn_before=settings.sla_warn_before,
+        clock=SlaClock(settings.sla_clock),
+        calendar=BusinessCalendar(settings.business_hours, settings.timezone, settings.holidays),
+        escalate_after=settings.sla_escalate_after,
     )
 
 

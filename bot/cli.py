@@ -39,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     demo.add_argument("--fast", action="store_true", help="no pauses between the moments")
     commands.add_parser("doctor", help="check tokens, scopes, channel, X, database, hours")
+    stats = commands.add_parser("stats", help="response times and more, from the database")
+    stats.add_argument("--since", default="7d", help="today, 24h, 7d, 30d... (default 7d)")
+    stats.add_argument("--csv", action="store_true", help="CSV on standard output")
     database = commands.add_parser("db", help="database schema and data")
     database_commands = database.add_subparsers(dest="action", required=True)
     database_commands.add_parser("upgrade", help="migrate DATABASE_URL to the latest schema")
@@ -62,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.doctor import run_doctor
 
         return run_doctor(os.environ)
+    if args.command == "stats":
+        return _stats(args.since, csv=args.csv)
     if args.command == "db":
         return _db(args.action, getattr(args, "url", None))
     try:
@@ -78,12 +83,12 @@ def run_bot(settings: Settings) -> int:
     configure_logging(settings.log_format, settings.secrets())
     app = Carebridge.build(settings)
     stop = threading.Event()
-    scheduler = app.start_background(stop)
+    timers = app.start_background(stop)
 
     def shut_down(signum: int, _frame: object) -> None:
         log.info("carebridge.stopping", signal=signal.Signals(signum).name)
         stop.set()
-        scheduler.shutdown(wait=False)
+        timers.shutdown()
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, shut_down)
@@ -118,6 +123,39 @@ def _db(action: str, target_url: str | None) -> int:
         migrate.upgrade(database)
     current, head = migrate.current_revision(database), migrate.head_revision()
     print(f"database at revision {current} (head {head})")
+    return 0
+
+
+def _stats(since_text: str, *, csv: bool) -> int:
+    from rich.console import Console
+
+    from bot.app import sla_policy
+    from bot.clock import SystemClock
+    from bot.reports.render import kpi_csv, kpi_table, parse_since
+    from bot.services.context import Context
+    from bot.services.effects import Effects
+    from bot.services.stats import Stats
+    from storage.db import Database
+
+    try:
+        settings = load_settings(os.environ, require_services=False)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return EXIT_CONFIG
+    clock = SystemClock()
+    try:
+        since = parse_since(since_text, clock.now(), settings.timezone)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return EXIT_CONFIG
+    database = Database(settings.database_url)
+    context = Context(database, Effects(clock), clock, channels={})
+    calendar = sla_policy(settings).calendar
+    report = Stats(context, calendar, settings.slack_channel_id).report(since)
+    if csv:
+        sys.stdout.write(kpi_csv(report))
+    else:
+        Console().print(kpi_table(report))
     return 0
 
 

@@ -9,18 +9,22 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, time, timedelta
 from typing import TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.hours import EXPECTED_FORM as HOURS_FORM
-from bot.domain.hours import BusinessHours, parse_business_hours
+from bot.domain.hours import HOLIDAYS_FORM, BusinessHours, parse_business_hours, parse_holidays
 
 T = TypeVar("T")
 
 X_CREDENTIALS = ("X_CONSUMER_KEY", "X_CONSUMER_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET")
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+PRIORITIES = ("urgent", "high", "normal", "low")
+DURATION_FORM = "a duration such as 30s, 15m, 1h or 1h30m"
+POSITIVE_DURATION_FORM = "a duration above zero, such as 30s, 15m, 1h or 1h30m"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class ConfigError(Exception):
@@ -56,6 +60,13 @@ class Settings:
     sla_first_response: timedelta = timedelta(hours=1)
     sla_next_response: timedelta = timedelta(hours=1)
     sla_warn_before: timedelta = timedelta(minutes=10)
+    holidays: frozenset[date] = frozenset()
+    sla_clock: str = "business"  # or "always": wall time
+    # Per-priority targets, e.g. {"first_response_urgent": 15 min}: SLA_FIRST_RESPONSE_URGENT...
+    sla_overrides: dict[str, timedelta] = field(default_factory=dict)
+    sla_escalate_to: tuple[str, ...] = ()  # Slack user group (S...) or user (U...) ids
+    sla_escalate_after: timedelta | None = None
+    digest: tuple[int, time] | None = (0, time(9, 0))  # weekday (0 = Monday), local time; None: off
     log_format: str | None = None  # None: console on a terminal, JSON otherwise
 
     @property
@@ -86,6 +97,13 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
 
 
+def _positive_duration(text: str) -> timedelta:
+    value = parse_duration(text)
+    if value <= timedelta(0):
+        raise ValueError(text)
+    return value
+
+
 def normalise_database_url(url: str) -> str:
     """Accept the URLs hosting providers hand out; psycopg 3 is the PostgreSQL driver we ship."""
     for prefix in ("postgres://", "postgresql://"):
@@ -94,7 +112,9 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-def load_settings(env: Mapping[str, str]) -> Settings:
+def load_settings(env: Mapping[str, str], *, require_services: bool = True) -> Settings:
+    """All settings from `env`. With `require_services=False` (reports, database commands), the
+    Slack and X credentials may be missing; everything present is still checked."""
     problems: list[str] = []
 
     def raw(name: str) -> str | None:
@@ -121,22 +141,22 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             problems.append(f"{name}: expected a token starting with '{prefix}'")
         return value
 
-    bot_token = token("SLACK_BOT_TOKEN", "xoxb-", required=True)
+    bot_token = token("SLACK_BOT_TOKEN", "xoxb-", required=require_services)
     app_token = token("SLACK_APP_TOKEN", "xapp-", required=False)
     channel = raw("SLACK_CHANNEL_ID")
-    if channel is None:
+    if channel is None and require_services:
         problems.append("SLACK_CHANNEL_ID is required: the support channel's id, e.g. C0123ABCD")
-    elif not re.fullmatch(r"[CG][A-Z0-9]{2,}", channel):
+    elif channel is not None and not re.fullmatch(r"[CG][A-Z0-9]{2,}", channel):
         problems.append(f"SLACK_CHANNEL_ID={channel!r}: expected a channel id such as C0123ABCD")
     signing_secret = raw("SLACK_SIGNING_SECRET")
-    if app_token is None and signing_secret is None:
+    if require_services and app_token is None and signing_secret is None:
         problems.append(
             "SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket "
             "Mode): the app's signing secret from 'Basic Information'"
         )
 
     missing_x = [name for name in X_CREDENTIALS if raw(name) is None]
-    if missing_x:
+    if missing_x and require_services:
         problems.append(
             f"{', '.join(missing_x)} required for X: the brand account's OAuth 1.0a user "
             "context (consumer key and secret, access token and secret)"
@@ -146,7 +166,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         return parsed(name, default, _http_url, "an http(s) URL")
 
     def duration(name: str, default: timedelta) -> timedelta:
-        return parsed(name, default, parse_duration, "a duration such as 30s, 15m, 1h or 1h30m")
+        return parsed(name, default, _positive_duration, POSITIVE_DURATION_FORM)
+
+    def optional_duration(name: str) -> timedelta | None:
+        return parsed(name, None, _positive_duration, POSITIVE_DURATION_FORM)
 
     settings = Settings(
         slack_bot_token=bot_token or "",
@@ -176,7 +199,30 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         business_hours=parsed("BUSINESS_HOURS", BusinessHours(), parse_business_hours, HOURS_FORM),
         sla_first_response=duration("SLA_FIRST_RESPONSE", timedelta(hours=1)),
         sla_next_response=duration("SLA_NEXT_RESPONSE", timedelta(hours=1)),
-        sla_warn_before=duration("SLA_WARN_BEFORE", timedelta(minutes=10)),
+        sla_warn_before=parsed(
+            "SLA_WARN_BEFORE", timedelta(minutes=10), parse_duration, DURATION_FORM + " (0s: none)"
+        ),
+        holidays=parsed("HOLIDAYS", frozenset(), parse_holidays, HOLIDAYS_FORM),
+        sla_clock=parsed("SLA_CLOCK", "business", _sla_clock, "'business' or 'always'"),
+        sla_overrides={
+            f"{target}_{priority}": value
+            for target in ("first_response", "next_response")
+            for priority in PRIORITIES
+            if (value := optional_duration(f"SLA_{target.upper()}_{priority.upper()}")) is not None
+        },
+        sla_escalate_to=parsed(
+            "SLA_ESCALATE_TO",
+            (),
+            _slack_ids,
+            "Slack user group ids (S0123ABCD) or user ids (U0123ABCD), separated by commas",
+        ),
+        sla_escalate_after=optional_duration("SLA_ESCALATE_AFTER"),
+        digest=parsed(
+            "DIGEST_SCHEDULE",
+            (0, time(9, 0)),
+            _weekly_time,
+            "'off' or a day and time, e.g. mon 09:00",
+        ),
         log_format=parsed("LOG_FORMAT", None, _log_format, "'json' or 'console'"),
     )
     if problems:
@@ -222,3 +268,25 @@ def _log_format(value: str) -> str:
     if value.lower() not in ("json", "console"):
         raise ValueError(value)
     return value.lower()
+
+
+def _sla_clock(value: str) -> str:
+    if value.lower() not in ("business", "always"):
+        raise ValueError(value)
+    return value.lower()
+
+
+def _slack_ids(value: str) -> tuple[str, ...]:
+    ids = tuple(part.strip() for part in value.split(",") if part.strip())
+    if not ids or not all(re.fullmatch(r"[SUW][A-Z0-9]{2,}", i) for i in ids):
+        raise ValueError(value)
+    return ids
+
+
+def _weekly_time(value: str) -> tuple[int, time] | None:
+    if value.strip().lower() == "off":
+        return None
+    match = re.fullmatch(r"([a-z]{3})\s+(\d{1,2}):(\d{2})", value.strip().lower())
+    if not match or match[1] not in WEEKDAYS or int(match[2]) > 23 or int(match[3]) > 59:
+        raise ValueError(value)
+    return WEEKDAYS.index(match[1]), time(int(match[2]), int(match[3]))

@@ -105,6 +105,11 @@ class Conversation(Base):
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(32))
     dm_invited_at: Mapped[datetime | None]
+    # Response-time tracking: the earliest moment an alert (warning, breach, escalation) is due
+    # for the current deadline, so the sweeper finds due work with one indexed query however
+    # many conversations are open; and how far the current deadline's alerts have gone.
+    next_alert_at: Mapped[datetime | None] = mapped_column(index=True)
+    sla_state: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
     inbound_count: Mapped[int] = mapped_column(default=0)
     outbound_count: Mapped[int] = mapped_column(default=0)
     reopened_count: Mapped[int] = mapped_column(default=0)
@@ -138,6 +143,9 @@ class Message(Base):
     delivery: Mapped[Delivery] = mapped_column(String(16))
     delivery_error: Mapped[str | None] = mapped_column(Text)
     in_reply_to_external_id: Mapped[str | None] = mapped_column(String(64))
+    # A customer message that started a response clock: when the answer is due, and when it came.
+    response_due_at: Mapped[datetime | None]
+    responded_at: Mapped[datetime | None]
 
     conversation: Mapped[Conversation] = relationship()
 
@@ -176,3 +184,47 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(40))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     at: Mapped[datetime]
+
+
+class Alert(Base):
+    """A response-time warning, breach or escalation that fired. The unique key makes each fire
+    once per deadline, however many processes look and however often they restart."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("conversation_id", "kind", "deadline"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # warning, breach, escalation
+    target: Mapped[str] = mapped_column(String(16))  # first_response, next_response
+    deadline: Mapped[datetime]
+    planned_at: Mapped[datetime]
+    fired_at: Mapped[datetime]
+    late: Mapped[bool] = mapped_column(default=False)  # planned while the bot was down
+
+
+class OnCallRotation(Base):
+    """The team's on-call roster; the newest row is the one in force."""
+
+    __tablename__ = "oncall_rotations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    members: Mapped[list[str]] = mapped_column(JSON)
+    period: Mapped[str] = mapped_column(String(8))  # daily, weekly
+    handoff: Mapped[str] = mapped_column(String(5))  # HH:MM in TIMEZONE
+    weekday: Mapped[int | None]
+    anchor: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+
+
+class OnCallOverride(Base):
+    __tablename__ = "oncall_overrides"
+    __table_args__ = (Index("ix_oncall_overrides_ends", "ends_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user: Mapped[str] = mapped_column(String(32))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]

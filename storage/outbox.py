@@ -47,8 +47,9 @@ def enqueue(session: Session, job: NewJob, now: datetime) -> bool:
     }
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(OutboxJob).values(**values).on_conflict_do_nothing()
-    return session.execute(statement).rowcount == 1
+    statement = insert(OutboxJob).values(**values).on_conflict_do_nothing().returning(OutboxJob.id)
+    # RETURNING, not rowcount: an ORM-enabled insert reports no usable rowcount on PostgreSQL.
+    return session.execute(statement).scalar() is not None
 
 
 def lease_due(

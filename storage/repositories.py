@@ -6,11 +6,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.domain.model import Author, Direction, Status, Visibility
-from storage.models import AuditEntry, ChannelAccount, Conversation, Customer, Message
+from bot.domain.sla import PlannedAlert
+from storage.models import (
+    Alert,
+    AuditEntry,
+    ChannelAccount,
+    Conversation,
+    Customer,
+    Message,
+    OnCallOverride,
+    OnCallRotation,
+)
 
 
 def account(session: Session, network: str, external_id: str) -> ChannelAccount | None:
@@ -148,3 +159,66 @@ def audit(
             conversation_id=conversation_id, actor=actor, action=action, detail=detail, at=now
         )
     )
+
+
+# --- response times -----------------------------------------------------------------------------
+def waiting_for_response(session: Session, conversation_id: int) -> list[Message]:
+    return list(
+        session.scalars(
+            select(Message).where(
+                Message.conversation_id == conversation_id,
+                Message.response_due_at.is_not(None),
+                Message.responded_at.is_(None),
+            )
+        )
+    )
+
+
+def due_for_alerts(session: Session, now: datetime, *, limit: int) -> list[Conversation]:
+    """Conversations with an alert due; replicas on PostgreSQL take disjoint ones."""
+    return list(
+        session.scalars(
+            select(Conversation)
+            .where(Conversation.next_alert_at <= now)
+            .order_by(Conversation.next_alert_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=Conversation)
+        ).unique()
+    )
+
+
+def earliest_alert_at(session: Session) -> datetime | None:
+    return session.scalar(select(func.min(Conversation.next_alert_at)))
+
+
+def record_alert(
+    session: Session, conversation_id: int, alert: PlannedAlert, now: datetime, *, late: bool
+) -> bool:
+    """Insert the alert unless it fired already (unique per conversation, kind and deadline)."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(Alert)
+        .values(
+            conversation_id=conversation_id,
+            kind=str(alert.kind),
+            target=alert.deadline.target,
+            deadline=alert.deadline.due,
+            planned_at=alert.at,
+            fired_at=now,
+            late=late,
+        )
+        .on_conflict_do_nothing()
+        .returning(Alert.id)
+    )
+    # RETURNING, not rowcount: an ORM-enabled insert reports no usable rowcount on PostgreSQL.
+    return session.execute(statement).scalar() is not None
+
+
+# --- on call ------------------------------------------------------------------------------------
+def current_rotation(session: Session) -> OnCallRotation | None:
+    return session.scalar(select(OnCallRotation).order_by(OnCallRotation.id.desc()).limit(1))
+
+
+def active_overrides(session: Session, now: datetime) -> list[OnCallOverride]:
+    query = select(OnCallOverride).where(OnCallOverride.ends_at > now)
+    return list(session.scalars(query.order_by(OnCallOverride.starts_at, OnCallOverride.id)))

@@ -8,7 +8,14 @@ API errors, HTTP 429 with `Retry-After` for rate limits, opaque cursors for pagi
 Shapes follow the published OpenAPI spec (`shared/fixtures/slack-api/slack_web_openapi_v2.json`)
 plus what the spec predates (message `metadata`, `include_all_metadata`); the test module checks the
 emulator against that spec. Tests inspect the workspace with `messages()`, `thread()`, `message()`,
-`ephemerals`, `calls()` and `views_published`, and act as a human agent with `post_as_user()`.
+`ephemerals`, `calls()`, `views_published` and `uploaded_files`, and act as a human agent with
+`post_as_user()`.
+
+File uploads follow Slack's external upload flow, as `WebClient.files_upload_v2` drives it:
+`files.getUploadURLExternal` hands out a file id and an upload URL on this emulator
+(`<base_url>/upload/<file_id>`), the client POSTs the raw bytes there (answered `200 OK - <length>`
+like files.slack.com), and `files.completeUploadExternal` shares the file, posting it in the
+channel as a bot message with the initial comment as its text.
 
 Like slack.com, every answer to a recognised token carries the `x-oauth-scopes` header (the scopes
 the token was granted: by default the bot scopes of slack-manifest.yml, or `scopes=` to emulate an
@@ -24,6 +31,7 @@ import base64
 import copy
 import itertools
 import json
+import mimetypes
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -62,6 +70,8 @@ ACCEPTED_SCOPES: dict[str, tuple[str, ...]] = {
     "users.info": ("users:read",),
     "views.publish": (),
     "views.open": (),
+    "files.getUploadURLExternal": ("files:write",),
+    "files.completeUploadExternal": ("files:write",),
 }
 
 # Parameters Slack accepts as JSON-encoded strings inside form bodies, and the error it gives when
@@ -71,7 +81,10 @@ _JSON_PARAMS = {
     "attachments": "invalid_attachments",
     "metadata": "invalid_metadata_format",
     "view": "invalid_arguments",
+    "files": "invalid_arguments",  # files.completeUploadExternal: [{"id", "title"}, ...]
 }
+UPLOAD_PATH = "/upload/"  # where upload URLs point; not a Web API method
+UPLOAD_FAULT_KEY = "upload"  # `inject("upload", ...)` fails the byte upload step
 
 
 class SlackError(Exception):
@@ -99,6 +112,7 @@ class _Message:
     edits: int = 0
     edited_ts: str | None = None
     client_msg_id: str | None = None
+    files: list[dict[str, Any]] | None = None  # files shared with the message
 
     @property
     def is_reply(self) -> bool:
@@ -108,6 +122,18 @@ class _Message:
     def in_channel_view(self) -> bool:
         """Top-level messages and replies also sent to the channel (what history shows)."""
         return not self.is_reply or self.broadcast
+
+
+@dataclass
+class _Upload:
+    """A file between files.getUploadURLExternal and files.completeUploadExternal."""
+
+    id: str
+    filename: str
+    length: int  # as declared when the upload URL was asked for
+    alt_txt: str = ""
+    data: bytes | None = None  # None until the bytes are POSTed to the upload URL
+    completed: bool = False
 
 
 @dataclass
@@ -249,6 +275,8 @@ class SlackEmulator(LoopbackServer):
         self._ephemerals: list[dict[str, Any]] = []
         self._views_published: dict[str, dict[str, Any]] = {}
         self._views_opened: list[dict[str, Any]] = []
+        self._uploads: dict[str, _Upload] = {}
+        self._uploaded_files: list[dict[str, Any]] = []
         self._last_micros = 0
         self._ids = itertools.count(1)
         self._add_user_record(bot_user_id, "carebridge", is_bot=True)
@@ -268,6 +296,8 @@ class SlackEmulator(LoopbackServer):
             "views.publish": self._views_publish,
             "views.open": self._views_open,
             "apps.connections.open": self._apps_connections_open,
+            "files.getUploadURLExternal": self._files_get_upload_url_external,
+            "files.completeUploadExternal": self._files_complete_upload_external,
         }
 
     # --- set-up ---------------------------------------------------------------------------------
@@ -368,6 +398,15 @@ class SlackEmulator(LoopbackServer):
         with self._lock:
             return copy.deepcopy(self._views_opened)
 
+    @property
+    def uploaded_files(self) -> list[dict[str, Any]]:
+        """Completed uploads, in order: id, filename, title, bytes, channel, initial_comment...
+
+        `channel` is None for a file completed without a channel (Slack keeps it private).
+        """
+        with self._lock:
+            return copy.deepcopy(self._uploaded_files)
+
     def calls(self, method: str) -> list[dict[str, Any]]:
         """Decoded parameters (token excluded) of every call of `method`, in order.
 
@@ -387,9 +426,13 @@ class SlackEmulator(LoopbackServer):
 
     # --- HTTP -----------------------------------------------------------------------------------
     def fault_key(self, request: Request) -> str:
+        if request.path.startswith(UPLOAD_PATH):
+            return UPLOAD_FAULT_KEY
         return request.path.removeprefix("/api/")
 
     def handle(self, request: Request) -> Reply:
+        if request.path.startswith(UPLOAD_PATH):
+            return self._receive_upload(request)
         method = request.path.removeprefix("/api/")
         try:
             params = _decode_params(request)
@@ -425,6 +468,26 @@ class SlackEmulator(LoopbackServer):
         if token != (self.app_token if app_level else self.bot_token):
             raise SlackError("invalid_auth")
         return APP_TOKEN_SCOPES if app_level else self.scopes
+
+    def _receive_upload(self, request: Request) -> Reply:
+        """The upload URL: raw bytes in, `OK - <length>` out, as files.slack.com answers.
+
+        The URL itself is the credential (no token), as on Slack. A body whose size differs from
+        the `length` declared to files.getUploadURLExternal is refused with HTTP 400: Slack does not
+        document this case, and refusing it makes a client bug visible at the step that has it.
+        """
+        text = {"content-type": "text/plain; charset=utf-8"}
+        if request.method != "POST":
+            return Reply(405, b"Method Not Allowed", text)
+        with self._lock:
+            upload = self._uploads.get(request.path.removeprefix(UPLOAD_PATH))
+            if upload is None or upload.completed:
+                return Reply(404, b"Not Found", text)
+            if len(request.body) != upload.length:
+                message = f"length mismatch: declared {upload.length}, received {len(request.body)}"
+                return Reply(400, message.encode(), text)
+            upload.data = request.body
+            return Reply(200, f"OK - {len(request.body)}".encode(), text)
 
     # --- methods --------------------------------------------------------------------------------
     def _auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -634,7 +697,111 @@ class SlackEmulator(LoopbackServer):
         self._views_opened.append({"trigger_id": params["trigger_id"], "view": opened})
         return {"view": copy.deepcopy(opened)}
 
+    def _files_get_upload_url_external(self, params: dict[str, Any]) -> dict[str, Any]:
+        filename = str(params.get("filename") or "")
+        raw_length = params.get("length")
+        if not filename or raw_length in (None, ""):
+            raise SlackError("invalid_arguments")
+        try:
+            length = int(raw_length)
+        except (TypeError, ValueError):
+            raise SlackError("invalid_arguments") from None
+        if length <= 0:
+            raise SlackError("missing_argument")  # what Slack answers for a zero length
+        file_id = f"F{next(self._ids):010d}"
+        self._uploads[file_id] = _Upload(
+            id=file_id, filename=filename, length=length, alt_txt=str(params.get("alt_txt") or "")
+        )
+        return {"upload_url": f"{self.base_url}{UPLOAD_PATH}{file_id}", "file_id": file_id}
+
+    def _files_complete_upload_external(self, params: dict[str, Any]) -> dict[str, Any]:
+        entries = params.get("files")
+        if not isinstance(entries, list) or not entries:
+            raise SlackError("invalid_arguments")
+        if not all(isinstance(e, dict) and isinstance(e.get("id"), str) for e in entries):
+            raise SlackError("invalid_arguments")
+        # Check everything before changing anything: a refused call shares nothing.
+        uploads = []
+        for entry in entries:
+            upload = self._uploads.get(entry["id"])
+            # Never uploaded, unknown or already completed: Slack cannot find the file either.
+            if upload is None or upload.data is None or upload.completed:
+                raise SlackError("file_not_found")
+            uploads.append(upload)
+        channel_ids = [str(params["channel_id"])] if params.get("channel_id") else []
+        channel_ids += [
+            c.strip() for c in str(params.get("channels") or "").split(",") if c.strip()
+        ]
+        channels = [self._channel(c) for c in dict.fromkeys(channel_ids)]
+        if any(self.bot_user_id not in channel.members for channel in channels):
+            raise SlackError("not_in_channel")
+        thread_ts = str(params.get("thread_ts") or "") or None
+        if thread_ts is not None:
+            self._check_ts(thread_ts, "invalid_thread_ts")
+        comment = str(params.get("initial_comment") or "")
+
+        files = []
+        for entry, upload in zip(entries, uploads, strict=True):
+            upload.completed = True
+            title = str(entry.get("title") or upload.filename)
+            files.append(self._file_object(upload, title))
+            self._uploaded_files.append(
+                {
+                    "id": upload.id,
+                    "filename": upload.filename,
+                    "title": title,
+                    "bytes": upload.data,
+                    "alt_txt": upload.alt_txt,
+                    "channel": channels[0].id if channels else None,
+                    "channels": [c.id for c in channels],
+                    "initial_comment": comment,
+                    "thread_ts": thread_ts,
+                }
+            )
+        for channel in channels:
+            self._store(
+                _Message(
+                    channel=channel.id,
+                    ts=self._next_ts(),
+                    text=comment,
+                    user=self.bot_user_id,
+                    bot_id=self.bot_id,
+                    thread_ts=thread_ts,
+                    files=copy.deepcopy(files),
+                )
+            )
+        return {"files": files}
+
     # --- helpers (callers hold the lock) --------------------------------------------------------
+    def _file_object(self, upload: _Upload, title: str) -> dict[str, Any]:
+        """A file as Slack's API describes it (the commonly used fields)."""
+        extension = upload.filename.rpartition(".")[2].lower() if "." in upload.filename else ""
+        mimetype = mimetypes.guess_type(upload.filename)[0] or "application/octet-stream"
+        created = int(self.clock())
+        private = f"https://files.slack.com/files-pri/{self.team_id}-{upload.id}/{upload.filename}"
+        file: dict[str, Any] = {
+            "id": upload.id,
+            "created": created,
+            "timestamp": created,
+            "name": upload.filename,
+            "title": title,
+            "mimetype": mimetype,
+            "filetype": extension or "binary",
+            "pretty_type": extension.upper() or "Binary",
+            "user": self.bot_user_id,
+            "user_team": self.team_id,
+            "size": upload.length,
+            "mode": "hosted",
+            "is_external": False,
+            "is_public": True,
+            "url_private": private,
+            "url_private_download": private.replace("/files-pri/", "/files-pri/download/"),
+            "permalink": f"{WORKSPACE_URL}files/{self.bot_user_id}/{upload.id}/{upload.filename}",
+        }
+        if upload.alt_txt:
+            file["alt_txt"] = upload.alt_txt
+        return file
+
     def _add_user_record(self, user_id: str, name: str, *, is_bot: bool) -> None:
         self._users[user_id] = {
             "id": user_id,
@@ -808,6 +975,9 @@ class SlackEmulator(LoopbackServer):
             rendered["blocks"] = copy.deepcopy(message.blocks)
         if message.attachments is not None:
             rendered["attachments"] = copy.deepcopy(message.attachments)
+        if message.files is not None:
+            rendered["files"] = copy.deepcopy(message.files)
+            rendered["upload"] = True
         if message.broadcast:
             rendered["subtype"] = "thread_broadcast"
         if message.edited_ts:
@@ -850,6 +1020,7 @@ class SlackEmulator(LoopbackServer):
             "text": message.text,
             "blocks": copy.deepcopy(message.blocks),
             "attachments": copy.deepcopy(message.attachments),
+            "files": copy.deepcopy(message.files),
             "user": message.user,
             "bot_id": message.bot_id,
             "thread_ts": message.thread_ts,

@@ -74,6 +74,23 @@ class World:
                 self.clock.advance(wake - self.clock.now())
         raise RuntimeError("the outbox did not settle")
 
+    def sweep(self) -> int:
+        """Fire the response-time alerts due now (what the scheduler's timer does), then post."""
+        fired = self.app.services.sweeper.sweep()
+        self.settle()
+        return fired
+
+    def advance(self, delta: timedelta) -> None:
+        """Let time pass: alerts fire at their moment, on the way, as the timer would fire them."""
+        end = self.clock.now() + delta
+        while (wake := self.app.services.sweeper.next_wake()) is not None and wake <= end:
+            if wake > self.clock.now():
+                self.clock.advance(wake - self.clock.now())
+            self.sweep()
+        if end > self.clock.now():
+            self.clock.advance(end - self.clock.now())
+        self.settle()
+
     # --- customers -----------------------------------------------------------------------------
     def customer(self, handle: str, name: str = "", **profile: Any) -> None:
         if handle not in self._customers:
@@ -142,15 +159,18 @@ def running_world(
     slack: SlackEmulator | None = None,
     x: XEmulator | None = None,
     agents: dict[str, str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[World]:
-    """Start the emulators (unless given) and the bot; stop what was started here."""
+    """Start the emulators (unless given) and the bot; stop what was started here. `env` adds
+    or overrides settings (hours, targets, on-call...)."""
     agents = agents or {}
     own_slack, own_x = slack is None, x is None
     slack = slack or SlackEmulator(clock=clock.timestamp, members=list(agents)).start()
     x = x or XEmulator(clock=clock.timestamp).start()
     for user_id, name in agents.items():
         slack.add_user(user_id, name)
-    app = Carebridge.build(load_settings(sandbox_env(slack, x, database_url)), clock=clock)
+    settings = load_settings({**sandbox_env(slack, x, database_url), **(env or {})})
+    app = Carebridge.build(settings, clock=clock)
     server = waitress.create_server(app.wsgi(), host="127.0.0.1", port=0, threads=4)
     closing = threading.Event()
 

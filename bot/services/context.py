@@ -14,6 +14,21 @@ from bot.services.effects import Effects
 from storage.db import Database
 
 
+class Notifier:
+    """Called after every commit: wakes whoever acts on what was just written (the outbox
+    worker, the response-time timer)."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[], None]] = []
+
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def __call__(self) -> None:
+        for listener in self._listeners:
+            listener()
+
+
 class UnknownConversation(Exception):
     """An id from Slack (a button value, a thread) that matches no conversation."""
 

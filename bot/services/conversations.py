@@ -9,6 +9,7 @@ from bot.channels.base import AccountIdentity
 from bot.domain.conversation import dm_invitation
 from bot.domain.model import Delivery, Direction, Status, Visibility
 from bot.services.context import Context, UnknownConversation
+from bot.services.sla import Deadlines
 from bot.slack import blocks
 from storage import repositories as repo
 from storage.models import Conversation, Message
@@ -17,8 +18,9 @@ log = structlog.get_logger(__name__)
 
 
 class Conversations:
-    def __init__(self, context: Context) -> None:
+    def __init__(self, context: Context, deadlines: Deadlines) -> None:
         self.context = context
+        self.deadlines = deadlines
 
     def claim(self, conversation_id: int, user: str) -> bool:
         with self.context.transaction() as session:
@@ -66,7 +68,7 @@ class Conversations:
             now = self.context.clock.now()
             conversation.status, conversation.resolved_at = Status.RESOLVED, now
             conversation.resolved_by = user
-            conversation.next_response_due_at = None
+            self.deadlines.stopped(conversation)
             repo.audit(session, conversation_id, user, "resolve", now)
             self.context.effects.refresh_card(session, conversation)
             log.info("conversation.resolved", conversation_id=conversation_id, user=user)

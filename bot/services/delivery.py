@@ -12,6 +12,7 @@ from bot.domain.delivery import PermanentError
 from bot.domain.model import Delivery, Status, Visibility
 from bot.services.context import Context
 from bot.services.outbox import Job
+from bot.services.sla import Deadlines
 from bot.slack import blocks
 from bot.slack.mrkdwn import escape, truncate
 from storage import repositories as repo
@@ -23,8 +24,9 @@ log = structlog.get_logger(__name__)
 class DeliverToCustomer:
     max_attempts = 5  # about a minute of backoff, then the agents hear about it
 
-    def __init__(self, context: Context) -> None:
+    def __init__(self, context: Context, deadlines: Deadlines) -> None:
         self.context = context
+        self.deadlines = deadlines
 
     def perform(self, job: Job) -> dict[str, Any] | None:
         with self.context.database.transaction() as session:
@@ -57,7 +59,7 @@ class DeliverToCustomer:
         conversation = message.conversation
         conversation.outbound_count += 1
         conversation.first_response_at = conversation.first_response_at or now
-        conversation.next_response_due_at = None
+        self.deadlines.answered(session, conversation, now)
         if conversation.status == Status.OPEN:
             conversation.status = Status.WAITING_ON_CUSTOMER
         effects = self.context.effects

@@ -19,9 +19,11 @@ POST_CARD = "slack.post_card"
 UPDATE_CARD = "slack.update_card"
 MIRROR_MESSAGE = "slack.mirror_message"
 THREAD_MESSAGE = "slack.thread_message"
+CHANNEL_MESSAGE = "slack.channel_message"
 EPHEMERAL = "slack.ephemeral"
 REACTION = "slack.reaction"
 PUBLISH_HOME = "slack.publish_home"
+DIGEST = "slack.digest"
 DELIVER = "network.deliver"
 
 # Higher runs first: an agent waiting for feedback beats a backlog of mirrored messages.
@@ -94,6 +96,20 @@ class Effects:
                 FEEDBACK_PRIORITY,
                 payload,
                 paced=True,
+            ),
+        )
+
+    def channel_message(self, session: Session, channel: str, key: str, text: str) -> None:
+        """A message in the channel itself, not in a thread: escalations, on-call handoffs."""
+        payload = {"channel": channel, "text": text}
+        self._add(
+            session,
+            NewJob(
+                CHANNEL_MESSAGE,
+                f"channel:{key}",
+                payload,
+                priority=FEEDBACK_PRIORITY,
+                lane=f"slack:{channel}",
             ),
         )
 

@@ -12,6 +12,7 @@ from bot.clock import Clock
 from bot.domain.conversation import PreviousConversation, Route, route_inbound
 from bot.domain.model import Delivery, Direction, InboundMessage, Status
 from bot.services.effects import Effects
+from bot.services.sla import Deadlines
 from storage import repositories as repo
 from storage.models import ChannelAccount, Conversation, Message
 
@@ -19,8 +20,11 @@ log = structlog.get_logger(__name__)
 
 
 class Ingest:
-    def __init__(self, effects: Effects, clock: Clock, *, reopen_window: timedelta) -> None:
+    def __init__(
+        self, effects: Effects, clock: Clock, deadlines: Deadlines, *, reopen_window: timedelta
+    ) -> None:
         self.effects = effects
+        self.deadlines = deadlines
         self.clock = clock
         self.reopen_window = reopen_window
 
@@ -82,6 +86,7 @@ class Ingest:
         bound = log.bind(conversation_id=conversation.id, network=inbound.network, route=route)
 
         if route == Route.NEW:
+            self.deadlines.opened(conversation, message)
             self.effects.post_card(session, conversation)
             bound.info("conversation.opened", visibility=inbound.visibility)
             return
@@ -100,6 +105,7 @@ class Ingest:
         elif conversation.status == Status.WAITING_ON_CUSTOMER:
             conversation.status = Status.OPEN
             changed = True
+        self.deadlines.customer_wrote(conversation, message)
         self.effects.mirror(session, conversation, message)
         if changed:
             self.effects.refresh_card(session, conversation)

@@ -7,11 +7,14 @@ from typing import Any
 
 from sqlalchemy import text
 
-from bot.services.context import Context
+from bot.services.context import Context, Notifier
 from bot.services.conversations import Conversations
+from bot.services.oncall import OnCallService
 from bot.services.outbox import OutboxWorker
 from bot.services.polling import Poller
 from bot.services.replies import Replies
+from bot.services.sla import Deadlines, SlaSweeper
+from bot.services.stats import Stats
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,11 @@ class Services:
     replies: Replies
     poller: Poller
     worker: OutboxWorker
+    deadlines: Deadlines
+    sweeper: SlaSweeper
+    oncall: OnCallService
+    stats: Stats
+    notifier: Notifier
     slack_channel_id: str
 
     def open_home(self, user: str) -> None:

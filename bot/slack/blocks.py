@@ -49,6 +49,7 @@ class Card:
     resolved_by: str | None = None
     previous_permalink: str | None = None
     dm_invited: bool = False
+    deadline: str | None = None  # "⏰ first answer due 14:32, in 12 min"
 
 
 def conversation_card(card: Card) -> tuple[str, Blocks]:
@@ -88,11 +89,12 @@ def status_line(card: Card) -> str:
         by = f" by <@{card.resolved_by}>" if card.resolved_by else ""
         return f":white_check_mark: *Resolved*{by}"
     owner = f"claimed by <@{card.assignee}>" if card.assignee else "unclaimed"
-    if card.status == Status.WAITING_ON_CUSTOMER:
+    if card.status == Status.WAITING_ON_CUSTOMER and not card.deadline:
         return f":speech_balloon: *Answered*, waiting on the customer · {owner}"
     invited = " · invited to DM" if card.dm_invited and card.visibility == Visibility.PUBLIC else ""
     icon = ":bust_in_silhouette:" if card.assignee else ":large_orange_circle:"
-    return f"{icon} *Open* · {owner}{invited}"
+    deadline = f"\n{card.deadline}" if card.deadline else ""
+    return f"{icon} *Open* · {owner}{invited}{deadline}"
 
 
 def _card_buttons(card: Card) -> Blocks:

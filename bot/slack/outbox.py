@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock
 from bot.domain.delivery import PermanentError, RateLimited, TransientError
 from bot.services import effects
+from bot.services.oncall import OnCallService
 from bot.services.outbox import Job, JobHandler
+from bot.services.sla import Deadlines, deadline_note
 from bot.slack import blocks
 from bot.slack.home import HomeItem, home_view
 from storage import repositories as repo
@@ -54,12 +56,20 @@ class SlackJobs:
     """Builds the handlers of every Slack job kind around one WebClient."""
 
     def __init__(
-        self, client: WebClient, database: Database, clock: Clock, labels: Mapping[str, str]
+        self,
+        client: WebClient,
+        database: Database,
+        clock: Clock,
+        labels: Mapping[str, str],
+        deadlines: Deadlines,
+        oncall: OnCallService,
     ) -> None:
         self.client = client
         self.database = database
         self.clock = clock
         self.labels = dict(labels)  # network -> "X"
+        self.deadlines = deadlines
+        self.oncall = oncall
 
     def handlers(self) -> dict[str, JobHandler]:
         return {
@@ -67,6 +77,7 @@ class SlackJobs:
             effects.UPDATE_CARD: _Handler(self._update_card),
             effects.MIRROR_MESSAGE: _Handler(self._mirror, self._record_mirror),
             effects.THREAD_MESSAGE: _Handler(self._thread_message),
+            effects.CHANNEL_MESSAGE: _Handler(self._channel_message),
             effects.EPHEMERAL: _Handler(self._ephemeral, max_attempts=3),
             effects.REACTION: _Handler(self._reaction),
             effects.PUBLISH_HOME: _Handler(self._publish_home, max_attempts=3),
@@ -78,7 +89,7 @@ class SlackJobs:
             conversation = self._conversation(session, job)
             text, body = blocks.conversation_card(self._card(session, conversation))
             channel = conversation.slack_channel_id
-        posted = {"ts": self._post(job, channel, None, text, body)}
+        posted = {"ts": self.post_once(job, channel, None, text, body)}
         permalink = None
         try:  # a convenience for links between threads; the card is posted either way
             permalink = self.client.chat_getPermalink(channel=channel, message_ts=posted["ts"])[
@@ -103,7 +114,7 @@ class SlackJobs:
             channel, ts = conversation.slack_channel_id, conversation.slack_thread_ts
         if ts is None:
             raise TransientError("the conversation's card is not posted yet")
-        self._call(self.client.chat_update, channel=channel, ts=ts, text=text, blocks=body)
+        self.call(self.client.chat_update, channel=channel, ts=ts, text=text, blocks=body)
         return {"ts": ts}
 
     def _mirror(self, job: Job) -> dict[str, Any]:
@@ -117,7 +128,7 @@ class SlackJobs:
                 customer, message.text, message.permalink, self.labels.get(message.network, "")
             )
             channel, thread = conversation.slack_channel_id, conversation.slack_thread_ts
-        return {"ts": self._post(job, channel, thread, text, body)}
+        return {"ts": self.post_once(job, channel, thread, text, body)}
 
     def _record_mirror(self, session: Session, job: Job, result: dict[str, Any]) -> None:
         message = repo.message(session, int(job.payload["message_id"]))
@@ -129,12 +140,18 @@ class SlackJobs:
             conversation = self._conversation(session, job)
             channel, thread = conversation.slack_channel_id, conversation.slack_thread_ts
         return {
-            "ts": self._post(job, channel, thread, job.payload["text"], job.payload.get("blocks"))
+            "ts": self.post_once(
+                job, channel, thread, job.payload["text"], job.payload.get("blocks")
+            )
         }
+
+    def _channel_message(self, job: Job) -> dict[str, Any]:
+        channel = job.payload["channel"]
+        return {"ts": self.post_once(job, channel, None, job.payload["text"], None)}
 
     def _ephemeral(self, job: Job) -> dict[str, Any]:
         p = job.payload
-        posted = self._call(
+        posted = self.call(
             self.client.chat_postEphemeral,
             channel=p["channel"],
             user=p["user"],
@@ -147,7 +164,7 @@ class SlackJobs:
     def _reaction(self, job: Job) -> dict[str, Any]:
         p = job.payload
         try:
-            self._call(
+            self.call(
                 self.client.reactions_add, channel=p["channel"], timestamp=p["ts"], name=p["name"]
             )
         except PermanentError as error:
@@ -162,11 +179,11 @@ class SlackJobs:
                 self._home_item(session, c) for c in repo.open_conversations(session, assignee=user)
             ]
             queue = [self._home_item(session, c) for c in repo.open_conversations(session)]
-        self._call(self.client.views_publish, user_id=user, view=home_view(mine, queue))
+        self.call(self.client.views_publish, user_id=user, view=home_view(mine, queue))
         return {}
 
     # --- helpers -------------------------------------------------------------------------------
-    def _post(self, job: Job, channel: str, thread_ts: str | None, text: str, body: Any) -> str:
+    def post_once(self, job: Job, channel: str, thread_ts: str | None, text: str, body: Any) -> str:
         """Post once: a retry first looks for the job's key in the messages' metadata, since an
         earlier attempt may have reached Slack although its answer never reached us."""
         if job.attempts > 1:
@@ -174,7 +191,7 @@ class SlackJobs:
             if found is not None:
                 log.info("slack.post_found", job_id=job.id, ts=found)
                 return found
-        posted = self._call(
+        posted = self.call(
             self.client.chat_postMessage,
             channel=channel,
             thread_ts=thread_ts,
@@ -193,7 +210,7 @@ class SlackJobs:
             if thread_ts is None
             else (self.client.conversations_replies, {"ts": thread_ts})
         )
-        page = self._call(
+        page = self.call(
             method, channel=channel, limit=LOOKBACK, include_all_metadata=True, **where
         )
         for message in page.get("messages", []):
@@ -202,7 +219,7 @@ class SlackJobs:
                 return message["ts"]
         return None
 
-    def _call(self, method: Callable[..., Any], **arguments: Any) -> Any:
+    def call(self, method: Callable[..., Any], **arguments: Any) -> Any:
         with _translated(self.clock, getattr(method, "__name__", "slack call")):
             return method(**{k: v for k, v in arguments.items() if v is not None}).data
 
@@ -229,6 +246,7 @@ class SlackJobs:
             resolved_by=conversation.resolved_by,
             previous_permalink=previous.slack_permalink if previous else None,
             dm_invited=conversation.dm_invited_at is not None,
+            deadline=deadline_note(conversation, self.deadlines, self.oncall, self.clock.now()),
         )
 
     def _home_item(self, session: Session, conversation: Conversation) -> HomeItem:

@@ -15,4 +15,5 @@ REQUIRED_BOT_SCOPES: tuple[str, ...] = (
     "reactions:write",  # delivered / failed marks on agents' messages
     "commands",  # /care
     "users:read",  # names in App Home and reports
+    "files:write",  # the weekly digest's chart
 )

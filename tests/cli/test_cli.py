@@ -16,6 +16,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from bot.app import Carebridge
 from bot.config import load_settings
 from bot.logs import configure_logging
+from storage import migrate
 from tests.e2e.conftest import settings_env
 
 
@@ -30,7 +31,8 @@ def test_db_upgrade_migrates_and_reports_the_revision(tmp_path) -> None:
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
-    assert "database at revision 0001 (head 0001)" in result.stdout
+    head = migrate.head_revision()
+    assert f"database at revision {head} (head {head})" in result.stdout
 
 
 @pytest.fixture

@@ -17,7 +17,10 @@ from bot.sandbox.loopback import Fault
 from bot.sandbox.slack_api import SlackEmulator
 from bot.sandbox.x_api import XEmulator
 from bot.slack.scopes import REQUIRED_BOT_SCOPES
+from storage.migrate import head_revision
 from tests.e2e.conftest import settings_env
+
+HEAD = head_revision()
 
 MANIFEST = Path(__file__).resolve().parents[2] / "slack-manifest.yml"
 # Monday 23 November 2026, 10:12 in Rome.
@@ -53,14 +56,14 @@ def test_everything_set_up_passes(env: dict[str, str]) -> None:
     assert status == 0, lines
     assert [text[0] for text in lines] == ["✔"] * 7
     assert line(lines, "Slack token") == "✔ Slack token: bot @carebridge in Sandbox"
-    assert line(lines, "Slack scopes") == "✔ Slack scopes: all 8 required scopes granted"
+    assert line(lines, "Slack scopes") == "✔ Slack scopes: all 9 required scopes granted"
     assert line(lines, "Support channel") == (
         "✔ Support channel: #support (CSUPPORT), @carebridge is a member"
     )
     assert line(lines, "Slack connection").startswith("✔ Slack connection: HTTP mode on port 3000")
     assert line(lines, "X account") == "✔ X account: @acmecare (1000000000000000001)"
     assert re.fullmatch(
-        r"✔ Database: (sqlite|postgresql\+psycopg)://.+ at revision 0001 \(head\)",
+        rf"✔ Database: (sqlite|postgresql\+psycopg)://.+ at revision {HEAD} \(head\)",
         line(lines, "Database"),
     )
     assert line(lines, "Business hours") == (
@@ -179,7 +182,7 @@ def test_a_database_behind_head_asks_for_an_upgrade(env: dict[str, str], tmp_pat
     status, lines = doctor(env | {"DATABASE_URL": f"sqlite:///{empty}"})
     assert status == 1
     assert line(lines, "Database") == (
-        f"✘ Database: sqlite:///{empty} has no Carebridge schema yet; the code expects 0001 — "
+        f"✘ Database: sqlite:///{empty} has no Carebridge schema yet; the code expects {HEAD} — "
         "fix: run `carebridge db upgrade` (carebridge run also upgrades on start)"
     )
 

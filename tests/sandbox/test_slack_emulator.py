@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -45,7 +47,12 @@ PARAMS_NEWER_THAN_SPEC: dict[str, set[str]] = {
     "conversations.replies": {"include_all_metadata"},  # returns message metadata (2022)
 }
 # Methods Slack added after the 2020 spec: checked by their own tests instead.
-METHODS_NEWER_THAN_SPEC = {"apps.connections.open"}  # Socket Mode (2021)
+METHODS_NEWER_THAN_SPEC = {
+    "apps.connections.open",  # Socket Mode (2021)
+    # External uploads (2023), which files_upload_v2 uses; the spec has only files.upload.
+    "files.getUploadURLExternal",
+    "files.completeUploadExternal",
+}
 # Bolt's client sends `team_id` on every call (org-wide installs need it); Slack accepts it.
 PARAMS_ON_EVERY_METHOD = {"team_id"}
 # Errors the emulator returns that the spec's error enum for the method does not list.
@@ -517,6 +524,14 @@ def _tour(client: WebClient, emu: SlackEmulator) -> tuple[dict[str, list[dict]],
     call("views.publish", user_id=AGENT, view={"type": "home", "blocks": []})
     call("views.open", trigger_id="1.2.3", view={"type": "modal", "blocks": []})
     call("apps.connections.open", app_token=emu.app_token)
+    ticket = call("files.getUploadURLExternal", filename="week.png", length=4)
+    _post_bytes(ticket["upload_url"], b"\x89PNG")
+    call(
+        "files.completeUploadExternal",
+        files=[{"id": ticket["file_id"], "title": "Week"}],
+        channel_id=SUPPORT,
+        initial_comment="Weekly figures",
+    )
 
     fail("chat.postMessage", channel="CNOPE", text="x")
     fail("chat.postMessage", channel=SUPPORT, text="x", blocks=[{"type": "divider"}] * 51)
@@ -564,6 +579,141 @@ def test_emulator_matches_the_published_web_api_spec(
             failure.get("schema", {}).get("properties", {}).get("error", {}).get("enum", [])
         )
         assert error in listed | ERRORS_NOT_IN_SPEC.get(method, set()), (method, error)
+
+
+# --- file uploads (files_upload_v2) ------------------------------------------------------------
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+
+
+def _post_bytes(url: str, data: bytes) -> tuple[int, str]:
+    """POST raw bytes to an upload URL as slack_sdk does; (status, body) even for HTTP errors."""
+    request = urllib.request.Request(url, data=data, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_files_upload_v2_shares_the_file_in_the_channel(
+    client: WebClient, emu: SlackEmulator
+) -> None:
+    answer = client.files_upload_v2(
+        channel=SUPPORT,
+        file=PNG,
+        filename="week-47.png",
+        title="Week 47",
+        initial_comment="Care figures for week 47",
+    )
+    file = answer["file"]  # slack_sdk adds `file` when one file was uploaded
+    assert answer["files"] == [file]
+    assert (file["name"], file["title"], file["size"]) == ("week-47.png", "Week 47", len(PNG))
+    assert (file["mimetype"], file["filetype"]) == ("image/png", "png")
+    # The three steps, as slack_sdk performs them.
+    [asked] = emu.calls("files.getUploadURLExternal")
+    assert (asked["filename"], asked["length"]) == ("week-47.png", str(len(PNG)))
+    [upload] = [r for r in emu.requests if r.path.startswith("/upload/")]
+    assert upload.method == "POST" and upload.body == PNG
+    [completed] = emu.calls("files.completeUploadExternal")
+    assert completed["files"] == [{"id": file["id"], "title": "Week 47"}]
+    assert completed["channel_id"] == SUPPORT
+
+    assert emu.uploaded_files == [
+        {
+            "id": file["id"],
+            "filename": "week-47.png",
+            "title": "Week 47",
+            "bytes": PNG,
+            "alt_txt": "",
+            "channel": SUPPORT,
+            "channels": [SUPPORT],
+            "initial_comment": "Care figures for week 47",
+            "thread_ts": None,
+        }
+    ]
+    [message] = emu.messages()
+    assert message["text"] == "Care figures for week 47"
+    assert message["user"] == "UCAREBOT" and message["bot_id"] == "BCAREBOT"
+    assert [f["id"] for f in message["files"]] == [file["id"]]
+    [shown] = client.conversations_history(channel=SUPPORT)["messages"]
+    assert shown["files"][0]["title"] == "Week 47" and shown["upload"] is True
+
+
+def test_upload_url_answers_like_files_slack_com(emu: SlackEmulator, client: WebClient) -> None:
+    ticket = client.files_getUploadURLExternal(filename="a.csv", length=3)
+    assert ticket["upload_url"] == f"{emu.base_url}/upload/{ticket['file_id']}"
+    assert ticket["file_id"].startswith("F")
+    assert _post_bytes(ticket["upload_url"], b"a,b") == (200, "OK - 3")
+    assert _post_bytes(f"{emu.base_url}/upload/FNOPE", b"a,b")[0] == 404
+
+
+def test_upload_in_a_thread_and_without_a_channel(client: WebClient, emu: SlackEmulator) -> None:
+    parent = client.chat_postMessage(channel=SUPPORT, text="case")["ts"]
+    client.files_upload_v2(
+        channel=SUPPORT, thread_ts=parent, content="a,b\n1,2\n", filename="x.csv"
+    )
+    [reply] = emu.thread(parent)
+    assert reply["files"][0]["name"] == "x.csv"
+    assert reply["files"][0]["title"] == "x.csv"  # slack_sdk uses the filename as the title
+    private = client.files_upload_v2(content=b"secret", filename="note.txt")
+    assert private["file"]["name"] == "note.txt"
+    assert emu.uploaded_files[-1]["channel"] is None
+    assert [m["text"] for m in emu.messages()] == ["case"]  # a private file posts nothing
+
+
+def test_upload_errors(client: WebClient, emu: SlackEmulator) -> None:
+    unknown = _error(
+        client.files_completeUploadExternal, files=[{"id": "FNOPE"}], channel_id=SUPPORT
+    )
+    assert unknown.response["error"] == "file_not_found"
+    # Completing before the bytes arrived: there is no file yet.
+    ticket = client.files_getUploadURLExternal(filename="a.png", length=len(PNG))
+    early = _error(
+        client.files_completeUploadExternal, files=[{"id": ticket["file_id"]}], channel_id=SUPPORT
+    )
+    assert early.response["error"] == "file_not_found"
+    # A body that is not the declared length is refused at the upload URL.
+    status, body = _post_bytes(ticket["upload_url"], PNG[:-1])
+    assert (status, body) == (400, f"length mismatch: declared {len(PNG)}, received {len(PNG) - 1}")
+    assert _post_bytes(ticket["upload_url"], PNG)[0] == 200
+    client.files_completeUploadExternal(files=[{"id": ticket["file_id"]}], channel_id=SUPPORT)
+    # A completed upload cannot be completed again, nor uploaded to.
+    twice = _error(
+        client.files_completeUploadExternal, files=[{"id": ticket["file_id"]}], channel_id=SUPPORT
+    )
+    assert twice.response["error"] == "file_not_found"
+    assert _post_bytes(ticket["upload_url"], PNG)[0] == 404
+
+    ask = client.api_call
+    missing = _error(ask, "files.getUploadURLExternal", params={"filename": "a.png"})
+    assert missing.response["error"] == "invalid_arguments"
+    zero = _error(ask, "files.getUploadURLExternal", params={"filename": "a.png", "length": 0})
+    assert zero.response["error"] == "missing_argument"
+    bad_files = _error(ask, "files.completeUploadExternal", params={"files": "not json"})
+    assert bad_files.response["error"] == "invalid_arguments"
+
+    emu.add_channel("COTHER", bot_is_member=False)
+    outside = _error(client.files_upload_v2, channel="COTHER", content="x", filename="x.txt")
+    assert outside.response["error"] == "not_in_channel"
+    lost = _error(client.files_upload_v2, channel="CNOPE", content="x", filename="x.txt")
+    assert lost.response["error"] == "channel_not_found"
+    assert len(emu.uploaded_files) == 1
+
+
+def test_a_failed_byte_upload_stops_files_upload_v2(client: WebClient, emu: SlackEmulator) -> None:
+    emu.inject("upload", Fault.server_error())
+    # slack_sdk posts the bytes with urllib's urlopen, which raises on any non-2xx status before
+    # slack_sdk's own status check: callers see urllib's HTTPError, not a SlackApiError.
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        client.files_upload_v2(channel=SUPPORT, file=PNG, filename="week.png")
+    assert raised.value.code == 500
+    assert emu.calls("files.completeUploadExternal") == []
+    assert emu.uploaded_files == [] and emu.messages() == []
+
+
+def test_upload_answers_carry_the_files_write_scope(client: WebClient) -> None:
+    ticket = client.files_getUploadURLExternal(filename="a.png", length=1)
+    assert ticket.headers["x-accepted-oauth-scopes"] == "files:write"
 
 
 # --- inbound requests to Bolt in HTTP mode -----------------------------------------------------

@@ -1,0 +1,241 @@
+"""KPI figures rendered for people: a rich table, CSV for spreadsheets, a Slack message.
+
+Also `parse_since`, the `--since` / `/care report` period syntax. All functions are pure.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+
+from rich.table import Table
+
+from bot.domain.kpis import Figures, KpiReport
+from bot.slack.blocks import Blocks, section
+
+NONE = "—"  # shown for a figure with nothing to measure
+MAX_HEADER = 150  # Slack's limit for a header block's text
+MAX_AGENT_SECTIONS = 40  # a message holds 50 blocks; keep room for the team part
+SINCE_FORMS = "'today', '24h', '7d', '30d', or any '<n>d' / '<n>h'"
+_RELATIVE = re.compile(r"^(?P<n>\d+)(?P<unit>[dh])$")
+
+
+@dataclass(frozen=True)
+class _Row:
+    label: str
+    show: Callable[[Figures], str]
+
+
+def human_duration(value: timedelta | None) -> str:
+    """'45 s', '12 min', '1 h 05 min', '2 d 03 h'; '—' for None."""
+    if value is None:
+        return NONE
+    seconds = max(round(value.total_seconds()), 0)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours:02d} h"
+
+
+def percent(value: float | None) -> str:
+    """'87%'; '—' for None."""
+    return NONE if value is None else f"{round(value * 100)}%"
+
+
+def _count(value: int) -> str:
+    return str(value)
+
+
+def _mean(value: float | None) -> str:
+    return NONE if value is None else f"{value:.1f}"
+
+
+ROWS: tuple[_Row, ...] = (
+    _Row("Opened", lambda f: _count(f.opened)),
+    _Row("Answered", lambda f: _count(f.answered)),
+    _Row("First response in target", lambda f: percent(f.first_within_target)),
+    _Row("Next response in target", lambda f: percent(f.next_within_target)),
+    _Row("First response, median", lambda f: human_duration(f.first_response_median)),
+    _Row("First response, p90", lambda f: human_duration(f.first_response_p90)),
+    _Row(
+        "First response, median (business hours)",
+        lambda f: human_duration(f.first_response_business_median),
+    ),
+    _Row(
+        "First response, p90 (business hours)",
+        lambda f: human_duration(f.first_response_business_p90),
+    ),
+    _Row("Resolution, median", lambda f: human_duration(f.resolution_median)),
+    _Row("Never answered", lambda f: percent(f.never_answered)),
+    _Row("Agent messages per resolved", lambda f: _mean(f.exchanges_to_close)),
+)
+
+CSV_COLUMNS = (
+    "scope",
+    "since",
+    "until",
+    "opened",
+    "answered",
+    "first_within_target",
+    "next_within_target",
+    "first_response_median_s",
+    "first_response_p90_s",
+    "first_response_business_median_s",
+    "first_response_business_p90_s",
+    "resolution_median_s",
+    "never_answered",
+    "exchanges_to_close",
+)
+
+
+def period_label(report: KpiReport) -> str:
+    """'2026-11-16 to 2026-11-22' (the end is exclusive, so its last day is shown)."""
+    first = report.since.date()
+    last = (report.until - timedelta(microseconds=1)).date()
+    return first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
+
+
+def kpi_table(report: KpiReport, user_names: Mapping[str, str] | None = None) -> Table:
+    """One row per figure; columns: the team, then each agent (by name when known)."""
+    names = user_names or {}
+    table = Table(title=f"Care figures {period_label(report)}", title_justify="left")
+    table.add_column("Figure")
+    table.add_column("Team", justify="right")
+    for agent in report.per_agent:
+        table.add_column(names.get(agent, agent), justify="right")
+    scopes = [report.team, *report.per_agent.values()]
+    for row in ROWS:
+        table.add_row(row.label, *(row.show(figures) for figures in scopes))
+    return table
+
+
+def kpi_csv(report: KpiReport) -> str:
+    """A header row, then one row per scope: `team`, then agents by Slack user id.
+
+    Durations are whole seconds, shares decimals between 0 and 1, and an empty cell means there
+    was nothing to measure.
+    """
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    scopes = [("team", report.team), *report.per_agent.items()]
+    for scope, figures in scopes:
+        writer.writerow(
+            [
+                scope,
+                report.since.isoformat(),
+                report.until.isoformat(),
+                figures.opened,
+                figures.answered,
+                _decimal(figures.first_within_target),
+                _decimal(figures.next_within_target),
+                _seconds(figures.first_response_median),
+                _seconds(figures.first_response_p90),
+                _seconds(figures.first_response_business_median),
+                _seconds(figures.first_response_business_p90),
+                _seconds(figures.resolution_median),
+                _decimal(figures.never_answered),
+                _decimal(figures.exchanges_to_close),
+            ]
+        )
+    return out.getvalue()
+
+
+def kpi_blocks(report: KpiReport, title: str) -> tuple[str, Blocks]:
+    """A Slack message: the team's figures as section fields, then one line per agent."""
+    team = report.team
+    fallback = (
+        f"{title} ({period_label(report)}): {team.opened} opened, {team.answered} answered, "
+        f"first response median {human_duration(team.first_response_median)}, "
+        f"{percent(team.first_within_target)} in target"
+    )
+    blocks: Blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": _clip(title, MAX_HEADER)}},
+        _context(f"Conversations opened {period_label(report)}"),
+        {"type": "section", "fields": _fields(team)},
+    ]
+    if report.per_agent:
+        blocks.append({"type": "divider"})
+        agents = list(report.per_agent.items())
+        for agent, figures in agents[:MAX_AGENT_SECTIONS]:
+            blocks.append(section(f"<@{agent}> · {_agent_line(figures)}"))
+        if len(agents) > MAX_AGENT_SECTIONS:
+            rest = len(agents) - MAX_AGENT_SECTIONS
+            blocks.append(_context(f"…and {rest} more agents in the CSV"))
+    return fallback, blocks
+
+
+def parse_since(text: str, now: datetime, zone: tzinfo) -> datetime:
+    """The start of a reporting period: `today` (local midnight), `<n>d` or `<n>h` before `now`.
+
+    `<n>d` is n times 24 hours back from now (a rolling window), not calendar days.
+    """
+    cleaned = text.strip().lower()
+    if cleaned == "today":
+        local = now.astimezone(zone)
+        return local.replace(hour=0, minute=0, second=0, microsecond=0)
+    match = _RELATIVE.match(cleaned)
+    if not match or int(match["n"]) == 0:
+        raise ValueError(f"'{text}' is not a period; use {SINCE_FORMS}")
+    amount = int(match["n"])
+    return now - (timedelta(days=amount) if match["unit"] == "d" else timedelta(hours=amount))
+
+
+def _fields(team: Figures) -> list[dict[str, str]]:
+    """At most 10 fields, as Slack allows in one section."""
+    pairs = [
+        ("Conversations", f"{team.opened} opened · {team.answered} answered"),
+        ("Never answered", percent(team.never_answered)),
+        ("First response in target", percent(team.first_within_target)),
+        ("Next response in target", percent(team.next_within_target)),
+        (
+            "First response",
+            f"median {human_duration(team.first_response_median)}"
+            f" · p90 {human_duration(team.first_response_p90)}",
+        ),
+        (
+            "First response, business hours",
+            f"median {human_duration(team.first_response_business_median)}"
+            f" · p90 {human_duration(team.first_response_business_p90)}",
+        ),
+        ("Resolution", f"median {human_duration(team.resolution_median)}"),
+        ("Agent messages per resolved", _mean(team.exchanges_to_close)),
+    ]
+    return [{"type": "mrkdwn", "text": f"*{label}*\n{value}"} for label, value in pairs]
+
+
+def _agent_line(figures: Figures) -> str:
+    return (
+        f"{figures.opened} opened · first response median "
+        f"{human_duration(figures.first_response_median)}"
+        f" ({percent(figures.first_within_target)} in target)"
+        f" · resolution {human_duration(figures.resolution_median)}"
+        f" · {_mean(figures.exchanges_to_close)} messages per resolved"
+    )
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def _seconds(value: timedelta | None) -> str | int:
+    return "" if value is None else round(value.total_seconds())
+
+
+def _decimal(value: float | None) -> str | float:
+    return "" if value is None else round(value, 4)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

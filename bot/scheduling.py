@@ -1,0 +1,127 @@
+"""The one scheduler (APScheduler 3, in memory): pollers, the next deadline, handoffs, the digest.
+
+Never one job per conversation: a single `sla` job is re-armed for the earliest `next_alert_at`
+in the database (and at least every SAFETY_INTERVAL, to see what other processes changed). No
+run is ever skipped as "misfired": a late sweep still fires, and marks late alerts as such.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.services.registry import Services
+
+log = structlog.get_logger(__name__)
+SAFETY_INTERVAL = timedelta(seconds=30)
+NEVER_SKIP: dict[str, Any] = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
+
+
+class Timers:
+    def __init__(self, settings: Settings, services: Services, clock: Clock) -> None:
+        self.settings = settings
+        self.services = services
+        self.clock = clock
+        self.scheduler = BackgroundScheduler(timezone="UTC")
+        self._sla_at: datetime | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        now = self.clock.now()
+        self.scheduler.add_job(
+            self._guard("poll", self.services.poller.poll_once),
+            IntervalTrigger(seconds=self.settings.x_poll_seconds),
+            id="poll",
+            next_run_time=now,
+            **NEVER_SKIP,
+        )
+        if self.settings.digest is not None:
+            weekday, at = self.settings.digest
+            self.scheduler.add_job(
+                self._guard("digest", self.services.stats.enqueue_digest),
+                CronTrigger(
+                    day_of_week=weekday,
+                    hour=at.hour,
+                    minute=at.minute,
+                    timezone=self.settings.timezone,
+                ),
+                id="digest",
+                **NEVER_SKIP,
+            )
+        self.scheduler.start()
+        self._arm_sla(now)  # at start: alerts that came due while the bot was down fire now
+        self.arm_handoff()
+
+    def shutdown(self) -> None:
+        self.scheduler.shutdown(wait=False)
+
+    # --- response times ----------------------------------------------------------------------
+    def wake_sla(self) -> None:
+        """After a commit: if a deadline moved earlier than the armed run, re-arm for it."""
+        earliest = self.services.sweeper.next_wake()
+        with self._lock:
+            armed = self._sla_at
+        if earliest is not None and (armed is None or earliest < armed):
+            self._arm_sla(earliest)
+
+    def _sweep(self) -> None:
+        try:
+            self.services.sweeper.sweep()
+        except Exception:
+            log.exception("sla.sweep_failed")
+        now = self.clock.now()
+        earliest = self.services.sweeper.next_wake()
+        limit = now + SAFETY_INTERVAL
+        self._arm_sla(limit if earliest is None else max(min(earliest, limit), now))
+
+    def _arm_sla(self, at: datetime) -> None:
+        with self._lock:
+            self._sla_at = at
+            self.scheduler.add_job(
+                self._sweep,
+                DateTrigger(run_date=at),
+                id="sla",
+                replace_existing=True,
+                **NEVER_SKIP,
+            )
+
+    # --- on call -----------------------------------------------------------------------------
+    def arm_handoff(self) -> None:
+        """Announce the next handoff when it comes; re-armed when the rotation changes."""
+        handoff = self.services.oncall.next_handoff()
+        if handoff is None:
+            return
+
+        def announce() -> None:
+            try:
+                self.services.oncall.announce_handoff(handoff)
+            finally:
+                self.arm_handoff()
+
+        self.scheduler.add_job(
+            announce,
+            DateTrigger(run_date=handoff),
+            id="handoff",
+            replace_existing=True,
+            **NEVER_SKIP,
+        )
+
+    @staticmethod
+    def _guard(name: str, job: Callable[[], object]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                job()
+            except Exception:  # the next run tries again; the scheduler must keep running
+                log.exception(f"{name}.crashed")
+
+        return run

@@ -1,0 +1,48 @@
+"""The weekly digest job: last week's figures in the channel, with a chart in its thread."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from slack_sdk import WebClient
+from sqlalchemy.orm import Session
+
+from bot.reports.chart import weekly_chart
+from bot.reports.render import kpi_blocks
+from bot.services.outbox import Job
+from bot.services.stats import Stats
+
+
+class DigestJob:
+    max_attempts = 5
+
+    def __init__(self, client: WebClient, stats: Stats, post: Any, call: Any) -> None:
+        self.client = client
+        self.stats = stats
+        self._post = post  # SlackJobs._post: posts once, found by its key on a retry
+        self._call = call  # SlackJobs._call: Slack errors as delivery errors
+
+    def perform(self, job: Job) -> dict[str, Any]:
+        since = datetime.fromisoformat(job.payload["since"])
+        until = datetime.fromisoformat(job.payload["until"])
+        channel = job.payload["channel"]
+        week = f"week of {since.strftime('%d %b %Y')}"
+        fallback, body = kpi_blocks(self.stats.report(since, until), f"Carebridge · {week}")
+        ts = self._post(job, channel, None, fallback, body)
+        chart = weekly_chart(self.stats.daily_series(since, until), f"Conversations, {week}")
+        self._call(
+            self.client.files_upload_v2,
+            channel=channel,
+            thread_ts=ts,
+            file=chart,
+            filename=f"carebridge-{since.date().isoformat()}.png",
+            title=f"Daily volume and first-response time, {week}",
+        )
+        return {"ts": ts}
+
+    def record(self, session: Session, job: Job, result: Any, now: datetime) -> None:
+        pass  # nothing to remember: the outbox row itself says the week's digest went out
+
+    def give_up(self, session: Session, job: Job, reason: str, now: datetime) -> None:
+        pass  # logged by the worker; next week's digest is independent
