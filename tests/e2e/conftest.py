@@ -4,6 +4,7 @@ the same `World` the demo plays in (bot/sandbox/world.py)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -24,3 +25,36 @@ def bot(
 ) -> Iterator[World]:
     with running_world(database_url, clock, slack=slack_emulator, x=x_emulator) as world:
         yield world
+
+
+# Monday 23 November 2026, 10:00 in Rome (09:00 UTC)
+MONDAY_10 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+ROME_OFFICE = {
+    "TIMEZONE": "Europe/Rome",
+    "BUSINESS_HOURS": "mon-fri 09:00-18:00",
+    "SLA_FIRST_RESPONSE": "1h",
+    "SLA_NEXT_RESPONSE": "30m",
+    "SLA_WARN_BEFORE": "10m",
+    "SLA_ESCALATE_TO": "S0LEADS",
+    "SLA_ESCALATE_AFTER": "30m",
+}
+
+
+@pytest.fixture
+def office(
+    slack_emulator: SlackEmulator, x_emulator: XEmulator, database_url: str
+) -> Iterator[World]:
+    clock = ManualClock(MONDAY_10)
+    slack_emulator.clock = clock.timestamp
+    x_emulator.clock = clock.timestamp
+    with running_world(
+        database_url, clock, slack=slack_emulator, x=x_emulator, env=ROME_OFFICE
+    ) as world:
+        yield world
+
+
+def channel_posts(world: World) -> list[str]:
+    """Top-level messages that are not conversation cards: escalations, handoffs."""
+    return [
+        m["text"] for m in world.slack.messages(CHANNEL) if "blocks" not in m or not m["blocks"]
+    ]
