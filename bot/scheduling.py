@@ -37,30 +37,37 @@ class Timers:
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        now = self.clock.now()
+        self.scheduler.start()
+        self.start_polling()
+        self.start_digest()
+        self.start_deadlines()
+        self.arm_handoff()
+
+    def start_polling(self) -> None:
         self.scheduler.add_job(
             self._guard("poll", self.services.poller.poll_once),
             IntervalTrigger(seconds=self.settings.x_poll_seconds),
             id="poll",
-            next_run_time=now,
+            next_run_time=self.clock.now(),
             **NEVER_SKIP,
         )
-        if self.settings.digest is not None:
-            weekday, at = self.settings.digest
-            self.scheduler.add_job(
-                self._guard("digest", self.services.stats.enqueue_digest),
-                CronTrigger(
-                    day_of_week=weekday,
-                    hour=at.hour,
-                    minute=at.minute,
-                    timezone=self.settings.timezone,
-                ),
-                id="digest",
-                **NEVER_SKIP,
-            )
-        self.scheduler.start()
-        self._arm_sla(now)  # at start: alerts that came due while the bot was down fire now
-        self.arm_handoff()
+
+    def start_digest(self) -> None:
+        if self.settings.digest is None:
+            return
+        weekday, at = self.settings.digest
+        self.scheduler.add_job(
+            self._guard("digest", self.services.stats.enqueue_digest),
+            CronTrigger(
+                day_of_week=weekday, hour=at.hour, minute=at.minute, timezone=self.settings.timezone
+            ),
+            id="digest",
+            **NEVER_SKIP,
+        )
+
+    def start_deadlines(self) -> None:
+        """Arm the response-time timer; alerts that came due while the bot was down fire now."""
+        self._arm_sla(self.clock.now())
 
     def shutdown(self) -> None:
         self.scheduler.shutdown(wait=False)

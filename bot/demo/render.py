@@ -91,7 +91,9 @@ def _append_entity(out: Text, inner: str, style: Style, user_names: Mapping[str,
     elif target.startswith("#"):
         out.append("#" + (label or target[1:]), style + USER)
     elif target.startswith("!"):  # <!here>, <!subteam^ID|@team>
-        out.append(unescape(label) or "@" + target[1:].split("^")[0], style + USER)
+        kind, _, group = target[1:].partition("^")
+        name = user_names.get(group) if group else None
+        out.append(unescape(label) or "@" + (name or kind), style + USER)
     else:
         url = unescape(target)
         shown = (unescape(label) if label else url.removeprefix("mailto:")) or f"<{inner}>"
@@ -312,6 +314,11 @@ class ChannelView:
     def _card_panel(self, message: dict[str, Any], what: str) -> RenderableType:
         if not message.get("bot_id"):  # a person wrote in the channel itself, not a card
             return self._reply(message)
+        if not message.get("blocks") and not message.get("files"):
+            # A notice of the bot in the channel itself (an escalation, an on-call handoff).
+            notice = Text.assemble((f"#{self.channel_name}: ", "bold"))
+            notice.append_text(mrkdwn_to_text(message.get("text", ""), self.user_names))
+            return notice
         body = self._body(message)
         title = f"#{self.channel_name} · {what}"
         return Panel(body, title=title, title_align="left", border_style="blue")

@@ -23,9 +23,10 @@ from sqlalchemy import select
 from bot.clock import ManualClock
 from bot.demo.interactive import Repl
 from bot.demo.render import ChannelView
-from bot.demo.script import AGENTS, MORNING, Step
+from bot.demo.script import AGENTS, LEADS, MORNING, SETTINGS, Step
 from bot.domain.model import Direction, Visibility
 from bot.logs import configure_logging
+from bot.reports.render import human_duration
 from bot.sandbox.world import CHANNEL, World, running_world
 from storage.models import Conversation, Message
 
@@ -44,8 +45,9 @@ def run_demo(
     today = datetime.now(UTC).replace(hour=8, minute=58, second=0, microsecond=0)
     clock = ManualClock(today)
     database_url = f"sqlite:///{folder / 'carebridge.db'}"
-    with running_world(database_url, clock, agents=AGENTS) as world:
-        view = ChannelView(console, world.slack, world.x, channel=CHANNEL, user_names=AGENTS)
+    with running_world(database_url, clock, agents=AGENTS, env=SETTINGS) as world:
+        names = {**AGENTS, LEADS: "support-leads"}
+        view = ChannelView(console, world.slack, world.x, channel=CHANNEL, user_names=names)
         console.print(_welcome(folder))
         for step in MORNING:
             _play(world, view, console, step, today)
@@ -61,10 +63,12 @@ def run_demo(
 def _play(world: World, view: ChannelView, console: Console, step: Step, day: datetime) -> None:
     hours, minutes = (int(part) for part in step.at.split(":"))
     moment = day.replace(hour=hours, minute=minutes)
-    if moment > world.clock.now():
-        world.clock.advance(moment - world.clock.now())
     console.rule(f"[bold]{step.at}[/] · {step.says}", align="left")
-    step.act(world)
+    if moment > world.clock.now():
+        world.advance(moment - world.clock.now())  # alerts fire on the way, at their time
+    private = step.act(world)
+    if isinstance(private, str):
+        console.print(private, style="dim italic")
     world.poll()
     world.settle()
     view.show_changes()
@@ -83,7 +87,15 @@ def _welcome(folder: Path) -> Panel:
 def summary(world: World) -> Table:
     """What happened, by conversation, with the figures a support lead looks at."""
     table = Table(title="This morning", title_justify="left")
-    for column in ("customer", "where", "status", "owner", "first answer", "in/out/notes"):
+    for column in (
+        "customer",
+        "where",
+        "status",
+        "owner",
+        "1st answer",
+        "in target",
+        "in/out/note",
+    ):
         table.add_column(column)
     first_responses: list[timedelta] = []
     with world.app.database.transaction() as session:
@@ -102,12 +114,13 @@ def summary(world: World) -> Table:
             table.add_row(
                 f"@{conversation.customer.handle}",
                 "public" if conversation.visibility == Visibility.PUBLIC else "DM",
-                conversation.status.replace("_", " "),
+                {"waiting_on_customer": "answered"}.get(conversation.status, conversation.status),
                 AGENTS.get(conversation.assignee or "", "-"),
-                _minutes(waited) if waited else "not yet",
+                human_duration(waited) if waited else "not yet",
+                _in_target(conversation),
                 f"{count[Direction.INBOUND]}/{count[Direction.OUTBOUND]}/{count[Direction.NOTE]}",
             )
-    median = _minutes(statistics.median(first_responses)) if first_responses else "-"
+    median = human_duration(statistics.median(first_responses)) if first_responses else "-"
     table.caption = (
         f"median first answer {median} · {len(world.x.sent_tweets)} public replies and "
         f"{len(world.x.sent_dms)} DMs sent on X · "
@@ -116,6 +129,8 @@ def summary(world: World) -> Table:
     return table
 
 
-def _minutes(delta: timedelta) -> str:
-    minutes, seconds = divmod(int(delta.total_seconds()), 60)
-    return f"{minutes} min {seconds:02d} s"
+def _in_target(conversation: Conversation) -> str:
+    due, answered = conversation.first_response_due_at, conversation.first_response_at
+    if due is None or answered is None:
+        return "-"
+    return "yes" if answered <= due else "missed"

@@ -14,13 +14,23 @@ from bot.slack import blocks
 
 ANNA, BRUNO, CARLA = "UANNA", "UBRUNO", "UCARLA"
 AGENTS = {ANNA: "Anna", BRUNO: "Bruno", CARLA: "Carla"}
+LEADS = "S0SUPPORTLEADS"  # a Slack user group: the managers watching escalations
+# Tight targets, so the morning shows warnings and an escalation; wall time, so the demo works
+# on any day of the week.
+SETTINGS = {
+    "SLA_CLOCK": "always",
+    "SLA_FIRST_RESPONSE": "15m",
+    "SLA_NEXT_RESPONSE": "15m",
+    "SLA_WARN_BEFORE": "5m",
+    "SLA_ESCALATE_TO": LEADS,
+}
 
 
 @dataclass(frozen=True)
 class Step:
     at: str  # "HH:MM" of the demo morning
     says: str
-    act: Callable[[World], object]
+    act: Callable[[World], object]  # may return a private answer to show (a slash command's)
 
 
 def _answer(agent: str, handle: str, text: str) -> Callable[[World], object]:
@@ -44,6 +54,18 @@ def _conversation_value(card: dict) -> str:
     raise LookupError("the card has no buttons")
 
 
+def _slash(agent: str, text: str) -> Callable[[World], str]:
+    def run(world: World) -> str:
+        response = world.events.slash_command(agent, "/care", text, "CSUPPORT")
+        return f"only {AGENTS[agent]} sees: {response.text}"
+
+    return run
+
+
+def _nothing(world: World) -> None:
+    """Nobody does anything: the bot keeps time on its own."""
+
+
 def _cast(world: World) -> None:
     world.customer("giulia_r", "Giulia Rossi", followers=48_200, verified=True)
     world.customer("tom_h", "Tom Harris", followers=312)
@@ -51,7 +73,12 @@ def _cast(world: World) -> None:
 
 
 MORNING: tuple[Step, ...] = (
-    Step("08:59", "The support channel is quiet. Carebridge polls X every minute.", _cast),
+    Step("08:58", "The support channel is quiet. Carebridge polls X every minute.", _cast),
+    Step(
+        "08:59",
+        "Anna sets today's on-call rotation: Bruno today, Carla tomorrow.",
+        _slash(ANNA, "oncall set <@UBRUNO|bruno> <@UCARLA|carla> daily 08:00"),
+    ),
     Step(
         "09:02",
         "Giulia Rossi (48k followers, verified) tweets: her parcel is stuck.",
@@ -103,9 +130,19 @@ MORNING: tuple[Step, ...] = (
         _press(CARLA, blocks.MOVE_TO_DM, "tom_h"),
     ),
     Step(
+        "09:17",
+        "Nobody has answered Marco for 10 minutes: the bot warns the on-call agent.",
+        _nothing,
+    ),
+    Step(
         "09:21",
         "Tom continues by DM: same thread, now a private conversation.",
         lambda w: w.direct_message("tom_h", "Order 7781. The lamp inside is broken too."),
+    ),
+    Step(
+        "09:22",
+        "Marco's 15-minute target is missed: the bot escalates in the channel.",
+        _nothing,
     ),
     Step(
         "09:23",

@@ -141,8 +141,9 @@ class SlaSweeper:
         if alert is None:
             self.deadlines.reschedule(conversation)
             return 0
-        late = now - alert.at > LATE_AFTER
-        inserted = repo.record_alert(session, conversation.id, alert, now, late=late)
+        fired_at = self.context.clock.now()  # not the batch's start: lateness must be honest
+        late = fired_at - alert.at > LATE_AFTER
+        inserted = repo.record_alert(session, conversation.id, alert, fired_at, late=late)
         conversation.sla_state = alert.kind
         self.deadlines.reschedule(conversation)
         if not inserted:

@@ -41,6 +41,10 @@ def test_the_scripted_morning_shows_slack_and_x(console: Console) -> None:
     assert "This morning" in shown and "median first answer" in shown
     assert "2 public replies" not in shown  # Giulia, Tom, and the DM invitation: three
     assert "3 public replies and 2 DMs sent on X" in shown
+    # response times: a warning to the on-call agent, then an escalation in the channel
+    assert "⏰ @Bruno first answer due at 09:22, in 5 min." in shown
+    assert "#support: 🚨 Target missed: first answer was due at 09:22" in shown
+    assert "@support-leads" in shown and "missed" in shown
 
 
 def test_interactive_mode_lets_you_answer_and_write_as_a_customer(console: Console) -> None:
