@@ -216,7 +216,7 @@ def deadline_note(
     what = TARGET_LABEL[deadline.target]
     due = oncall.local_time(deadline.due, now)
     if conversation.sla_state in (AlertKind.BREACH, AlertKind.ESCALATION) or deadline.due <= now:
-        return f":rotating_light: *{what} overdue* since {due}"
+        return f":rotating_light: *Breached*: {what} was due {due}"
     minutes = int((deadline.due - now).total_seconds() // 60)
     left = f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
     return f":alarm_clock: {what} due {due}, in {left}"

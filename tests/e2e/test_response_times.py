@@ -64,7 +64,7 @@ def test_breach_goes_to_the_channel_with_on_call_and_escalates_once(office: Worl
     assert breach.startswith(":rotating_light: Target missed: first answer was due at 11:00")
     assert "<@UCARLA>" in breach and "<!subteam^S0LEADS>" in breach
     assert "@tom_h's conversation" in breach
-    assert "first answer overdue* since 11:00" in card_text(office, card)
+    assert "*Breached*: first answer was due 11:00" in card_text(office, card)
 
     office.advance(timedelta(minutes=30))
     breach, escalation = channel_posts(office)
