@@ -18,6 +18,7 @@ import structlog
 from bot.config import load_settings
 from bot.logs import configure_logging
 from bot.sandbox.slack_api import SlackEmulator
+from bot.sandbox.world import sandbox_env
 from bot.sandbox.x_api import XEmulator
 
 log = structlog.get_logger(__name__)
@@ -32,23 +33,9 @@ def run_sandbox() -> int:
     x.add_user("giulia_r", "Giulia Rossi", followers=48_200, verified=True)
     x.post_tweet("giulia_r", "@acmecare il mio pacco è fermo da 5 giorni, potete aiutarmi?")
     folder = Path(tempfile.mkdtemp(prefix="carebridge-sandbox-"))
-    settings = load_settings(
-        {
-            "SLACK_BOT_TOKEN": "xoxb-sandbox",
-            "SLACK_CHANNEL_ID": "CSUPPORT",
-            "SLACK_SIGNING_SECRET": "sandbox-signing-secret",
-            "SLACK_API_URL": slack.url,
-            "X_CONSUMER_KEY": "sandbox-consumer-key",
-            "X_CONSUMER_SECRET": "sandbox-consumer-secret",
-            "X_ACCESS_TOKEN": "sandbox-access-token",
-            "X_ACCESS_TOKEN_SECRET": "sandbox-access-token-secret",
-            "X_API_URL": x.url,
-            "X_POLL_SECONDS": "5",
-            "DATABASE_URL": f"sqlite:///{folder / 'carebridge.db'}",
-            "PORT": os.environ.get("PORT", "3000"),
-            "LOG_FORMAT": os.environ.get("LOG_FORMAT", ""),
-        }
-    )
+    env = sandbox_env(slack, x, f"sqlite:///{folder / 'carebridge.db'}")
+    env |= {"X_POLL_SECONDS": "5", "PORT": os.environ.get("PORT", "3000")}
+    settings = load_settings({**env, "LOG_FORMAT": os.environ.get("LOG_FORMAT", "")})
     log.info("sandbox.started", slack_api=slack.url, x_api=x.url, database=str(folder))
     watcher = threading.Thread(target=_show_slack, args=(slack,), daemon=True)
     watcher.start()

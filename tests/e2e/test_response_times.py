@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -14,6 +15,17 @@ from bot.sandbox.x_api import XEmulator
 from bot.slack import blocks
 from storage.models import Alert
 from tests.e2e.conftest import MONDAY_10, ROME_OFFICE, channel_posts
+
+
+def another_bot(office: World) -> AbstractContextManager[World]:
+    """A second bot process on the same database and emulators: a restart, or a replica."""
+    return running_world(
+        office.app.settings.database_url,
+        office.clock,
+        slack=office.slack,
+        x=office.x,
+        env=ROME_OFFICE,
+    )
 
 
 def thread_texts(world: World, card: dict) -> list[str]:
@@ -119,13 +131,7 @@ def test_a_restart_between_warning_and_breach_fires_each_once(office: World) -> 
     office.advance(timedelta(minutes=52))
     office.app.close()
 
-    with running_world(
-        office.app.settings.database_url,
-        office.clock,
-        slack=office.slack,
-        x=office.x,
-        env=ROME_OFFICE,
-    ) as restarted:
+    with another_bot(office) as restarted:
         restarted.sweep()  # what the timer does at start
         restarted.advance(timedelta(minutes=10))
         assert [kind for kind, _ in alerts(restarted)] == ["warning", "breach"]
@@ -138,13 +144,7 @@ def test_a_deadline_passed_while_down_fires_once_at_start_marked_late(office: Wo
     office.app.close()
     office.clock.advance(timedelta(hours=2))  # the bot was down from 10:00 to 12:00
 
-    with running_world(
-        office.app.settings.database_url,
-        office.clock,
-        slack=office.slack,
-        x=office.x,
-        env=ROME_OFFICE,
-    ) as restarted:
+    with another_bot(office) as restarted:
         assert restarted.sweep() == 1
         assert alerts(restarted) == [("escalation", True)]  # the most advanced one, once
         [post] = channel_posts(restarted)
@@ -154,13 +154,7 @@ def test_a_deadline_passed_while_down_fires_once_at_start_marked_late(office: Wo
 
 def test_two_sweepers_at_once_fire_one_alert(office: World) -> None:
     office.mention("tom_h", "box crushed")
-    with running_world(
-        office.app.settings.database_url,
-        office.clock,
-        slack=office.slack,
-        x=office.x,
-        env=ROME_OFFICE,
-    ) as replica:
+    with another_bot(office) as replica:
         office.clock.advance(timedelta(minutes=61))
         start = threading.Barrier(2)
         fired: list[int] = []
