@@ -28,6 +28,7 @@ from bot.services.conversations import Conversations
 from bot.services.delivery import DeliverToCustomer
 from bot.services.effects import DELIVER, DIGEST, Effects
 from bot.services.ingest import Ingest
+from bot.services.notices import Notices, TeamHours, Templates
 from bot.services.oncall import OnCallService
 from bot.services.outbox import OutboxWorker
 from bot.services.polling import Poller
@@ -36,6 +37,7 @@ from bot.services.replies import Replies
 from bot.services.sla import Deadlines, SlaSweeper
 from bot.services.stats import Stats
 from bot.slack.digest import DigestJob
+from bot.slack.directory import UserGroups, lead_checker
 from bot.slack.outbox import SlackJobs
 from handlers import register_all
 from handlers.web import wsgi_app
@@ -130,9 +132,22 @@ def build_services(
     notifier = Notifier()
     context = Context(database, effects, clock, channels, notify=notifier)
     policy = sla_policy(settings)
-    deadlines = Deadlines(policy)
+    hours = TeamHours(context, policy.calendar)
+    hours.load()  # hours set from Slack win over BUSINESS_HOURS
+    deadlines = Deadlines(policy, lambda: hours.calendar)
     oncall = OnCallService(context, settings.timezone, settings.slack_channel_id)
-    stats = Stats(context, policy.calendar, settings.slack_channel_id)
+    stats = Stats(context, lambda: hours.calendar, settings.slack_channel_id)
+    templates = Templates(context)
+    notices = Notices(
+        context,
+        hours,
+        templates,
+        deadlines,
+        public_out_of_hours=settings.out_of_hours_public,
+        netiquette_url=settings.netiquette_url,
+        netiquette_window=settings.netiquette_window,
+    )
+    is_lead = lead_checker(settings.slack_leads, UserGroups(slack, clock))
     labels = {network: channel.label for network, channel in channels.items()}
     slack_jobs = SlackJobs(slack, database, clock, labels, deadlines, oncall)
     handlers: dict[str, Any] = slack_jobs.handlers()
@@ -140,10 +155,10 @@ def build_services(
     handlers[DIGEST] = DigestJob(slack, stats, slack_jobs.post_once, slack_jobs.call)
     worker = OutboxWorker(database, handlers, clock, pacing={"slack": timedelta(seconds=1)})
     notifier.subscribe(worker.notify)
-    ingest = Ingest(effects, clock, deadlines, reopen_window=settings.reopen_window)
+    ingest = Ingest(effects, clock, deadlines, notices, reopen_window=settings.reopen_window)
     return Services(
         context=context,
-        conversations=Conversations(context, deadlines),
+        conversations=Conversations(context, deadlines, is_lead),
         replies=Replies(context),
         poller=Poller(
             context,
@@ -156,6 +171,9 @@ def build_services(
         sweeper=SlaSweeper(context, deadlines, oncall, escalate_to=settings.sla_escalate_to),
         oncall=oncall,
         stats=stats,
+        hours=hours,
+        templates=templates,
+        notices=notices,
         notifier=notifier,
         slack_channel_id=settings.slack_channel_id,
     )

@@ -151,7 +151,7 @@ def _stats(since_text: str, *, csv: bool) -> int:
     database = Database(settings.database_url)
     context = Context(database, Effects(clock), clock, channels={})
     calendar = sla_policy(settings).calendar
-    report = Stats(context, calendar, settings.slack_channel_id).report(since)
+    report = Stats(context, lambda: calendar, settings.slack_channel_id).report(since)
     if csv:
         sys.stdout.write(kpi_csv(report))
     else:

@@ -67,6 +67,10 @@ class Settings:
     sla_escalate_to: tuple[str, ...] = ()  # Slack user group (S...) or user (U...) ids
     sla_escalate_after: timedelta | None = None
     digest: tuple[int, time] | None = (0, time(9, 0))  # weekday (0 = Monday), local time; None: off
+    out_of_hours_public: bool = False  # X's automation rules restrict automated public replies
+    netiquette_url: str | None = None
+    netiquette_window: timedelta = timedelta(days=30)
+    slack_leads: tuple[str, ...] = ()  # user group (S...) or user (U...) ids
     log_format: str | None = None  # None: console on a terminal, JSON otherwise
 
     @property
@@ -223,6 +227,15 @@ def load_settings(env: Mapping[str, str], *, require_services: bool = True) -> S
             _weekly_time,
             "'off' or a day and time, e.g. mon 09:00",
         ),
+        out_of_hours_public=parsed("OUT_OF_HOURS_PUBLIC", False, _boolean, "true or false"),
+        netiquette_url=parsed("NETIQUETTE_URL", None, _http_url, "an http(s) URL of your rules"),
+        netiquette_window=duration("NETIQUETTE_WINDOW", timedelta(days=30)),
+        slack_leads=parsed(
+            "SLACK_LEADS",
+            (),
+            _slack_ids,
+            "Slack user group ids (S0123ABCD) or user ids (U0123ABCD), separated by commas",
+        ),
         log_format=parsed("LOG_FORMAT", None, _log_format, "'json' or 'console'"),
     )
     if problems:
@@ -268,6 +281,15 @@ def _log_format(value: str) -> str:
     if value.lower() not in ("json", "console"):
         raise ValueError(value)
     return value.lower()
+
+
+def _boolean(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("true", "yes", "1", "on"):
+        return True
+    if lowered in ("false", "no", "0", "off"):
+        return False
+    raise ValueError(value)
 
 
 def _sla_clock(value: str) -> str:

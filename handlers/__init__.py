@@ -5,9 +5,9 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.services.registry import Services
-from handlers import actions, commands, errors, home, messages
+from handlers import actions, commands, errors, home, messages, views
 
 
 def register_all(app: App, services: Services) -> None:
-    for module in (actions, messages, commands, home, errors):
+    for module in (actions, messages, commands, home, views, errors):
         module.register(app, services)

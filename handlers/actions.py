@@ -21,6 +21,7 @@ def register(app: App, services: Services) -> None:
         blocks.REOPEN: conversations.reopen,
         blocks.MOVE_TO_DM: conversations.move_to_dm,
         blocks.RETRY: services.replies.retry_delivery,
+        blocks.LIFT_HOLD: conversations.lift_hold,
     }
     for action_id, use_case in routes.items():
         app.action(action_id)(_listener(use_case))

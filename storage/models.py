@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -75,6 +76,8 @@ class Customer(Base):
     verified: Mapped[bool] = mapped_column(default=False)
     profile_url: Mapped[str] = mapped_column(String(500), default="")
     vip_note: Mapped[str | None] = mapped_column(String(200))
+    # When the netiquette rules were last sent to this person: once per window (30 days).
+    netiquette_notice_at: Mapped[datetime | None]
     first_seen_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -109,6 +112,12 @@ class Conversation(Base):
     # for the current deadline, so the sweeper finds due work with one indexed query however
     # many conversations are open; and how far the current deadline's alerts have gone.
     next_alert_at: Mapped[datetime | None] = mapped_column(index=True)
+    # A customer abusive again within the netiquette window: the response clock stops until an
+    # owner or a lead lifts the hold.
+    netiquette_hold: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The opening that ends the closed period already covered by an out-of-hours notice: one
+    # notice per conversation per closed period.
+    out_of_hours_until: Mapped[datetime | None]
     sla_state: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
     inbound_count: Mapped[int] = mapped_column(default=0)
     outbound_count: Mapped[int] = mapped_column(default=0)
@@ -228,3 +237,28 @@ class OnCallOverride(Base):
     ends_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime]
+
+
+class NoticeTemplate(Base):
+    """A team's own text for an automatic notice, edited from Slack; the code has defaults."""
+
+    __tablename__ = "notice_templates"
+    __table_args__ = (UniqueConstraint("kind", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[datetime]
+
+
+class TeamSetting(Base):
+    """A setting changed from Slack (e.g. `/care hours set ...`); it wins over the environment."""
+
+    __tablename__ = "team_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[datetime]

@@ -270,6 +270,7 @@ class SlackEmulator(LoopbackServer):
         self.team_id = team_id
         self.channel_id = channel_id
         self._users: dict[str, dict[str, Any]] = {}
+        self._usergroups: dict[str, list[str]] = {}
         self._channels: dict[str, _Channel] = {}
         self._messages: dict[str, list[_Message]] = {}  # channel -> messages in ts order
         self._ephemerals: list[dict[str, Any]] = []
@@ -293,6 +294,7 @@ class SlackEmulator(LoopbackServer):
             "conversations.info": self._conversations_info,
             "conversations.members": self._conversations_members,
             "users.info": self._users_info,
+            "usergroups.users.list": self._usergroups_users_list,
             "views.publish": self._views_publish,
             "views.open": self._views_open,
             "apps.connections.open": self._apps_connections_open,
@@ -313,6 +315,11 @@ class SlackEmulator(LoopbackServer):
     def add_user(self, user_id: str, name: str) -> None:
         with self._lock:
             self._add_user_record(user_id, name, is_bot=False)
+
+    def add_usergroup(self, group_id: str, users: Iterable[str]) -> None:
+        """A user group (S...), such as the leads mentioned by SLACK_LEADS."""
+        with self._lock:
+            self._usergroups[group_id] = list(users)
 
     def add_channel(
         self,
@@ -674,6 +681,14 @@ class SlackEmulator(LoopbackServer):
         if user is None:
             raise SlackError("user_not_found")
         return {"user": copy.deepcopy(user)}
+
+    def _usergroups_users_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        group = str(params.get("usergroup") or "")
+        if not group:
+            raise SlackError("invalid_arguments")
+        if group not in self._usergroups:
+            raise SlackError("no_such_subteam")
+        return {"users": list(self._usergroups[group])}
 
     def _views_publish(self, params: dict[str, Any]) -> dict[str, Any]:
         user_id = params.get("user_id")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import structlog
 from sqlalchemy.orm import Session
 
@@ -18,9 +20,43 @@ log = structlog.get_logger(__name__)
 
 
 class Conversations:
-    def __init__(self, context: Context, deadlines: Deadlines) -> None:
+    def __init__(
+        self,
+        context: Context,
+        deadlines: Deadlines,
+        is_lead: Callable[[str], bool] = lambda _: False,
+    ) -> None:
         self.context = context
         self.deadlines = deadlines
+        self.is_lead = is_lead  # SLACK_LEADS membership, resolved by the Slack side
+
+    def lift_hold(self, conversation_id: int, user: str) -> None:
+        """The owner or a lead lifts a netiquette hold; the clock runs again if needed."""
+        with self.context.transaction() as session:
+            conversation = _get(session, conversation_id, lock=True)
+            if not conversation.netiquette_hold:
+                self._tell(session, conversation, user, "This conversation is not on hold.")
+                return
+            if user != conversation.assignee and not self.is_lead(user):
+                self._tell(
+                    session,
+                    conversation,
+                    user,
+                    "Only the conversation's owner or a lead (SLACK_LEADS) can lift the hold.",
+                )
+                return
+            now = self.context.clock.now()
+            conversation.netiquette_hold = False
+            self.deadlines.resumed(session, conversation, now)
+            repo.audit(session, conversation_id, user, "lift_hold", now)
+            self.context.effects.thread_message(
+                session,
+                conversation,
+                f"lift_hold:{conversation_id}:{now.isoformat()}",
+                f":white_check_mark: <@{user}> lifted the netiquette hold.",
+            )
+            self.context.effects.refresh_card(session, conversation)
+            log.info("netiquette.hold_lifted", conversation_id=conversation_id, user=user)
 
     def claim(self, conversation_id: int, user: str) -> bool:
         with self.context.transaction() as session:

@@ -9,7 +9,7 @@ import structlog
 from sqlalchemy.orm import Session
 
 from bot.domain.delivery import PermanentError
-from bot.domain.model import Delivery, Status, Visibility
+from bot.domain.model import Delivery, Direction, Status, Visibility
 from bot.services.context import Context
 from bot.services.outbox import Job
 from bot.services.sla import Deadlines
@@ -57,6 +57,10 @@ class DeliverToCustomer:
         message.external_id, message.permalink = result["external_id"], result["permalink"]
         message.delivery, message.delivery_error = Delivery.SENT, None
         conversation = message.conversation
+        if message.direction == Direction.NOTICE:
+            # An automatic notice is not an answer: no clock stops, the card does not change.
+            self._show_notice(session, message, now)
+            return
         conversation.outbound_count += 1
         conversation.first_response_at = conversation.first_response_at or now
         self.deadlines.answered(session, conversation, now)
@@ -86,6 +90,17 @@ class DeliverToCustomer:
             message_id=message.id,
             external_id=message.external_id,
         )
+
+    def _show_notice(self, session: Session, message: Message, now: datetime) -> None:
+        kind = message.author.removeprefix("carebridge:").replace("_", "-")
+        label = self.context.channel(message.network).label
+        self.context.effects.thread_message(
+            session,
+            message.conversation,
+            f"sent:{message.id}",
+            f":outbox_tray: Sent {kind} notice on {label}: {escape(truncate(message.text, 500))}",
+        )
+        log.info("notice.delivered", conversation_id=message.conversation_id, kind=kind)
 
     def give_up(self, session: Session, job: Job, reason: str, now: datetime) -> None:
         message = _message(session, job)

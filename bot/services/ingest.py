@@ -12,6 +12,7 @@ from bot.clock import Clock
 from bot.domain.conversation import PreviousConversation, Route, route_inbound
 from bot.domain.model import Delivery, Direction, InboundMessage, Status
 from bot.services.effects import Effects
+from bot.services.notices import Notices
 from bot.services.sla import Deadlines
 from storage import repositories as repo
 from storage.models import ChannelAccount, Conversation, Message
@@ -21,10 +22,17 @@ log = structlog.get_logger(__name__)
 
 class Ingest:
     def __init__(
-        self, effects: Effects, clock: Clock, deadlines: Deadlines, *, reopen_window: timedelta
+        self,
+        effects: Effects,
+        clock: Clock,
+        deadlines: Deadlines,
+        notices: Notices,
+        *,
+        reopen_window: timedelta,
     ) -> None:
         self.effects = effects
         self.deadlines = deadlines
+        self.notices = notices
         self.clock = clock
         self.reopen_window = reopen_window
 
@@ -88,6 +96,7 @@ class Ingest:
         if route == Route.NEW:
             self.deadlines.opened(conversation, message)
             self.effects.post_card(session, conversation)
+            self.notices.on_inbound(session, conversation, message, customer)
             bound.info("conversation.opened", visibility=inbound.visibility)
             return
         # The customer chose where to write last: answers follow them there (a DM after
@@ -107,6 +116,7 @@ class Ingest:
             changed = True
         self.deadlines.customer_wrote(conversation, message)
         self.effects.mirror(session, conversation, message)
+        self.notices.on_inbound(session, conversation, message, customer)
         if changed:
             self.effects.refresh_card(session, conversation)
         bound.info("conversation.customer_wrote")

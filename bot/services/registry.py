@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from bot.services.context import Context, Notifier
 from bot.services.conversations import Conversations
+from bot.services.notices import Notices, TeamHours, Templates
 from bot.services.oncall import OnCallService
 from bot.services.outbox import OutboxWorker
 from bot.services.polling import Poller
@@ -28,6 +29,9 @@ class Services:
     sweeper: SlaSweeper
     oncall: OnCallService
     stats: Stats
+    hours: TeamHours
+    templates: Templates
+    notices: Notices
     notifier: Notifier
     slack_channel_id: str
 

@@ -8,11 +8,14 @@ kind, deadline): each fires once, across restarts and processes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy.orm import Session
 
+from bot.domain.hours import BusinessCalendar
 from bot.domain.model import Status
 from bot.domain.sla import (
     AlertKind,
@@ -44,11 +47,20 @@ TARGET_LABEL = {"first_response": "first answer", "next_response": "answer to th
 class Deadlines:
     """Sets and clears a conversation's deadlines; called inside the services' transactions."""
 
-    def __init__(self, policy: SlaPolicy) -> None:
-        self.policy = policy
+    def __init__(
+        self, policy: SlaPolicy, calendar: Callable[[], BusinessCalendar] | None = None
+    ) -> None:
+        self._policy = policy
+        self._calendar = calendar  # the hours in force, which `/care hours set` can change
+
+    @property
+    def policy(self) -> SlaPolicy:
+        if self._calendar is None:
+            return self._policy
+        return replace(self._policy, calendar=self._calendar())
 
     def current(self, conversation: Conversation) -> Deadline | None:
-        if conversation.status == Status.RESOLVED:
+        if conversation.status == Status.RESOLVED or conversation.netiquette_hold:
             return None
         if conversation.first_response_at is None and conversation.first_response_due_at:
             return Deadline("first_response", conversation.first_response_due_at)
@@ -63,7 +75,7 @@ class Deadlines:
 
     def customer_wrote(self, conversation: Conversation, message: Message) -> None:
         """A follow-up starts the next-response clock, unless a clock is already running."""
-        if conversation.status == Status.RESOLVED:
+        if conversation.status == Status.RESOLVED or conversation.netiquette_hold:
             return
         if conversation.first_response_at is None:
             if conversation.sla_state == "none":  # resolved unanswered, now reopened
@@ -80,6 +92,15 @@ class Deadlines:
         conversation.next_response_due_at = None
         for message in repo.waiting_for_response(session, conversation.id):
             message.responded_at = at
+        self._restart(conversation)
+
+    def resumed(self, session: Session, conversation: Conversation, now: datetime) -> None:
+        """After a netiquette hold: if the customer still waits, the clock starts again now."""
+        priority = _priority(conversation)
+        if conversation.first_response_at is None:
+            conversation.first_response_due_at = self.policy.first_response_due(now, priority)
+        elif repo.waiting_for_response(session, conversation.id):
+            conversation.next_response_due_at = self.policy.next_response_due(now, priority)
         self._restart(conversation)
 
     def stopped(self, conversation: Conversation) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,10 +24,16 @@ log = structlog.get_logger(__name__)
 
 
 class Stats:
-    def __init__(self, context: Context, calendar: BusinessCalendar, channel: str) -> None:
+    def __init__(
+        self, context: Context, calendar: Callable[[], BusinessCalendar], channel: str
+    ) -> None:
         self.context = context
-        self.calendar = calendar  # business-time figures use the business hours and holidays
+        self._calendar = calendar  # business-time figures use the hours in force and holidays
         self.channel = channel
+
+    @property
+    def calendar(self) -> BusinessCalendar:
+        return self._calendar()
 
     @property
     def zone(self) -> ZoneInfo:

@@ -14,13 +14,14 @@ from bot.slack.mrkdwn import escape, truncate
 
 Blocks = list[dict[str, Any]]
 
-CLAIM, TAKE_OVER, RESOLVE, REOPEN, MOVE_TO_DM, RETRY = (
+CLAIM, TAKE_OVER, RESOLVE, REOPEN, MOVE_TO_DM, RETRY, LIFT_HOLD = (
     "claim",
     "take_over",
     "resolve",
     "reopen",
     "move_to_dm",
     "retry_delivery",
+    "lift_hold",
 )
 MAX_QUOTED = 2900  # a rich_text element allows more, but a card should stay a card
 
@@ -50,6 +51,7 @@ class Card:
     previous_permalink: str | None = None
     dm_invited: bool = False
     deadline: str | None = None  # "⏰ first answer due 14:32, in 12 min"
+    on_hold: bool = False  # netiquette hold: no clock, a Lift hold button
 
 
 def conversation_card(card: Card) -> tuple[str, Blocks]:
@@ -89,6 +91,8 @@ def status_line(card: Card) -> str:
         by = f" by <@{card.resolved_by}>" if card.resolved_by else ""
         return f":white_check_mark: *Resolved*{by}"
     owner = f"claimed by <@{card.assignee}>" if card.assignee else "unclaimed"
+    if card.on_hold:
+        return f":shield: *Netiquette hold* · {owner} · no response clock until lifted"
     if card.status == Status.WAITING_ON_CUSTOMER and not card.deadline:
         return f":speech_balloon: *Answered*, waiting on the customer · {owner}"
     invited = " · invited to DM" if card.dm_invited and card.visibility == Visibility.PUBLIC else ""
@@ -102,6 +106,8 @@ def _card_buttons(card: Card) -> Blocks:
     if card.status == Status.RESOLVED:
         return [button("Reopen", REOPEN, value)]
     buttons = [] if card.assignee else [button("Claim", CLAIM, value, style="primary")]
+    if card.on_hold:
+        buttons.append(button("Lift hold", LIFT_HOLD, value))
     buttons.append(button("Resolve", RESOLVE, value))
     if card.visibility == Visibility.PUBLIC:
         buttons.append(button("Move to DM", MOVE_TO_DM, value))
@@ -137,6 +143,10 @@ def delivery_failed(handle: str, network: str, reason: str, message_id: int) -> 
         section(text),
         {"type": "actions", "elements": [button("Retry", RETRY, str(message_id))]},
     ]
+
+
+def actions(*elements: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "actions", "elements": list(elements)}
 
 
 def button(label: str, action_id: str, value: str, *, style: str | None = None) -> dict[str, Any]:

@@ -247,6 +247,7 @@ class SlackJobs:
             previous_permalink=previous.slack_permalink if previous else None,
             dm_invited=conversation.dm_invited_at is not None,
             deadline=deadline_note(conversation, self.deadlines, self.oncall, self.clock.now()),
+            on_hold=conversation.netiquette_hold,
         )
 
     def _home_item(self, session: Session, conversation: Conversation) -> HomeItem:

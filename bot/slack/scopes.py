@@ -16,4 +16,5 @@ REQUIRED_BOT_SCOPES: tuple[str, ...] = (
     "commands",  # /care
     "users:read",  # names in App Home and reports
     "files:write",  # the weekly digest's chart
+    "usergroups:read",  # who the leads are (SLACK_LEADS)
 )

@@ -56,7 +56,7 @@ def test_everything_set_up_passes(env: dict[str, str]) -> None:
     assert status == 0, lines
     assert [text[0] for text in lines] == ["✔"] * 7
     assert line(lines, "Slack token") == "✔ Slack token: bot @carebridge in Sandbox"
-    assert line(lines, "Slack scopes") == "✔ Slack scopes: all 9 required scopes granted"
+    assert line(lines, "Slack scopes") == "✔ Slack scopes: all 10 required scopes granted"
     assert line(lines, "Support channel") == (
         "✔ Support channel: #support (CSUPPORT), @carebridge is a member"
     )

@@ -521,6 +521,8 @@ def _tour(client: WebClient, emu: SlackEmulator) -> tuple[dict[str, list[dict]],
     call("conversations.info", channel=SUPPORT)
     call("conversations.members", channel=SUPPORT, limit=1)
     call("users.info", user=AGENT)
+    emu.add_usergroup("S0LEADS", [AGENT])
+    call("usergroups.users.list", usergroup="S0LEADS")
     call("views.publish", user_id=AGENT, view={"type": "home", "blocks": []})
     call("views.open", trigger_id="1.2.3", view={"type": "modal", "blocks": []})
     call("apps.connections.open", app_token=emu.app_token)

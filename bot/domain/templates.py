@@ -1,0 +1,393 @@
+"""The automatic notices the bot sends to customers, and the templates teams write for them.
+
+Two notices, each in Italian and English (chosen by the language of the customer's message):
+
+* `out_of_hours`: we're closed, these are our hours, an agent will answer {next_open};
+* `netiquette`: please keep it respectful, our rules are at {rules_url}.
+
+A template is plain text with up to four placeholders, `{name}`, `{hours}`, `{next_open}` and
+`{rules_url}`; `{{` and `}}` write literal braces. Nothing else in braces is allowed: no format
+specs, no attributes, no positional fields, so a template written in Slack can never reach
+into Python objects the way `str.format` could.
+
+Italian defaults address the customer with "tu": it is how brands talk on social networks, and
+one register throughout keeps the notices from sounding stitched together. Custom templates
+should follow it too.
+
+The descriptions of hours and of the next opening are written out here, names of days and
+months included, instead of relying on `locale`: system locales differ between machines and
+containers, and a notice must read the same everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime, time
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from bot.domain.hours import BusinessHours, Interval, parse_business_hours
+from bot.domain.text import X_MAX_WEIGHTED_LENGTH
+
+
+class NoticeKind(StrEnum):
+    OUT_OF_HOURS = "out_of_hours"
+    NETIQUETTE = "netiquette"
+
+
+LANGUAGES = ("it", "en")
+FALLBACK_LANGUAGE = "en"  # the notice for a customer who writes in neither language
+PLACEHOLDERS = ("name", "hours", "next_open", "rules_url")
+_ALLOWED = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+
+DEFAULTS: Mapping[tuple[NoticeKind, str], str] = {
+    (NoticeKind.OUT_OF_HOURS, "it"): (
+        "Ciao {name}, grazie per averci scritto! In questo momento siamo chiusi "
+        "(i nostri orari: {hours}). Ti risponderemo {next_open}."
+    ),
+    (NoticeKind.OUT_OF_HOURS, "en"): (
+        "Hi {name}, thanks for getting in touch! We're closed right now "
+        "(our hours: {hours}). We'll get back to you {next_open}."
+    ),
+    (NoticeKind.NETIQUETTE, "it"): (
+        "Ciao {name}, vogliamo davvero aiutarti: per farlo ti chiediamo di mantenere un tono "
+        "rispettoso, con noi e con gli altri. Le nostre regole: {rules_url}"
+    ),
+    (NoticeKind.NETIQUETTE, "en"): (
+        "Hi {name}, we really want to help: to do that, please keep the conversation "
+        "respectful, towards us and towards others. Our community rules: {rules_url}"
+    ),
+}
+
+
+class TemplateError(ValueError):
+    """A template that cannot be saved; the message says what is wrong, for the Slack form."""
+
+
+def notice_language(code: str | None) -> str:
+    """The notice language for a detected language code: `it-IT` -> `it`; unknown -> English."""
+    base = (code or "").strip().lower().replace("_", "-").split("-")[0]
+    return base if base in LANGUAGES else FALLBACK_LANGUAGE
+
+
+# --- templates ---------------------------------------------------------------------------------
+
+_Part = tuple[str, str | None]  # literal text, then the placeholder that follows it (if any)
+
+
+def _parse(text: str) -> list[_Part]:
+    """Split a template into literal runs and placeholders; TemplateError on bad syntax."""
+    parts: list[_Part] = []
+    literal: list[str] = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char in "{}" and text.startswith(char * 2, i):
+            literal.append(char)
+            i += 2
+        elif char == "{":
+            close, reopen = text.find("}", i + 1), text.find("{", i + 1)
+            if close == -1 or -1 < reopen < close:
+                raise TemplateError(
+                    f"unbalanced braces: the '{{' near \"{_near(text, i)}\" is never closed "
+                    "(write {{ for a literal brace)"
+                )
+            field = text[i + 1 : close]
+            if field not in PLACEHOLDERS:
+                raise TemplateError(_unknown(field))
+            parts.append(("".join(literal), field))
+            literal = []
+            i = close + 1
+        elif char == "}":
+            raise TemplateError(
+                f"unbalanced braces: the '}}' near \"{_near(text, i)}\" has no opening '{{' "
+                "(write }} for a literal brace)"
+            )
+        else:
+            literal.append(char)
+            i += 1
+    parts.append(("".join(literal), None))
+    return parts
+
+
+def _near(text: str, index: int) -> str:
+    """A short stretch of the template around `index`, one line, to point at the problem."""
+    start, end = max(0, index - 12), index + 13
+    snippet = " ".join(text[start:end].split())
+    return ("…" if start > 0 else "") + snippet + ("…" if end < len(text) else "")
+
+
+def _unknown(field: str) -> str:
+    message = f"unknown placeholder {{{field}}}: allowed {_ALLOWED}"
+    guess = field.strip().lower()
+    if guess in PLACEHOLDERS:  # `{Name}`, `{ hours }`: say which one was meant
+        message += f" (did you mean {{{guess}}}?)"
+    return message
+
+
+def render_template(text: str, values: Mapping[str, str]) -> str:
+    """Fill the placeholders of `text` with `values`; `{{`/`}}` become literal braces.
+
+    Values go in as they are: braces inside a value are not read as placeholders. Raises
+    TemplateError for bad syntax and KeyError when `values` lacks a placeholder the text uses.
+    """
+    rendered: list[str] = []
+    for literal, field in _parse(text):
+        rendered.append(literal)
+        if field is not None:
+            if field not in values:
+                raise KeyError(f"no value for the placeholder {{{field}}}")
+            rendered.append(values[field])
+    return "".join(rendered)
+
+
+def validate_template(
+    text: str, *, max_length: int | None = X_MAX_WEIGHTED_LENGTH, length: Callable[[str], int] = len
+) -> None:
+    """Raise TemplateError unless `text` is a template we can send.
+
+    It must not be blank, must use only the four placeholders with balanced braces, and, when
+    `max_length` is given, must fit in it once filled with the longest realistic values in
+    either language (see LONGEST_VALUES). `length` measures the filled text: pass
+    `bot.domain.text.x_weighted_length` for X, which weighs links and emoji its own way.
+    """
+    if not text.strip():
+        raise TemplateError("the notice is empty: write the text customers should receive")
+    _parse(text)
+    if max_length is None:
+        return
+    filled = max(length(render_template(text, _as_mapping(v))) for v in LONGEST_VALUES.values())
+    if filled > max_length:
+        raise TemplateError(
+            f"too long: {filled} characters after filling with the longest realistic values, "
+            f"X allows {max_length} (shorten it by {filled - max_length})"
+        )
+
+
+@dataclass(frozen=True)
+class NoticeValues:
+    """What fills the placeholders of a notice."""
+
+    name: str  # the customer's display name
+    hours: str  # describe_hours(...)
+    next_open: str  # describe_next_open(...)
+    rules_url: str  # the community rules page
+
+
+def _as_mapping(values: NoticeValues) -> dict[str, str]:
+    return asdict(values)
+
+
+def notice_text(
+    kind: NoticeKind, language: str, values: NoticeValues, override: str | None = None
+) -> str:
+    """The notice to send: the team's stored template if there is one, else the default.
+
+    A blank override counts as none: sending an empty reply is never what a team meant.
+    """
+    _check_language(language)
+    template = override if override and override.strip() else DEFAULTS[(kind, language)]
+    return render_template(template, _as_mapping(values))
+
+
+# --- hours ------------------------------------------------------------------------------------
+
+_DAY_ABBREVIATIONS = {
+    "it": ("lun", "mar", "mer", "gio", "ven", "sab", "dom"),
+    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+}
+_ALWAYS = {"it": "sempre", "en": "always"}
+_EVERY_DAY = {"it": "tutti i giorni", "en": "every day"}
+_NEVER = {"it": "nessuno", "en": "none"}
+_AND = {"it": "e", "en": "and"}
+_WHOLE_DAY = (Interval(time(0), time.max),)
+
+
+def describe_hours(hours: BusinessHours, language: str) -> str:
+    """Weekly hours as customers read them: `lun-ven 9:00-18:00, sab 9:00-13:00`.
+
+    Consecutive days with the same hours share a range; several intervals in a day read
+    `8:00-13:00 e 14:00-20:00`; closed days are left out. Open round the clock every day (or
+    no hours configured) is `sempre` / `always`.
+    """
+    _check_language(language)
+    week = [_merged(day) for day in hours.by_weekday]
+    if hours.always_open or all(day == _WHOLE_DAY for day in week):
+        return _ALWAYS[language]
+    names = _DAY_ABBREVIATIONS[language]
+    groups: list[tuple[int, int, tuple[Interval, ...]]] = []  # first day, last day, intervals
+    for day, intervals in enumerate(week):
+        if groups and groups[-1][1] == day - 1 and groups[-1][2] == intervals:
+            groups[-1] = (groups[-1][0], day, intervals)
+        elif intervals:
+            groups.append((day, day, intervals))
+    if not groups:
+        return _NEVER[language]
+    described = []
+    for first, last, intervals in groups:
+        if (first, last) == (0, 6):
+            days = _EVERY_DAY[language]
+        else:
+            days = names[first] if first == last else f"{names[first]}-{names[last]}"
+        described.append(f"{days} {_join([_interval(i) for i in intervals], language)}")
+    return ", ".join(described)
+
+
+def _merged(intervals: tuple[Interval, ...]) -> tuple[Interval, ...]:
+    """Overlapping or touching intervals as one: `9-12; 11-13` was meant as 9-13."""
+    merged: list[Interval] = []
+    for interval in sorted(intervals, key=lambda i: i.start):
+        if merged and interval.start <= merged[-1].end:
+            merged[-1] = Interval(merged[-1].start, max(merged[-1].end, interval.end))
+        else:
+            merged.append(interval)
+    return tuple(merged)
+
+
+def _interval(interval: Interval) -> str:
+    return f"{_clock(interval.start)}-{_clock(interval.end)}"
+
+
+def _clock(moment: time) -> str:
+    """24-hour clock without a leading zero on the hour (9:00); the end of day is 24:00."""
+    if moment == time.max:
+        return "24:00"
+    return f"{moment.hour}:{moment.minute:02d}"
+
+
+def _join(items: list[str], language: str) -> str:
+    """`a`, `a e b`, `a, b e c` (no serial comma in either language, to keep it short)."""
+    if len(items) == 1:
+        return items[0]
+    return f"{', '.join(items[:-1])} {_AND[language]} {items[-1]}"
+
+
+# --- next opening -----------------------------------------------------------------------------
+
+_WEEKDAYS = {
+    "it": ("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+_MONTHS = {
+    "it": (
+        "gennaio",
+        "febbraio",
+        "marzo",
+        "aprile",
+        "maggio",
+        "giugno",
+        "luglio",
+        "agosto",
+        "settembre",
+        "ottobre",
+        "novembre",
+        "dicembre",
+    ),
+    "en": (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
+}
+WEEKDAY_HORIZON = 6  # up to this many days ahead a weekday name is clear; beyond, a date
+YEAR_HORIZON = 365  # from a year ahead "2 January" could mean an earlier one: add the year
+
+
+def describe_next_open(moment: datetime, now: datetime, zone: ZoneInfo, language: str) -> str:
+    """When an agent will answer, relative to `now`, on the local clock of `zone`.
+
+    it: `oggi alle 14:00`, `domani alle 9:00`, `lunedì alle 9:00`, `il 2 gennaio alle 9:00`;
+    en: `today at 14:00`, `tomorrow at 9:00`, `on Monday at 9:00`, `on 2 January at 9:00`.
+    Days are counted between local dates, so 00:30 to 09:00 the same morning is "today" even
+    when UTC says otherwise, and a DST change in between shifts nothing. Both datetimes must be
+    aware.
+    """
+    _check_language(language)
+    for value in (moment, now):
+        if value.utcoffset() is None:
+            raise ValueError(f"{value} has no time zone: the next opening needs aware datetimes")
+    local = moment.astimezone(zone)
+    days = (local.date() - now.astimezone(zone).date()).days
+    clock = _clock(local.time())
+    if language == "it":
+        # "alle 9:00", but "all'1:00": l'una, the only hour that starts with a vowel.
+        at = f"all'{clock}" if local.hour == 1 else f"alle {clock}"
+        if days == 0:
+            return f"oggi {at}"
+        if days == 1:
+            return f"domani {at}"
+        if 1 < days <= WEEKDAY_HORIZON:
+            return f"{_WEEKDAYS['it'][local.weekday()]} {at}"
+        return f"{_italian_date(local, with_year=days >= YEAR_HORIZON)} {at}"
+    at = f"at {clock}"
+    if days == 0:
+        return f"today {at}"
+    if days == 1:
+        return f"tomorrow {at}"
+    if 1 < days <= WEEKDAY_HORIZON:
+        return f"on {_WEEKDAYS['en'][local.weekday()]} {at}"
+    year = f" {local.year}" if days >= YEAR_HORIZON else ""
+    return f"on {local.day} {_MONTHS['en'][local.month - 1]}{year} {at}"
+
+
+def _italian_date(local: datetime, *, with_year: bool) -> str:
+    """`il 2 gennaio`, `il 1° maggio`, `l'8 marzo`, `l'11 settembre` (otto, undici: elision)."""
+    month = _MONTHS["it"][local.month - 1] + (f" {local.year}" if with_year else "")
+    if local.day == 1:
+        return f"il 1° {month}"
+    if local.day in (8, 11):
+        return f"l'{local.day} {month}"
+    return f"il {local.day} {month}"
+
+
+def _check_language(language: str) -> None:
+    if language not in LANGUAGES:
+        raise ValueError(
+            f"no notices in '{language}': languages are {', '.join(LANGUAGES)} "
+            "(notice_language() picks one for any code)"
+        )
+
+
+# --- example and worst-case values ------------------------------------------------------------
+
+# A busy week: the longest hours description a real team is likely to configure.
+BUSY_WEEK = "mon-fri 08:00-13:00; mon-fri 14:00-20:00; sat 09:00-13:00; sun 10:00-12:00"
+_BUSY_HOURS = parse_business_hours(BUSY_WEEK)
+# The longest phrases describe_next_open writes within a year (tests check nothing is longer):
+# a two-digit day of the longest month, at a time with two-digit hours.
+LONGEST_NEXT_OPEN = {"it": "il 30 settembre alle 10:30", "en": "on 30 September at 10:30"}
+LONGEST_VALUES: Mapping[str, NoticeValues] = {
+    language: NoticeValues(
+        name="Maria Francesca Dell'Acquaviva",  # 30 characters
+        hours=describe_hours(_BUSY_HOURS, language),
+        next_open=LONGEST_NEXT_OPEN[language],
+        rules_url="https://www.example-brand.com/it/assistenza/regole-community",  # 60
+    )
+    for language in LANGUAGES
+}
+
+_EXAMPLE_NEXT_OPEN = {"it": "domani alle 9:00", "en": "tomorrow at 9:00"}
+_EXAMPLE_HOURS = parse_business_hours("mon-fri 09:00-18:00; sat 09:00-13:00")
+
+
+def example_values(
+    language: str, *, hours: BusinessHours | None = None, rules_url: str | None = None
+) -> NoticeValues:
+    """Plausible values for a preview in Slack: the team's hours and rules link when known."""
+    _check_language(language)
+    return NoticeValues(
+        name="Giulia" if language == "it" else "Alex",
+        hours=describe_hours(_EXAMPLE_HOURS if hours is None else hours, language),
+        next_open=_EXAMPLE_NEXT_OPEN[language],
+        rules_url=rules_url or "https://example.com/rules",
+    )

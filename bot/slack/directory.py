@@ -1,0 +1,50 @@
+"""Who is in a Slack user group (SLACK_LEADS), cached briefly: membership rarely changes, and a
+button click must not wait on a Web API call every time."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+
+import structlog
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackClientError
+
+from bot.clock import Clock
+
+log = structlog.get_logger(__name__)
+
+
+class UserGroups:
+    def __init__(self, client: WebClient, clock: Clock, ttl: timedelta = timedelta(minutes=5)):
+        self.client = client
+        self.clock = clock
+        self.ttl = ttl
+        self._cache: dict[str, tuple[datetime, frozenset[str]]] = {}
+        self._lock = threading.Lock()
+
+    def members(self, group: str) -> frozenset[str]:
+        now = self.clock.now()
+        with self._lock:
+            cached = self._cache.get(group)
+        if cached is not None and now - cached[0] < self.ttl:
+            return cached[1]
+        try:
+            users = frozenset(self.client.usergroups_users_list(usergroup=group)["users"])
+        except SlackClientError as error:
+            log.warning("slack.usergroup_failed", group=group, reason=str(error)[:200])
+            return cached[1] if cached else frozenset()  # stale beats locking everyone out
+        with self._lock:
+            self._cache[group] = (now, users)
+        return users
+
+
+def lead_checker(leads: Iterable[str], groups: UserGroups) -> Callable[[str], bool]:
+    """`is_lead(user)`: a user listed in SLACK_LEADS, or a member of a group listed there."""
+    ids = tuple(leads)
+
+    def is_lead(user: str) -> bool:
+        return user in ids or any(user in groups.members(g) for g in ids if g.startswith("S"))
+
+    return is_lead

@@ -1,0 +1,120 @@
+"""The modal where a team edits an automatic notice: pure builders and payload readers.
+
+`/care template out_of_hours it` opens `template_modal(...)` with views.open (the handler
+JSON-encodes the view); on submit the handler reads `submitted_text` and `metadata`, validates
+with `bot.domain.templates.validate_template`, and answers `errors_response(...)` to show what is
+wrong under the field, or saves.
+
+Slack's limits, from the view and Block Kit references: title, submit and close are plain_text
+of at most 24 characters; private_metadata at most 3000 characters; a plain_text_input allows
+max_length up to 3000. The preview goes into a `rich_text` quote, which Slack shows literally,
+so a template's `<`, `*` or `@` cannot format or ping anyone in the preview either.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.domain.templates import LANGUAGES, PLACEHOLDERS, NoticeKind
+from bot.slack.blocks import quote, section
+
+CALLBACK_ID = "template_edit"
+BLOCK_ID = "template"
+ACTION_ID = "text"
+MAX_TEMPLATE_LENGTH = 1000  # far above any notice that fits X, low enough to stay a notice
+TITLE = "Edit notice"
+
+_KIND_LABELS = {NoticeKind.OUT_OF_HOURS: "Out of hours", NoticeKind.NETIQUETTE: "Netiquette"}
+_LANGUAGE_LABELS = {"it": "Italian", "en": "English"}
+_PLACEHOLDER_HINTS = {
+    "name": "the customer's name",
+    "hours": "your business hours",
+    "next_open": "when an agent will answer",
+    "rules_url": "the link to your community rules",
+}
+HINT = (
+    "Placeholders: "
+    + ", ".join(f"{{{p}}} {_PLACEHOLDER_HINTS[p]}" for p in PLACEHOLDERS)
+    + ". Write {{ and }} for literal braces. Public replies on X must fit in 280 characters"
+    " once filled in."
+)
+
+
+def template_modal(
+    kind: str, language: str, current: str, preview: str, *, is_default: bool
+) -> dict[str, Any]:
+    """The views.open view editing the `kind` notice in `language`.
+
+    `current` is the text in the field (the stored template or the default), `preview` that
+    text rendered with example values, and `is_default` says the team has not changed it yet.
+    """
+    what = f"*{_KIND_LABELS.get(kind, kind)}* notice · {_LANGUAGE_LABELS.get(language, language)}"
+    blocks: list[dict[str, Any]] = [section(what)]
+    if is_default:
+        blocks.append(
+            _context("This is the built-in default text. Save to use your own version instead.")
+        )
+    blocks += [
+        {
+            "type": "input",
+            "block_id": BLOCK_ID,
+            "label": _plain("Notice text"),
+            "element": {
+                "type": "plain_text_input",
+                "action_id": ACTION_ID,
+                "multiline": True,
+                "initial_value": current,
+                "max_length": MAX_TEMPLATE_LENGTH,
+            },
+            "hint": _plain(HINT),
+        },
+        section("*Preview with example values:*"),
+        quote(preview),
+    ]
+    return {
+        "type": "modal",
+        "callback_id": CALLBACK_ID,
+        "title": _plain(TITLE),
+        "submit": _plain("Save"),
+        "close": _plain("Cancel"),
+        "private_metadata": json.dumps({"kind": kind, "language": language}),
+        "blocks": blocks,
+    }
+
+
+def submitted_text(view: dict[str, Any]) -> str:
+    """The template typed in a view_submission's view, without surrounding whitespace.
+
+    Slack sends `null` for an input left empty; that reads as "" so validation can say so.
+    """
+    value = view["state"]["values"][BLOCK_ID][ACTION_ID].get("value")
+    return (value or "").strip()
+
+
+def metadata(view: dict[str, Any]) -> tuple[str, str]:
+    """The notice kind and language the modal was opened for; ValueError if they are not ours."""
+    try:
+        data = json.loads(view.get("private_metadata") or "")
+        kind, language = data["kind"], data["language"]
+    except (ValueError, TypeError, KeyError):
+        raise ValueError(
+            f"not a template modal's metadata: {view.get('private_metadata')!r}"
+        ) from None
+    known = isinstance(kind, str) and isinstance(language, str)
+    if not known or kind not in {k.value for k in NoticeKind} or language not in LANGUAGES:
+        raise ValueError(f"unknown notice {kind!r} in {language!r}")
+    return kind, language
+
+
+def errors_response(message: str) -> dict[str, Any]:
+    """The view_submission answer that shows `message` under the template field."""
+    return {"response_action": "errors", "errors": {BLOCK_ID: message}}
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
