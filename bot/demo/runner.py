@@ -42,7 +42,7 @@ def run_demo(
     # The bot's own log lines would drown the story; warnings and errors still show.
     configure_logging("console", level=logging.WARNING)
     folder = Path(tempfile.mkdtemp(prefix="carebridge-demo-"))
-    today = datetime.now(UTC).replace(hour=8, minute=58, second=0, microsecond=0)
+    today = datetime.now(UTC).replace(hour=8, minute=44, second=0, microsecond=0)
     clock = ManualClock(today)
     database_url = f"sqlite:///{folder / 'carebridge.db'}"
     with running_world(database_url, clock, agents=AGENTS, env=SETTINGS) as world:

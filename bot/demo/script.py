@@ -15,14 +15,17 @@ from bot.slack import blocks
 ANNA, BRUNO, CARLA = "UANNA", "UBRUNO", "UCARLA"
 AGENTS = {ANNA: "Anna", BRUNO: "Bruno", CARLA: "Carla"}
 LEADS = "S0SUPPORTLEADS"  # a Slack user group: the managers watching escalations
-# Tight targets, so the morning shows warnings and an escalation; wall time, so the demo works
-# on any day of the week.
+# Tight targets, so the morning shows warnings and an escalation; open every day, so the demo
+# works on any day of the week.
 SETTINGS = {
-    "SLA_CLOCK": "always",
+    "SLA_CLOCK": "business",
     "SLA_FIRST_RESPONSE": "15m",
     "SLA_NEXT_RESPONSE": "15m",
     "SLA_WARN_BEFORE": "5m",
     "SLA_ESCALATE_TO": LEADS,
+    "BUSINESS_HOURS": "mon-sun 09:00-18:00",
+    "NETIQUETTE_URL": "https://acme.example/community-rules",
+    "SLACK_LEADS": LEADS,
 }
 
 
@@ -67,17 +70,32 @@ def _nothing(world: World) -> None:
 
 
 def _cast(world: World) -> None:
+    world.slack.add_usergroup(LEADS, [CARLA])
     world.customer("giulia_r", "Giulia Rossi", followers=48_200, verified=True)
     world.customer("tom_h", "Tom Harris", followers=312)
     world.customer("marco_b", "Marco Bianchi", followers=87)
+    world.customer("sofia_l", "Sofia Longo", followers=140)
+    world.customer("troll_99", "Anon", followers=3)
 
 
 MORNING: tuple[Step, ...] = (
-    Step("08:58", "The support channel is quiet. Carebridge polls X every minute.", _cast),
+    Step("08:45", "We open at 9:00. Carebridge polls X every minute, day and night.", _cast),
+    Step(
+        "08:50",
+        "Sofia DMs before opening time: the bot answers with the hours, in Italian.",
+        lambda w: w.direct_message(
+            "sofia_l", "Buongiorno, a che ora aprite? Devo cambiare l'indirizzo di consegna"
+        ),
+    ),
     Step(
         "08:59",
         "Anna sets today's on-call rotation: Bruno today, Carla tomorrow.",
         _slash(ANNA, "oncall set <@UBRUNO|bruno> <@UCARLA|carla> daily 08:00"),
+    ),
+    Step(
+        "09:01",
+        "Anna answers Sofia first thing: it goes out as a DM.",
+        _answer(ANNA, "sofia_l", "Buongiorno Sofia! Mandami pure il nuovo indirizzo qui."),
     ),
     Step(
         "09:02",
@@ -159,6 +177,26 @@ MORNING: tuple[Step, ...] = (
             "Ciao Marco, hai ragione: il secondo addebito di 39,90 € ti viene rimborsato "
             "entro 3 giorni lavorativi.",
         ),
+    ),
+    Step(
+        "09:40",
+        "Someone insults the team in public: the bot posts the rules, once.",
+        lambda w: w.mention("troll_99", "siete degli idioti, tutti quanti"),
+    ),
+    Step(
+        "09:45",
+        "He does it again: nothing is sent, the conversation goes on netiquette hold.",
+        lambda w: w.mention("troll_99", "idioti e pure incapaci"),
+    ),
+    Step(
+        "09:47",
+        "Carla, a lead, lifts the hold: the response clock runs again.",
+        _press(CARLA, blocks.LIFT_HOLD, "troll_99"),
+    ),
+    Step(
+        "09:48",
+        "There is nothing to answer: Anna resolves it.",
+        _press(ANNA, blocks.RESOLVE, "troll_99"),
     ),
     Step(
         "10:42",

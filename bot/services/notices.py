@@ -260,7 +260,7 @@ class Notices:
         calendar = self.hours.calendar
         opens = calendar.next_open(message.created_at) or now
         values = NoticeValues(
-            name=customer.name or customer.handle,
+            name=_first_name(customer),
             hours=describe_hours(calendar.hours, language),
             next_open=describe_next_open(opens, now, calendar.zone, language),
             rules_url=self.netiquette_url or "",
@@ -301,6 +301,12 @@ class Notices:
             message_id=notice.id,
             text=truncate(text, 500),
         )
+
+
+def _first_name(customer: Customer) -> str:
+    """ "Ciao Sofia", not "Ciao Sofia Longo": notices greet like a person would."""
+    words = (customer.name or "").split()
+    return words[0] if words else customer.handle
 
 
 def _local(moment: datetime, calendar: BusinessCalendar) -> str:

@@ -39,12 +39,17 @@ def test_the_scripted_morning_shows_slack_and_x(console: Console) -> None:
     assert "X public reply to @giulia_r: note:" not in shown
     # the summary
     assert "This morning" in shown and "median first answer" in shown
-    assert "2 public replies" not in shown  # Giulia, Tom, and the DM invitation: three
-    assert "3 public replies and 2 DMs sent on X" in shown
+    assert "4 public replies and 4 DMs sent on X" in shown
     # response times: a warning to the on-call agent, then an escalation in the channel
     assert "⏰ @Bruno first answer due at 09:22, in 5 min." in shown
     assert "#support: 🚨 Target missed: first answer was due at 09:22" in shown
     assert "@support-leads" in shown and "missed" in shown
+    # automatic notices: out of hours by DM in Italian, the rules once, then a hold a lead lifts
+    assert "→ X DM to @sofia_l: Ciao Sofia, grazie per averci scritto!" in shown
+    assert "Ti risponderemo oggi alle 9:00." in shown
+    assert "→ X public reply to @troll_99: Ciao Anon, vogliamo davvero aiutarti" in shown
+    assert "Netiquette hold: @troll_99 wrote abusively again" in shown
+    assert "@Carla lifted the netiquette hold" in shown
 
 
 def test_interactive_mode_lets_you_answer_and_write_as_a_customer(console: Console) -> None:
@@ -52,8 +57,8 @@ def test_interactive_mode_lets_you_answer_and_write_as_a_customer(console: Conso
         "tweet luca_v il codice sconto non funziona",
         "list",
         "as bruno",
-        "say 4 Ciao Luca, prova ora: BENVENUTO10",
-        "resolve 4",
+        "say 6 Ciao Luca, prova ora: BENVENUTO10",
+        "resolve 6",
         "say 99 hello",
         "bogus",
         "quit",

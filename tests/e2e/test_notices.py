@@ -56,7 +56,7 @@ def audit_actions(world: World) -> list[str]:
 def test_a_dm_at_night_gets_one_notice_in_its_language(night: World) -> None:
     night.direct_message("marco_b", "Ciao, il mio ordine non è ancora arrivato", "Marco Bianchi")
     [notice] = night.x.sent_dms
-    assert notice["text"].startswith("Ciao Marco Bianchi, grazie per averci scritto!")
+    assert notice["text"].startswith("Ciao Marco, grazie per averci scritto!")
     assert "lun-ven 9:00-18:00" in notice["text"] and "domani alle 9:00" in notice["text"]
     assert any("Sent out-of-hours notice on X" in t for t in thread(night, "marco_b"))
     assert "out_of_hours_notice" in audit_actions(night)
