@@ -21,10 +21,12 @@ from bot.channels.x import XChannel
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.domain.hours import BusinessCalendar
+from bot.domain.priority import PriorityRules, parse_keywords
 from bot.domain.sla import SlaClock, SlaPolicy, policy_targets
 from bot.scheduling import Timers
 from bot.services.context import Context, Notifier
 from bot.services.conversations import Conversations
+from bot.services.customers import Customers
 from bot.services.delivery import DeliverToCustomer
 from bot.services.effects import DELIVER, DIGEST, Effects
 from bot.services.ingest import Ingest
@@ -32,6 +34,7 @@ from bot.services.notices import Notices, TeamHours, Templates
 from bot.services.oncall import OnCallService
 from bot.services.outbox import OutboxWorker
 from bot.services.polling import Poller
+from bot.services.priority import Prioritizer, Vips
 from bot.services.registry import Services
 from bot.services.replies import Replies
 from bot.services.sla import Deadlines, SlaSweeper
@@ -149,13 +152,17 @@ def build_services(
     )
     is_lead = lead_checker(settings.slack_leads, UserGroups(slack, clock))
     labels = {network: channel.label for network, channel in channels.items()}
-    slack_jobs = SlackJobs(slack, database, clock, labels, deadlines, oncall)
+    customers = Customers(context, labels, settings.crm_url_template)
+    prioritizer = Prioritizer(context, priority_rules(settings), oncall)
+    slack_jobs = SlackJobs(slack, database, clock, labels, deadlines, oncall, customers)
     handlers: dict[str, Any] = slack_jobs.handlers()
     handlers[DELIVER] = DeliverToCustomer(context, deadlines)
     handlers[DIGEST] = DigestJob(slack, stats, slack_jobs.post_once, slack_jobs.call)
     worker = OutboxWorker(database, handlers, clock, pacing={"slack": timedelta(seconds=1)})
     notifier.subscribe(worker.notify)
-    ingest = Ingest(effects, clock, deadlines, notices, reopen_window=settings.reopen_window)
+    ingest = Ingest(
+        effects, clock, deadlines, notices, prioritizer, reopen_window=settings.reopen_window
+    )
     return Services(
         context=context,
         conversations=Conversations(context, deadlines, is_lead),
@@ -174,8 +181,18 @@ def build_services(
         hours=hours,
         templates=templates,
         notices=notices,
+        vips=Vips(context),
+        customers=customers,
         notifier=notifier,
         slack_channel_id=settings.slack_channel_id,
+    )
+
+
+def priority_rules(settings: Settings) -> PriorityRules:
+    return PriorityRules(
+        followers_high=settings.priority_followers_high,
+        followers_urgent=settings.priority_followers_urgent,
+        urgency_keywords=parse_keywords(settings.priority_keywords),
     )
 
 

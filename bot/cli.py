@@ -39,6 +39,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     demo.add_argument("--fast", action="store_true", help="no pauses between the moments")
     commands.add_parser("doctor", help="check tokens, scopes, channel, X, database, hours")
+    vip = commands.add_parser("vip", help="the VIP list")
+    vip_commands = vip.add_subparsers(dest="action", required=True)
+    vip_import = vip_commands.add_parser("import", help="add VIPs from a CSV file: handle,note")
+    vip_import.add_argument("file", help="CSV with columns handle,note (a header row is fine)")
     stats = commands.add_parser("stats", help="response times and more, from the database")
     stats.add_argument("--since", default="7d", help="today, 24h, 7d, 30d... (default 7d)")
     stats.add_argument("--csv", action="store_true", help="CSV on standard output")
@@ -65,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.doctor import run_doctor
 
         return run_doctor(os.environ)
+    if args.command == "vip":
+        return _vip_import(args.file)
     if args.command == "stats":
         return _stats(args.since, csv=args.csv)
     if args.command == "db":
@@ -156,6 +162,36 @@ def _stats(since_text: str, *, csv: bool) -> int:
         sys.stdout.write(kpi_csv(report))
     else:
         Console().print(kpi_table(report))
+    return 0
+
+
+def _vip_import(path: str) -> int:
+    from bot.clock import SystemClock
+    from bot.services.context import Context
+    from bot.services.effects import Effects
+    from bot.services.priority import Vips
+    from storage import migrate
+    from storage.db import Database
+
+    try:
+        settings = load_settings(os.environ, require_services=False)
+        text = open(path, encoding="utf-8").read()  # noqa: SIM115 - read whole, small file
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return EXIT_CONFIG
+    except OSError as error:
+        print(f"Cannot read {path}: {error.strerror}", file=sys.stderr)
+        return EXIT_CONFIG
+    database = Database(settings.database_url)
+    migrate.upgrade(database)
+    clock = SystemClock()
+    vips = Vips(Context(database, Effects(clock), clock, channels={}))
+    try:
+        count = vips.import_csv(text, "carebridge-cli")
+    except ValueError as error:
+        print(f"Nothing imported: {error}", file=sys.stderr)
+        return 1
+    print(f"imported {count} VIPs")
     return 0
 
 

@@ -71,6 +71,10 @@ class Settings:
     netiquette_url: str | None = None
     netiquette_window: timedelta = timedelta(days=30)
     slack_leads: tuple[str, ...] = ()  # user group (S...) or user (U...) ids
+    priority_followers_high: int = 10_000
+    priority_followers_urgent: int = 100_000
+    priority_keywords: str = ""  # comma-separated stems; empty: the built-in Italian and English
+    crm_url_template: str | None = None  # e.g. https://crm.example.com/search?q={handle}
     log_format: str | None = None  # None: console on a terminal, JSON otherwise
 
     @property
@@ -236,8 +240,32 @@ def load_settings(env: Mapping[str, str], *, require_services: bool = True) -> S
             _slack_ids,
             "Slack user group ids (S0123ABCD) or user ids (U0123ABCD), separated by commas",
         ),
+        priority_followers_high=parsed(
+            "PRIORITY_FOLLOWERS_HIGH",
+            10_000,
+            _int_between(1, 10**10),
+            "a whole number of followers",
+        ),
+        priority_followers_urgent=parsed(
+            "PRIORITY_FOLLOWERS_URGENT",
+            100_000,
+            _int_between(1, 10**10),
+            "a whole number of followers",
+        ),
+        priority_keywords=raw("PRIORITY_KEYWORDS") or "",
+        crm_url_template=parsed(
+            "CRM_URL_TEMPLATE",
+            None,
+            _crm_template,
+            "an http(s) URL with {handle}, e.g. https://crm.example.com/search?q={handle}",
+        ),
         log_format=parsed("LOG_FORMAT", None, _log_format, "'json' or 'console'"),
     )
+    if settings.priority_followers_urgent < settings.priority_followers_high:
+        problems.append(
+            "PRIORITY_FOLLOWERS_URGENT must be at least PRIORITY_FOLLOWERS_HIGH "
+            f"({settings.priority_followers_urgent} < {settings.priority_followers_high})"
+        )
     if problems:
         raise ConfigError(problems)
     return settings
@@ -281,6 +309,13 @@ def _log_format(value: str) -> str:
     if value.lower() not in ("json", "console"):
         raise ValueError(value)
     return value.lower()
+
+
+def _crm_template(value: str) -> str:
+    if "{handle}" not in value:
+        raise ValueError(value)
+    _http_url(value.replace("{handle}", "someone").replace("{network}", "x"))
+    return value
 
 
 def _boolean(value: str) -> bool:

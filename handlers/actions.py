@@ -26,6 +26,12 @@ def register(app: App, services: Services) -> None:
     for action_id, use_case in routes.items():
         app.action(action_id)(_listener(use_case))
 
+    def link_opened(ack: Ack) -> None:
+        ack()  # the browser opens the URL; Slack still expects an answer
+
+    for link_action in ("open_link", "open_crm"):
+        app.action(link_action)(link_opened)
+
 
 def _listener(use_case: Callable[[int, str], Any]) -> Callable[..., None]:
     def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:

@@ -21,6 +21,9 @@ HELP = (
     "• `/care stats [today|7d|30d]` shows response times and more, for you only.\n"
     "• `/care hours` shows the service hours; `/care hours set mon-fri 09:00-18:00` changes them.\n"
     "• `/care template out_of_hours it` (or `netiquette`, `en`) edits an automatic notice.\n"
+    "• `/care vip add @handle note` (or `remove`, `list`) keeps the VIP list.\n"
+    "• `/care customer @handle` shows a customer's recent conversations, for you only.\n"
+    "• `/care link @handle @other` joins one person's accounts into one customer.\n"
     "• `/care help` shows this message."
 )
 TEMPLATE_FORM = (
@@ -44,6 +47,13 @@ def register(app: App, services: Services) -> None:
             ack(text=fallback, blocks=blocks)
         elif word == "hours":
             ack(_hours(services, rest.strip(), user))
+        elif word == "vip":
+            ack(services.vips.command(rest, user))
+        elif word == "customer":
+            fallback, blocks = services.customers.report(rest)
+            ack(text=fallback, blocks=blocks)
+        elif word == "link":
+            ack(services.customers.link(rest, user))
         elif word == "template":
             _template(ack, client, services, rest.split(), command.get("trigger_id", ""))
         else:

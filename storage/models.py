@@ -76,6 +76,9 @@ class Customer(Base):
     verified: Mapped[bool] = mapped_column(default=False)
     profile_url: Mapped[str] = mapped_column(String(500), default="")
     vip_note: Mapped[str | None] = mapped_column(String(200))
+    # One person on several networks or accounts (`/care link`): every linked account points at
+    # the same person id (the first account's id); history and priority look at all of them.
+    person_id: Mapped[int | None] = mapped_column(index=True)
     # When the netiquette rules were last sent to this person: once per window (30 days).
     netiquette_notice_at: Mapped[datetime | None]
     first_seen_at: Mapped[datetime]
@@ -114,6 +117,8 @@ class Conversation(Base):
     next_alert_at: Mapped[datetime | None] = mapped_column(index=True)
     # A customer abusive again within the netiquette window: the response clock stops until an
     # owner or a lead lifts the hold.
+    priority_reasons: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    urgent_pinged_at: Mapped[datetime | None]  # the on-call agent is pinged once per conversation
     netiquette_hold: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The opening that ends the closed period already covered by an out-of-hours notice: one
     # notice per conversation per closed period.
@@ -262,3 +267,18 @@ class TeamSetting(Base):
     value: Mapped[str] = mapped_column(Text)
     updated_by: Mapped[str] = mapped_column(String(32))
     updated_at: Mapped[datetime]
+
+
+class Vip(Base):
+    """A person whose messages jump the queue, with a note for the agents ("journalist, ...").
+    Kept by handle, so a VIP can be listed before they ever write."""
+
+    __tablename__ = "vips"
+    __table_args__ = (UniqueConstraint("network", "handle"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network: Mapped[str] = mapped_column(String(16))
+    handle: Mapped[str] = mapped_column(String(100))  # lower case, without the @
+    note: Mapped[str] = mapped_column(String(200))
+    added_by: Mapped[str] = mapped_column(String(32))
+    added_at: Mapped[datetime]

@@ -21,6 +21,7 @@ from storage.models import (
     Message,
     OnCallOverride,
     OnCallRotation,
+    Vip,
 )
 
 
@@ -222,3 +223,72 @@ def current_rotation(session: Session) -> OnCallRotation | None:
 def active_overrides(session: Session, now: datetime) -> list[OnCallOverride]:
     query = select(OnCallOverride).where(OnCallOverride.ends_at > now)
     return list(session.scalars(query.order_by(OnCallOverride.starts_at, OnCallOverride.id)))
+
+
+# --- priority -----------------------------------------------------------------------------------
+def vip_note(session: Session, customer: Customer) -> str | None:
+    vip = session.scalar(
+        select(Vip).filter_by(network=customer.network, handle=customer.handle.lower())
+    )
+    return vip.note if vip else None
+
+
+def vips(session: Session, network: str) -> list[Vip]:
+    return list(session.scalars(select(Vip).filter_by(network=network).order_by(Vip.handle)))
+
+
+def upsert_vip(
+    session: Session, network: str, handle: str, note: str, user: str, now: datetime
+) -> None:
+    vip = session.scalar(select(Vip).filter_by(network=network, handle=handle))
+    if vip is None:
+        vip = Vip(network=network, handle=handle)
+        session.add(vip)
+    vip.note, vip.added_by, vip.added_at = note, user, now
+
+
+def delete_vip(session: Session, network: str, handle: str) -> bool:
+    vip = session.scalar(select(Vip).filter_by(network=network, handle=handle))
+    if vip is not None:
+        session.delete(vip)
+    return vip is not None
+
+
+def person_of(customer: Customer) -> int:
+    return customer.person_id or customer.id
+
+
+def linked_customer_ids(session: Session, customer: Customer) -> list[int]:
+    person = person_of(customer)
+    query = select(Customer.id).where(func.coalesce(Customer.person_id, Customer.id) == person)
+    return list(session.scalars(query))
+
+
+def contacts_since(session: Session, customer: Customer, since: datetime) -> int:
+    """Conversations of this person (all linked accounts) opened since `since`."""
+    ids = linked_customer_ids(session, customer)
+    query = select(func.count(Conversation.id)).where(
+        Conversation.customer_id.in_(ids), Conversation.opened_at >= since
+    )
+    return session.scalar(query) or 0
+
+
+def person_conversations(
+    session: Session, customer: Customer, *, limit: int = 15
+) -> list[Conversation]:
+    ids = linked_customer_ids(session, customer)
+    query = (
+        select(Conversation)
+        .where(Conversation.customer_id.in_(ids))
+        .order_by(Conversation.opened_at.desc(), Conversation.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query).unique())
+
+
+def customer_by_handle(session: Session, network: str, handle: str) -> Customer | None:
+    return session.scalar(
+        select(Customer).where(
+            Customer.network == network, func.lower(Customer.handle) == handle.lower()
+        )
+    )

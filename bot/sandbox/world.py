@@ -114,7 +114,9 @@ class World:
 
     # --- Slack ---------------------------------------------------------------------------------
     def cards(self) -> list[dict[str, Any]]:
-        return [m for m in self.slack.messages(CHANNEL) if m.get("bot_id")]
+        """The conversations' root messages: the bot's posts with blocks (its notices in the
+        channel, such as escalations and urgent pings, are plain text)."""
+        return [m for m in self.slack.messages(CHANNEL) if m.get("bot_id") and m.get("blocks")]
 
     def card_of(self, handle: str) -> dict[str, Any]:
         """The latest card of a customer."""

@@ -26,8 +26,10 @@ PUBLISH_HOME = "slack.publish_home"
 DIGEST = "slack.digest"
 DELIVER = "network.deliver"
 
-# Higher runs first: an agent waiting for feedback beats a backlog of mirrored messages.
+# Higher runs first: an agent waiting for feedback beats a backlog of mirrored messages, and
+# among mirrored messages a VIP's or an angry customer's go before ordinary ones.
 MIRROR_PRIORITY, FEEDBACK_PRIORITY, DELIVERY_PRIORITY = 0, 10, 20
+MIRROR_BOOST = {"urgent": 6, "high": 3, "normal": 0, "low": -1}
 
 
 class Effects:
@@ -44,15 +46,18 @@ class Effects:
                 conversation,
                 POST_CARD,
                 f"card:{conversation.id}",
-                MIRROR_PRIORITY,
+                _mirror_priority(conversation),
                 {"conversation_id": conversation.id},
                 paced=True,
             ),
         )
 
     def refresh_card(self, session: Session, conversation: Conversation) -> None:
-        """Re-render the root message from the conversation's state at the time it runs."""
+        """Re-render the root message from the conversation's state at the time it runs, and the
+        owner's App Home, which lists it."""
         conversation.card_version += 1
+        if conversation.assignee:
+            self.publish_home(session, conversation.assignee)
         key = f"card:{conversation.id}:v{conversation.card_version}"
         self._add(
             session,
@@ -72,7 +77,7 @@ class Effects:
                 conversation,
                 MIRROR_MESSAGE,
                 f"mirror:{message.id}",
-                MIRROR_PRIORITY,
+                _mirror_priority(conversation),
                 {"message_id": message.id},
                 paced=True,
             ),
@@ -99,8 +104,17 @@ class Effects:
             ),
         )
 
-    def channel_message(self, session: Session, channel: str, key: str, text: str) -> None:
-        """A message in the channel itself, not in a thread: escalations, on-call handoffs."""
+    def channel_message(
+        self,
+        session: Session,
+        channel: str,
+        key: str,
+        text: str,
+        *,
+        after: Conversation | None = None,
+    ) -> None:
+        """A message in the channel itself, not in a thread: escalations, on-call handoffs.
+        With `after`, it waits for that conversation's card, since it speaks of it."""
         payload = {"channel": channel, "text": text}
         self._add(
             session,
@@ -109,6 +123,7 @@ class Effects:
                 f"channel:{key}",
                 payload,
                 priority=FEEDBACK_PRIORITY,
+                ordering_key=f"slack:conversation:{after.id}" if after is not None else None,
                 lane=f"slack:{channel}",
             ),
         )
@@ -160,6 +175,10 @@ class Effects:
                 lane=f"network:{message.network}",
             ),
         )
+
+
+def _mirror_priority(conversation: Conversation) -> int:
+    return MIRROR_PRIORITY + MIRROR_BOOST.get(conversation.priority, 0)
 
 
 def _slack(

@@ -13,6 +13,7 @@ from bot.domain.conversation import PreviousConversation, Route, route_inbound
 from bot.domain.model import Delivery, Direction, InboundMessage, Status
 from bot.services.effects import Effects
 from bot.services.notices import Notices
+from bot.services.priority import Prioritizer
 from bot.services.sla import Deadlines
 from storage import repositories as repo
 from storage.models import ChannelAccount, Conversation, Message
@@ -27,12 +28,14 @@ class Ingest:
         clock: Clock,
         deadlines: Deadlines,
         notices: Notices,
+        prioritizer: Prioritizer,
         *,
         reopen_window: timedelta,
     ) -> None:
         self.effects = effects
         self.deadlines = deadlines
         self.notices = notices
+        self.prioritizer = prioritizer
         self.clock = clock
         self.reopen_window = reopen_window
 
@@ -93,6 +96,9 @@ class Ingest:
         conversation.last_inbound_at = max(conversation.last_inbound_at, inbound.created_at)
         bound = log.bind(conversation_id=conversation.id, network=inbound.network, route=route)
 
+        # Priority first: it picks the response targets and the order of the Slack posts.
+        previous_priority = conversation.priority
+        self.prioritizer.assess(session, conversation, customer, message)
         if route == Route.NEW:
             self.deadlines.opened(conversation, message)
             self.effects.post_card(session, conversation)
@@ -102,6 +108,7 @@ class Ingest:
         # The customer chose where to write last: answers follow them there (a DM after
         # "Move to DM" turns the conversation private, in the same thread).
         changed = conversation.visibility != inbound.visibility
+        changed |= conversation.priority != previous_priority
         conversation.visibility = inbound.visibility
         if route == Route.REOPEN:
             conversation.status, conversation.resolved_at = Status.OPEN, None

@@ -9,10 +9,12 @@ from sqlalchemy import text
 
 from bot.services.context import Context, Notifier
 from bot.services.conversations import Conversations
+from bot.services.customers import Customers
 from bot.services.notices import Notices, TeamHours, Templates
 from bot.services.oncall import OnCallService
 from bot.services.outbox import OutboxWorker
 from bot.services.polling import Poller
+from bot.services.priority import Vips
 from bot.services.replies import Replies
 from bot.services.sla import Deadlines, SlaSweeper
 from bot.services.stats import Stats
@@ -32,6 +34,8 @@ class Services:
     hours: TeamHours
     templates: Templates
     notices: Notices
+    vips: Vips
+    customers: Customers
     notifier: Notifier
     slack_channel_id: str
 

@@ -52,6 +52,10 @@ class Card:
     dm_invited: bool = False
     deadline: str | None = None  # "⏰ first answer due 14:32, in 12 min"
     on_hold: bool = False  # netiquette hold: no clock, a Lift hold button
+    priority: str = "normal"
+    priority_reasons: tuple[str, ...] = ()
+    history: str | None = None  # "3rd contact in 30 days · last: resolved by @anna 2 days ago"
+    crm_url: str | None = None
 
 
 def conversation_card(card: Card) -> tuple[str, Blocks]:
@@ -65,17 +69,33 @@ def conversation_card(card: Card) -> tuple[str, Blocks]:
     links.append("Public" if card.visibility == Visibility.PUBLIC else "Private (DM)")
     if card.previous_permalink:
         links.append(f"<{card.previous_permalink}|Previous conversation>")
+    where = f"*{card.network_label}* · {'Public mention' if kind == 'mention' else 'DM'}"
     blocks: Blocks = [
-        _context(f"*{card.network_label}* · {'Public mention' if kind == 'mention' else 'DM'}"),
+        _context(f"{where} · {priority_label(card.priority, card.priority_reasons)}"),
         section(who),
         quote(card.text),
         _context(" · ".join(links)),
+        *([_context(card.history)] if card.history else []),
         section(status_line(card)),
     ]
     buttons = _card_buttons(card)
     if buttons:
         blocks.append({"type": "actions", "block_id": "conversation", "elements": buttons})
     return fallback, blocks
+
+
+PRIORITY_ICONS = {
+    "urgent": ":red_circle:",
+    "high": ":large_orange_circle:",
+    "normal": ":large_yellow_circle:",
+    "low": ":white_circle:",
+}
+
+
+def priority_label(priority: str, reasons: tuple[str, ...] = ()) -> str:
+    """ ":red_circle: *Urgent*: journalist, Corriere (VIP) · 48k followers · angry"."""
+    label = f"{PRIORITY_ICONS.get(priority, '')} *{priority.capitalize()}*".strip()
+    return f"{label}: {escape(' · '.join(reasons))}" if reasons else label
 
 
 def customer_line(customer: Customer) -> str:
@@ -103,15 +123,16 @@ def status_line(card: Card) -> str:
 
 def _card_buttons(card: Card) -> Blocks:
     value = str(card.conversation_id)
+    crm = [link_button("Open in CRM", card.crm_url)] if card.crm_url else []
     if card.status == Status.RESOLVED:
-        return [button("Reopen", REOPEN, value)]
+        return [button("Reopen", REOPEN, value), *crm]
     buttons = [] if card.assignee else [button("Claim", CLAIM, value, style="primary")]
     if card.on_hold:
         buttons.append(button("Lift hold", LIFT_HOLD, value))
     buttons.append(button("Resolve", RESOLVE, value))
     if card.visibility == Visibility.PUBLIC:
         buttons.append(button("Move to DM", MOVE_TO_DM, value))
-    return buttons
+    return [*buttons, *crm]
 
 
 def customer_message(
@@ -159,6 +180,16 @@ def button(label: str, action_id: str, value: str, *, style: str | None = None) 
     if style:
         element["style"] = style
     return element
+
+
+def link_button(label: str, url: str) -> dict[str, Any]:
+    """A button that opens a page (Slack still sends an interaction, acknowledged and ignored)."""
+    return {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label},
+        "action_id": "open_link",
+        "url": url,
+    }
 
 
 def quote(text: str) -> dict[str, Any]:

@@ -1,43 +1,146 @@
-"""App Home: the agent's own open conversations and the unclaimed queue."""
+"""App Home: the agent's own open conversations and the team's unclaimed queue.
+
+Both lists are ordered by priority, then by deadline (earliest first, none last), so the top line
+is always the next thing to do. A view holds at most 100 blocks: each item is one section, and
+when the lists are longer than the room left, the rest is summarised as "and N more".
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from bot.slack.blocks import section
+from bot.domain.sla import Priority
+from bot.reports.render import human_duration
+from bot.slack.blocks import Blocks, section
 from bot.slack.mrkdwn import escape, truncate
+
+MAX_BLOCKS = 100  # Slack's limit for a Home tab view
+MAX_HEADER = 150  # Slack's limit for a header's text
+TEXT_CHARS = 120  # the first words of the message; keeps a section far below its 3000 chars
+# Blocks that are always there: two headers, the divider and the "updated" context. Each list
+# also keeps one block for its empty state or its "and N more" note.
+_FIXED_BLOCKS = 4
+ITEM_BUDGET = MAX_BLOCKS - _FIXED_BLOCKS - 2
+
+EMOJI = {
+    Priority.URGENT: ":red_circle:",
+    Priority.HIGH: ":large_orange_circle:",
+    Priority.NORMAL: ":large_yellow_circle:",
+    Priority.LOW: ":white_circle:",
+}
+_RANK = {priority: rank for rank, priority in enumerate(EMOJI)}  # urgent 0 ... low 3
 
 
 @dataclass(frozen=True)
 class HomeItem:
-    network_label: str
+    conversation_id: int
+    priority: str  # a Priority value: "urgent" | "high" | "normal" | "low"
     customer_name: str
     customer_handle: str
-    text: str
-    permalink: str | None
+    network_label: str
+    text: str  # the customer's first message
+    permalink: str | None  # the Slack thread
+    due_at: datetime | None  # the current response deadline
+    on_hold: bool = False  # netiquette hold: no response clock
 
 
-def home_view(mine: list[HomeItem], queue: list[HomeItem]) -> dict[str, Any]:
-    body: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": "Your conversations"}},
-        *_items(mine, empty="Nothing assigned to you. Claim one from the queue below."),
+def home_view(
+    mine: Sequence[HomeItem], queue: Sequence[HomeItem], now: datetime, *, user: str
+) -> dict[str, Any]:
+    """The Home tab of `user`: {"type": "home", "blocks": [...]}, at most 100 blocks.
+
+    `mine` are the conversations `user` owns, `queue` the unclaimed ones; either order is fine,
+    both are sorted here. If both lists are long they share the room evenly; a short one leaves
+    its unused room to the other.
+    """
+    half = ITEM_BUDGET // 2
+    mine_room = min(len(mine), max(half, ITEM_BUDGET - len(queue)))
+    queue_room = ITEM_BUDGET - mine_room
+    blocks: Blocks = [
+        _header("Your conversations", len(mine)),
+        *_items(
+            order(mine),
+            mine_room,
+            now,
+            empty=f"Nothing assigned to <@{user}> right now. Claim one from the team queue below.",
+        ),
         {"type": "divider"},
-        {"type": "header", "text": {"type": "plain_text", "text": "Unclaimed queue"}},
-        *_items(queue, empty="The queue is empty. :tada:"),
+        _header("Team queue", len(queue)),
+        *_items(order(queue), queue_room, now, empty="The queue is empty. :tada:"),
+        _context(f"Most urgent first · {_updated(now)}"),
     ]
-    return {"type": "home", "blocks": body[:100]}
+    return {"type": "home", "blocks": blocks}
 
 
-def _items(items: list[HomeItem], *, empty: str) -> list[dict[str, Any]]:
+def order(items: Iterable[HomeItem]) -> list[HomeItem]:
+    """Urgent to low, then the earliest deadline first (none last), then the oldest conversation.
+    An unknown priority sorts, and shows, as normal rather than hiding the item."""
+
+    def key(item: HomeItem) -> tuple[int, bool, float, int]:
+        # 0.0 only stands in for "no deadline", which the flag before it already sorts last.
+        due = item.due_at.timestamp() if item.due_at is not None else 0.0
+        return (_RANK[_priority(item.priority)], item.due_at is None, due, item.conversation_id)
+
+    return sorted(items, key=key)
+
+
+def _items(items: list[HomeItem], room: int, now: datetime, *, empty: str) -> Blocks:
     if not items:
         return [section(empty)]
-    return [section(_line(item)) for item in items[:40]]
+    blocks = [section(_line(item, now)) for item in items[:room]]
+    if len(items) > room:
+        blocks.append(_context(f"… and {len(items) - room} more, not shown here."))
+    return blocks
 
 
-def _line(item: HomeItem) -> str:
-    who = (
-        f"*{escape(item.customer_name)}* (@{escape(item.customer_handle)}) on {item.network_label}"
-    )
-    link = f" · <{item.permalink}|open thread>" if item.permalink else ""
-    return f"{who}{link}\n> {escape(truncate(item.text.replace(chr(10), ' '), 150))}"
+def _line(item: HomeItem, now: datetime) -> str:
+    parts = [
+        f"{EMOJI[_priority(item.priority)]} *{escape(item.customer_name)}* "
+        f"(@{escape(item.customer_handle)})",
+        escape(item.network_label),
+        _time_left(item, now),
+    ]
+    if item.permalink:
+        parts.append(f"<{item.permalink}|open thread>")
+    text = " ".join(item.text.split())  # one line: a newline would end the quote
+    return f"{' · '.join(parts)}\n> {escape(truncate(text, TEXT_CHARS)) or '(no text)'}"
+
+
+def _time_left(item: HomeItem, now: datetime) -> str:
+    """ "due in 12 min", "*overdue 5 min*", "due now", "no deadline", "on hold"."""
+    if item.on_hold:
+        return ":shield: on hold"
+    if item.due_at is None:
+        return "no deadline"
+    left = item.due_at - now
+    if left >= timedelta(minutes=1):
+        return f"due in {human_duration(left)}"
+    if left > -timedelta(minutes=1):
+        return "*due now*"  # "due in 20 s" would be stale before the agent reads it
+    return f"*overdue {human_duration(-left)}*"
+
+
+def _priority(value: str) -> Priority:
+    try:
+        return Priority(value)
+    except ValueError:
+        return Priority.NORMAL
+
+
+def _header(title: str, count: int) -> dict[str, Any]:
+    text = truncate(f"{title} ({count})", MAX_HEADER)
+    return {"type": "header", "text": {"type": "plain_text", "text": text}}
+
+
+def _updated(now: datetime) -> str:
+    """ "updated 14:32" in the viewer's own time zone (Slack's date token), with the time in
+    `now`'s zone as the fallback for clients that cannot render it."""
+    fallback = f"updated {now:%H:%M %Z}".strip()
+    return f"<!date^{int(now.timestamp())}^updated {{time}}|{fallback}>"
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}

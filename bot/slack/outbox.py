@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock
 from bot.domain.delivery import PermanentError, RateLimited, TransientError
 from bot.services import effects
+from bot.services.customers import Customers
 from bot.services.oncall import OnCallService
 from bot.services.outbox import Job, JobHandler
 from bot.services.sla import Deadlines, deadline_note
@@ -63,6 +64,7 @@ class SlackJobs:
         labels: Mapping[str, str],
         deadlines: Deadlines,
         oncall: OnCallService,
+        customers: Customers,
     ) -> None:
         self.client = client
         self.database = database
@@ -70,6 +72,7 @@ class SlackJobs:
         self.labels = dict(labels)  # network -> "X"
         self.deadlines = deadlines
         self.oncall = oncall
+        self.customers = customers
 
     def handlers(self) -> dict[str, JobHandler]:
         return {
@@ -179,7 +182,8 @@ class SlackJobs:
                 self._home_item(session, c) for c in repo.open_conversations(session, assignee=user)
             ]
             queue = [self._home_item(session, c) for c in repo.open_conversations(session)]
-        self.call(self.client.views_publish, user_id=user, view=home_view(mine, queue))
+        view = home_view(mine, queue, self.clock.now(), user=user)
+        self.call(self.client.views_publish, user_id=user, view=view)
         return {}
 
     # --- helpers -------------------------------------------------------------------------------
@@ -248,16 +252,25 @@ class SlackJobs:
             dm_invited=conversation.dm_invited_at is not None,
             deadline=deadline_note(conversation, self.deadlines, self.oncall, self.clock.now()),
             on_hold=conversation.netiquette_hold,
+            priority=conversation.priority,
+            priority_reasons=tuple(conversation.priority_reasons or ()),
+            history=self.customers.history(session, conversation),
+            crm_url=self.customers.crm_url(conversation.customer),
         )
 
     def _home_item(self, session: Session, conversation: Conversation) -> HomeItem:
         first = repo.first_inbound(session, conversation.id)
+        deadline = self.deadlines.current(conversation)
         return HomeItem(
-            network_label=self.labels.get(conversation.account.network, ""),
+            conversation_id=conversation.id,
+            priority=conversation.priority,
             customer_name=conversation.customer.name,
             customer_handle=conversation.customer.handle,
+            network_label=self.labels.get(conversation.account.network, ""),
             text=first.text if first else "",
             permalink=conversation.slack_permalink,
+            due_at=deadline.due if deadline else None,
+            on_hold=conversation.netiquette_hold,
         )
 
 

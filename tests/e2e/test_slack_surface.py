@@ -34,7 +34,7 @@ def test_app_home_lists_my_conversations_and_the_queue(bot: Harness) -> None:
     assert bot.events.event(event).status_code == 200
     bot.settle()
     view = str(bot.slack.views_published["UANNA"])
-    mine, queue = view.split("Unclaimed queue")
+    mine, queue = view.split("Team queue")
     assert "Giulia Rossi" in mine and "Marco Bianchi" not in mine
     assert "Marco Bianchi" in queue and "Giulia Rossi" not in queue
 
