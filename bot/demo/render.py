@@ -28,7 +28,10 @@ from bot.slack.mrkdwn import unescape
 
 EMOJI = {
     "white_check_mark": "✅", "warning": "⚠️", "speech_balloon": "💬",
-    "bust_in_silhouette": "👤", "large_orange_circle": "🟠", "ballot_box_with_check": "☑️",
+    "bust_in_silhouette": "👤", "large_orange_circle": "🟠",
+    "large_yellow_circle": "🟡",
+    "white_circle": "⚪",
+    "ballot_box_with_check": "☑️",
     "memo": "📝", "lock": "🔒", "no_entry": "⛔", "outbox_tray": "📤",
     "arrows_counterclockwise": "🔄", "tada": "🎉", "alarm_clock": "⏰", "rotating_light": "🚨",
     "bell": "🔔", "calendar": "📅", "moon": "🌙", "shield": "🛡️", "star": "⭐",

@@ -19,8 +19,8 @@ LEADS = "S0SUPPORTLEADS"  # a Slack user group: the managers watching escalation
 # works on any day of the week.
 SETTINGS = {
     "SLA_CLOCK": "business",
-    "SLA_FIRST_RESPONSE": "15m",
-    "SLA_NEXT_RESPONSE": "15m",
+    "SLA_FIRST_RESPONSE": "20m",
+    "SLA_NEXT_RESPONSE": "20m",
     "SLA_WARN_BEFORE": "5m",
     "SLA_ESCALATE_TO": LEADS,
     "BUSINESS_HOURS": "mon-sun 09:00-18:00",
@@ -76,6 +76,7 @@ def _cast(world: World) -> None:
     world.customer("marco_b", "Marco Bianchi", followers=87)
     world.customer("sofia_l", "Sofia Longo", followers=140)
     world.customer("troll_99", "Anon", followers=3)
+    world.customer("luca_press", "Luca Ferri", followers=31_000, verified=True)
 
 
 MORNING: tuple[Step, ...] = (
@@ -88,9 +89,14 @@ MORNING: tuple[Step, ...] = (
         ),
     ),
     Step(
-        "08:59",
+        "08:58",
         "Anna sets today's on-call rotation: Bruno today, Carla tomorrow.",
         _slash(ANNA, "oncall set <@UBRUNO|bruno> <@UCARLA|carla> daily 08:00"),
+    ),
+    Step(
+        "08:59",
+        "Anna adds a journalist to the VIP list.",
+        _slash(ANNA, "vip add @luca_press journalist, Corriere"),
     ),
     Step(
         "09:01",
@@ -148,18 +154,13 @@ MORNING: tuple[Step, ...] = (
         _press(CARLA, blocks.MOVE_TO_DM, "tom_h"),
     ),
     Step(
-        "09:17",
-        "Nobody has answered Marco for 10 minutes: the bot warns the on-call agent.",
-        _nothing,
-    ),
-    Step(
         "09:21",
         "Tom continues by DM: same thread, now a private conversation.",
         lambda w: w.direct_message("tom_h", "Order 7781. The lamp inside is broken too."),
     ),
     Step(
         "09:22",
-        "Marco's 15-minute target is missed: the bot escalates in the channel.",
+        "Nobody has answered Marco for 15 minutes: the bot warns the on-call agent.",
         _nothing,
     ),
     Step(
@@ -169,6 +170,11 @@ MORNING: tuple[Step, ...] = (
     ),
     Step("09:24", "Carla resolves Tom's conversation.", _press(CARLA, blocks.RESOLVE, "tom_h")),
     Step(
+        "09:27",
+        "Marco's 20-minute target is missed: the bot escalates in the channel.",
+        _nothing,
+    ),
+    Step(
         "09:30",
         "Bruno answers Marco's DM in Italian; writing in the thread makes him the owner.",
         _answer(
@@ -177,6 +183,19 @@ MORNING: tuple[Step, ...] = (
             "Ciao Marco, hai ragione: il secondo addebito di 39,90 € ti viene rimborsato "
             "entro 3 giorni lavorativi.",
         ),
+    ),
+    Step(
+        "09:35",
+        "The journalist writes, angry and asking for a refund: the card is urgent, with its "
+        "reasons, and the on-call agent is pinged.",
+        lambda w: w.mention(
+            "luca_press", "terza settimana senza rimborso, una vergogna. Chiedo spiegazioni 😡"
+        ),
+    ),
+    Step(
+        "09:37",
+        "Bruno answers him at once.",
+        _answer(BRUNO, "luca_press", "Buongiorno Luca, ci scusiamo: il rimborso parte oggi."),
     ),
     Step(
         "09:40",

@@ -39,10 +39,10 @@ def test_the_scripted_morning_shows_slack_and_x(console: Console) -> None:
     assert "X public reply to @giulia_r: note:" not in shown
     # the summary
     assert "This morning" in shown and "median first answer" in shown
-    assert "4 public replies and 4 DMs sent on X" in shown
+    assert "5 public replies and 4 DMs sent on X" in shown
     # response times: a warning to the on-call agent, then an escalation in the channel
-    assert "⏰ @Bruno first answer due at 09:22, in 5 min." in shown
-    assert "#support: 🚨 Target missed: first answer was due at 09:22" in shown
+    assert "⏰ @Bruno first answer due at 09:27, in 5 min." in shown
+    assert "#support: 🚨 Target missed: first answer was due at 09:27" in shown
     assert "@support-leads" in shown and "missed" in shown
     # automatic notices: out of hours by DM in Italian, the rules once, then a hold a lead lifts
     assert "→ X DM to @sofia_l: Ciao Sofia, grazie per averci scritto!" in shown
@@ -50,6 +50,9 @@ def test_the_scripted_morning_shows_slack_and_x(console: Console) -> None:
     assert "→ X public reply to @troll_99: Ciao Anon, vogliamo davvero aiutarti" in shown
     assert "Netiquette hold: @troll_99 wrote abusively again" in shown
     assert "@Carla lifted the netiquette hold" in shown
+    # priority: a VIP journalist writing angrily is urgent, with reasons, and on call is pinged
+    assert "🔴 Urgent: journalist, Corriere (VIP) · 31k followers · verified · angry" in shown
+    assert "#support: 🔴 Urgent: @luca_press" in shown
 
 
 def test_interactive_mode_lets_you_answer_and_write_as_a_customer(console: Console) -> None:
@@ -57,8 +60,8 @@ def test_interactive_mode_lets_you_answer_and_write_as_a_customer(console: Conso
         "tweet luca_v il codice sconto non funziona",
         "list",
         "as bruno",
-        "say 6 Ciao Luca, prova ora: BENVENUTO10",
-        "resolve 6",
+        "say 7 Ciao Luca, prova ora: BENVENUTO10",
+        "resolve 7",
         "say 99 hello",
         "bogus",
         "quit",
