@@ -95,8 +95,9 @@ class Carebridge:
     def wsgi(self) -> Callable[..., Iterable[bytes]]:
         return wsgi_app(self.bolt, self.services.health)
 
-    def start_background(self, stop: threading.Event) -> Timers:
+    def start_background(self) -> Background:
         """The outbox worker thread and the scheduler (pollers, deadlines, handoffs, digest)."""
+        stop = threading.Event()
         worker = threading.Thread(
             target=self.services.worker.run_forever, args=(stop,), name="outbox", daemon=True
         )
@@ -105,7 +106,7 @@ class Carebridge:
         self.services.notifier.subscribe(timers.wake_sla)
         self.services.oncall.on_rotation_change = timers.arm_handoff
         timers.start()
-        return timers
+        return Background(stop, worker, timers, self.services.worker.notify)
 
     def serve(self) -> None:
         """Block serving Slack: Socket Mode when an app token is set, otherwise HTTP."""
@@ -122,6 +123,22 @@ class Carebridge:
 
     def close(self) -> None:
         self.database.dispose()
+
+
+@dataclass
+class Background:
+    stop_event: threading.Event
+    worker: threading.Thread
+    timers: Timers
+    wake_worker: Callable[[], None]
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Take no more work, let the job in hand finish; True if all stopped within `timeout`."""
+        self.stop_event.set()
+        self.timers.shutdown()
+        self.wake_worker()  # it may be waiting for its next job: let it see the stop at once
+        self.worker.join(timeout)
+        return not self.worker.is_alive()
 
 
 def build_services(

@@ -9,7 +9,6 @@ import argparse
 import os
 import signal
 import sys
-import threading
 from collections.abc import Sequence
 
 import structlog
@@ -88,13 +87,12 @@ def run_bot(settings: Settings) -> int:
 
     configure_logging(settings.log_format, settings.secrets())
     app = Carebridge.build(settings)
-    stop = threading.Event()
-    timers = app.start_background(stop)
+    background = app.start_background()
 
     def shut_down(signum: int, _frame: object) -> None:
+        # Stop taking Slack requests (this ends serve()); the finally below lets the job in
+        # hand finish, up to 10 seconds.
         log.info("carebridge.stopping", signal=signal.Signals(signum).name)
-        stop.set()
-        timers.shutdown()
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, shut_down)
@@ -104,8 +102,9 @@ def run_bot(settings: Settings) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        stop.set()
+        finished = background.stop(timeout=10.0)
         app.close()
+        log.info("carebridge.stopped", finished_in_time=finished)
     return 0
 
 
