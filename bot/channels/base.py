@@ -45,6 +45,13 @@ class SocialChannel(Protocol):
 
     def send_private(self, recipient_id: str, text: str) -> SentMessage: ...
 
+    def find_sent(
+        self, text: str, *, in_reply_to: str | None, recipient_id: str | None, since: datetime
+    ) -> SentMessage | None:
+        """An earlier attempt of this very message, if it reached the network (its answer was
+        lost): a retry looks here first, so nothing goes out twice."""
+        ...
+
     def private_message_link(self, account: AccountIdentity) -> str:
         """Where a customer starts a private conversation with the brand."""
         ...

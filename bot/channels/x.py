@@ -203,6 +203,44 @@ class XChannel:
             data["dm_event_id"], f"https://x.com/messages/{data['dm_conversation_id']}"
         )
 
+    def find_sent(
+        self, text: str, *, in_reply_to: str | None, recipient_id: str | None, since: datetime
+    ) -> SentMessage | None:
+        with _translated("looking for an earlier attempt"):
+            if in_reply_to is not None:
+                body = self.client.get_users_tweets(
+                    self.me.external_id,
+                    start_time=_iso(since),
+                    max_results=100,
+                    tweet_fields=["referenced_tweets", "created_at"],
+                    user_auth=True,
+                )
+                for tweet in body.get("data", []):
+                    replied = {
+                        r.get("id")
+                        for r in tweet.get("referenced_tweets", [])
+                        if r.get("type") == "replied_to"
+                    }
+                    if tweet.get("text") == text and in_reply_to in replied:
+                        return SentMessage(
+                            tweet["id"], f"https://x.com/{self.me.handle}/status/{tweet['id']}"
+                        )
+                return None
+            body = self.client.get_direct_message_events(
+                participant_id=recipient_id,
+                event_types="MessageCreate",
+                max_results=100,
+                dm_event_fields=DM_FIELDS,
+                user_auth=True,
+            )
+        for event in body.get("data", []):
+            created = _parse_time(event.get("created_at"))
+            mine = event.get("sender_id") == self.me.external_id
+            if mine and event.get("text") == text and (created is None or created >= since):
+                link = f"https://x.com/messages/{event.get('dm_conversation_id', '')}"
+                return SentMessage(event["id"], link)
+        return None
+
     def private_message_link(self, account: AccountIdentity) -> str:
         return f"https://x.com/messages/compose?recipient_id={account.external_id}"
 

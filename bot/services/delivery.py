@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -34,7 +34,7 @@ class DeliverToCustomer:
             if message.delivery == Delivery.SENT:
                 return {"external_id": message.external_id, "permalink": message.permalink}
             conversation = message.conversation
-            network, text = conversation.account.network, message.text
+            network, text, since = conversation.account.network, message.text, message.created_at
             public = message.visibility == Visibility.PUBLIC
             target = (
                 message.in_reply_to_external_id if public else conversation.customer.external_id
@@ -42,6 +42,16 @@ class DeliverToCustomer:
         if not target:
             raise PermanentError("there is no customer post to reply to")
         channel = self.context.channel(network)
+        if job.attempts > 1:  # an earlier attempt may have reached X although we never heard
+            found = channel.find_sent(
+                text,
+                in_reply_to=target if public else None,
+                recipient_id=None if public else target,
+                since=since - timedelta(minutes=1),
+            )
+            if found is not None:
+                log.info("message.found_sent", message_id=job.payload["message_id"])
+                return {"external_id": found.external_id, "permalink": found.permalink}
         sent = (
             channel.reply_publicly(text, target) if public else channel.send_private(target, text)
         )

@@ -179,3 +179,23 @@ def test_a_thread_post_whose_answer_was_lost_is_not_doubled(bot: Harness) -> Non
     bot.settle()
     [notice] = bot.slack.thread(card["ts"], CHANNEL)
     assert "took over" in notice["text"]
+
+
+def test_an_answer_whose_response_was_lost_is_found_on_x_not_sent_again(bot: Harness) -> None:
+    card = claimed_mention(bot)
+    bot.x.inject("POST /2/tweets", Fault.connection_reset(after=True))  # X posted it; we never knew
+    answer = bot.reply_in_thread("UANNA", "Refund approved today", card["ts"])
+    bot.settle()
+    assert [t["text"] for t in bot.x.sent_tweets] == ["Refund approved today"]
+    assert len(bot.x.calls("POST /2/tweets")) == 1  # the retry found it instead of posting
+    assert "white_check_mark" in bot.slack.message(answer["ts"], CHANNEL)["reactions"]
+
+
+def test_a_dm_whose_response_was_lost_is_found_not_sent_again(bot: Harness) -> None:
+    bot.direct_message("marco_b", "charged twice", "Marco")
+    [card] = bot.cards()
+    route = "POST /2/dm_conversations/with/:participant_id/messages"
+    bot.x.inject(route, Fault.connection_reset(after=True))
+    bot.reply_in_thread("UANNA", "Refund on its way", card["ts"])
+    bot.settle()
+    assert [d["text"] for d in bot.x.sent_dms] == ["Refund on its way"]
