@@ -57,4 +57,6 @@ class Services:
             database = "ok"
         except Exception as error:  # report, don't raise: this is the health endpoint
             database = f"error: {type(error).__name__}"
-        return {"ok": database == "ok", "database": database}
+        # Only the database decides "ok": restarting the process would not bring X back, but
+        # the age of the last successful poll tells an operator what is going on.
+        return {"ok": database == "ok", "database": database, "channels": self.poller.health()}

@@ -199,3 +199,37 @@ def test_a_dm_whose_response_was_lost_is_found_not_sent_again(bot: Harness) -> N
     bot.reply_in_thread("UANNA", "Refund on its way", card["ts"])
     bot.settle()
     assert [d["text"] for d in bot.x.sent_dms] == ["Refund on its way"]
+
+
+def test_a_network_failing_for_five_minutes_is_reported_once_then_its_recovery(
+    bot: Harness,
+) -> None:
+    import requests
+
+    health_url = bot.events.url.replace("/slack/events", "/healthz")
+    bot.poll()
+    channel = requests.get(health_url, timeout=5).json()["channels"]["x"]
+    assert channel["failing_since"] is None and channel["last_poll_age_seconds"] == 0
+
+    bot.x.inject("GET /2/users/:id/mentions", Fault.server_error(503), times=8)
+    for _ in range(8):  # a poll a minute, failing for eight minutes
+        bot.poll()
+        bot.settle()
+        bot.clock.advance(timedelta(minutes=1))
+    warnings = [m["text"] for m in bot.slack.messages(CHANNEL) if "failing since" in m["text"]]
+    assert len(warnings) == 1 and warnings[0].startswith(":warning: X has been failing since")
+    failing = requests.get(health_url, timeout=5).json()
+    assert failing["ok"] is True and failing["channels"]["x"]["failing_since"] is not None
+    assert failing["channels"]["x"]["last_poll_age_seconds"] >= 8 * 60
+
+    bot.poll()
+    bot.settle()
+    bot.poll()
+    bot.settle()
+    recovered = [
+        m["text"]
+        for m in bot.slack.messages(CHANNEL)
+        if m["text"].startswith(":white_check_mark: X is back")
+    ]
+    assert len(recovered) == 1 and "failing for 8 min" in recovered[0]
+    assert requests.get(health_url, timeout=5).json()["channels"]["x"]["failing_since"] is None
