@@ -24,7 +24,7 @@ from bot.domain.hours import BusinessCalendar
 from bot.domain.priority import PriorityRules, parse_keywords
 from bot.domain.sla import SlaClock, SlaPolicy, policy_targets
 from bot.scheduling import Timers
-from bot.services.context import Context, Notifier
+from bot.services.context import Access, Context, Notifier
 from bot.services.conversations import Conversations
 from bot.services.customers import Customers
 from bot.services.delivery import DeliverToCustomer
@@ -40,7 +40,7 @@ from bot.services.replies import Replies
 from bot.services.sla import Deadlines, SlaSweeper
 from bot.services.stats import Stats
 from bot.slack.digest import DigestJob
-from bot.slack.directory import UserGroups, lead_checker
+from bot.slack.directory import ChannelMembers, UserGroups, lead_checker
 from bot.slack.outbox import SlackJobs
 from handlers import register_all
 from handlers.web import wsgi_app
@@ -167,7 +167,11 @@ def build_services(
         netiquette_url=settings.netiquette_url,
         netiquette_window=settings.netiquette_window,
     )
-    is_lead = lead_checker(settings.slack_leads, UserGroups(slack, clock))
+    members = ChannelMembers(slack, clock, settings.slack_channel_id)
+    access = Access(
+        is_member=members.__contains__,
+        is_lead=lead_checker(settings.slack_leads, UserGroups(slack, clock)),
+    )
     labels = {network: channel.label for network, channel in channels.items()}
     customers = Customers(context, labels, settings.crm_url_template)
     prioritizer = Prioritizer(context, priority_rules(settings), oncall)
@@ -182,8 +186,8 @@ def build_services(
     )
     return Services(
         context=context,
-        conversations=Conversations(context, deadlines, is_lead),
-        replies=Replies(context),
+        conversations=Conversations(context, deadlines, access),
+        replies=Replies(context, access),
         poller=Poller(
             context,
             ingest,

@@ -24,6 +24,7 @@ HELP = (
     "• `/care vip add @handle note` (or `remove`, `list`) keeps the VIP list.\n"
     "• `/care customer @handle` shows a customer's recent conversations, for you only.\n"
     "• `/care link @handle @other` joins one person's accounts into one customer.\n"
+    "• `/care audit <thread link>` shows who did what to a conversation.\n"
     "• `/care help` shows this message."
 )
 TEMPLATE_FORM = (
@@ -54,6 +55,8 @@ def register(app: App, services: Services) -> None:
             ack(text=fallback, blocks=blocks)
         elif word == "link":
             ack(services.customers.link(rest, user))
+        elif word == "audit":
+            ack(services.conversations.audit_report(rest, services.hours.calendar.zone))
         elif word == "template":
             _template(ack, client, services, rest.split(), command.get("trigger_id", ""))
         else:

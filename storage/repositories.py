@@ -292,3 +292,8 @@ def customer_by_handle(session: Session, network: str, handle: str) -> Customer 
             Customer.network == network, func.lower(Customer.handle) == handle.lower()
         )
     )
+
+
+def audit_entries(session: Session, conversation_id: int) -> list[AuditEntry]:
+    query = select(AuditEntry).filter_by(conversation_id=conversation_id)
+    return list(session.scalars(query.order_by(AuditEntry.at, AuditEntry.id)))

@@ -41,6 +41,7 @@ class AgentMessageKind(StrEnum):
     ANSWER = "answer"  # goes to the customer
     NOTE = "note"  # starts with `note:`: internal by choice
     NOT_OWNER = "not_owner"  # somebody else owns the conversation: internal
+    NOT_MEMBER = "not_member"  # not in the support channel: never reaches a customer
     RESOLVED = "resolved"  # the conversation is resolved: internal until reopened
     TOO_LONG = "too_long"  # over the network's limit for this kind of answer: not sent
 
@@ -62,9 +63,12 @@ def classify_agent_message(
     visibility: Visibility,
     length: int,
     public_limit: int | None,
+    member: bool = True,
 ) -> AgentMessage:
     """Decide what a thread message by an agent is. The order matters: a note is always a note,
     ownership comes before length, and nothing is sent on a resolved conversation."""
+    if not member:
+        return AgentMessage(AgentMessageKind.NOT_MEMBER)
     if is_note(text):
         return AgentMessage(AgentMessageKind.NOTE)
     if assignee is not None and assignee != writer:

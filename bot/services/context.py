@@ -29,6 +29,15 @@ class Notifier:
             listener()
 
 
+@dataclass(frozen=True)
+class Access:
+    """Who may do what: members of the support channel work conversations; the owner or a lead
+    (SLACK_LEADS) takes over and lifts holds. The Slack side resolves both."""
+
+    is_member: Callable[[str], bool] = field(default=lambda _: True)
+    is_lead: Callable[[str], bool] = field(default=lambda _: False)
+
+
 class UnknownConversation(Exception):
     """An id from Slack (a button value, a thread) that matches no conversation."""
 

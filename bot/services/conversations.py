@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy.orm import Session
@@ -10,25 +11,55 @@ from sqlalchemy.orm import Session
 from bot.channels.base import AccountIdentity
 from bot.domain.conversation import dm_invitation
 from bot.domain.model import Delivery, Direction, Status, Visibility
-from bot.services.context import Context, UnknownConversation
+from bot.services.context import Access, Context, UnknownConversation
 from bot.services.sla import Deadlines
 from bot.slack import blocks
+from bot.slack.mrkdwn import escape
 from storage import repositories as repo
 from storage.models import Conversation, Message
 
 log = structlog.get_logger(__name__)
 
 
+NOT_A_MEMBER = "Only members of the support channel can work on its conversations."
+OWNER_OR_LEAD = "Only the conversation's owner or a lead (SLACK_LEADS) can {what}."
+
+
 class Conversations:
-    def __init__(
-        self,
-        context: Context,
-        deadlines: Deadlines,
-        is_lead: Callable[[str], bool] = lambda _: False,
-    ) -> None:
+    def __init__(self, context: Context, deadlines: Deadlines, access: Access | None = None):
         self.context = context
         self.deadlines = deadlines
-        self.is_lead = is_lead  # SLACK_LEADS membership, resolved by the Slack side
+        self.access = access or Access()
+
+    def _member(self, session: Session, conversation: Conversation, user: str) -> bool:
+        if self.access.is_member(user):
+            return True
+        self._tell(session, conversation, user, NOT_A_MEMBER)
+        repo.audit(
+            session,
+            conversation.id,
+            user,
+            "refused",
+            self.context.clock.now(),
+            reason="not a member",
+        )
+        return False
+
+    def _owner_or_lead(
+        self, session: Session, conversation: Conversation, user: str, what: str
+    ) -> bool:
+        if user == conversation.assignee or self.access.is_lead(user):
+            return True
+        self._tell(session, conversation, user, OWNER_OR_LEAD.format(what=what))
+        repo.audit(
+            session,
+            conversation.id,
+            user,
+            "refused",
+            self.context.clock.now(),
+            reason=f"not the owner or a lead: {what}",
+        )
+        return False
 
     def lift_hold(self, conversation_id: int, user: str) -> None:
         """The owner or a lead lifts a netiquette hold; the clock runs again if needed."""
@@ -37,13 +68,7 @@ class Conversations:
             if not conversation.netiquette_hold:
                 self._tell(session, conversation, user, "This conversation is not on hold.")
                 return
-            if user != conversation.assignee and not self.is_lead(user):
-                self._tell(
-                    session,
-                    conversation,
-                    user,
-                    "Only the conversation's owner or a lead (SLACK_LEADS) can lift the hold.",
-                )
+            if not self._owner_or_lead(session, conversation, user, "lift the hold"):
                 return
             now = self.context.clock.now()
             conversation.netiquette_hold = False
@@ -61,6 +86,8 @@ class Conversations:
     def claim(self, conversation_id: int, user: str) -> bool:
         with self.context.transaction() as session:
             conversation = _get(session, conversation_id)
+            if not self._member(session, conversation, user):
+                return False
             if conversation.status == Status.RESOLVED:
                 self._tell(
                     session, conversation, user, "This conversation is resolved: reopen it first."
@@ -78,6 +105,11 @@ class Conversations:
     def take_over(self, conversation_id: int, user: str) -> None:
         with self.context.transaction() as session:
             conversation = _get(session, conversation_id, lock=True)
+            if not self._member(session, conversation, user):
+                return
+            taking = conversation.assignee not in (None, user)
+            if taking and not self._owner_or_lead(session, conversation, user, "take it over"):
+                return
             previous = conversation.assignee
             if previous == user:
                 self._tell(session, conversation, user, "This conversation is already yours.")
@@ -98,6 +130,8 @@ class Conversations:
     def resolve(self, conversation_id: int, user: str) -> None:
         with self.context.transaction() as session:
             conversation = _get(session, conversation_id, lock=True)
+            if not self._member(session, conversation, user):
+                return
             if conversation.status == Status.RESOLVED:
                 self._tell(session, conversation, user, "This conversation is already resolved.")
                 return
@@ -112,6 +146,8 @@ class Conversations:
     def reopen(self, conversation_id: int, user: str) -> None:
         with self.context.transaction() as session:
             conversation = _get(session, conversation_id, lock=True)
+            if not self._member(session, conversation, user):
+                return
             if conversation.status != Status.RESOLVED:
                 self._tell(session, conversation, user, "This conversation is already open.")
                 return
@@ -126,6 +162,8 @@ class Conversations:
         """Invite the customer, publicly, to continue by DM on the same network."""
         with self.context.transaction() as session:
             conversation = _get(session, conversation_id, lock=True)
+            if not self._member(session, conversation, user):
+                return
             if (
                 conversation.visibility != Visibility.PUBLIC
                 or conversation.status == Status.RESOLVED
@@ -166,6 +204,26 @@ class Conversations:
             self.context.effects.refresh_card(session, conversation)
             log.info("conversation.dm_invited", conversation_id=conversation_id, user=user)
 
+    def audit_report(self, link: str, now_zone: ZoneInfo) -> str:
+        """`/care audit <thread link>`: who did what to that conversation, oldest first."""
+        match = _PERMALINK.search(link)
+        if match is None:
+            return AUDIT_USAGE
+        channel, ts = match["channel"], f"{match['seconds']}.{match['micros']}"
+        with self.context.database.transaction() as session:
+            conversation = repo.conversation_by_thread(session, channel, ts)
+            if conversation is None:
+                return f"That thread is not a Carebridge conversation. {AUDIT_USAGE}"
+            entries = repo.audit_entries(session, conversation.id)
+            lines = [
+                f"{e.at.astimezone(now_zone):%d %b %H:%M} · "
+                f"{'<@' + e.actor + '>' if e.actor[:1] in 'UW' else e.actor} · {e.action}"
+                f"{_detail(e.detail)}"
+                for e in entries
+            ]
+        head = f"*Audit of @{escape(conversation.customer.handle)}'s conversation*"
+        return "\n".join([head, *lines]) if lines else f"{head}\nNothing recorded yet."
+
     # --- feedback ------------------------------------------------------------------------------
     def _refuse_not_owner(self, session: Session, conversation: Conversation, user: str) -> None:
         if conversation.assignee == user:
@@ -184,6 +242,15 @@ class Conversations:
             text=text,
             thread_ts=None,
         )
+
+
+AUDIT_USAGE = "Use: `/care audit <link to the conversation's thread>` (Copy link on its card)"
+_PERMALINK = re.compile(r"/archives/(?P<channel>[A-Z0-9]+)/p(?P<seconds>\d{10})(?P<micros>\d{6})")
+
+
+def _detail(detail: dict[str, object]) -> str:
+    shown = {k: v for k, v in detail.items() if k in ("reason", "previous", "via", "handle")}
+    return "".join(f" · {escape(str(v))}" for v in shown.values())
 
 
 def _get(session: Session, conversation_id: int, *, lock: bool = False) -> Conversation:

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.conversation import AgentMessage, AgentMessageKind, classify_agent_message
 from bot.domain.model import Delivery, Direction, Visibility
-from bot.services.context import Context, UnknownConversation
+from bot.services.context import Access, Context, UnknownConversation
 from bot.slack import blocks
 from bot.slack.mrkdwn import escape
 from storage import repositories as repo
@@ -17,8 +17,9 @@ log = structlog.get_logger(__name__)
 
 
 class Replies:
-    def __init__(self, context: Context) -> None:
+    def __init__(self, context: Context, access: Access | None = None) -> None:
         self.context = context
+        self.access = access or Access()
 
     def agent_message(
         self, *, channel: str, thread_ts: str, user: str, text: str, ts: str
@@ -41,6 +42,14 @@ class Replies:
                     session, conversation.id, user, "claim", self.context.clock.now(), via="answer"
                 )
             message = self._store(session, conversation, user, text, ts, decision)
+            repo.audit(
+                session,
+                conversation.id,
+                user,
+                f"thread_{decision.kind}",
+                self.context.clock.now(),
+                message_id=message.id,
+            )
             self._follow_up(session, conversation, message, decision, user, ts)
         log.info(
             "conversation.agent_wrote",
@@ -57,6 +66,14 @@ class Replies:
                 raise UnknownConversation(f"no answer {message_id} to retry")
             if message.delivery != Delivery.FAILED:
                 return  # already retried or sent: one click is enough
+            if not self.access.is_member(user):
+                self.context.effects.ephemeral(
+                    session,
+                    channel=message.conversation.slack_channel_id,
+                    user=user,
+                    text="Only members of the support channel can work on its conversations.",
+                )
+                return
             message.delivery, message.delivery_error = Delivery.PENDING, None
             now = self.context.clock.now()
             repo.audit(
@@ -77,6 +94,7 @@ class Replies:
             visibility=conversation.visibility,
             length=channel.public_length(text),
             public_limit=channel.public_reply_limit,
+            member=self.access.is_member(user),
         )
 
     def _store(
@@ -132,6 +150,8 @@ class Replies:
         reasons = {
             AgentMessageKind.NOTE: ":memo: Kept internal: messages starting with `note:` are "
             "never sent to the customer.",
+            AgentMessageKind.NOT_MEMBER: ":lock: Kept internal: only members of the support "
+            "channel can answer customers.",
             AgentMessageKind.NOT_OWNER: f":lock: Kept internal: <@{owner}> owns this "
             "conversation, so only their thread messages reach the customer.",
             AgentMessageKind.RESOLVED: ":lock: Kept internal: this conversation is resolved. "

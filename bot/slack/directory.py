@@ -48,3 +48,39 @@ def lead_checker(leads: Iterable[str], groups: UserGroups) -> Callable[[str], bo
         return user in ids or any(user in groups.members(g) for g in ids if g.startswith("S"))
 
     return is_lead
+
+
+class ChannelMembers:
+    """Who is in the support channel (conversations.members, every page), cached briefly so
+    that a click does not wait on Slack, yet someone removed loses access within a minute."""
+
+    def __init__(
+        self, client: WebClient, clock: Clock, channel: str, ttl: timedelta = timedelta(minutes=1)
+    ) -> None:
+        self.client = client
+        self.clock = clock
+        self.channel = channel
+        self.ttl = ttl
+        self._cached: tuple[datetime, frozenset[str]] | None = None
+        self._lock = threading.Lock()
+
+    def __contains__(self, user: object) -> bool:
+        return user in self.members()
+
+    def members(self) -> frozenset[str]:
+        now = self.clock.now()
+        with self._lock:
+            cached = self._cached
+        if cached is not None and now - cached[0] < self.ttl:
+            return cached[1]
+        try:
+            users: set[str] = set()
+            for page in self.client.conversations_members(channel=self.channel, limit=200):
+                users.update(page["members"])
+        except SlackClientError as error:
+            log.warning("slack.members_failed", channel=self.channel, reason=str(error)[:200])
+            return cached[1] if cached else frozenset()  # stale beats locking everyone out
+        fresh = frozenset(users)
+        with self._lock:
+            self._cached = (now, fresh)
+        return fresh

@@ -23,7 +23,8 @@ settings_env = sandbox_env
 def bot(
     slack_emulator: SlackEmulator, x_emulator: XEmulator, database_url: str, clock: ManualClock
 ) -> Iterator[World]:
-    with running_world(database_url, clock, slack=slack_emulator, x=x_emulator) as world:
+    env = {"SLACK_LEADS": "UCARLA"}  # Carla leads the team: she may take over and lift holds
+    with running_world(database_url, clock, slack=slack_emulator, x=x_emulator, env=env) as world:
         yield world
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.slack import blocks
+from storage import repositories as repo
 from tests.e2e.conftest import CHANNEL, Harness
 
 
@@ -33,11 +34,16 @@ def test_claim_shows_the_owner_and_a_second_claim_gets_a_private_take_over(bot: 
     assert "<@UANNA> already owns this conversation" in notice["text"]
     assert blocks.TAKE_OVER in str(notice["blocks"])
 
-    bot.click("UBRUNO", blocks.TAKE_OVER, "1", card["ts"])
+    bot.click("UBRUNO", blocks.TAKE_OVER, "1", card["ts"])  # not a lead: refused, privately
     bot.settle()
-    assert "claimed by <@UBRUNO>" in card_now(bot, card["ts"])
+    assert "owner or a lead" in bot.ephemerals_for("UBRUNO")[-1]["text"]
+    assert "claimed by <@UANNA>" in card_now(bot, card["ts"])
+
+    bot.click("UCARLA", blocks.TAKE_OVER, "1", card["ts"])  # a lead
+    bot.settle()
+    assert "claimed by <@UCARLA>" in card_now(bot, card["ts"])
     [took_over] = bot.slack.thread(card["ts"], CHANNEL)
-    assert "<@UBRUNO> took over this conversation from <@UANNA>" in took_over["text"]
+    assert "<@UCARLA> took over this conversation from <@UANNA>" in took_over["text"]
 
 
 def test_owner_answer_is_a_reply_to_the_customers_latest_tweet_sent_once(bot: Harness) -> None:
@@ -173,3 +179,39 @@ def test_resolve_and_reopen_update_the_card(bot: Harness) -> None:
     bot.click("UANNA", blocks.REOPEN, "1", card["ts"])
     bot.settle()
     assert blocks.RESOLVE in card_now(bot, card["ts"]) and "Open" in card_now(bot, card["ts"])
+
+
+def test_only_members_of_the_support_channel_work_conversations(bot: Harness) -> None:
+    _, card = open_mention(bot)
+    bot.slack.add_user("UOUTSIDER", "Outsider")
+    bot.click("UOUTSIDER", blocks.CLAIM, "1", card["ts"])
+    bot.click("UOUTSIDER", blocks.RESOLVE, "1", card["ts"])
+    bot.reply_in_thread("UOUTSIDER", "I can answer this one", card["ts"])
+    bot.settle()
+    assert bot.x.sent_tweets == []
+    assert "unclaimed" in card_now(bot, card["ts"]) and "Resolved" not in card_now(bot, card["ts"])
+    # Slack cannot show an outsider a private message in a channel they are not in; what they
+    # tried is refused and recorded.
+    with bot.app.database.transaction() as session:
+        refused = [e for e in repo.audit_entries(session, 1) if e.actor == "UOUTSIDER"]
+    assert [e.action for e in refused] == ["refused", "refused", "thread_not_member"]
+
+
+def test_every_action_lands_in_the_audit_log_and_care_audit_shows_it(bot: Harness) -> None:
+    _, card = open_mention(bot)
+    bot.click("UANNA", blocks.CLAIM, "1", card["ts"])
+    bot.reply_in_thread("UANNA", "note: checking", card["ts"])
+    bot.reply_in_thread("UANNA", "On it!", card["ts"])
+    bot.click("UBRUNO", blocks.TAKE_OVER, "1", card["ts"])
+    bot.click("UANNA", blocks.RESOLVE, "1", card["ts"])
+    bot.settle()
+    link = bot.slack.message(card["ts"], CHANNEL)
+    permalink = f"https://sandbox.slack.com/archives/{CHANNEL}/p{card['ts'].replace('.', '')}"
+    answer = bot.events.slash_command("UCARLA", "/care", f"audit {permalink}", CHANNEL).text
+    for action in ("claim", "thread_note", "thread_answer", "refused", "resolve"):
+        assert action in answer, action
+    assert "<@UBRUNO>" in answer and link is not None
+    assert (
+        "Use: `/care audit"
+        in bot.events.slash_command("UCARLA", "/care", "audit nope", CHANNEL).text
+    )

@@ -175,7 +175,7 @@ def test_a_post_whose_answer_was_lost_is_found_not_posted_again(bot: Harness) ->
 def test_a_thread_post_whose_answer_was_lost_is_not_doubled(bot: Harness) -> None:
     card = claimed_mention(bot)
     bot.slack.inject("chat.postMessage", Fault.connection_reset(after=True))
-    bot.click("UBRUNO", blocks.TAKE_OVER, "1", card["ts"])
+    bot.click("UCARLA", blocks.TAKE_OVER, "1", card["ts"])
     bot.settle()
     [notice] = bot.slack.thread(card["ts"], CHANNEL)
     assert "took over" in notice["text"]
