@@ -42,3 +42,12 @@ def test_sigterm_stops_the_running_bot_cleanly(tmp_path) -> None:
     assert '"event": "carebridge.stopping"' in log and '"signal": "SIGTERM"' in log
     assert '"event": "carebridge.stopped"' in log and '"finished_in_time": true' in log
     assert "Traceback" not in log
+    # the logs of the whole run carry no secret, whatever logged them
+    for secret in (
+        "xoxb-sandbox",
+        "sandbox-signing-secret",
+        "sandbox-consumer-key",
+        "sandbox-consumer-secret",
+        "sandbox-access-token",
+    ):
+        assert secret not in log, secret
