@@ -93,7 +93,7 @@ class Carebridge:
         return cls(settings, database, clock, slack, bolt, services)
 
     def wsgi(self) -> Callable[..., Iterable[bytes]]:
-        return wsgi_app(self.bolt, self.services.health)
+        return wsgi_app(self.bolt, self.services.health, self.settings.slack_signing_secret)
 
     def start_background(self) -> Background:
         """The outbox worker thread and the scheduler (pollers, deadlines, handoffs, digest)."""

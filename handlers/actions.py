@@ -36,13 +36,14 @@ def register(app: App, services: Services) -> None:
 def _listener(use_case: Callable[[int, str], Any]) -> Callable[..., None]:
     def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        use_case(_id(action.get("value")), body["user"]["id"])
+        use_case(_id(action.get("value")), body["user"]["id"])  # web.py checked user.id
 
     return listener
 
 
 def _id(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise UnknownConversation(f"not a conversation id: {value!r}") from None
+    # A button value is an id we wrote; anything else (too long for a database integer
+    # included) names no conversation.
+    if not isinstance(value, str) or not value.isdigit() or len(value) > 15:
+        raise UnknownConversation(f"not a conversation id: {str(value)[:40]!r}")
+    return int(value)

@@ -17,8 +17,8 @@ log = structlog.get_logger(__name__)
 def register(app: App, services: Services) -> None:
     @app.error
     def on_error(error: Exception, body: dict[str, Any], response: BoltResponse | None) -> None:
-        user = (body.get("user") or {}).get("id") or body.get("user_id")
-        channel = (body.get("channel") or {}).get("id") or body.get("channel_id")
+        user = _id(body.get("user")) or _text(body.get("user_id"))
+        channel = _id(body.get("channel")) or _text(body.get("channel_id"))
         if isinstance(error, UnknownConversation):
             log.warning("slack.unknown_conversation", reason=str(error), user=user)
             text = "That conversation no longer exists in Carebridge."
@@ -34,3 +34,11 @@ def register(app: App, services: Services) -> None:
         expected = isinstance(error, UnknownConversation)
         if response is not None and (expected or body.get("type") != "event_callback"):
             response.status = 200
+
+
+def _id(value: Any) -> str | None:
+    return _text(value.get("id")) if isinstance(value, dict) else None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

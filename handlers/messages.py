@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.services.registry import Services
-from bot.slack.mrkdwn import to_plain_text
+from bot.slack.mrkdwn import is_user_id, to_plain_text
 
 # A thread reply also sent to the channel is still a thread reply; edits, joins and bot posts
 # are not answers.
@@ -17,15 +17,20 @@ _ANSWER_SUBTYPES = {None, "thread_broadcast"}
 def register(app: App, services: Services) -> None:
     @app.event("message")
     def on_message(event: dict[str, Any]) -> None:
-        if event.get("subtype") not in _ANSWER_SUBTYPES or event.get("bot_id"):
+        subtype = event.get("subtype")
+        if not (subtype is None or isinstance(subtype, str)) or subtype not in _ANSWER_SUBTYPES:
             return
-        thread_ts, ts = event.get("thread_ts"), event.get("ts")
-        if event.get("channel") != services.slack_channel_id or not thread_ts or thread_ts == ts:
+        if event.get("bot_id"):
+            return
+        fields = [event.get(key) for key in ("channel", "thread_ts", "ts", "user")]
+        if not all(isinstance(value, str) and value for value in fields):
+            return  # not a person's thread message as Slack sends it
+        channel, thread_ts, ts, user = fields
+        if not is_user_id(user):
+            return
+        text = event.get("text", "")
+        if channel != services.slack_channel_id or thread_ts == ts or not isinstance(text, str):
             return
         services.replies.agent_message(
-            channel=event["channel"],
-            thread_ts=thread_ts,
-            user=event["user"],
-            text=to_plain_text(event.get("text", "")),
-            ts=ts,
+            channel=channel, thread_ts=thread_ts, user=user, text=to_plain_text(text), ts=ts
         )

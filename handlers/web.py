@@ -1,49 +1,169 @@
-"""HTTP mode: a WSGI application with `/slack/events` (Bolt verifies signatures) and `/healthz`."""
+"""HTTP mode: a WSGI application with `/slack/events` and `/healthz`.
+
+Requests are checked here before Bolt sees them: the size first (413: an oversized body is not
+even read), then the signature and timestamp (401), then the shape (400). Bolt parses a body
+before verifying it and assumes Slack's shapes, so without this an unsigned or malformed body
+could answer 500.
+"""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qs
 
+import structlog
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
 
+log = structlog.get_logger(__name__)
 MAX_BODY_BYTES = 1_000_000  # Slack's payloads are far smaller; anything bigger is not Slack
 
 StartResponse = Callable[..., Any]
+REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Payload Too Large",
+    503: "Service Unavailable",
+}
 
 
-def wsgi_app(app: App, health: Callable[[], dict[str, Any]]) -> Callable[..., Iterable[bytes]]:
+def wsgi_app(
+    app: App, health: Callable[[], dict[str, Any]], signing_secret: str | None
+) -> Callable[..., Iterable[bytes]]:
     slack = SlackRequestHandler(app)
+    verifier = SignatureVerifier(signing_secret) if signing_secret else None
 
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
         if path == "/healthz" and method == "GET":
             report = health()
             return _json(start_response, 200 if report.get("ok") else 503, report)
-        if path == "/slack/events":
-            if method != "POST":
-                return _json(start_response, 405, {"error": "POST only"})
-            if int(environ.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
-                return _json(start_response, 413, {"error": "request too large"})
+        if path != "/slack/events":
+            return _json(start_response, 404, {"error": "not found"})
+        if method != "POST":
+            return _json(start_response, 405, {"error": "POST only"})
+        body = _read(environ)
+        if body is None:
+            return _json(start_response, 413, {"error": "request too large"})
+        if not _signed(verifier, body, environ):
+            return _json(start_response, 401, {"error": "invalid signature"})
+        if not well_formed(body, environ.get("CONTENT_TYPE", "")):
+            log.warning("slack.malformed_request", size=len(body))
+            return _json(start_response, 400, {"error": "malformed request"})
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        try:
             return slack(environ, start_response)
-        return _json(start_response, 404, {"error": "not found"})
+        except Exception:  # Bolt choked on a shape it assumed: a bad request, not our failure
+            log.exception("slack.unparsable_request")
+            return _json(start_response, 400, {"error": "malformed request"})
 
     return application
 
 
+def _signed(verifier: SignatureVerifier | None, body: bytes, environ: dict[str, Any]) -> bool:
+    """Slack's v0 signature over the body, with a timestamp within five minutes."""
+    signature = environ.get("HTTP_X_SLACK_SIGNATURE")
+    timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")
+    if verifier is None or not signature or not timestamp or not timestamp.isdigit():
+        return False
+    headers = {"x-slack-signature": signature, "x-slack-request-timestamp": timestamp}
+    try:
+        return verifier.is_valid_request(body, headers)
+    except ValueError:
+        return False
+
+
+def well_formed(body: bytes, content_type: str) -> bool:
+    """The shapes Slack sends: a JSON object (Events API), or a form that is either a slash
+    command or carries a `payload` JSON object (interactivity)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    if content_type.startswith("application/json"):
+        return _event_envelope(_json_object(text))
+    form = parse_qs(text, keep_blank_values=True)
+    if "payload" not in form:
+        return bool(form.get("command")) and bool(form.get("user_id"))
+    return _interaction(_json_object(form["payload"][-1]))
+
+
+def _event_envelope(body: dict[str, Any] | None) -> bool:
+    if body is None or not isinstance(body.get("type"), str):
+        return False
+    if body["type"] == "url_verification":
+        return isinstance(body.get("challenge"), str)
+    event = body.get("event")
+    authorizations = body.get("authorizations", [])
+    return (
+        isinstance(event, dict)
+        and isinstance(event.get("type"), str)
+        and isinstance(authorizations, list)
+        and all(isinstance(a, dict) for a in authorizations)
+        and _optional(body, "team_id", str)
+        and _optional(body, "api_app_id", str)
+    )
+
+
+def _interaction(payload: dict[str, Any] | None) -> bool:
+    if payload is None or not isinstance(payload.get("type"), str):
+        return False
+    user = payload.get("user")
+    if not isinstance(user, dict) or not isinstance(user.get("id"), str):
+        return False
+    if not all(_optional(payload, key, dict) for key in ("team", "channel", "view", "container")):
+        return False
+    if not _optional(payload, "api_app_id", str):
+        return False
+    if payload["type"] == "block_actions":
+        actions = payload.get("actions")
+        return (
+            isinstance(actions, list)
+            and len(actions) > 0
+            and all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions)
+        )
+    if payload["type"] in ("view_submission", "view_closed"):
+        return isinstance(payload.get("view"), dict)
+    return True
+
+
+def _optional(container: dict[str, Any], key: str, kind: type) -> bool:
+    value = container.get(key)
+    return value is None or isinstance(value, kind)
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _read(environ: dict[str, Any]) -> bytes | None:
+    """The body, or None when it is over the limit (chunked bodies included)."""
+    length = environ.get("CONTENT_LENGTH") or ""
+    stream = environ["wsgi.input"]
+    if length.isdigit():
+        if int(length) > MAX_BODY_BYTES:
+            return None
+        return stream.read(int(length))
+    body = stream.read(MAX_BODY_BYTES + 1)
+    return None if len(body) > MAX_BODY_BYTES else body
+
+
 def _json(start_response: StartResponse, status: int, body: dict[str, Any]) -> list[bytes]:
     payload = json.dumps(body).encode()
-    reason = {
-        200: "OK",
-        404: "Not Found",
-        405: "Method Not Allowed",
-        413: "Payload Too Large",
-        503: "Service Unavailable",
-    }[status]
     start_response(
-        f"{status} {reason}",
+        f"{status} {REASONS[status]}",
         [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],
     )
     return [payload]

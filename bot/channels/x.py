@@ -87,34 +87,40 @@ class XChannel:
         token: str | None = None
         for page in range(1, MAX_PAGES + 1):
             with _translated("fetching mentions"):
-                body = self.client.get_users_mentions(
-                    self.me.external_id,
-                    max_results=100,
-                    pagination_token=token,
-                    expansions=["author_id"],
-                    tweet_fields=TWEET_FIELDS,
-                    user_fields=USER_FIELDS,
-                    user_auth=True,
-                    **window,
+                body = _page(
+                    self.client.get_users_mentions(
+                        self.me.external_id,
+                        max_results=100,
+                        pagination_token=token,
+                        expansions=["author_id"],
+                        tweet_fields=TWEET_FIELDS,
+                        user_fields=USER_FIELDS,
+                        user_auth=True,
+                        **window,
+                    )
                 )
-            meta = body.get("meta", {})
-            if page == 1 and meta.get("newest_id"):
+            meta = _dict(body.get("meta"))
+            if page == 1 and _is_id(meta.get("newest_id")):
                 newest = _max_id(newest, meta["newest_id"])
             users = _users_by_id(body)
-            for tweet in body.get("data", []):
-                if tweet.get("author_id") == self.me.external_id:
+            for tweet in _items(body):
+                author = (
+                    users.get(tweet.get("author_id")) if _is_id(tweet.get("author_id")) else None
+                )
+                if not _is_id(tweet.get("id")) or author is None or not _text(tweet):
+                    log.warning("x.item_skipped", stream="mentions", reason="malformed tweet")
+                    continue
+                if author.external_id == self.me.external_id:
                     continue  # the brand's own post: never mirrored back
-                author = users.get(tweet.get("author_id", ""))
-                if author is not None:
-                    messages.append(self._mention(tweet, author))
+                messages.append(self._mention(tweet, author))
             log.info(
                 "x.fetch.page",
                 stream="mentions",
                 page=page,
-                count=meta.get("result_count", 0),
+                count=len(_items(body)),
                 backfill=since_id is None,
             )
-            token = meta.get("next_token")
+            token = meta.get("next_token") if isinstance(meta.get("next_token"), str) else None
             if not token:
                 break
         return Batch(sorted(messages, key=lambda m: int(m.external_id)), newest)
@@ -125,18 +131,23 @@ class XChannel:
         token: str | None = None
         for page in range(1, MAX_PAGES + 1):
             with _translated("fetching DMs"):
-                body = self.client.get_direct_message_events(
-                    event_types="MessageCreate",
-                    dm_event_fields=DM_FIELDS,
-                    expansions=["sender_id"],
-                    user_fields=USER_FIELDS,
-                    max_results=100,
-                    pagination_token=token,
-                    user_auth=True,
+                body = _page(
+                    self.client.get_direct_message_events(
+                        event_types="MessageCreate",
+                        dm_event_fields=DM_FIELDS,
+                        expansions=["sender_id"],
+                        user_fields=USER_FIELDS,
+                        max_results=100,
+                        pagination_token=token,
+                        user_auth=True,
+                    )
                 )
             users = _users_by_id(body)
             reached_known = False
-            for event in body.get("data", []):  # newest first
+            for event in _items(body):  # newest first
+                if not _is_id(event.get("id")):
+                    log.warning("x.item_skipped", stream="dms", reason="event without an id")
+                    continue
                 created = _parse_time(event.get("created_at"))
                 known = last_event_id is not None and int(event["id"]) <= int(last_event_id)
                 too_old = last_event_id is None and created is not None and created < since
@@ -144,19 +155,23 @@ class XChannel:
                     reached_known = True
                     break
                 newest = _max_id(newest, event["id"])
-                if event.get("sender_id") == self.me.external_id:
+                sender = event.get("sender_id")
+                if sender == self.me.external_id:
                     continue  # our own answer, listed with the customer's messages
-                author = users.get(event.get("sender_id", ""))
-                if author is not None:
-                    messages.append(self._dm(event, author))
+                author = users.get(sender) if _is_id(sender) else None
+                if event.get("event_type") != "MessageCreate" or author is None or not _text(event):
+                    log.warning("x.item_skipped", stream="dms", reason="not a customer message")
+                    continue
+                messages.append(self._dm(event, author))
             log.info(
                 "x.fetch.page",
                 stream="dms",
                 page=page,
-                count=len(body.get("data", [])),
+                count=len(_items(body)),
                 backfill=last_event_id is None,
             )
-            token = body.get("meta", {}).get("next_token")
+            next_token = _dict(body.get("meta")).get("next_token")
+            token = next_token if isinstance(next_token, str) else None
             if reached_known or not token:
                 break
         return Batch(sorted(messages, key=lambda m: int(m.external_id)), newest)
@@ -263,27 +278,70 @@ def _translated(doing: str) -> Iterator[None]:
         ) from error
     except (requests.ConnectionError, requests.Timeout) as error:
         raise TransientError(f"X could not be reached while {doing}") from error
+    except MalformedPage as error:
+        raise TransientError(f"X sent a malformed answer while {doing}: {error}") from error
+    except ValueError as error:  # tweepy could not decode the body (an HTML error page...)
+        raise TransientError(f"X sent an unreadable answer while {doing}") from error
 
 
 def _users_by_id(body: dict[str, Any]) -> dict[str, Author]:
-    users = body.get("includes", {}).get("users", [])
-    return {
-        u["id"]: Author(
-            external_id=u["id"],
-            handle=u.get("username", ""),
-            name=u.get("name", ""),
-            followers=int(u.get("public_metrics", {}).get("followers_count", 0)),
-            verified=bool(u.get("verified", False)),
-            profile_url=f"https://x.com/{u.get('username', '')}",
+    users = _dict(body.get("includes")).get("users")
+    found: dict[str, Author] = {}
+    for user in users if isinstance(users, list) else []:
+        if not isinstance(user, dict) or not _is_id(user.get("id")):
+            continue
+        handle = user.get("username") if isinstance(user.get("username"), str) else ""
+        name = user.get("name") if isinstance(user.get("name"), str) else handle
+        followers = _dict(user.get("public_metrics")).get("followers_count", 0)
+        found[user["id"]] = Author(
+            external_id=user["id"],
+            handle=handle,
+            name=name,
+            followers=followers if isinstance(followers, int) and followers >= 0 else 0,
+            verified=user.get("verified") is True,
+            profile_url=f"https://x.com/{handle}",
         )
-        for u in users
-    }
+    return found
 
 
-def _parse_time(value: str | None) -> datetime | None:
-    if not value:
+# --- what X sends, read defensively: a malformed page must not crash a poll or store junk ----
+class MalformedPage(ValueError):
+    pass
+
+
+def _page(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise MalformedPage("not a JSON object")
+    if "data" in body and not isinstance(body["data"], list):
+        raise MalformedPage("data is not a list")
+    return body
+
+
+def _items(body: dict[str, Any]) -> list[dict[str, Any]]:
+    return [item for item in body.get("data") or [] if isinstance(item, dict)]
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _is_id(value: Any) -> bool:
+    """X's ids are strings of digits (snowflakes); anything else is not an id."""
+    return isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 25
+
+
+def _text(item: dict[str, Any]) -> bool:
+    return isinstance(item.get("text"), str) and bool(item["text"].strip())
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
         return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def _iso(moment: datetime) -> str:

@@ -54,6 +54,7 @@ class SlackEventSender:
         self.team_domain = team_domain
         self.timeout = timeout
         self._ids = itertools.count(1)
+        self._session = requests.Session()
 
     # --- signing and transport ------------------------------------------------------------------
     def signature_headers(self, body: bytes, timestamp: int | None = None) -> dict[str, str]:
@@ -65,7 +66,9 @@ class SlackEventSender:
 
     def post_raw(self, body: bytes, headers: Mapping[str, str]) -> requests.Response:
         """POST `body` with exactly `headers` (no signing): for tests of forged or bad requests."""
-        return requests.post(self.url, data=body, headers=dict(headers), timeout=self.timeout)
+        # One keep-alive session, as Slack reuses its connections: a new connection per request
+        # would exhaust the server's connection limit under a burst (the fuzz tests).
+        return self._session.post(self.url, data=body, headers=dict(headers), timeout=self.timeout)
 
     def unsigned(self, body: bytes, content_type: str = "application/json") -> requests.Response:
         """POST `body` without any Slack signature headers."""

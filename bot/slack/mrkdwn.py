@@ -12,6 +12,12 @@ from __future__ import annotations
 import re
 
 _SLACK_ENTITY = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
+
+
+def is_user_id(value: object) -> bool:
+    """A Slack user id (U... or, in Enterprise Grid, W...), as events and payloads carry them."""
+    return isinstance(value, str) and _USER_ID.fullmatch(value) is not None
 
 
 def escape(text: str) -> str:
