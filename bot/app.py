@@ -46,6 +46,7 @@ from handlers import register_all
 from handlers.web import wsgi_app
 from storage import migrate
 from storage.db import Database
+from storage.leadership import Leadership
 
 log = structlog.get_logger(__name__)
 SLACK_TIMEOUT_SECONDS = 10
@@ -102,7 +103,7 @@ class Carebridge:
             target=self.services.worker.run_forever, args=(stop,), name="outbox", daemon=True
         )
         worker.start()
-        timers = Timers(self.settings, self.services, self.clock)
+        timers = Timers(self.settings, self.services, self.clock, Leadership(self.database))
         self.services.notifier.subscribe(timers.wake_sla)
         self.services.oncall.on_rotation_change = timers.arm_handoff
         timers.start()

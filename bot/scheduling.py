@@ -21,23 +21,42 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.clock import Clock
 from bot.config import Settings
 from bot.services.registry import Services
+from storage.leadership import Leadership
 
 log = structlog.get_logger(__name__)
 SAFETY_INTERVAL = timedelta(seconds=30)
+LEADERSHIP_INTERVAL = timedelta(seconds=5)  # a dead leader is replaced within this (+ a poll)
 NEVER_SKIP: dict[str, Any] = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
 
 
 class Timers:
-    def __init__(self, settings: Settings, services: Services, clock: Clock) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        services: Services,
+        clock: Clock,
+        leadership: Leadership | None = None,
+    ) -> None:
         self.settings = settings
         self.services = services
         self.clock = clock
+        # Replicas share the outbox; only the leader polls, sweeps, hands off and digests.
+        self.leadership = leadership
+        self._leading = leadership is None
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self._sla_at: datetime | None = None
         self._lock = threading.Lock()
 
     def start(self) -> None:
         self.scheduler.start()
+        if self.leadership is not None:
+            self._elect()
+            self.scheduler.add_job(
+                self._elect,
+                IntervalTrigger(seconds=LEADERSHIP_INTERVAL.total_seconds()),
+                id="leadership",
+                **NEVER_SKIP,
+            )
         self.start_polling()
         self.start_digest()
         self.start_deadlines()
@@ -71,6 +90,16 @@ class Timers:
 
     def shutdown(self) -> None:
         self.scheduler.shutdown(wait=False)
+        if self.leadership is not None:
+            self.leadership.resign()
+
+    def _elect(self) -> None:
+        assert self.leadership is not None
+        was_leading, self._leading = self._leading, self.leadership.is_leader()
+        if self._leading and not was_leading:
+            log.info("leadership.leading")
+            self._arm_sla(self.clock.now())  # catch up on what came due meanwhile
+            self.arm_handoff()
 
     # --- response times ----------------------------------------------------------------------
     def wake_sla(self) -> None:
@@ -82,6 +111,8 @@ class Timers:
             self._arm_sla(earliest)
 
     def _sweep(self) -> None:
+        if not self._leading:
+            return  # the leader sweeps; this replica re-arms when it becomes the leader
         try:
             self.services.sweeper.sweep()
         except Exception:
@@ -111,7 +142,8 @@ class Timers:
 
         def announce() -> None:
             try:
-                self.services.oncall.announce_handoff(handoff)
+                if self._leading:
+                    self.services.oncall.announce_handoff(handoff)
             finally:
                 self.arm_handoff()
 
@@ -123,9 +155,10 @@ class Timers:
             **NEVER_SKIP,
         )
 
-    @staticmethod
-    def _guard(name: str, job: Callable[[], object]) -> Callable[[], None]:
+    def _guard(self, name: str, job: Callable[[], object]) -> Callable[[], None]:
         def run() -> None:
+            if not self._leading:
+                return  # polling and the digest belong to the leader
             try:
                 job()
             except Exception:  # the next run tries again; the scheduler must keep running

@@ -1,0 +1,31 @@
+"""Replicas on PostgreSQL: exactly one leader; a dead leader's place is taken at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage.db import Database
+from storage.leadership import Leadership
+from tests.conftest import postgres_url
+
+
+def test_sqlite_has_one_process_which_always_leads(tmp_path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'one.db'}")
+    assert Leadership(database).is_leader() and Leadership(database).is_leader()
+
+
+def test_one_leader_among_replicas_and_a_dead_leader_is_replaced(database_url: str) -> None:
+    if not postgres_url():
+        pytest.skip("replicas coordinate through PostgreSQL: set TEST_DATABASE_URL")
+    replicas = [Database(database_url) for _ in range(3)]
+    leaderships = [Leadership(db) for db in replicas]
+    leaders = [lead.is_leader() for lead in leaderships]
+    assert leaders == [True, False, False]
+    assert [lead.is_leader() for lead in leaderships] == [True, False, False]  # stable
+
+    leaderships[0]._connection.invalidate()  # the leader's process dies: its session ends
+    replicas[0].dispose()
+    assert leaderships[1].is_leader() is True  # the next attempt takes over
+    assert leaderships[2].is_leader() is False
+    for db in replicas:
+        db.dispose()
