@@ -34,31 +34,23 @@ class Conversations:
     def _member(self, session: Session, conversation: Conversation, user: str) -> bool:
         if self.access.is_member(user):
             return True
-        self._tell(session, conversation, user, NOT_A_MEMBER)
-        repo.audit(
-            session,
-            conversation.id,
-            user,
-            "refused",
-            self.context.clock.now(),
-            reason="not a member",
-        )
-        return False
+        return self._refuse(session, conversation, user, NOT_A_MEMBER, "not a member")
 
     def _owner_or_lead(
         self, session: Session, conversation: Conversation, user: str, what: str
     ) -> bool:
         if user == conversation.assignee or self.access.is_lead(user):
             return True
-        self._tell(session, conversation, user, OWNER_OR_LEAD.format(what=what))
-        repo.audit(
-            session,
-            conversation.id,
-            user,
-            "refused",
-            self.context.clock.now(),
-            reason=f"not the owner or a lead: {what}",
-        )
+        text = OWNER_OR_LEAD.format(what=what)
+        return self._refuse(session, conversation, user, text, f"not the owner or a lead: {what}")
+
+    def _refuse(
+        self, session: Session, conversation: Conversation, user: str, text: str, reason: str
+    ) -> bool:
+        """Tell the user privately why not, and record the attempt; always False."""
+        self._tell(session, conversation, user, text)
+        now = self.context.clock.now()
+        repo.audit(session, conversation.id, user, "refused", now, reason=reason)
         return False
 
     def lift_hold(self, conversation_id: int, user: str) -> None:
