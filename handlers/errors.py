@@ -8,7 +8,7 @@ from typing import Any
 import structlog
 from slack_bolt import App, BoltResponse
 
-from bot.services.context import UnknownConversation
+from bot.services.context import AccessUnknown, UnknownConversation
 from bot.services.registry import Services
 
 log = structlog.get_logger(__name__)
@@ -22,17 +22,23 @@ def register(app: App, services: Services) -> None:
         if isinstance(error, UnknownConversation):
             log.warning("slack.unknown_conversation", reason=str(error), user=user)
             text = "That conversation no longer exists in Carebridge."
+        elif isinstance(error, AccessUnknown):
+            log.warning("slack.access_unknown", reason=str(error), user=user)
+            text = "Slack could not tell us just now who may do this. Please try again in a moment."
         else:
             error_id = uuid.uuid4().hex[:8]
             log.error("slack.listener_failed", error_id=error_id, exc_info=error, user=user)
             text = f"Something went wrong on our side (error id `{error_id}`). Please try again."
-        if user and channel:
-            services.tell(channel=channel, user=user, text=text)
         # A 500 makes Slack redeliver an event (safe: handling is idempotent) and show an error
-        # icon on a button. Keep it for unexpected failures of events; everything the agent has
-        # been told about privately is answered normally.
-        expected = isinstance(error, UnknownConversation)
-        if response is not None and (expected or body.get("type") != "event_callback"):
+        # icon on a button. Keep it for failures of events that a redelivery may cure (the agent
+        # learns nothing yet: the redelivery will likely succeed); everything else is told
+        # privately and answered normally.
+        redeliver = body.get("type") == "event_callback" and not isinstance(
+            error, UnknownConversation
+        )
+        if user and channel and not (redeliver and isinstance(error, AccessUnknown)):
+            services.tell(channel=channel, user=user, text=text)
+        if response is not None and not redeliver:
             response.status = 200
 
 

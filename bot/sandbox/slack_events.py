@@ -144,7 +144,13 @@ class SlackEventSender:
     def message(
         self, user: str, text: str, channel: str, ts: str, thread_ts: str | None = None
     ) -> requests.Response:
-        """A human's `message` event in a public channel (optionally a thread reply)."""
+        """Deliver a human's `message` event in a public channel (optionally a thread reply)."""
+        return self.event(self.message_event(user, text, channel, ts, thread_ts))
+
+    def message_event(
+        self, user: str, text: str, channel: str, ts: str, thread_ts: str | None = None
+    ) -> dict[str, Any]:
+        """The `message` event of a human's post, to deliver (and redeliver) with `event()`."""
         event: dict[str, Any] = {
             "type": "message",
             "client_msg_id": str(uuid.uuid4()),
@@ -159,7 +165,7 @@ class SlackEventSender:
         if thread_ts is not None:
             event["thread_ts"] = thread_ts
             event["parent_user_id"] = self.bot_user_id
-        return self.event(event)
+        return event
 
     def url_verification(self, challenge: str) -> requests.Response:
         """The handshake Slack sends when the request URL is saved in the app settings."""

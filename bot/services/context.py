@@ -38,6 +38,11 @@ class Access:
     is_lead: Callable[[str], bool] = field(default=lambda _: False)
 
 
+class AccessUnknown(Exception):
+    """Slack could not say who is in the channel or a group, and nothing is cached: better to
+    fail the action (an event is redelivered, a click can be repeated) than to refuse a member."""
+
+
 class UnknownConversation(Exception):
     """An id from Slack (a button value, a thread) that matches no conversation."""
 

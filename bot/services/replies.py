@@ -26,16 +26,19 @@ class Replies:
     ) -> AgentMessageKind | None:
         """Handle a message an agent wrote in a conversation's thread. `text` is plain text.
         Returns what it was, or None if the thread is not a conversation or was seen before."""
+        # Ask Slack (or the cache) before the transaction: a slow lookup must not hold the
+        # database, and a failed one (AccessUnknown) must not store anything.
+        member = self.access.is_member(user)
         with self.context.transaction() as session:
             conversation = repo.conversation_by_thread(session, channel, thread_ts)
             if conversation is None:
                 return None
             if repo.message_by_slack_ts(session, conversation.id, ts) is not None:
                 return None  # a retried delivery of the same Slack event
-            decision = self._classify(conversation, user, text)
+            decision = self._classify(conversation, user, text, member)
             if decision.claims and not repo.claim(session, conversation.id, user):
                 session.refresh(conversation)  # somebody claimed it a moment ago
-                decision = self._classify(conversation, user, text)
+                decision = self._classify(conversation, user, text, member)
             if decision.claims:
                 session.refresh(conversation)
                 repo.audit(
@@ -84,7 +87,9 @@ class Replies:
             self.context.effects.deliver(session, message, attempt=int(now.timestamp() * 1e6))
 
     # --- parts ---------------------------------------------------------------------------------
-    def _classify(self, conversation: Conversation, user: str, text: str) -> AgentMessage:
+    def _classify(
+        self, conversation: Conversation, user: str, text: str, member: bool
+    ) -> AgentMessage:
         channel = self.context.channel(conversation.account.network)
         return classify_agent_message(
             text=text,
@@ -94,7 +99,7 @@ class Replies:
             visibility=conversation.visibility,
             length=channel.public_length(text),
             public_limit=channel.public_reply_limit,
-            member=self.access.is_member(user),
+            member=member,
         )
 
     def _store(

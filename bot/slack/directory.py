@@ -3,6 +3,7 @@ button click must not wait on a Web API call every time."""
 
 from __future__ import annotations
 
+import http.client
 import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -12,8 +13,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
 from bot.clock import Clock
+from bot.services.context import AccessUnknown
 
 log = structlog.get_logger(__name__)
+
+# What a failed Web API call raises: Slack's answer, or the network (timeouts, resets, cut-off
+# bodies) as urllib reports it.
+LOOKUP_FAILED = (SlackClientError, OSError, http.client.HTTPException)
 
 
 class UserGroups:
@@ -32,9 +38,11 @@ class UserGroups:
             return cached[1]
         try:
             users = frozenset(self.client.usergroups_users_list(usergroup=group)["users"])
-        except SlackClientError as error:
+        except LOOKUP_FAILED as error:
             log.warning("slack.usergroup_failed", group=group, reason=str(error)[:200])
-            return cached[1] if cached else frozenset()  # stale beats locking everyone out
+            if cached is None:
+                raise AccessUnknown(f"could not list user group {group}") from error
+            return cached[1]  # stale beats locking everyone out
         with self._lock:
             self._cache[group] = (now, users)
         return users
@@ -77,9 +85,11 @@ class ChannelMembers:
             users: set[str] = set()
             for page in self.client.conversations_members(channel=self.channel, limit=200):
                 users.update(page["members"])
-        except SlackClientError as error:
+        except LOOKUP_FAILED as error:
             log.warning("slack.members_failed", channel=self.channel, reason=str(error)[:200])
-            return cached[1] if cached else frozenset()  # stale beats locking everyone out
+            if cached is None:
+                raise AccessUnknown(f"could not list the members of {self.channel}") from error
+            return cached[1]  # stale beats locking everyone out
         fresh = frozenset(users)
         with self._lock:
             self._cached = (now, fresh)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.sandbox.loopback import Fault
 from bot.slack import blocks
 from storage import repositories as repo
 from tests.e2e.conftest import CHANNEL, Harness
@@ -215,3 +216,22 @@ def test_every_action_lands_in_the_audit_log_and_care_audit_shows_it(bot: Harnes
         "Use: `/care audit"
         in bot.events.slash_command("UCARLA", "/care", "audit nope", CHANNEL).text
     )
+
+
+def test_an_answer_waits_for_slack_to_say_who_is_a_member_instead_of_being_refused(
+    bot: Harness,
+) -> None:
+    tweet, card = open_mention(bot)
+    bot.slack.inject("conversations.members", Fault.server_error(503))
+    message = bot.slack.post_as_user("UANNA", "On it, sorry for the wait", thread_ts=card["ts"])
+    event = bot.events.message_event("UANNA", message["text"], CHANNEL, message["ts"], card["ts"])
+    first = bot.events.event(event, event_id="EvANSWER")
+    assert first.status_code == 500  # Slack will redeliver; nothing was stored or refused
+    bot.settle()
+    assert bot.x.sent_tweets == [] and bot.ephemerals_for("UANNA") == []
+    again = bot.events.event(event, event_id="EvANSWER", retry_num=1)
+    assert again.status_code == 200
+    bot.settle()
+    [sent] = bot.x.sent_tweets
+    assert sent["text"].endswith("On it, sorry for the wait")
+    assert sent["request_json"]["reply"]["in_reply_to_tweet_id"] == tweet["id"]
