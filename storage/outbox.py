@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, select
+from sqlalchemy import ColumnElement, and_, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -113,6 +113,21 @@ def _first_of_its_ordering_key() -> ColumnElement[bool]:
         )
     )
     return OutboxJob.ordering_key.is_(None) | ~blocked_by_earlier
+
+
+def renew_lease(session: Session, job_id: int, attempt: int, until: datetime) -> bool:
+    """Extend the lease of a job this worker still holds (the same attempt); False when the lease
+    expired and another worker has taken the job since."""
+    held = (
+        (OutboxJob.id == job_id) & (OutboxJob.status == RUNNING) & (OutboxJob.attempts == attempt)
+    )
+    result = session.execute(update(OutboxJob).where(held).values(leased_until=until))
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def held(job: OutboxJob | None, attempt: int) -> bool:
+    """Whether `job` is still leased by the worker that took it at `attempt`."""
+    return job is not None and job.status == RUNNING and job.attempts == attempt
 
 
 def mark_done(job: OutboxJob, now: datetime, result: dict[str, Any] | None) -> None:

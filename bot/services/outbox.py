@@ -71,7 +71,7 @@ class OutboxWorker:
         clock: Clock,
         *,
         pacing: Mapping[str, timedelta] | None = None,
-        lease: timedelta = timedelta(minutes=2),
+        lease: timedelta = timedelta(seconds=30),
         batch: int = 20,
     ) -> None:
         self.database = database
@@ -139,6 +139,9 @@ class OutboxWorker:
             self._finish_failed(job, None, f"no handler for job kind {job.kind!r}")
             bound.error("outbox.unknown_kind")
             return
+        if not self._renew(job):
+            bound.info("outbox.lease_lost")  # another worker took it while it waited its turn
+            return
         try:
             result = handler.perform(job)
         except RateLimited as limited:
@@ -165,12 +168,18 @@ class OutboxWorker:
             self._lane_free_at[job.lane] = now + gap
         with self.database.transaction() as session:
             row = session.get(OutboxJob, job.id)
-            if row is None or row.status != rows.RUNNING:
+            if not rows.held(row, job.attempts):
                 return  # lease expired and another worker took over; it records instead
             handler.record(session, job, result, now)
             rows.mark_done(row, now, result)
         bound.info("outbox.done")
         self._wake.set()  # record() may have enqueued follow-ups (a reaction after a delivery)
+
+    def _renew(self, job: Job) -> bool:
+        """A batch is leased at once; each job's lease restarts when its turn comes, so a
+        long batch does not outlive its leases and a crash strands a job for one lease only."""
+        with self.database.transaction() as session:
+            return rows.renew_lease(session, job.id, job.attempts, self.clock.now() + self.lease)
 
     def _retry_or_give_up(self, job: Job, handler: JobHandler, reason: str, bound: Any) -> None:
         if job.attempts >= handler.max_attempts:
@@ -184,14 +193,14 @@ class OutboxWorker:
     def _retry(self, job: Job, at: datetime, reason: str, *, count_attempt: bool = True) -> None:
         with self.database.transaction() as session:
             row = session.get(OutboxJob, job.id)
-            if row is not None and row.status == rows.RUNNING:
+            if row is not None and rows.held(row, job.attempts):
                 rows.mark_retry(row, at, reason, count_attempt=count_attempt)
 
     def _finish_failed(self, job: Job, handler: JobHandler | None, reason: str) -> None:
         now = self.clock.now()
         with self.database.transaction() as session:
             row = session.get(OutboxJob, job.id)
-            if row is None or row.status != rows.RUNNING:
+            if row is None or not rows.held(row, job.attempts):
                 return
             rows.mark_failed(row, now, reason)
             if handler is not None:
