@@ -49,7 +49,6 @@ from storage.db import Database
 from storage.leadership import Leadership
 
 log = structlog.get_logger(__name__)
-SLACK_TIMEOUT_SECONDS = 10
 
 
 @dataclass
@@ -75,7 +74,7 @@ class Carebridge:
         slack = WebClient(
             token=settings.slack_bot_token,
             base_url=settings.slack_api_url,
-            timeout=SLACK_TIMEOUT_SECONDS,
+            timeout=max(1, int(settings.http_timeout.total_seconds())),
             # The outbox retries, knowing which calls are safe to repeat; the SDK's own retry
             # of a dropped connection could post a message twice.
             retry_handlers=[],
@@ -180,7 +179,15 @@ def build_services(
     handlers: dict[str, Any] = slack_jobs.handlers()
     handlers[DELIVER] = DeliverToCustomer(context, deadlines)
     handlers[DIGEST] = DigestJob(slack, stats, slack_jobs.post_once, slack_jobs.call)
-    worker = OutboxWorker(database, handlers, clock, pacing={"slack": timedelta(seconds=1)})
+    worker = OutboxWorker(
+        database,
+        handlers,
+        clock,
+        pacing={"slack": timedelta(seconds=1)},
+        # A job makes up to a few requests (a lookup of an earlier attempt, then the call): its
+        # lease must outlast them, or a second worker could repeat it while it still runs.
+        lease=max(timedelta(seconds=30), 4 * settings.http_timeout),
+    )
     notifier.subscribe(worker.notify)
     ingest = Ingest(
         effects, clock, deadlines, notices, prioritizer, reopen_window=settings.reopen_window
@@ -238,5 +245,6 @@ def x_channel(settings: Settings, clock: Clock) -> XChannel:
         access_token_secret=settings.x_access_token_secret,
         bearer_token=settings.x_bearer_token,
         api_url=settings.x_api_url,
+        timeout=settings.http_timeout.total_seconds(),
         clock=clock,
     )

@@ -51,6 +51,7 @@ class Settings:
     x_bearer_token: str | None = None
     x_api_url: str = "https://api.twitter.com"
     x_poll_seconds: int = 60
+    http_timeout: timedelta = timedelta(seconds=10)  # per Slack or X request
     x_backfill: timedelta = timedelta(hours=24)
     reopen_window: timedelta = timedelta(hours=24)
     database_url: str = "sqlite:///carebridge.db"
@@ -194,6 +195,7 @@ def load_settings(env: Mapping[str, str], *, require_services: bool = True) -> S
         x_poll_seconds=parsed(
             "X_POLL_SECONDS", 60, _int_between(5, 86_400), "whole seconds from 5 to 86400"
         ),
+        http_timeout=duration("HTTP_TIMEOUT", timedelta(seconds=10)),
         x_backfill=duration("X_BACKFILL", timedelta(hours=24)),
         reopen_window=duration("REOPEN_WINDOW", timedelta(hours=24)),
         database_url=parsed(

@@ -48,6 +48,7 @@ class XChannel:
         bearer_token: str | None,
         api_url: str,
         clock: Clock,
+        timeout: float = 10.0,
     ) -> XChannel:
         client = tweepy.Client(
             bearer_token=bearer_token,
@@ -58,7 +59,7 @@ class XChannel:
             return_type=dict,
             wait_on_rate_limit=False,  # the outbox and the poller wait; a thread must not block
         )
-        point_client_at(client, api_url)
+        point_client_at(client, api_url, timeout=timeout)
         return cls(client, clock)
 
     # --- identity ------------------------------------------------------------------------------
