@@ -11,16 +11,21 @@ consumed in order by the next matching requests:
 - `after=True` handles the request first (the state changes) and then fails: the ambiguous case
   where the client cannot know whether its request took effect;
 - `delay` holds the answer that many seconds (a client timeout shorter than it gives up).
+
+`chaos(rate, seed)` fails a share of all requests at random instead (seeded, so a failing run can
+be replayed), with the faults the real service produces: each emulator's `random_fault()` adds
+its own rate-limit answer to the common server errors, resets and timeouts.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import random
 import socket
 import threading
 import time
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -86,6 +91,13 @@ class Fault:
         return cls(after=True, delay=seconds)
 
 
+@dataclass
+class _Chaos:
+    rate: float
+    rng: random.Random
+    timeout_after: float
+
+
 class LoopbackServer:
     """Base of the emulators: threading HTTP server on 127.0.0.1:0 with recording and faults."""
 
@@ -96,6 +108,8 @@ class LoopbackServer:
         self.requests: list[Request] = []
         self._faults: dict[str, deque[Fault]] = defaultdict(deque)
         self._lock = threading.RLock()
+        self._chaos: _Chaos | None = None
+        self.faults_injected: Counter[str] = Counter()  # by kind, for a run's report
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -115,6 +129,42 @@ class LoopbackServer:
         with self._lock:
             queue = self._faults.get(key)
             return queue.popleft() if queue else None
+
+    def chaos(self, rate: float, seed: int, *, timeout_after: float = 2.0) -> None:
+        """Fail `rate` of the following requests at random; a "timeout" holds its answer
+        `timeout_after` seconds after handling the request (set it above the client's timeout)."""
+        with self._lock:
+            self._chaos = _Chaos(rate, random.Random(seed), timeout_after)
+
+    def calm(self) -> None:
+        """Stop failing requests at random (queued faults still apply)."""
+        with self._lock:
+            self._chaos = None
+
+    def random_fault(
+        self, request: Request, rng: random.Random, timeout_after: float
+    ) -> tuple[str, Fault]:
+        """One fault picked at random, with its kind; emulators add their rate-limit answer."""
+        return rng.choice(
+            [
+                ("500", Fault.server_error(500)),
+                ("502", Fault.server_error(502)),
+                ("503", Fault.server_error(503)),
+                ("500 after handling", Fault.server_error(500, after=True)),
+                ("reset", Fault.connection_reset()),
+                ("reset after handling", Fault.connection_reset(after=True)),
+                ("timeout after handling", Fault.timeout(timeout_after)),
+            ]
+        )
+
+    def _chaos_fault(self, request: Request) -> Fault | None:
+        with self._lock:
+            chaos = self._chaos
+            if chaos is None or chaos.rng.random() >= chaos.rate:
+                return None
+            kind, fault = self.random_fault(request, chaos.rng, chaos.timeout_after)
+            self.faults_injected[kind] += 1
+            return fault
 
     def pending_faults(self) -> int:
         with self._lock:
@@ -161,7 +211,7 @@ class LoopbackServer:
         """Return the reply to write, or None to drop the connection."""
         with self._lock:
             self.requests.append(request)
-        fault = self._next_fault(self.fault_key(request))
+        fault = self._next_fault(self.fault_key(request)) or self._chaos_fault(request)
         if fault is None:
             return self.handle(request)
         if not fault.after:

@@ -32,6 +32,7 @@ import copy
 import itertools
 import json
 import mimetypes
+import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -350,6 +351,13 @@ class SlackEmulator(LoopbackServer):
             headers={"Retry-After": str(retry_after)},
         )
         self.inject(method, fault, times)
+
+    def random_fault(
+        self, request: Request, rng: random.Random, timeout_after: float
+    ) -> tuple[str, Fault]:
+        if rng.random() < 0.25:
+            return "429", Fault(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
+        return super().random_fault(request, rng, timeout_after)
 
     def post_as_user(
         self, user: str, text: str, thread_ts: str | None = None, channel: str | None = None

@@ -30,6 +30,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import random
 import re
 import time
 import unicodedata
@@ -211,6 +212,16 @@ class XEmulator(LoopbackServer):
             reply: Reply = getattr(self, route.handler)(request, **params)
             headers = {**reply.headers, **_rate_headers(route.limit, window[1], window[0])}
             return Reply(reply.status, reply.body, headers)
+
+    def random_fault(
+        self, request: Request, rng: random.Random, timeout_after: float
+    ) -> tuple[str, Fault]:
+        found = _match_route(request)
+        if found is not None and rng.random() < 0.25:
+            reset_at = int(self.clock()) + rng.choice((1, 2))
+            headers = _rate_headers(found[0].limit, 0, reset_at)
+            return "429", Fault(429, _too_many_requests(headers).body, headers)
+        return super().random_fault(request, rng, timeout_after)
 
     def pending_faults(self) -> int:
         with self._lock:
