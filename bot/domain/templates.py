@@ -142,8 +142,13 @@ def render_template(text: str, values: Mapping[str, str]) -> str:
     return "".join(rendered)
 
 
+# A public notice starts with "@handle " (X handles have up to 15 characters): X refuses a tweet
+# identical to an earlier one, and two customers greeted by the same first name would get one.
+PUBLIC_NOTICE_LIMIT = X_MAX_WEIGHTED_LENGTH - len("@" + "x" * 15 + " ")
+
+
 def validate_template(
-    text: str, *, max_length: int | None = X_MAX_WEIGHTED_LENGTH, length: Callable[[str], int] = len
+    text: str, *, max_length: int | None = PUBLIC_NOTICE_LIMIT, length: Callable[[str], int] = len
 ) -> None:
     """Raise TemplateError unless `text` is a template we can send.
 
@@ -161,7 +166,8 @@ def validate_template(
     if filled > max_length:
         raise TemplateError(
             f"too long: {filled} characters after filling with the longest realistic values, "
-            f"X allows {max_length} (shorten it by {filled - max_length})"
+            f"a notice on X has room for {max_length} after the customer's @handle "
+            f"(shorten it by {filled - max_length})"
         )
 
 

@@ -276,6 +276,9 @@ class Notices:
         text: str,
         now: datetime,
     ) -> None:
+        public = message.visibility == Visibility.PUBLIC
+        if public:
+            text = f"@{conversation.customer.handle} {text}"  # see PUBLIC_NOTICE_LIMIT
         notice = Message(
             conversation_id=conversation.id,
             direction=Direction.NOTICE,
@@ -285,9 +288,7 @@ class Notices:
             text=text,
             created_at=now,
             delivery=Delivery.PENDING,
-            in_reply_to_external_id=message.external_id
-            if message.visibility == Visibility.PUBLIC
-            else None,
+            in_reply_to_external_id=message.external_id if public else None,
         )
         session.add(notice)
         session.flush()

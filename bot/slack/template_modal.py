@@ -36,8 +36,8 @@ _PLACEHOLDER_HINTS = {
 HINT = (
     "Placeholders: "
     + ", ".join(f"{{{p}}} {_PLACEHOLDER_HINTS[p]}" for p in PLACEHOLDERS)
-    + ". Write {{ and }} for literal braces. Public replies on X must fit in 280 characters"
-    " once filled in."
+    + ". Write {{ and }} for literal braces. Once filled in, a notice must fit in 263 characters:"
+    " X allows 280 and public notices start with the customer's @handle."
 )
 
 

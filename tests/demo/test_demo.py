@@ -47,7 +47,7 @@ def test_the_scripted_morning_shows_slack_and_x(console: Console) -> None:
     # automatic notices: out of hours by DM in Italian, the rules once, then a hold a lead lifts
     assert "→ X DM to @sofia_l: Ciao Sofia, grazie per averci scritto!" in shown
     assert "Ti risponderemo oggi alle 9:00." in shown
-    assert "→ X public reply to @troll_99: Ciao Anon, vogliamo davvero aiutarti" in shown
+    assert "→ X public reply to @troll_99: @troll_99 Ciao Anon, vogliamo davvero aiutarti" in shown
     assert "Netiquette hold: @troll_99 wrote abusively again" in shown
     assert "@Carla lifted the netiquette hold" in shown
     # priority: a VIP journalist writing angrily is urgent, with reasons, and on call is pinged

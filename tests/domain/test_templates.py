@@ -154,21 +154,22 @@ def test_a_template_error_is_a_value_error() -> None:
 
 
 def test_too_long_gives_the_length_after_filling_with_the_longest_values() -> None:
-    validate_template("{name} " + "x" * 249)  # 30 + 1 + 249 = 280: fits exactly
-    # Italian is the longer filling: 30 + 1 + 26 ("il 30 settembre alle 10:30") + 1 + 230.
-    template = "{name} {next_open} " + "x" * 230
+    # 280 less "@" + a 15-character handle + " " leaves 263 for the notice itself.
+    validate_template("{name} " + "x" * 232)  # 30 + 1 + 232 = 263: fits exactly
+    # Italian is the longer filling: 30 + 1 + 26 ("il 30 settembre alle 10:30") + 1 + 213.
+    template = "{name} {next_open} " + "x" * 213
     with pytest.raises(TemplateError) as error:
         validate_template(template)
     assert str(error.value) == (
-        "too long: 288 characters after filling with the longest realistic values, "
-        "X allows 280 (shorten it by 8)"
+        "too long: 271 characters after filling with the longest realistic values, "
+        "a notice on X has room for 263 after the customer's @handle (shorten it by 8)"
     )
 
 
 def test_the_length_is_measured_with_the_function_passed_in() -> None:
-    # 250 characters plus a 60-character link: too long plainly, fine as X counts it (t.co: 23).
-    template = "x" * 250 + " {rules_url}"
-    with pytest.raises(TemplateError, match="too long: 311 characters"):
+    # 230 characters plus a 60-character link: too long plainly, fine as X counts it (t.co: 23).
+    template = "x" * 230 + " {rules_url}"
+    with pytest.raises(TemplateError, match="too long: 291 characters"):
         validate_template(template)
     validate_template(template, length=x_weighted_length)
     # Emoji weigh two on X.
@@ -183,9 +184,9 @@ def test_no_max_length_checks_only_the_syntax() -> None:
 
 
 def test_a_length_exactly_at_the_limit_is_fine() -> None:
-    validate_template("x" * 280)
-    with pytest.raises(TemplateError, match="too long: 281 characters"):
-        validate_template("x" * 281)
+    validate_template("x" * 263)
+    with pytest.raises(TemplateError, match="too long: 264 characters"):
+        validate_template("x" * 264)
     validate_template("x" * 100, max_length=100)
 
 

@@ -114,7 +114,7 @@ def test_no_notice_while_open(day: World) -> None:
 def test_abuse_gets_the_rules_once_then_a_hold_that_a_lead_lifts(day: World) -> None:
     tweet = day.mention("troll_99", "sei un idiota, rispondete!", "Troll")
     [rules] = day.x.sent_tweets
-    assert RULES in rules["text"] and rules["text"].startswith("Ciao Troll")
+    assert RULES in rules["text"] and rules["text"].startswith("@troll_99 Ciao Troll")
     assert rules["request_json"]["reply"]["in_reply_to_tweet_id"] == tweet["id"]
     assert any("Abusive message" in t for t in thread(day, "troll_99"))
 
