@@ -22,7 +22,7 @@ log = structlog.get_logger(__name__)
 
 
 class DeliverToCustomer:
-    max_attempts = 5  # about a minute of backoff, then the agents hear about it
+    max_attempts = 8  # about four minutes of backoff, then the agents hear about it
 
     def __init__(self, context: Context, deadlines: Deadlines) -> None:
         self.context = context

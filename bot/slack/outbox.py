@@ -6,6 +6,7 @@ post whose answer was lost can later be found in the channel instead of being po
 
 from __future__ import annotations
 
+import http.client
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -17,7 +18,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
-from bot.domain.delivery import PermanentError, RateLimited, TransientError
+from bot.domain.delivery import DeliveryError, PermanentError, RateLimited, TransientError
 from bot.services import effects
 from bot.services.customers import Customers
 from bot.services.oncall import OnCallService
@@ -170,8 +171,8 @@ class SlackJobs:
             self.call(
                 self.client.reactions_add, channel=p["channel"], timestamp=p["ts"], name=p["name"]
             )
-        except PermanentError as error:
-            if "already_reacted" not in error.reason:
+        except DeliveryError as error:
+            if "already_reacted" not in error.reason:  # an earlier attempt got through
                 raise
         return {}
 
@@ -323,7 +324,7 @@ def _translated(clock: Clock, doing: str) -> Iterator[None]:
                 f"Slack refused {doing}: {code or response.status_code}"
             ) from error
         raise TransientError(f"Slack error on {doing}: {code}") from error
-    except (SlackClientError, OSError) as error:  # connection reset, timeout, DNS
+    except (SlackClientError, OSError, http.client.HTTPException) as error:  # reset, timeout, DNS
         raise TransientError(
             f"Slack could not be reached on {doing}: {type(error).__name__}"
         ) from error

@@ -6,9 +6,13 @@ import itertools
 import json
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from bot.sandbox.loopback import Fault
 from bot.sandbox.world import running_world
+from bot.services.delivery import DeliverToCustomer
 from bot.slack import blocks
+from storage.models import OutboxJob
 from tests.e2e.conftest import CHANNEL, Harness
 
 
@@ -69,11 +73,12 @@ def test_posts_to_the_channel_are_paced_to_one_per_second(bot: Harness) -> None:
 
 def test_x_server_errors_are_retried_then_reported_in_the_thread_with_retry(bot: Harness) -> None:
     card = claimed_mention(bot)
-    bot.x.inject("POST /2/tweets", Fault.server_error(503), times=5)
+    attempts = DeliverToCustomer.max_attempts
+    bot.x.inject("POST /2/tweets", Fault.server_error(503), times=attempts)
     answer = bot.reply_in_thread("UANNA", "Refund on its way", card["ts"])
     bot.settle()
 
-    assert bot.x.sent_tweets == []
+    assert bot.x.sent_tweets == [] and len(bot.x.calls("POST /2/tweets")) == attempts
     assert "warning" in bot.slack.message(answer["ts"], CHANNEL)["reactions"]
     [failure] = [m for m in bot.slack.thread(card["ts"], CHANNEL) if "Not delivered" in m["text"]]
     assert "503" in failure["text"] and blocks.RETRY in str(failure["blocks"])
@@ -189,6 +194,20 @@ def test_an_answer_whose_response_was_lost_is_found_on_x_not_sent_again(bot: Har
     assert [t["text"] for t in bot.x.sent_tweets] == ["Refund approved today"]
     assert len(bot.x.calls("POST /2/tweets")) == 1  # the retry found it instead of posting
     assert "white_check_mark" in bot.slack.message(answer["ts"], CHANNEL)["reactions"]
+
+
+def test_a_reaction_whose_response_was_lost_counts_as_done_when_slack_says_already_reacted(
+    bot: Harness,
+) -> None:
+    card = claimed_mention(bot)
+    bot.slack.inject("reactions.add", Fault.server_error(502, after=True))  # added; we never knew
+    answer = bot.reply_in_thread("UANNA", "Refund approved today", card["ts"])
+    bot.settle()
+    assert len(bot.slack.calls("reactions.add")) == 2  # the retry heard "already_reacted"
+    assert bot.slack.message(answer["ts"], CHANNEL)["reactions"] == ["white_check_mark"]
+    with bot.app.database.transaction() as session:
+        failed = session.scalars(select(OutboxJob).where(OutboxJob.status == "failed")).all()
+    assert failed == []
 
 
 def test_a_dm_whose_response_was_lost_is_found_not_sent_again(bot: Harness) -> None:
