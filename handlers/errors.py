@@ -8,7 +8,7 @@ from typing import Any
 import structlog
 from slack_bolt import App, BoltResponse
 
-from bot.services.context import AccessUnknown, UnknownConversation
+from bot.services.context import TryAgainLater, UnknownConversation
 from bot.services.registry import Services
 
 log = structlog.get_logger(__name__)
@@ -22,8 +22,8 @@ def register(app: App, services: Services) -> None:
         if isinstance(error, UnknownConversation):
             log.warning("slack.unknown_conversation", reason=str(error), user=user)
             text = "That conversation no longer exists in Carebridge."
-        elif isinstance(error, AccessUnknown):
-            log.warning("slack.access_unknown", reason=str(error), user=user)
+        elif isinstance(error, TryAgainLater):
+            log.warning("slack.try_again_later", reason=str(error), user=user)
             text = "Slack could not tell us just now who may do this. Please try again in a moment."
         else:
             error_id = uuid.uuid4().hex[:8]
@@ -36,7 +36,7 @@ def register(app: App, services: Services) -> None:
         redeliver = body.get("type") == "event_callback" and not isinstance(
             error, UnknownConversation
         )
-        if user and channel and not (redeliver and isinstance(error, AccessUnknown)):
+        if user and channel and not (redeliver and isinstance(error, TryAgainLater)):
             services.tell(channel=channel, user=user, text=text)
         if response is not None and not redeliver:
             response.status = 200

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 
 from bot.services.registry import Services
 from bot.slack.mrkdwn import is_user_id, to_plain_text
@@ -16,7 +16,7 @@ _ANSWER_SUBTYPES = {None, "thread_broadcast"}
 
 def register(app: App, services: Services) -> None:
     @app.event("message")
-    def on_message(event: dict[str, Any]) -> None:
+    def on_message(event: dict[str, Any], context: BoltContext) -> None:
         subtype = event.get("subtype")
         if not (subtype is None or isinstance(subtype, str)) or subtype not in _ANSWER_SUBTYPES:
             return
@@ -31,6 +31,12 @@ def register(app: App, services: Services) -> None:
         text = event.get("text", "")
         if channel != services.slack_channel_id or thread_ts == ts or not isinstance(text, str):
             return
+        parent = event.get("parent_user_id")
         services.replies.agent_message(
-            channel=channel, thread_ts=thread_ts, user=user, text=to_plain_text(text), ts=ts
+            channel=channel,
+            thread_ts=thread_ts,
+            user=user,
+            text=to_plain_text(text),
+            ts=ts,
+            bots_thread=parent is None or parent == context.bot_user_id,
         )

@@ -115,6 +115,12 @@ def _first_of_its_ordering_key() -> ColumnElement[bool]:
     return OutboxJob.ordering_key.is_(None) | ~blocked_by_earlier
 
 
+def unfinished(session: Session, kind: str) -> bool:
+    """Whether a job of `kind` is still pending or running."""
+    active = (OutboxJob.kind == kind) & OutboxJob.status.in_((PENDING, RUNNING))
+    return session.scalar(select(exists().where(active))) or False
+
+
 def renew_lease(session: Session, job_id: int, attempt: int, until: datetime) -> bool:
     """Extend the lease of a job this worker still holds (the same attempt); False when the lease
     expired and another worker has taken the job since."""

@@ -38,9 +38,19 @@ class Access:
     is_lead: Callable[[str], bool] = field(default=lambda _: False)
 
 
-class AccessUnknown(Exception):
+class TryAgainLater(Exception):
+    """Nothing was done, and the same request will likely succeed in a moment: Slack redelivers
+    an event that failed; a person clicking a button is asked to click again."""
+
+
+class AccessUnknown(TryAgainLater):
     """Slack could not say who is in the channel or a group, and nothing is cached: better to
-    fail the action (an event is redelivered, a click can be repeated) than to refuse a member."""
+    fail the action than to refuse a member."""
+
+
+class ThreadNotReady(TryAgainLater):
+    """A reply in a thread the bot does not know yet, while a card's post is unconfirmed: the
+    card may be that thread (posted, but its answer lost or the bot killed before recording)."""
 
 
 class UnknownConversation(Exception):

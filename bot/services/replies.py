@@ -7,9 +7,11 @@ from sqlalchemy.orm import Session
 
 from bot.domain.conversation import AgentMessage, AgentMessageKind, classify_agent_message
 from bot.domain.model import Delivery, Direction, Visibility
-from bot.services.context import Access, Context, UnknownConversation
+from bot.services.context import Access, Context, ThreadNotReady, UnknownConversation
+from bot.services.effects import POST_CARD
 from bot.slack import blocks
 from bot.slack.mrkdwn import escape
+from storage import outbox
 from storage import repositories as repo
 from storage.models import Conversation, Message
 
@@ -22,7 +24,7 @@ class Replies:
         self.access = access or Access()
 
     def agent_message(
-        self, *, channel: str, thread_ts: str, user: str, text: str, ts: str
+        self, *, channel: str, thread_ts: str, user: str, text: str, ts: str, bots_thread: bool
     ) -> AgentMessageKind | None:
         """Handle a message an agent wrote in a conversation's thread. `text` is plain text.
         Returns what it was, or None if the thread is not a conversation or was seen before."""
@@ -32,6 +34,8 @@ class Replies:
         with self.context.transaction() as session:
             conversation = repo.conversation_by_thread(session, channel, thread_ts)
             if conversation is None:
+                if bots_thread and outbox.unfinished(session, POST_CARD):
+                    raise ThreadNotReady(f"thread {thread_ts} may be a card not yet recorded")
                 return None
             if repo.message_by_slack_ts(session, conversation.id, ts) is not None:
                 return None  # a retried delivery of the same Slack event

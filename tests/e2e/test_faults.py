@@ -252,3 +252,24 @@ def test_a_network_failing_for_five_minutes_is_reported_once_then_its_recovery(
     ]
     assert len(recovered) == 1 and "failing for 8 min" in recovered[0]
     assert requests.get(health_url, timeout=5).json()["channels"]["x"]["failing_since"] is None
+
+
+def test_an_answer_in_a_card_whose_post_is_unconfirmed_waits_for_it_instead_of_vanishing(
+    bot: Harness,
+) -> None:
+    bot.x.add_user("giulia_r", "Giulia Rossi")
+    tweet = bot.x.post_tweet("giulia_r", "@acmecare where is my parcel?")
+    bot.slack.inject("chat.postMessage", Fault.connection_reset(after=True))  # posted; unknown
+    bot.poll()
+    bot.run_due()
+    [card] = bot.cards()  # the agents see the card: Slack has it, the bot does not know yet
+    message = bot.slack.post_as_user("UANNA", "Found it, arriving today", thread_ts=card["ts"])
+    event = bot.events.message_event("UANNA", message["text"], CHANNEL, message["ts"], card["ts"])
+    assert bot.events.event(event, event_id="EvEARLY").status_code == 500  # Slack redelivers
+    bot.settle()  # the card's post is retried: found by its key, recorded
+    assert bot.events.event(event, event_id="EvEARLY", retry_num=1).status_code == 200
+    bot.settle()
+    [sent] = bot.x.sent_tweets
+    assert sent["text"] == "Found it, arriving today"
+    assert sent["request_json"]["reply"]["in_reply_to_tweet_id"] == tweet["id"]
+    assert len(bot.cards()) == 1
