@@ -136,7 +136,9 @@ def latest_inbound(
 
 def first_inbound(session: Session, conversation_id: int) -> Message | None:
     query = select(Message).filter_by(conversation_id=conversation_id, direction=Direction.INBOUND)
-    return session.scalar(query.order_by(Message.created_at, Message.id).limit(1))
+    # The message that opened it, as stored: a mention polled after a DM may be older, but the
+    # card was posted with the DM and must keep showing it.
+    return session.scalar(query.order_by(Message.id).limit(1))
 
 
 def open_conversations(session: Session, *, assignee: str | None = None) -> list[Conversation]:

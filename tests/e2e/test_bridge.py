@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.slack import blocks
 from tests.e2e.conftest import CHANNEL, Harness
 
@@ -74,3 +76,17 @@ def _mrkdwn_texts(block: dict) -> list[str]:
                 if isinstance(item, dict):
                     found += _mrkdwn_texts(item)
     return found
+
+
+def test_an_older_message_polled_later_goes_in_the_thread_and_the_card_keeps_its_text(
+    bot: Harness,
+) -> None:
+    bot.direct_message("giulia_r", "[dm] my parcel is stuck", "Giulia Rossi")
+    written_before = bot.clock.now() - timedelta(seconds=30)  # reached us after the DM
+    bot.x.post_tweet("giulia_r", "@acmecare [mention] hello?", created_at=written_before)
+    bot.poll()
+    bot.settle()
+    [card] = bot.cards()
+    assert "[dm]" in str(card["blocks"]) and "[mention]" not in str(card["blocks"])
+    [mirrored] = bot.slack.thread(card["ts"], CHANNEL)
+    assert "[mention]" in str(mirrored["blocks"])
