@@ -6,15 +6,19 @@ Tests and the sandbox pass their own clock and point the URLs at the loopback em
 
 from __future__ import annotations
 
+import http.client
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from slack_bolt import App
+from slack_bolt.error import BoltError
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.channels.base import SocialChannel
 from bot.channels.x import XChannel
@@ -47,6 +51,9 @@ from handlers.web import wsgi_app
 from storage import migrate
 from storage.db import Database
 from storage.leadership import Leadership
+
+T = TypeVar("T")
+_pause = time.sleep  # start-up only; tests replace it
 
 log = structlog.get_logger(__name__)
 
@@ -81,13 +88,16 @@ class Carebridge:
         )
         channels = channels if channels is not None else {"x": x_channel(settings, clock)}
         services = build_services(settings, database, clock, slack, channels)
-        bolt = App(
-            client=slack,  # carries the bot token and SLACK_API_URL
-            signing_secret=settings.slack_signing_secret or "",
-            # Listeners only write to the database (Slack calls go through the outbox), so
-            # they finish well within Slack's 3 seconds; answering after them makes a retried
-            # delivery see the committed state.
-            process_before_response=not settings.socket_mode,
+        bolt = _retrying_at_start(
+            "slack.auth_test",
+            lambda: App(
+                client=slack,  # carries the bot token and SLACK_API_URL
+                signing_secret=settings.slack_signing_secret or "",
+                # Listeners only write to the database (Slack calls go through the outbox), so
+                # they finish well within Slack's 3 seconds; answering after them makes a
+                # retried delivery see the committed state.
+                process_before_response=not settings.socket_mode,
+            ),
         )
         register_all(bolt, services)
         return cls(settings, database, clock, slack, bolt, services)
@@ -123,6 +133,28 @@ class Carebridge:
 
     def close(self) -> None:
         self.database.dispose()
+
+
+def _retrying_at_start(what: str, build: Callable[[], T], attempts: int = 6) -> T:
+    """Bolt checks the token with auth.test as it starts: a Slack hiccup then (a 5xx, a reset, a
+    timeout) is retried for about half a minute instead of crashing the process; a refused token
+    is not retried."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return build()
+        except (BoltError, SlackApiError, OSError, http.client.HTTPException) as error:
+            if attempt == attempts or not _transient(error):
+                raise
+            log.warning("startup.retry", what=what, attempt=attempt, reason=type(error).__name__)
+            _pause(min(2**attempt, 10))
+    raise AssertionError("unreachable")
+
+
+def _transient(error: BaseException) -> bool:
+    cause = error.__context__ if isinstance(error, BoltError) else error
+    if isinstance(cause, SlackApiError):
+        return cause.response.status_code >= 500 or cause.response.status_code == 429
+    return isinstance(cause, OSError | http.client.HTTPException)
 
 
 @dataclass

@@ -6,6 +6,8 @@ import itertools
 import json
 from datetime import timedelta
 
+import pytest
+from slack_bolt.error import BoltError
 from sqlalchemy import select
 
 from bot.sandbox.loopback import Fault
@@ -273,3 +275,26 @@ def test_an_answer_in_a_card_whose_post_is_unconfirmed_waits_for_it_instead_of_v
     assert sent["text"] == "Found it, arriving today"
     assert sent["request_json"]["reply"]["in_reply_to_tweet_id"] == tweet["id"]
     assert len(bot.cards()) == 1
+
+
+def test_a_slack_hiccup_as_the_bot_starts_is_retried_a_refused_token_is_not(
+    slack_emulator, x_emulator, database_url, clock, monkeypatch
+) -> None:
+    pauses: list[float] = []
+    monkeypatch.setattr("bot.app._pause", pauses.append)
+    slack_emulator.inject("auth.test", Fault.server_error(503), times=2)
+    slack_emulator.inject("auth.test", Fault.connection_reset())
+    with running_world(database_url, clock, slack=slack_emulator, x=x_emulator) as world:
+        world.mention("giulia_r", "hello?")
+        assert len(world.cards()) == 1
+    assert pauses == [2, 4, 8]
+
+    pauses.clear()
+    refused = Fault(status=200, body={"ok": False, "error": "invalid_auth"})
+    slack_emulator.inject("auth.test", refused)
+    with (
+        pytest.raises(BoltError, match="invalid_auth"),
+        running_world(database_url, clock, slack=slack_emulator, x=x_emulator),
+    ):
+        pass
+    assert pauses == []
