@@ -9,6 +9,7 @@ import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -21,6 +22,27 @@ from storage import migrate
 from storage.db import Database
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--long",
+        action="store_true",
+        help="play the full fault-injection runs (tests/reliability): about 15 minutes each",
+    )
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the figures of the fault-injection runs (lost, duplicated...), passed or not."""
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get(
+        "failed", []
+    ):
+        for name, value in getattr(report, "user_properties", []):
+            if name == "chaos" and report.when == "call":
+                terminalreporter.write_sep("-", f"fault injection: {report.nodeid}")
+                terminalreporter.write_line(value)
+
+
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 

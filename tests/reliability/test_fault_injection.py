@@ -1,0 +1,65 @@
+"""Nothing lost, nothing doubled: the real bot, SIGKILLed at random while Slack and X fail 20% of
+its requests, mirrors every customer message once in the right thread, delivers every answer
+once and sends no alert or notice twice.
+
+The normal run is small enough for every test run; `pytest --long tests/reliability` plays the
+full one (500 customer messages, 100 answers, at least 20 kills; about 15 minutes). The figures
+are printed at the end of the test session.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import postgres_url
+from tests.reliability.chaos import ChaosRun, Plan
+from tests.reliability.verdict import Verdict
+
+SHORT = Plan(inbound=40, answers=10, kills=4, customers=12, pace=0.4)
+LONG = Plan(inbound=500, answers=100, kills=24, customers=120, pace=0.8)
+
+
+def play(plan: Plan, database_url: str, logs: Path) -> Verdict:
+    run = ChaosRun(plan, database_url, logs)
+    try:
+        return run.play()
+    finally:
+        run.close()
+
+
+def check(verdict: Verdict, plan: Plan, request: pytest.FixtureRequest) -> None:
+    request.node.user_properties.append(("chaos", "\n".join(verdict.lines())))
+    assert verdict.kills >= plan.kills
+    assert (verdict.lost, verdict.duplicated, verdict.misplaced) == (0, 0, 0), "\n".join(
+        verdict.lines()
+    )
+
+
+def test_every_message_once_under_faults_and_kills(
+    database_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    plan = LONG if request.config.getoption("--long") else SHORT
+    check(play(plan, database_url, tmp_path), plan, request)
+
+
+def test_three_replicas_share_the_work_and_replace_a_killed_leader(
+    database_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if not postgres_url():
+        pytest.skip("replicas share a PostgreSQL database: set TEST_DATABASE_URL")
+    long = request.config.getoption("--long")
+    plan = Plan(
+        inbound=500 if long else 40,
+        answers=100 if long else 10,
+        kills=24 if long else 6,
+        leader_kills=8 if long else 3,
+        customers=120 if long else 12,
+        replicas=3,
+        pace=0.8 if long else 0.4,
+    )
+    verdict = play(plan, database_url, tmp_path)
+    check(verdict, plan, request)
+    assert len(verdict.takeovers) >= plan.leader_kills
+    assert max(verdict.takeovers) <= 10.0
