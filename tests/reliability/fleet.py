@@ -174,6 +174,16 @@ class Fleet:
             leader.start()
         return took
 
+    def jobs_done(self) -> dict[str, int]:
+        """Outbox jobs each replica finished, over all its incarnations: the work is shared."""
+        done = {}
+        for replica in self.replicas:
+            logs = replica.logs.glob(f"{replica.name}-*.log")
+            done[replica.name] = sum(
+                log.read_text(errors="replace").count('"event": "outbox.done"') for log in logs
+            )
+        return done
+
     def _supervise(self) -> None:
         while not self._stop.wait(0.2):
             with self._lock:

@@ -17,8 +17,8 @@ from tests.conftest import postgres_url
 from tests.reliability.chaos import ChaosRun, Plan
 from tests.reliability.verdict import Verdict
 
-SHORT = Plan(inbound=40, answers=10, kills=4, customers=12, pace=0.4)
-LONG = Plan(inbound=500, answers=100, kills=24, customers=120, pace=0.8)
+SHORT = Plan(inbound=40, answers=10, kills=4, customers=12, pace=0.4, response_target=30)
+LONG = Plan(inbound=500, answers=100, kills=24, customers=120, pace=1.2, drain_timeout=1800)
 
 
 def play(plan: Plan, database_url: str, logs: Path) -> Verdict:
@@ -57,9 +57,12 @@ def test_three_replicas_share_the_work_and_replace_a_killed_leader(
         leader_kills=8 if long else 3,
         customers=120 if long else 12,
         replicas=3,
-        pace=0.8 if long else 0.4,
+        pace=1.2 if long else 0.4,
+        response_target=60 if long else 30,
+        drain_timeout=1800 if long else 600,
     )
     verdict = play(plan, database_url, tmp_path)
     check(verdict, plan, request)
     assert len(verdict.takeovers) >= plan.leader_kills
     assert max(verdict.takeovers) <= 10.0
+    assert min(verdict.jobs_done.values()) > 0  # every replica worked the shared outbox

@@ -26,6 +26,7 @@ class Record:
     inbound: dict[str, str] = field(default_factory=dict)  # token -> customer handle
     answers: dict[str, str] = field(default_factory=dict)
     abusive: set[str] = field(default_factory=set)
+    polite: set[str] = field(default_factory=set)  # wrote at least once without insults
     claimed: set[str] = field(default_factory=set)
     undelivered_events: int = 0  # answers the bot never took, however often redelivered
     trail: dict[str, str] = field(default_factory=dict)  # token -> how its answer went in
@@ -36,8 +37,7 @@ class Record:
     def wrote(self, token: str, handle: str, *, abusive: bool) -> None:
         self.inbound[token] = handle
         self._last_wrote[handle] = next(self._clock)
-        if abusive:
-            self.abusive.add(handle)
+        (self.abusive if abusive else self.polite).add(handle)
 
     def answered(self, token: str, handle: str) -> None:
         self.answers[token] = handle
@@ -77,6 +77,8 @@ class Verdict:
     takeovers: list[float]
     faults: Counter[str]
     seconds: float
+    jobs_done: dict[str, int]
+    still_queued: int
 
     @property
     def lost(self) -> int:
@@ -104,7 +106,11 @@ class Verdict:
             out.extend(f"    {example}" for example in t.examples[:10])
         out.append(f"  Slack posts with a repeated job key: {self.slack_keys_repeated}")
         out.append(f"  answers the bot never accepted: {self.undelivered_events}")
+        if self.still_queued:
+            out.append(f"  still queued when the run gave up waiting: {self.still_queued} jobs")
         out.append("  faults: " + ", ".join(f"{k} {v}" for k, v in sorted(self.faults.items())))
+        if len(self.jobs_done) > 1:
+            out.append("  jobs done: " + ", ".join(f"{k} {v}" for k, v in self.jobs_done.items()))
         if self.takeovers:
             out.append("  leader replaced in: " + ", ".join(f"{s:.1f} s" for s in self.takeovers))
         for job, n in self.failed_jobs.items():
@@ -123,12 +129,15 @@ def judge(
     seconds: float,
     faults: Counter[str],
     failed_jobs: Counter[str],
+    jobs_done: dict[str, int],
+    still_queued: int,
 ) -> Verdict:
     posts = _bot_posts(slack)
     tallies = {
         "customer messages mirrored": _mirrored(record, posts),
         "answers delivered": _answers(record, x),
-        "out-of-hours notices": _notices(record, x, CLOSED, set(record.inbound.values())),
+        # An insult gets the rules instead of the out-of-hours notice (one notice at a time).
+        "out-of-hours notices": _notices(record, x, CLOSED, record.polite),
         "netiquette notices": _notices(record, x, RULES_URL, record.abusive),
         "response-time alerts": _alerts(posts),
     }
@@ -143,6 +152,8 @@ def judge(
         takeovers=takeovers,
         faults=faults,
         seconds=seconds,
+        jobs_done=jobs_done,
+        still_queued=still_queued,
     )
 
 
@@ -188,7 +199,8 @@ def _alerts(posts: list[dict[str, Any]]) -> Tally:
     for post in posts:
         text = post.get("text") or ""
         if text.startswith((":alarm_clock:", ":rotating_light:")):
-            what = re.sub(r"in \d+ min", "", text)  # the same alert fired later says less time
+            # The same alert fired twice would differ only in the time left or a "late" note.
+            what = re.sub(r"in \d+ min|\(late: [^)]*\)", "", text)
             seen[(post.get("thread_ts") or "", what)] += 1
     tally = Tally()
     for (thread, what), n in seen.items():
