@@ -17,7 +17,10 @@ from sqlalchemy import text
 from storage.db import Database
 
 log = structlog.get_logger(__name__)
-LOCK_KEY = 0x43415245  # "CARE": one lock per database
+# Advisory locks belong to the whole database; the second key, from the schema the tables live
+# in, keeps two deployments sharing one database (each in its own schema) from sharing a leader.
+LOCK_KEY = 0x43415245  # "CARE"
+SCHEMA_KEY = "hashtext(coalesce(current_schema(), ''))"
 
 
 class Leadership:
@@ -40,7 +43,7 @@ class Leadership:
             self._release()
             connection = self.database.engine.connect()
             taken = connection.execute(
-                text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}
+                text(f"SELECT pg_try_advisory_lock(:key, {SCHEMA_KEY})"), {"key": LOCK_KEY}
             ).scalar()
             connection.commit()
             if taken:
@@ -66,7 +69,9 @@ class Leadership:
     def _release(self) -> None:
         if self._connection is not None:
             try:
-                self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
+                self._connection.execute(
+                    text(f"SELECT pg_advisory_unlock(:key, {SCHEMA_KEY})"), {"key": LOCK_KEY}
+                )
                 self._connection.commit()
                 self._connection.close()
             except Exception:  # already closed: the lock went with the session

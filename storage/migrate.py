@@ -11,6 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from storage.db import Database
+from storage.leadership import SCHEMA_KEY
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -30,7 +31,9 @@ def upgrade(database: Database, revision: str = "head") -> None:
     config = alembic_config(database.url)
     with database.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+            connection.execute(
+                text(f"SELECT pg_advisory_xact_lock(:key, {SCHEMA_KEY})"), {"key": MIGRATION_LOCK}
+            )
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

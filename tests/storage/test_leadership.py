@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from storage.db import Database
 from storage.leadership import Leadership
@@ -27,5 +28,22 @@ def test_one_leader_among_replicas_and_a_dead_leader_is_replaced(database_url: s
     replicas[0].dispose()
     assert leaderships[1].is_leader() is True  # the next attempt takes over
     assert leaderships[2].is_leader() is False
-    for db in replicas:
+    for lead, db in zip(leaderships, replicas, strict=True):
+        lead.resign()  # a checked-out connection outlives dispose(): end the session's lock
         db.dispose()
+
+
+def test_two_deployments_in_their_own_schemas_each_have_a_leader(database_url: str) -> None:
+    if not postgres_url():
+        pytest.skip("replicas coordinate through PostgreSQL: set TEST_DATABASE_URL")
+    other_schema = make_url(database_url).update_query_dict({"options": "-csearch_path=public"})
+    ours, theirs = Database(database_url), Database(other_schema.render_as_string(False))
+    first, second, other = Leadership(ours), Leadership(ours), Leadership(theirs)
+    try:
+        assert first.is_leader() and other.is_leader()
+        assert not second.is_leader()  # still one per deployment
+    finally:
+        for lead in (first, second, other):
+            lead.resign()
+        ours.dispose()
+        theirs.dispose()
