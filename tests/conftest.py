@@ -28,7 +28,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--long",
         action="store_true",
-        help="play the full fault-injection runs (tests/reliability): about 15 minutes each",
+        help="play the full fault-injection runs (tests/reliability): about 20 minutes each",
     )
 
 

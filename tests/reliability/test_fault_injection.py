@@ -3,7 +3,7 @@ its requests, mirrors every customer message once in the right thread, delivers 
 once and sends no alert or notice twice.
 
 The normal run is small enough for every test run; `pytest --long tests/reliability` plays the
-full one (500 customer messages, 100 answers, at least 20 kills; about 15 minutes). The figures
+full one (500 customer messages, 100 answers, at least 24 kills; about 20 minutes). The figures
 are printed at the end of the test session.
 """
 

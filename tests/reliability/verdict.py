@@ -194,17 +194,17 @@ def _mirrored(record: Record, posts: list[dict[str, Any]]) -> Tally:
 
 
 def _alerts(posts: list[dict[str, Any]]) -> Tally:
-    """Each warning (in a thread) and each miss (in the channel) once per deadline."""
-    seen: Counter[tuple[str, str]] = Counter()
+    """Each warning (in a thread) and each miss (in the channel) once per deadline. An alert's
+    key names its conversation, kind and exact deadline (the text shows only the minute: two
+    deadlines in one minute are two alerts)."""
+    seen: Counter[str] = Counter()
     for post in posts:
-        text = post.get("text") or ""
-        if text.startswith((":alarm_clock:", ":rotating_light:")):
-            # The same alert fired twice would differ only in the time left or a "late" note.
-            what = re.sub(r"in \d+ min|\(late: [^)]*\)", "", text)
-            seen[(post.get("thread_ts") or "", what)] += 1
+        key = _key(post) or ""
+        if key.startswith("sla:"):
+            seen[key] += 1
     tally = Tally()
-    for (thread, what), n in seen.items():
-        tally.count(n, what=f"{what[:60]} in {thread or 'the channel'}")
+    for key, n in seen.items():
+        tally.count(n, what=key)
     return tally
 
 
