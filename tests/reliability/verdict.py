@@ -200,7 +200,7 @@ def _alerts(posts: list[dict[str, Any]]) -> Tally:
     seen: Counter[str] = Counter()
     for post in posts:
         key = _key(post) or ""
-        if key.startswith("sla:"):
+        if key.startswith(("thread:sla:", "channel:sla:")):
             seen[key] += 1
     tally = Tally()
     for key, n in seen.items():
