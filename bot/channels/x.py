@@ -204,11 +204,12 @@ class XChannel:
         return x_weighted_length(text)
 
     def reply_publicly(self, text: str, in_reply_to: str) -> SentMessage:
+        me = self.me  # before posting: a failed lookup after it would hide a sent reply
         with _translated("posting the reply"):
             data = self.client.create_tweet(
                 text=text, in_reply_to_tweet_id=in_reply_to, user_auth=True
             )["data"]
-        return SentMessage(data["id"], f"https://x.com/{self.me.handle}/status/{data['id']}")
+        return SentMessage(data["id"], f"https://x.com/{me.handle}/status/{data['id']}")
 
     def send_private(self, recipient_id: str, text: str) -> SentMessage:
         with _translated("sending the DM"):

@@ -42,7 +42,7 @@ class DeliverToCustomer:
         if not target:
             raise PermanentError("there is no customer post to reply to")
         channel = self.context.channel(network)
-        if job.attempts > 1:  # an earlier attempt may have reached X although we never heard
+        if job.tried_before:  # an earlier attempt may have reached X although we never heard
             found = channel.find_sent(
                 text,
                 in_reply_to=target if public else None,

@@ -45,10 +45,15 @@ class Job:
     payload: dict[str, Any]
     attempts: int
     lane: str | None
+    # An earlier attempt started, so it may have taken effect although we never heard: a rate
+    # limit does not count as an attempt, yet may have hit a call after the effect.
+    tried_before: bool = False
 
     @classmethod
     def of(cls, row: OutboxJob) -> Job:
-        return cls(row.id, row.kind, row.idempotency_key, dict(row.payload), row.attempts, row.lane)
+        tried = row.attempts > 1 or row.last_error is not None
+        payload = dict(row.payload)
+        return cls(row.id, row.kind, row.idempotency_key, payload, row.attempts, row.lane, tried)
 
 
 class JobHandler(Protocol):

@@ -82,9 +82,9 @@ class SlackJobs:
             effects.MIRROR_MESSAGE: _Handler(self._mirror, self._record_mirror),
             effects.THREAD_MESSAGE: _Handler(self._thread_message),
             effects.CHANNEL_MESSAGE: _Handler(self._channel_message),
-            effects.EPHEMERAL: _Handler(self._ephemeral, max_attempts=3),
+            effects.EPHEMERAL: _Handler(self._ephemeral, max_attempts=5),
             effects.REACTION: _Handler(self._reaction),
-            effects.PUBLISH_HOME: _Handler(self._publish_home, max_attempts=3),
+            effects.PUBLISH_HOME: _Handler(self._publish_home, max_attempts=5),
         }
 
     # --- performers ----------------------------------------------------------------------------
@@ -191,7 +191,7 @@ class SlackJobs:
     def post_once(self, job: Job, channel: str, thread_ts: str | None, text: str, body: Any) -> str:
         """Post once: a retry first looks for the job's key in the messages' metadata, since an
         earlier attempt may have reached Slack although its answer never reached us."""
-        if job.attempts > 1:
+        if job.tried_before:
             found = self._find_posted(job, channel, thread_ts)
             if found is not None:
                 log.info("slack.post_found", job_id=job.id, ts=found)

@@ -298,3 +298,19 @@ def test_a_slack_hiccup_as_the_bot_starts_is_retried_a_refused_token_is_not(
     ):
         pass
     assert pauses == []
+
+
+def test_a_replica_that_never_polled_learns_the_brand_account_before_replying(
+    slack_emulator, x_emulator, database_url, clock
+) -> None:
+    agents = {"UANNA": "Anna"}
+    with running_world(database_url, clock, slack=slack_emulator, x=x_emulator, agents=agents) as w:
+        card = claimed_mention(w)
+    # Another process, which has not polled yet, so it does not know the brand account; X rate
+    # limits that lookup. Posting first and asking after would hide a sent reply and send twice.
+    x_emulator.rate_limit("GET /2/users/me", reset_in=5)
+    with running_world(database_url, clock, slack=slack_emulator, x=x_emulator) as replica:
+        answer = replica.reply_in_thread("UANNA", "On its way", card["ts"])
+        replica.settle()
+    assert [t["text"] for t in x_emulator.sent_tweets] == ["On its way"]
+    assert "white_check_mark" in slack_emulator.message(answer["ts"], CHANNEL)["reactions"]

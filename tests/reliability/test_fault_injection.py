@@ -32,9 +32,8 @@ def play(plan: Plan, database_url: str, logs: Path) -> Verdict:
 def check(verdict: Verdict, plan: Plan, request: pytest.FixtureRequest) -> None:
     request.node.user_properties.append(("chaos", "\n".join(verdict.lines())))
     assert verdict.kills >= plan.kills
-    assert (verdict.lost, verdict.duplicated, verdict.misplaced) == (0, 0, 0), "\n".join(
-        verdict.lines()
-    )
+    counts = (verdict.lost, verdict.duplicated, verdict.misplaced, verdict.abandoned)
+    assert counts == (0, 0, 0, 0), "\n".join(verdict.lines())
 
 
 def test_every_message_once_under_faults_and_kills(

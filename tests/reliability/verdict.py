@@ -19,6 +19,7 @@ from bot.sandbox.x_api import XEmulator
 
 RULES_URL = "https://acme.example/rules"
 CLOSED = "We're closed right now"
+HOME = "slack.publish_home"
 
 
 @dataclass
@@ -89,12 +90,19 @@ class Verdict:
         return sum(t.duplicated for t in self.tallies.values()) + self.slack_keys_repeated
 
     @property
+    def abandoned(self) -> int:
+        """Jobs given up on, App Home refreshes aside (the next change publishes it again): an
+        agent would be told a message failed, or a post would be missing."""
+        return sum(n for job, n in self.failed_jobs.items() if not job.startswith(HOME))
+
+    @property
     def misplaced(self) -> int:
         return sum(t.misplaced for t in self.tallies.values())
 
     def lines(self) -> list[str]:
         out = [
-            f"lost {self.lost}, duplicated {self.duplicated}, misplaced {self.misplaced} "
+            f"lost {self.lost}, duplicated {self.duplicated}, misplaced {self.misplaced}, "
+            f"abandoned {self.abandoned} "
             f"({self.kills} SIGKILLs, {self.crashes} crashed starts, "
             f"{sum(self.faults.values())} injected faults, {self.seconds:.0f} s)"
         ]
