@@ -6,7 +6,6 @@ Tests and the sandbox pass their own clock and point the URLs at the loopback em
 
 from __future__ import annotations
 
-import http.client
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -45,6 +44,7 @@ from bot.services.sla import Deadlines, SlaSweeper
 from bot.services.stats import Stats
 from bot.slack.digest import DigestJob
 from bot.slack.directory import ChannelMembers, UserGroups, lead_checker
+from bot.slack.failures import CALL_FAILED, NETWORK_FAILED
 from bot.slack.outbox import SlackJobs
 from handlers import register_all
 from handlers.web import wsgi_app
@@ -142,7 +142,7 @@ def _retrying_at_start(what: str, build: Callable[[], T], attempts: int = 6) -> 
     for attempt in range(1, attempts + 1):
         try:
             return build()
-        except (BoltError, SlackApiError, OSError, http.client.HTTPException) as error:
+        except (BoltError, *CALL_FAILED) as error:
             if attempt == attempts or not _transient(error):
                 raise
             log.warning("startup.retry", what=what, attempt=attempt, reason=type(error).__name__)
@@ -154,7 +154,7 @@ def _transient(error: BaseException) -> bool:
     cause = error.__context__ if isinstance(error, BoltError) else error
     if isinstance(cause, SlackApiError):
         return cause.response.status_code >= 500 or cause.response.status_code == 429
-    return isinstance(cause, OSError | http.client.HTTPException)
+    return isinstance(cause, NETWORK_FAILED)
 
 
 @dataclass

@@ -3,23 +3,18 @@ button click must not wait on a Web API call every time."""
 
 from __future__ import annotations
 
-import http.client
 import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 import structlog
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackClientError
 
 from bot.clock import Clock
 from bot.services.context import AccessUnknown
+from bot.slack.failures import CALL_FAILED
 
 log = structlog.get_logger(__name__)
-
-# What a failed Web API call raises: Slack's answer, or the network (timeouts, resets, cut-off
-# bodies) as urllib reports it.
-LOOKUP_FAILED = (SlackClientError, OSError, http.client.HTTPException)
 
 
 class UserGroups:
@@ -38,7 +33,7 @@ class UserGroups:
             return cached[1]
         try:
             users = frozenset(self.client.usergroups_users_list(usergroup=group)["users"])
-        except LOOKUP_FAILED as error:
+        except CALL_FAILED as error:
             log.warning("slack.usergroup_failed", group=group, reason=str(error)[:200])
             if cached is None:
                 raise AccessUnknown(f"could not list user group {group}") from error
@@ -85,7 +80,7 @@ class ChannelMembers:
             users: set[str] = set()
             for page in self.client.conversations_members(channel=self.channel, limit=200):
                 users.update(page["members"])
-        except LOOKUP_FAILED as error:
+        except CALL_FAILED as error:
             log.warning("slack.members_failed", channel=self.channel, reason=str(error)[:200])
             if cached is None:
                 raise AccessUnknown(f"could not list the members of {self.channel}") from error

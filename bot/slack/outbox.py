@@ -6,7 +6,6 @@ post whose answer was lost can later be found in the channel instead of being po
 
 from __future__ import annotations
 
-import http.client
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -25,6 +24,7 @@ from bot.services.oncall import OnCallService
 from bot.services.outbox import Job, JobHandler
 from bot.services.sla import Deadlines, deadline_note
 from bot.slack import blocks
+from bot.slack.failures import CALL_FAILED
 from bot.slack.home import HomeItem, home_view
 from storage import repositories as repo
 from storage.db import Database
@@ -324,7 +324,7 @@ def _translated(clock: Clock, doing: str) -> Iterator[None]:
                 f"Slack refused {doing}: {code or response.status_code}"
             ) from error
         raise TransientError(f"Slack error on {doing}: {code}") from error
-    except (SlackClientError, OSError, http.client.HTTPException) as error:  # reset, timeout, DNS
+    except CALL_FAILED as error:  # reset, timeout, DNS
         raise TransientError(
             f"Slack could not be reached on {doing}: {type(error).__name__}"
         ) from error
