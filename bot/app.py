@@ -19,13 +19,13 @@ from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.channels.base import SocialChannel
-from bot.channels.x import XChannel
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.domain.hours import BusinessCalendar
 from bot.domain.priority import PriorityRules, parse_keywords
 from bot.domain.sla import SlaClock, SlaPolicy, policy_targets
+from bot.networks.base import SocialChannel
+from bot.networks.x.adapter import XChannel
 from bot.scheduling import Timers
 from bot.services.context import Access, Context, Notifier
 from bot.services.conversations import Conversations

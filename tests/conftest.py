@@ -16,8 +16,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bot.clock import ManualClock
+from bot.networks.x.emulator import XEmulator
 from bot.sandbox.slack_api import SlackEmulator
-from bot.sandbox.x_api import XEmulator
 from storage import migrate
 from storage.db import Database
 

@@ -22,8 +22,8 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
+from bot.networks.x.emulator import XEmulator
 from bot.sandbox.slack_api import SlackEmulator, ts_to_micros
-from bot.sandbox.x_api import XEmulator
 from bot.slack.mrkdwn import unescape
 
 EMOJI = {

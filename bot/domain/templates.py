@@ -28,7 +28,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.domain.hours import BusinessHours, Interval, parse_business_hours
-from bot.domain.text import X_MAX_WEIGHTED_LENGTH
+from bot.networks.x.text import X_MAX_WEIGHTED_LENGTH
 
 
 class NoticeKind(StrEnum):
@@ -155,7 +155,7 @@ def validate_template(
     It must not be blank, must use only the four placeholders with balanced braces, and, when
     `max_length` is given, must fit in it once filled with the longest realistic values in
     either language (see LONGEST_VALUES). `length` measures the filled text: pass
-    `bot.domain.text.x_weighted_length` for X, which weighs links and emoji its own way.
+    `bot.networks.x.text.x_weighted_length` for X, which weighs links and emoji its own way.
     """
     if not text.strip():
         raise TemplateError("the notice is empty: write the text customers should receive")

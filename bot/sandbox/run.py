@@ -17,9 +17,9 @@ import structlog
 
 from bot.config import load_settings
 from bot.logs import configure_logging
+from bot.networks.x.emulator import XEmulator
 from bot.sandbox.slack_api import SlackEmulator
 from bot.sandbox.world import sandbox_env
-from bot.sandbox.x_api import XEmulator
 
 log = structlog.get_logger(__name__)
 

@@ -20,9 +20,9 @@ import waitress
 from bot.app import Carebridge
 from bot.clock import ManualClock
 from bot.config import load_settings
+from bot.networks.x.emulator import XEmulator
 from bot.sandbox.slack_api import SlackEmulator
 from bot.sandbox.slack_events import SlackEventSender
-from bot.sandbox.x_api import XEmulator
 
 CHANNEL = "CSUPPORT"
 SIGNING_SECRET = "sandbox-signing-secret"

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from bot.channels.base import SocialChannel
 from bot.clock import Clock
+from bot.networks.base import SocialChannel
 from bot.services.effects import Effects
 from storage.db import Database
 

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import structlog
 from sqlalchemy.orm import Session
 
-from bot.channels.base import AccountIdentity
 from bot.domain.conversation import dm_invitation
 from bot.domain.model import Delivery, Direction, Status, Visibility
+from bot.networks.base import AccountIdentity
 from bot.services.context import Access, Context, UnknownConversation
 from bot.services.sla import Deadlines
 from bot.slack import blocks

@@ -26,7 +26,7 @@ from bot.domain.templates import (
     notice_text,
     validate_template,
 )
-from bot.domain.text import x_weighted_length
+from bot.networks.x.text import x_weighted_length
 from bot.services.context import Context
 from bot.services.sla import Deadlines
 from bot.slack import blocks

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from bot.channels.base import AccountIdentity, SocialChannel
 from bot.domain.delivery import DeliveryError, RateLimited, rate_limit_until
+from bot.networks.base import AccountIdentity, SocialChannel
 from bot.services.context import Context
 from bot.services.ingest import Ingest
 from storage import repositories as repo

@@ -13,9 +13,9 @@ from rich.console import Console
 from bot.clock import ManualClock
 from bot.doctor import Check, format_hours, run_doctor, show
 from bot.domain.hours import parse_business_hours
+from bot.networks.x.emulator import XEmulator
 from bot.sandbox.loopback import Fault
 from bot.sandbox.slack_api import SlackEmulator
-from bot.sandbox.x_api import XEmulator
 from bot.slack.scopes import REQUIRED_BOT_SCOPES
 from storage.migrate import head_revision
 from tests.e2e.conftest import settings_env

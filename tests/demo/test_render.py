@@ -11,11 +11,11 @@ import tweepy
 from rich.console import Console, RenderableType
 from slack_sdk import WebClient
 
-from bot.channels.x_http import point_client_at
 from bot.demo.render import ChannelView, mrkdwn_to_text, render_blocks
 from bot.domain.model import Status, Visibility
+from bot.networks.x.emulator import XEmulator
+from bot.networks.x.http import point_client_at
 from bot.sandbox.slack_api import SlackEmulator
-from bot.sandbox.x_api import XEmulator
 from bot.slack import blocks
 
 NAMES = {"UANNA": "Anna", "UBRUNO": "Bruno"}

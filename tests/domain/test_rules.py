@@ -15,7 +15,7 @@ from bot.domain.conversation import (
 )
 from bot.domain.hours import parse_business_hours
 from bot.domain.model import Status, Visibility
-from bot.domain.text import x_weighted_length
+from bot.networks.x.text import x_weighted_length
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 DAY = timedelta(hours=24)

@@ -26,7 +26,7 @@ from bot.domain.templates import (
     render_template,
     validate_template,
 )
-from bot.domain.text import X_MAX_WEIGHTED_LENGTH, x_weighted_length
+from bot.networks.x.text import X_MAX_WEIGHTED_LENGTH, x_weighted_length
 
 ROME = ZoneInfo("Europe/Rome")
 ALLOWED = "allowed {name}, {hours}, {next_open}, {rules_url}"

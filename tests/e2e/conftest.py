@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.clock import ManualClock
+from bot.networks.x.emulator import XEmulator
 from bot.sandbox.slack_api import SlackEmulator
 from bot.sandbox.world import CHANNEL, SIGNING_SECRET, World, running_world, sandbox_env
-from bot.sandbox.x_api import XEmulator
 
 __all__ = ["CHANNEL", "SIGNING_SECRET", "Harness", "settings_env"]
 

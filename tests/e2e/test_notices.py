@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import ManualClock
+from bot.networks.x.emulator import XEmulator
 from bot.sandbox.slack_api import SlackEmulator
 from bot.sandbox.world import CHANNEL, World, running_world
-from bot.sandbox.x_api import XEmulator
 from bot.slack import blocks
 from storage.models import Alert, AuditEntry, Conversation
 from tests.e2e.conftest import MONDAY_10, ROME_OFFICE

@@ -11,9 +11,9 @@ from datetime import timedelta
 import pytest
 
 from bot.clock import ManualClock
+from bot.networks.x.emulator import XEmulator
 from bot.sandbox.slack_api import SlackEmulator
 from bot.sandbox.world import CHANNEL, World, running_world
-from bot.sandbox.x_api import XEmulator
 from bot.slack import blocks
 from tests.e2e.conftest import MONDAY_10, ROME_OFFICE, channel_posts
 

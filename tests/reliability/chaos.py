@@ -24,10 +24,10 @@ from typing import Any
 import requests
 from sqlalchemy import func, select
 
+from bot.networks.x.emulator import XEmulator
 from bot.sandbox.slack_api import SlackEmulator
 from bot.sandbox.slack_events import SlackEventSender
 from bot.sandbox.world import CHANNEL, SIGNING_SECRET, sandbox_env
-from bot.sandbox.x_api import XEmulator
 from bot.slack import blocks
 from storage import outbox
 from storage.db import Database

@@ -45,10 +45,10 @@ from sqlalchemy.engine import Engine
 
 from bot.clock import ManualClock
 from bot.domain.templates import LANGUAGES, NoticeKind
+from bot.networks.x.emulator import XEmulator
 from bot.sandbox.loopback import Reply, Request
 from bot.sandbox.slack_events import SlackEventSender
 from bot.sandbox.world import CHANNEL, World, running_world
-from bot.sandbox.x_api import XEmulator
 from bot.slack import blocks
 from bot.slack.template_modal import ACTION_ID, BLOCK_ID, CALLBACK_ID
 from handlers.web import MAX_BODY_BYTES

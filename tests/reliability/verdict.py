@@ -13,9 +13,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.networks.x.emulator import XEmulator
 from bot.sandbox.slack_api import SlackEmulator
 from bot.sandbox.world import CHANNEL
-from bot.sandbox.x_api import XEmulator
 
 RULES_URL = "https://acme.example/rules"
 CLOSED = "We're closed right now"

@@ -11,9 +11,9 @@ import tweepy
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.channels.x_http import point_client_at
+from bot.networks.x.emulator import XEmulator
+from bot.networks.x.http import point_client_at
 from bot.sandbox.slack_api import SlackEmulator
-from bot.sandbox.x_api import XEmulator
 
 
 def test_slack_chaos_fails_about_the_given_share_with_slacks_own_answers() -> None:

@@ -17,11 +17,11 @@ import pytest
 import requests
 import tweepy
 
-from bot.channels.x_http import X_API_BASE_URL, RewritingAdapter, point_client_at
+from bot.networks.x.emulator import XEmulator, weighted_length
+from bot.networks.x.http import X_API_BASE_URL, RewritingAdapter, point_client_at
 from bot.sandbox.loopback import Fault
-from bot.sandbox.x_api import XEmulator, weighted_length
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "x-api-v2"
+FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "x-api-v2"
 
 
 class FakeClock:

@@ -11,12 +11,12 @@ import requests
 import structlog
 import tweepy
 
-from bot.channels.base import AccountIdentity, Batch
-from bot.channels.x_http import point_client_at
 from bot.clock import Clock
 from bot.domain.delivery import PermanentError, RateLimited, TransientError
 from bot.domain.model import Author, InboundMessage, SentMessage, Visibility
-from bot.domain.text import X_MAX_WEIGHTED_LENGTH, x_weighted_length
+from bot.networks.base import AccountIdentity, Batch
+from bot.networks.x.http import point_client_at
+from bot.networks.x.text import X_MAX_WEIGHTED_LENGTH, x_weighted_length
 
 log = structlog.get_logger(__name__)
 
