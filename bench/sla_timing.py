@@ -29,7 +29,9 @@ from bot.app import build_services
 from bot.clock import SystemClock
 from bot.config import load_settings
 from bot.logs import configure_logging
+from bot.networks.registry import Registry
 from bot.scheduling import Timers
+from bot.services.accounts import Accounts
 from storage import migrate
 from storage.db import Database
 from storage.models import Alert, ChannelAccount, Conversation, Customer
@@ -85,7 +87,8 @@ def measure(size: int, alerts: int, window: float, database_url: str | None) -> 
     clock = SystemClock()
     # Nothing is posted: the outbox worker does not run, only the timer and the sweeper do.
     slack = WebClient(token="xoxb-bench", base_url="http://127.0.0.1:9/api/")
-    services = build_services(settings, database, clock, slack, channels={})
+    accounts = Accounts(database, clock, [], Registry.default())  # nothing is polled either
+    services = build_services(settings, database, clock, slack, accounts)
     timers = Timers(settings, services, clock)
     services.notifier.subscribe(timers.wake_sla)
     timers.scheduler.start()

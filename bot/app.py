@@ -1,4 +1,5 @@
-"""Composition root: builds storage, channels, the Slack client, services and the scheduler.
+"""Composition root: builds storage, the accounts' adapters, the Slack client, services and the
+scheduler.
 
 Nothing connects at import time; `Carebridge.build(settings)` does it all, once, explicitly.
 Tests and the sandbox pass their own clock and point the URLs at the loopback emulators.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -23,29 +24,32 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.domain.hours import BusinessCalendar
 from bot.domain.priority import PriorityRules, parse_keywords
-from bot.domain.sla import SlaClock, SlaPolicy, policy_targets
-from bot.networks.base import SocialChannel
-from bot.networks.x.adapter import XChannel
+from bot.domain.sla import Priority, SlaClock, SlaPolicy, Targets, policy_targets
+from bot.networks.registry import Registry
 from bot.scheduling import Timers
+from bot.services.accounts import Account, Accounts
 from bot.services.context import Access, Context, Notifier
 from bot.services.conversations import Conversations
 from bot.services.customers import Customers
 from bot.services.delivery import DeliverToCustomer
-from bot.services.effects import DELIVER, DIGEST, Effects
 from bot.services.ingest import Ingest
-from bot.services.notices import Notices, TeamHours, Templates
+from bot.services.notice_templates import NoticeTemplates
+from bot.services.notices import Notices
 from bot.services.oncall import OnCallService
-from bot.services.outbox import OutboxWorker
+from bot.services.outbox import DELIVER, DIGEST, Outbox
 from bot.services.polling import Poller
 from bot.services.priority import Prioritizer, Vips
+from bot.services.push import Webhooks
 from bot.services.registry import Services
 from bot.services.replies import Replies
+from bot.services.service_hours import ServiceHours
 from bot.services.sla import Deadlines, SlaSweeper
 from bot.services.stats import Stats
-from bot.slack.digest import DigestJob
+from bot.services.worker import OutboxWorker
+from bot.slack.digest import DigestHandler
 from bot.slack.directory import ChannelMembers, UserGroups, lead_checker
 from bot.slack.failures import CALL_FAILED, NETWORK_FAILED
-from bot.slack.outbox import SlackJobs
+from bot.slack.jobs import SlackJobHandlers
 from handlers import register_all
 from handlers.web import wsgi_app
 from storage import migrate
@@ -73,9 +77,10 @@ class Carebridge:
         settings: Settings,
         *,
         clock: Clock | None = None,
-        channels: Mapping[str, SocialChannel] | None = None,
+        registry: Registry | None = None,
     ) -> Carebridge:
         clock = clock or SystemClock()
+        registry = registry or Registry.default()
         database = Database(settings.database_url)
         migrate.upgrade(database)
         slack = WebClient(
@@ -86,8 +91,8 @@ class Carebridge:
             # of a dropped connection could post a message twice.
             retry_handlers=[],
         )
-        channels = channels if channels is not None else {"x": x_channel(settings, clock)}
-        services = build_services(settings, database, clock, slack, channels)
+        accounts = build_accounts(settings, registry, database, clock)
+        services = build_services(settings, database, clock, slack, accounts)
         bolt = _retrying_at_start(
             "slack.auth_test",
             lambda: App(
@@ -103,7 +108,12 @@ class Carebridge:
         return cls(settings, database, clock, slack, bolt, services)
 
     def wsgi(self) -> Callable[..., Iterable[bytes]]:
-        return wsgi_app(self.bolt, self.services.health, self.settings.slack_signing_secret)
+        return wsgi_app(
+            self.bolt,
+            self.services.health,
+            self.settings.slack_signing_secret,
+            self.services.webhooks,
+        )
 
     def start_background(self) -> Background:
         """The outbox worker thread and the scheduler (pollers, deadlines, handoffs, digest)."""
@@ -119,15 +129,26 @@ class Carebridge:
         return Background(stop, worker, timers, self.services.worker.notify)
 
     def serve(self) -> None:
-        """Block serving Slack: Socket Mode when an app token is set, otherwise HTTP."""
+        """Block serving Slack: Socket Mode when an app token is set, otherwise HTTP. Webhooks
+        need the HTTP server in Socket Mode too."""
+        import waitress
+
         if self.settings.socket_mode:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+            if self.services.webhooks.paths():
+                port = self.settings.port
+                threading.Thread(
+                    target=waitress.serve,
+                    args=(self.wsgi(),),
+                    kwargs={"host": "0.0.0.0", "port": port, "threads": 8},
+                    name="http",
+                    daemon=True,
+                ).start()
+                log.info("http.webhooks", port=port, paths=self.services.webhooks.paths())
             log.info("slack.socket_mode")
             SocketModeHandler(self.bolt, self.settings.slack_app_token).start()
             return
-        import waitress
-
         log.info("slack.http_mode", port=self.settings.port, path="/slack/events")
         waitress.serve(self.wsgi(), host="0.0.0.0", port=self.settings.port, threads=8)
 
@@ -173,23 +194,39 @@ class Background:
         return not self.worker.is_alive()
 
 
+def build_accounts(
+    settings: Settings, registry: Registry, database: Database, clock: Clock
+) -> Accounts:
+    """Each configured account with its network's adapter; nothing is called yet."""
+    accounts = [
+        Account(config, spec, spec.build(config, clock, settings.http_timeout))
+        for config in settings.accounts
+        for spec in [registry.get(config.network)]
+    ]
+    return Accounts(database, clock, accounts, registry, default_channel=settings.slack_channel_id)
+
+
 def build_services(
     settings: Settings,
     database: Database,
     clock: Clock,
     slack: WebClient,
-    channels: Mapping[str, SocialChannel],
+    accounts: Accounts,
 ) -> Services:
-    effects = Effects(clock)
+    outbox = Outbox(clock)
     notifier = Notifier()
-    context = Context(database, effects, clock, channels, notify=notifier)
+    context = Context(database, outbox, clock, accounts, notify=notifier)
     policy = sla_policy(settings)
-    hours = TeamHours(context, policy.calendar)
-    hours.load()  # hours set from Slack win over BUSINESS_HOURS
-    deadlines = Deadlines(policy, lambda: hours.calendar)
-    oncall = OnCallService(context, settings.timezone, settings.slack_channel_id)
-    stats = Stats(context, lambda: hours.calendar, settings.slack_channel_id)
-    templates = Templates(context)
+    hours = ServiceHours(
+        context,
+        policy.calendar,
+        {a.name: a.business_hours for a in settings.accounts if a.business_hours is not None},
+    )
+    deadlines = Deadlines(policy, hours, account_targets(settings))
+    oncall = OnCallService(context, settings.timezone)
+    stats = Stats(context, hours)
+    networks = accounts.networks()
+    templates = NoticeTemplates(context, networks)
     notices = Notices(
         context,
         hours,
@@ -198,19 +235,23 @@ def build_services(
         public_out_of_hours=settings.out_of_hours_public,
         netiquette_url=settings.netiquette_url,
         netiquette_window=settings.netiquette_window,
+        account_public_out_of_hours={
+            a.name: a.out_of_hours_public
+            for a in settings.accounts
+            if a.out_of_hours_public is not None
+        },
     )
-    members = ChannelMembers(slack, clock, settings.slack_channel_id)
+    members = ChannelMembers(slack, clock)
     access = Access(
-        is_member=members.__contains__,
+        is_member=members.is_member,
         is_lead=lead_checker(settings.slack_leads, UserGroups(slack, clock)),
     )
-    labels = {network: channel.label for network, channel in channels.items()}
-    customers = Customers(context, labels, settings.crm_url_template)
+    customers = Customers(context, networks, settings.crm_url_template)
     prioritizer = Prioritizer(context, priority_rules(settings), oncall)
-    slack_jobs = SlackJobs(slack, database, clock, labels, deadlines, oncall, customers)
+    slack_jobs = SlackJobHandlers(slack, database, clock, accounts, deadlines, oncall, customers)
     handlers: dict[str, Any] = slack_jobs.handlers()
     handlers[DELIVER] = DeliverToCustomer(context, deadlines)
-    handlers[DIGEST] = DigestJob(slack, stats, slack_jobs.post_once, slack_jobs.call)
+    handlers[DIGEST] = DigestHandler(slack, stats, slack_jobs.post_once, slack_jobs.call)
     worker = OutboxWorker(
         database,
         handlers,
@@ -222,18 +263,14 @@ def build_services(
     )
     notifier.subscribe(worker.notify)
     ingest = Ingest(
-        effects, clock, deadlines, notices, prioritizer, reopen_window=settings.reopen_window
+        outbox, clock, deadlines, notices, prioritizer, reopen_window=settings.reopen_window
     )
     return Services(
         context=context,
         conversations=Conversations(context, deadlines, access),
         replies=Replies(context, access),
-        poller=Poller(
-            context,
-            ingest,
-            slack_channel_id=settings.slack_channel_id,
-            backfill=settings.x_backfill,
-        ),
+        poller=Poller(context, ingest),
+        webhooks=Webhooks(context, ingest),
         worker=worker,
         deadlines=deadlines,
         sweeper=SlaSweeper(context, deadlines, oncall, escalate_to=settings.sla_escalate_to),
@@ -242,11 +279,23 @@ def build_services(
         hours=hours,
         templates=templates,
         notices=notices,
-        vips=Vips(context),
+        vips=Vips(context, networks),
         customers=customers,
         notifier=notifier,
-        slack_channel_id=settings.slack_channel_id,
     )
+
+
+def account_targets(settings: Settings) -> dict[str, dict[Priority, Targets]]:
+    """The response targets of the accounts that set their own (ACCOUNTS_FILE)."""
+    return {
+        account.name: policy_targets(
+            account.sla_first_response or settings.sla_first_response,
+            account.sla_next_response or settings.sla_next_response,
+            settings.sla_overrides,
+        )
+        for account in settings.accounts
+        if account.sla_first_response or account.sla_next_response
+    }
 
 
 def priority_rules(settings: Settings) -> PriorityRules:
@@ -266,17 +315,4 @@ def sla_policy(settings: Settings) -> SlaPolicy:
         clock=SlaClock(settings.sla_clock),
         calendar=BusinessCalendar(settings.business_hours, settings.timezone, settings.holidays),
         escalate_after=settings.sla_escalate_after,
-    )
-
-
-def x_channel(settings: Settings, clock: Clock) -> XChannel:
-    return XChannel.default(
-        consumer_key=settings.x_consumer_key,
-        consumer_secret=settings.x_consumer_secret,
-        access_token=settings.x_access_token,
-        access_token_secret=settings.x_access_token_secret,
-        bearer_token=settings.x_bearer_token,
-        api_url=settings.x_api_url,
-        timeout=settings.http_timeout.total_seconds(),
-        clock=clock,
     )

@@ -10,12 +10,17 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import structlog
 from dotenv import load_dotenv
 
 from bot.config import ConfigError, Settings, load_settings, normalise_database_url
 from bot.logs import configure_logging
+
+if TYPE_CHECKING:
+    from bot.services.context import Context
 
 log = structlog.get_logger(__name__)
 EXIT_CONFIG = 2
@@ -37,7 +42,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--interactive", action="store_true", help="then act as an agent or a customer yourself"
     )
     demo.add_argument("--fast", action="store_true", help="no pauses between the moments")
-    commands.add_parser("doctor", help="check tokens, scopes, channel, X, database, hours")
+    commands.add_parser(
+        "doctor", help="check tokens, scopes, channels, every account, database, hours"
+    )
+    commands.add_parser("accounts", help="the brand accounts: last poll, open conversations")
     vip = commands.add_parser("vip", help="the VIP list")
     vip_commands = vip.add_subparsers(dest="action", required=True)
     vip_import = vip_commands.add_parser("import", help="add VIPs from a CSV file: handle,note")
@@ -45,6 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stats = commands.add_parser("stats", help="response times and more, from the database")
     stats.add_argument("--since", default="7d", help="today, 24h, 7d, 30d... (default 7d)")
     stats.add_argument("--csv", action="store_true", help="CSV on standard output")
+    stats.add_argument("--account", help="only this account's conversations (its name)")
     database = commands.add_parser("db", help="database schema and data")
     database_commands = database.add_subparsers(dest="action", required=True)
     database_commands.add_parser("upgrade", help="migrate DATABASE_URL to the latest schema")
@@ -71,7 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "vip":
         return _vip_import(args.file)
     if args.command == "stats":
-        return _stats(args.since, csv=args.csv)
+        return _stats(args.since, csv=args.csv, account=args.account)
+    if args.command == "accounts":
+        return _accounts()
     if args.command == "db":
         return _db(args.action, getattr(args, "url", None))
     try:
@@ -86,6 +97,10 @@ def run_bot(settings: Settings) -> int:
     from bot.app import Carebridge
 
     configure_logging(settings.log_format, settings.secrets())
+    log.info(
+        "carebridge.accounts",
+        accounts=[f"{a.name} ({a.network}) -> {a.slack_channel}" for a in settings.accounts],
+    )
     app = Carebridge.build(settings)
     background = app.start_background()
 
@@ -131,32 +146,53 @@ def _db(action: str, target_url: str | None) -> int:
     return 0
 
 
-def _stats(since_text: str, *, csv: bool) -> int:
+def _offline(settings: Settings) -> Context:
+    """What the commands that only read or write the database need: no network is called."""
+    from bot.clock import SystemClock
+    from bot.networks.registry import Registry
+    from bot.services.accounts import Accounts
+    from bot.services.context import Context
+    from bot.services.outbox import Outbox
+    from storage.db import Database
+
+    clock = SystemClock()
+    database = Database(settings.database_url)
+    accounts = Accounts(database, clock, [], Registry.default())
+    return Context(database, Outbox(clock), clock, accounts)
+
+
+def _stats(since_text: str, *, csv: bool, account: str | None) -> int:
     from rich.console import Console
 
     from bot.app import sla_policy
-    from bot.clock import SystemClock
-    from bot.reports.render import kpi_csv, kpi_table, parse_since
-    from bot.services.context import Context
-    from bot.services.effects import Effects
-    from bot.services.stats import Stats
-    from storage.db import Database
+    from bot.domain.periods import parse_since
+    from bot.reports.render import kpi_csv, kpi_table
+    from bot.services.service_hours import ServiceHours
+    from bot.services.stats import Scope, Stats
 
     try:
         settings = load_settings(os.environ, require_services=False)
     except ConfigError as error:
         print(error, file=sys.stderr)
         return EXIT_CONFIG
-    clock = SystemClock()
+    context = _offline(settings)
     try:
-        since = parse_since(since_text, clock.now(), settings.timezone)
+        since = parse_since(since_text, context.clock.now(), settings.timezone)
     except ValueError as error:
         print(error, file=sys.stderr)
         return EXIT_CONFIG
-    database = Database(settings.database_url)
-    context = Context(database, Effects(clock), clock, channels={})
-    calendar = sla_policy(settings).calendar
-    report = Stats(context, lambda: calendar, settings.slack_channel_id).report(since)
+    names = {a.name for a in settings.accounts} | {
+        a.name for a in context.accounts.stored() if a.name
+    }
+    if account is not None and account not in names:
+        print(f"No account {account!r}: known are {', '.join(sorted(names))}", file=sys.stderr)
+        return EXIT_CONFIG
+    hours = ServiceHours(
+        context,
+        sla_policy(settings).calendar,
+        {a.name: a.business_hours for a in settings.accounts if a.business_hours is not None},
+    )
+    report = Stats(context, hours).report(since, scope=Scope(account=account))
     if csv:
         sys.stdout.write(kpi_csv(report))
     else:
@@ -164,27 +200,91 @@ def _stats(since_text: str, *, csv: bool) -> int:
     return 0
 
 
-def _vip_import(path: str) -> int:
-    from bot.clock import SystemClock
-    from bot.services.context import Context
-    from bot.services.effects import Effects
-    from bot.services.priority import Vips
+def _accounts() -> int:
+    """`carebridge accounts`: each configured account and each stored one, with its state."""
+    from rich.console import Console
+    from rich.table import Table
+
     from storage import migrate
-    from storage.db import Database
 
     try:
         settings = load_settings(os.environ, require_services=False)
-        text = open(path, encoding="utf-8").read()  # noqa: SIM115 - read whole, small file
     except ConfigError as error:
         print(error, file=sys.stderr)
         return EXIT_CONFIG
+    context = _offline(settings)
+    migrate.upgrade(context.database)
+    stored = {(s.network, s.name): s for s in context.accounts.stored()}
+    table = Table("account", "network", "handle", "Slack channel", "last poll", "state", "open")
+    now = context.clock.now()
+    for config in settings.accounts:
+        row = stored.pop((config.network, config.name), None)
+        last = _ago(now - row.polled_at) if row and row.polled_at else "never"
+        state = "ok"
+        if row is None:
+            state = "not polled yet"
+        elif row.failing_since is not None:
+            state = f"failing since {row.failing_since:%Y-%m-%d %H:%M} UTC: {row.last_error}"
+        handle = f"@{row.handle}" if row else "?"
+        channel = config.slack_channel or settings.slack_channel_id
+        opened = str(row.open_conversations) if row else "0"
+        table.add_row(config.name, config.network, handle, channel, last, state, opened)
+    for row in stored.values():  # renamed or removed from the configuration
+        table.add_row(
+            row.name or "(not configured)",
+            row.network,
+            f"@{row.handle}",
+            row.slack_channel,
+            _ago(now - row.polled_at) if row.polled_at else "never",
+            "not configured: its conversations stay, answers cannot be sent",
+            str(row.open_conversations),
+        )
+    Console().print(table)
+    return 0
+
+
+def _ago(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s ago"
+    if seconds < 7200:
+        return f"{seconds // 60} min ago"
+    return f"{seconds // 3600} h ago"
+
+
+def _vip_import(path: str) -> int:
+    from bot.networks.registry import Registry
+    from bot.services.priority import MAX_IMPORT_BYTES, Vips
+    from storage import migrate
+
+    try:
+        settings = load_settings(os.environ, require_services=False)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        with open(path, "rb") as file:
+            raw = file.read(MAX_IMPORT_BYTES + 1)
     except OSError as error:
         print(f"Cannot read {path}: {error.strerror}", file=sys.stderr)
         return EXIT_CONFIG
-    database = Database(settings.database_url)
-    migrate.upgrade(database)
-    clock = SystemClock()
-    vips = Vips(Context(database, Effects(clock), clock, channels={}))
+    if len(raw) > MAX_IMPORT_BYTES:
+        print(f"Nothing imported: {path} is larger than {MAX_IMPORT_BYTES} bytes", file=sys.stderr)
+        return 1
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        print(
+            f"Nothing imported: {path} is not UTF-8 text (byte {error.start}); save it as "
+            "UTF-8 CSV",
+            file=sys.stderr,
+        )
+        return 1
+    context = _offline(settings)
+    migrate.upgrade(context.database)
+    registry = Registry.default()
+    networks = [registry.get(a.network) for a in settings.accounts] or list(registry)
+    vips = Vips(context, list({spec.name: spec for spec in networks}.values()))
     try:
         count = vips.import_csv(text, "carebridge-cli")
     except ValueError as error:

@@ -10,20 +10,28 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
+from pathlib import Path
 from typing import TypeVar
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.accounts_file import Problems, accounts_from_environment, accounts_from_file
 from bot.domain.hours import EXPECTED_FORM as HOURS_FORM
 from bot.domain.hours import HOLIDAYS_FORM, BusinessHours, parse_business_hours, parse_holidays
+from bot.networks.base import AccountConfig
+from bot.networks.registry import Registry
+from bot.parsing import (
+    DURATION_FORM,
+    POSITIVE_DURATION_FORM,
+    boolean,
+    http_url,
+    int_between,
+    parse_duration,
+    positive_duration,
+)
 
 T = TypeVar("T")
 
-X_CREDENTIALS = ("X_CONSUMER_KEY", "X_CONSUMER_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET")
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 PRIORITIES = ("urgent", "high", "normal", "low")
-DURATION_FORM = "a duration such as 30s, 15m, 1h or 1h30m"
-POSITIVE_DURATION_FORM = "a duration above zero, such as 30s, 15m, 1h or 1h30m"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -44,15 +52,10 @@ class Settings:
     slack_app_token: str | None = None
     slack_signing_secret: str | None = None
     slack_api_url: str = "https://slack.com/api/"
-    x_consumer_key: str = ""
-    x_consumer_secret: str = ""
-    x_access_token: str = ""
-    x_access_token_secret: str = ""
-    x_bearer_token: str | None = None
-    x_api_url: str = "https://api.twitter.com"
-    x_poll_seconds: int = 60
-    http_timeout: timedelta = timedelta(seconds=10)  # per Slack or X request
-    x_backfill: timedelta = timedelta(hours=24)
+    # The brand accounts: from ACCOUNTS_FILE, or one per network from the environment.
+    accounts: tuple[AccountConfig, ...] = ()
+    accounts_file: str | None = None
+    http_timeout: timedelta = timedelta(seconds=10)  # per Slack or network request
     reopen_window: timedelta = timedelta(hours=24)
     database_url: str = "sqlite:///carebridge.db"
     port: int = 3000
@@ -82,35 +85,23 @@ class Settings:
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
 
-    def secrets(self) -> list[str]:
+    @property
+    def support_channels(self) -> frozenset[str]:
+        """Every Slack channel conversations are mirrored into."""
+        channels = {account.slack_channel for account in self.accounts}
+        return frozenset(channels | ({self.slack_channel_id} if self.slack_channel_id else set()))
+
+    def secrets(self, registry: Registry | None = None) -> list[str]:
         """Values that must never appear in a log line."""
-        values = [
-            self.slack_bot_token,
-            self.slack_app_token,
-            self.slack_signing_secret,
-            self.x_consumer_key,
-            self.x_consumer_secret,
-            self.x_access_token,
-            self.x_access_token_secret,
-            self.x_bearer_token,
-        ]
+        registry = registry or Registry.default()
+        values = [self.slack_bot_token, self.slack_app_token, self.slack_signing_secret]
+        for account in self.accounts:
+            spec = registry.find(account.network)
+            for setting in spec.settings if spec else ():
+                value = account.value(setting.key)
+                if setting.secret and isinstance(value, str):
+                    values.append(value)
         return [v for v in values if v and len(v) >= 6]
-
-
-def parse_duration(text: str) -> timedelta:
-    """`30s`, `15m`, `1h`, `1h30m`, `2d` -> timedelta; anything else raises ValueError."""
-    match = _DURATION.match(text.strip().lower())
-    if not text.strip() or not match:
-        raise ValueError(text)
-    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
-
-
-def _positive_duration(text: str) -> timedelta:
-    value = parse_duration(text)
-    if value <= timedelta(0):
-        raise ValueError(text)
-    return value
 
 
 def normalise_database_url(url: str) -> str:
@@ -121,9 +112,12 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-def load_settings(env: Mapping[str, str], *, require_services: bool = True) -> Settings:
+def load_settings(
+    env: Mapping[str, str], *, require_services: bool = True, registry: Registry | None = None
+) -> Settings:
     """All settings from `env`. With `require_services=False` (reports, database commands), the
-    Slack and X credentials may be missing; everything present is still checked."""
+    Slack and network credentials may be missing; everything present is still checked."""
+    registry = registry or Registry.default()
     problems: list[str] = []
 
     def raw(name: str) -> str | None:
@@ -153,9 +147,7 @@ def load_settings(env: Mapping[str, str], *, require_services: bool = True) -> S
     bot_token = token("SLACK_BOT_TOKEN", "xoxb-", required=require_services)
     app_token = token("SLACK_APP_TOKEN", "xapp-", required=False)
     channel = raw("SLACK_CHANNEL_ID")
-    if channel is None and require_services:
-        problems.append("SLACK_CHANNEL_ID is required: the support channel's id, e.g. C0123ABCD")
-    elif channel is not None and not re.fullmatch(r"[CG][A-Z0-9]{2,}", channel):
+    if channel is not None and not re.fullmatch(r"[CG][A-Z0-9]{2,}", channel):
         problems.append(f"SLACK_CHANNEL_ID={channel!r}: expected a channel id such as C0123ABCD")
     signing_secret = raw("SLACK_SIGNING_SECRET")
     if require_services and app_token is None and signing_secret is None:
@@ -164,21 +156,34 @@ def load_settings(env: Mapping[str, str], *, require_services: bool = True) -> S
             "Mode): the app's signing secret from 'Basic Information'"
         )
 
-    missing_x = [name for name in X_CREDENTIALS if raw(name) is None]
-    if missing_x and require_services:
-        problems.append(
-            f"{', '.join(missing_x)} required for X: the brand account's OAuth 1.0a user "
-            "context (consumer key and secret, access token and secret)"
+    account_problems = Problems()
+    accounts_file = raw("ACCOUNTS_FILE")
+    default_channel = channel if channel and re.fullmatch(r"[CG][A-Z0-9]{2,}", channel) else ""
+    if accounts_file is not None:
+        accounts = accounts_from_file(
+            Path(accounts_file), env, registry, default_channel, account_problems
         )
+    else:
+        accounts = accounts_from_environment(
+            env, registry, default_channel, account_problems, required=require_services
+        )
+    problems.extend(account_problems.found)
+    # Every account's own channel, or SLACK_CHANNEL_ID for those that name none.
+    if (
+        channel is None
+        and require_services
+        and (accounts_file is None or any(not a.slack_channel for a in accounts))
+    ):
+        problems.insert(1, "SLACK_CHANNEL_ID is required: the support channel's id, e.g. C0123ABCD")
 
     def url(name: str, default: str) -> str:
-        return parsed(name, default, _http_url, "an http(s) URL")
+        return parsed(name, default, http_url, "an http(s) URL")
 
     def duration(name: str, default: timedelta) -> timedelta:
-        return parsed(name, default, _positive_duration, POSITIVE_DURATION_FORM)
+        return parsed(name, default, positive_duration, POSITIVE_DURATION_FORM)
 
     def optional_duration(name: str) -> timedelta | None:
-        return parsed(name, None, _positive_duration, POSITIVE_DURATION_FORM)
+        return parsed(name, None, positive_duration, POSITIVE_DURATION_FORM)
 
     settings = Settings(
         slack_bot_token=bot_token or "",
@@ -186,17 +191,9 @@ def load_settings(env: Mapping[str, str], *, require_services: bool = True) -> S
         slack_app_token=app_token,
         slack_signing_secret=signing_secret,
         slack_api_url=_with_trailing_slash(url("SLACK_API_URL", "https://slack.com/api/")),
-        x_consumer_key=raw("X_CONSUMER_KEY") or "",
-        x_consumer_secret=raw("X_CONSUMER_SECRET") or "",
-        x_access_token=raw("X_ACCESS_TOKEN") or "",
-        x_access_token_secret=raw("X_ACCESS_TOKEN_SECRET") or "",
-        x_bearer_token=raw("X_BEARER_TOKEN"),
-        x_api_url=url("X_API_URL", "https://api.twitter.com").rstrip("/"),
-        x_poll_seconds=parsed(
-            "X_POLL_SECONDS", 60, _int_between(5, 86_400), "whole seconds from 5 to 86400"
-        ),
+        accounts=accounts,
+        accounts_file=accounts_file,
         http_timeout=duration("HTTP_TIMEOUT", timedelta(seconds=10)),
-        x_backfill=duration("X_BACKFILL", timedelta(hours=24)),
         reopen_window=duration("REOPEN_WINDOW", timedelta(hours=24)),
         database_url=parsed(
             "DATABASE_URL",
@@ -204,7 +201,7 @@ def load_settings(env: Mapping[str, str], *, require_services: bool = True) -> S
             _database_url,
             "a SQLAlchemy URL: sqlite:///path.db or postgresql+psycopg://user@host/db",
         ),
-        port=parsed("PORT", 3000, _int_between(1, 65_535), "a TCP port from 1 to 65535"),
+        port=parsed("PORT", 3000, int_between(1, 65_535), "a TCP port from 1 to 65535"),
         timezone=parsed("TIMEZONE", ZoneInfo("UTC"), _zone, "an IANA zone such as Europe/Rome"),
         business_hours=parsed("BUSINESS_HOURS", BusinessHours(), parse_business_hours, HOURS_FORM),
         sla_first_response=duration("SLA_FIRST_RESPONSE", timedelta(hours=1)),
@@ -233,8 +230,8 @@ def load_settings(env: Mapping[str, str], *, require_services: bool = True) -> S
             _weekly_time,
             "'off' or a day and time, e.g. mon 09:00",
         ),
-        out_of_hours_public=parsed("OUT_OF_HOURS_PUBLIC", False, _boolean, "true or false"),
-        netiquette_url=parsed("NETIQUETTE_URL", None, _http_url, "an http(s) URL of your rules"),
+        out_of_hours_public=parsed("OUT_OF_HOURS_PUBLIC", False, boolean, "true or false"),
+        netiquette_url=parsed("NETIQUETTE_URL", None, http_url, "an http(s) URL of your rules"),
         netiquette_window=duration("NETIQUETTE_WINDOW", timedelta(days=30)),
         slack_leads=parsed(
             "SLACK_LEADS",
@@ -245,13 +242,13 @@ def load_settings(env: Mapping[str, str], *, require_services: bool = True) -> S
         priority_followers_high=parsed(
             "PRIORITY_FOLLOWERS_HIGH",
             10_000,
-            _int_between(1, 10**10),
+            int_between(1, 10**10),
             "a whole number of followers",
         ),
         priority_followers_urgent=parsed(
             "PRIORITY_FOLLOWERS_URGENT",
             100_000,
-            _int_between(1, 10**10),
+            int_between(1, 10**10),
             "a whole number of followers",
         ),
         priority_keywords=raw("PRIORITY_KEYWORDS") or "",
@@ -273,25 +270,8 @@ def load_settings(env: Mapping[str, str], *, require_services: bool = True) -> S
     return settings
 
 
-def _http_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(value)
-    return value
-
-
 def _with_trailing_slash(value: str) -> str:
     return value if value.endswith("/") else value + "/"
-
-
-def _int_between(low: int, high: int) -> Callable[[str], int]:
-    def parse(value: str) -> int:
-        number = int(value)
-        if not low <= number <= high:
-            raise ValueError(value)
-        return number
-
-    return parse
 
 
 def _zone(value: str) -> ZoneInfo:
@@ -316,17 +296,8 @@ def _log_format(value: str) -> str:
 def _crm_template(value: str) -> str:
     if "{handle}" not in value:
         raise ValueError(value)
-    _http_url(value.replace("{handle}", "someone").replace("{network}", "x"))
+    http_url(value.replace("{handle}", "someone").replace("{network}", "network"))
     return value
-
-
-def _boolean(value: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in ("true", "yes", "1", "on"):
-        return True
-    if lowered in ("false", "no", "0", "off"):
-        return False
-    raise ValueError(value)
 
 
 def _sla_clock(value: str) -> str:

@@ -19,11 +19,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 from sqlalchemy.engine import make_url
 
-from bot.app import x_channel
 from bot.clock import Clock, SystemClock
 from bot.config import ConfigError, Settings, load_settings
-from bot.domain.delivery import DeliveryError, RateLimited, TransientError
+from bot.domain.delivery import DeliveryError
 from bot.domain.hours import DAYS, BusinessHours, Interval
+from bot.networks.base import AccountConfig
+from bot.networks.registry import Registry
 from bot.slack.scopes import REQUIRED_BOT_SCOPES
 from storage import migrate
 from storage.db import Database
@@ -36,11 +37,6 @@ TOKEN_FIX = (
 )
 # Errors meaning the token itself is wrong (anything else: the URL, the network, Slack itself).
 TOKEN_ERRORS = {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
-X_FIX = (
-    "check X_CONSUMER_KEY, X_CONSUMER_SECRET, X_ACCESS_TOKEN and X_ACCESS_TOKEN_SECRET: the access "
-    "token and secret must be generated while logged in as the brand account, for an app with "
-    "Read and write and Direct message permission (regenerate them after changing it)"
-)
 
 
 @dataclass(frozen=True)
@@ -78,12 +74,17 @@ class SlackProbe:
 
 
 def run_doctor(
-    env: Mapping[str, str], *, console: Console | None = None, clock: Clock | None = None
+    env: Mapping[str, str],
+    *,
+    console: Console | None = None,
+    clock: Clock | None = None,
+    registry: Registry | None = None,
 ) -> int:
     """Print one line per check; 0 if all pass, 1 if any fails, 2 if the settings are invalid."""
     console = console or Console()
+    registry = registry or Registry.default()
     try:
-        settings = load_settings(env)
+        settings = load_settings(env, registry=registry)
     except ConfigError as error:
         fix = "set or correct it in the environment or in .env (.env.example lists every setting)"
         for problem in error.problems:
@@ -91,12 +92,22 @@ def run_doctor(
         return EXIT_CONFIG
     slack = SlackProbe(settings)
     clock = clock or SystemClock()
+    channels = sorted(settings.support_channels)
     checks: list[tuple[str, Callable[[], Check]]] = [
         ("Slack token", lambda: check_slack_token(slack)),
         ("Slack scopes", lambda: check_scopes(slack)),
-        ("Support channel", lambda: check_channel(slack)),
+        *[
+            (
+                _channel_name(c, channels),
+                lambda c=c: check_channel(slack, c, _channel_name(c, channels)),
+            )
+            for c in channels
+        ],
         ("Slack connection", lambda: check_connection(settings)),
-        ("X account", lambda: check_x(settings, clock)),
+        *[
+            (_account_name(a, registry), lambda a=a: check_account(a, settings, registry, clock))
+            for a in settings.accounts
+        ],
         ("Database", lambda: check_database(settings.database_url)),
         ("Business hours", lambda: check_hours(settings, clock)),
     ]
@@ -139,8 +150,18 @@ def describe(error: BaseException) -> str:
 
 
 def _reach_fix(variable: str, settings: Settings) -> str:
-    url = settings.slack_api_url if variable == "SLACK_API_URL" else settings.x_api_url
-    return f"check {variable} ({url}) and the network, then try again"
+    return f"check {variable} ({settings.slack_api_url}) and the network, then try again"
+
+
+def _channel_name(channel: str, channels: list[str]) -> str:
+    return "Support channel" if len(channels) == 1 else f"Support channel {channel}"
+
+
+def _account_name(account: AccountConfig, registry: Registry) -> str:
+    label = registry.label(account.network)
+    if account.source == "the environment":
+        return f"{label} account"
+    return f"Account {account.name} ({label})"
 
 
 def _not_checked(name: str, error: Exception) -> Check:
@@ -190,8 +211,13 @@ def check_scopes(slack: SlackProbe) -> Check:
     return Check(name, True, f"all {len(REQUIRED_BOT_SCOPES)} required scopes granted")
 
 
-def check_channel(slack: SlackProbe) -> Check:
-    name, channel_id = "Support channel", slack.settings.slack_channel_id
+def check_channel(slack: SlackProbe, channel_id: str, name: str = "Support channel") -> Check:
+    accounts = [a.name for a in slack.settings.accounts if a.slack_channel == channel_id]
+    named_by = (
+        "SLACK_CHANNEL_ID"
+        if channel_id == slack.settings.slack_channel_id
+        else f"the slack_channel of {', '.join(accounts)}"
+    )
     try:
         bot = slack.auth()["user"]
     except Exception as error:
@@ -203,7 +229,7 @@ def check_channel(slack: SlackProbe) -> Check:
             return Check(
                 name,
                 False,
-                f"SLACK_CHANNEL_ID {channel_id} was not found",
+                f"{named_by} {channel_id} was not found",
                 "copy the channel id from the channel details (at the bottom, C0…); a private "
                 f"channel stays hidden until you /invite @{bot} there",
             )
@@ -251,19 +277,22 @@ def check_connection(settings: Settings) -> Check:
     return Check(name, True, "Socket Mode: Slack accepts the app-level token")
 
 
-# --- X ------------------------------------------------------------------------------------------
-def check_x(settings: Settings, clock: Clock) -> Check:
-    name = "X account"
+# --- accounts -----------------------------------------------------------------------------------
+def check_account(
+    account: AccountConfig, settings: Settings, registry: Registry, clock: Clock
+) -> Check:
+    """The network's own check of the account (its credentials work, and whose they are)."""
+    spec = registry.get(account.network)
+    name = _account_name(account, registry)
+    channel = account.slack_channel or settings.slack_channel_id
+    where = f" → {channel}" if account.source != "the environment" else ""
+    if spec.doctor is None:
+        return Check(name, True, f"no check for {spec.label}{where}")
     try:
-        me = x_channel(settings, clock).identify()
-    except RateLimited as error:
-        when = f" until {error.retry_at:%H:%M} UTC" if error.retry_at else ""
-        return Check(name, False, error.reason, f"X asks to wait{when}; run doctor again then")
-    except TransientError as error:
-        return Check(name, False, error.reason, _reach_fix("X_API_URL", settings))
+        finding = spec.doctor(account, spec.build(account, clock, settings.http_timeout))
     except DeliveryError as error:
-        return Check(name, False, error.reason, X_FIX)
-    return Check(name, True, f"@{me.handle} ({me.external_id})")
+        return Check(name, False, error.reason, spec.credentials_fix)
+    return Check(name, finding.ok, finding.detail + (where if finding.ok else ""), finding.fix)
 
 
 # --- database -----------------------------------------------------------------------------------

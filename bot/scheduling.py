@@ -1,4 +1,5 @@
-"""The one scheduler (APScheduler 3, in memory): pollers, the next deadline, handoffs, the digest.
+"""The one scheduler (APScheduler 3, in memory): a poller per account, the next deadline,
+handoffs, the digest.
 
 Never one job per conversation: a single `sla` job is re-armed for the earliest `next_alert_at`
 in the database (and at least every SAFETY_INTERVAL, to see what other processes changed). No
@@ -45,6 +46,7 @@ class Timers:
         self._leading = leadership is None
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self._sla_at: datetime | None = None
+        self._handoff_at: datetime | None = None
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -63,13 +65,19 @@ class Timers:
         self.arm_handoff()
 
     def start_polling(self) -> None:
-        self.scheduler.add_job(
-            self._guard("poll", self.services.poller.poll_once),
-            IntervalTrigger(seconds=self.settings.x_poll_seconds),
-            id="poll",
-            next_run_time=self.clock.now(),
-            **NEVER_SKIP,
-        )
+        """One job per polled account, at its own pace: a slow or failing account holds up no
+        other (the scheduler's threads run them side by side)."""
+        for account in self.services.accounts:
+            if not account.polled:
+                continue
+            seconds = account.config.value("poll_seconds") or 60
+            self.scheduler.add_job(
+                self._guard("poll", lambda a=account: self.services.poller.poll(a)),
+                IntervalTrigger(seconds=int(seconds)),
+                id=f"poll:{account.name}",
+                next_run_time=self.clock.now(),
+                **NEVER_SKIP,
+            )
 
     def start_digest(self) -> None:
         if self.settings.digest is None:
@@ -121,6 +129,19 @@ class Timers:
         earliest = self.services.sweeper.next_wake()
         limit = now + SAFETY_INTERVAL
         self._arm_sla(limit if earliest is None else max(min(earliest, limit), now))
+        self._check_handoff()
+
+    def _check_handoff(self) -> None:
+        """A rotation set on another replica: the next handoff moved, so re-arm for it."""
+        try:
+            handoff = self.services.oncall.next_handoff()
+        except Exception:
+            log.exception("oncall.check_failed")
+            return
+        with self._lock:
+            armed = self._handoff_at
+        if handoff != armed:
+            self.arm_handoff()
 
     def _arm_sla(self, at: datetime) -> None:
         with self._lock:
@@ -137,7 +158,11 @@ class Timers:
     def arm_handoff(self) -> None:
         """Announce the next handoff when it comes; re-armed when the rotation changes."""
         handoff = self.services.oncall.next_handoff()
+        with self._lock:
+            self._handoff_at = handoff
         if handoff is None:
+            if self.scheduler.get_job("handoff") is not None:
+                self.scheduler.remove_job("handoff")
             return
 
         def announce() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import structlog
 from slack_bolt import App, BoltResponse
 
+from bot.domain.facts import Refusal
 from bot.services.context import TryAgainLater, UnknownConversation
 from bot.services.registry import Services
 
@@ -21,14 +22,14 @@ def register(app: App, services: Services) -> None:
         channel = _id(body.get("channel")) or _text(body.get("channel_id"))
         if isinstance(error, UnknownConversation):
             log.warning("slack.unknown_conversation", reason=str(error), user=user)
-            text = "That conversation no longer exists in Carebridge."
+            refusal = Refusal("unknown_conversation")
         elif isinstance(error, TryAgainLater):
             log.warning("slack.try_again_later", reason=str(error), user=user)
-            text = "Slack could not tell us just now who may do this. Please try again in a moment."
+            refusal = Refusal("try_again")
         else:
             error_id = uuid.uuid4().hex[:8]
             log.error("slack.listener_failed", error_id=error_id, exc_info=error, user=user)
-            text = f"Something went wrong on our side (error id `{error_id}`). Please try again."
+            refusal = Refusal("failed", error_id)
         # A 500 makes Slack redeliver an event (safe: handling is idempotent) and show an error
         # icon on a button. Keep it for failures of events that a redelivery may cure (the agent
         # learns nothing yet: the redelivery will likely succeed); everything else is told
@@ -37,7 +38,7 @@ def register(app: App, services: Services) -> None:
             error, UnknownConversation
         )
         if user and channel and not (redeliver and isinstance(error, TryAgainLater)):
-            services.tell(channel=channel, user=user, text=text)
+            services.tell(channel=channel, user=user, fact=refusal)
         if response is not None and not redeliver:
             response.status = 200
 

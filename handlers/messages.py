@@ -1,4 +1,4 @@
-"""Messages in the support channel's threads: an agent answering, or talking among agents."""
+"""Messages in the support channels' threads: an agent answering, or talking among agents."""
 
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ def register(app: App, services: Services) -> None:
         if not is_user_id(user):
             return
         text = event.get("text", "")
-        if channel != services.slack_channel_id or thread_ts == ts or not isinstance(text, str):
+        # Any channel: a thread is a conversation's only if it is stored as one, and a removed
+        # account's channel keeps its conversations (their answers are refused, and said so).
+        if thread_ts == ts or not isinstance(text, str):
             return
         parent = event.get("parent_user_id")
         services.replies.agent_message(

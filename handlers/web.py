@@ -1,9 +1,10 @@
-"""HTTP mode: a WSGI application with `/slack/events` and `/healthz`.
+"""The HTTP server: `/slack/events` (HTTP mode), `/healthz`, and the push networks' webhooks.
 
 Requests are checked here before Bolt sees them: the size first (413: an oversized body is not
 even read), then the signature and timestamp (401), then the shape (400). Bolt parses a body
 before verifying it and assumes Slack's shapes, so without this an unsigned or malformed body
-could answer 500.
+could answer 500. A webhook path goes to the networks that receive on it (bot.services.push),
+which check their own signatures.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 
+from bot.services.push import Webhooks
+
 log = structlog.get_logger(__name__)
 MAX_BODY_BYTES = 1_000_000  # Slack's payloads are far smaller; anything bigger is not Slack
 
@@ -27,6 +30,7 @@ REASONS = {
     200: "OK",
     400: "Bad Request",
     401: "Unauthorized",
+    403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
     413: "Payload Too Large",
@@ -35,16 +39,22 @@ REASONS = {
 
 
 def wsgi_app(
-    app: App, health: Callable[[], dict[str, Any]], signing_secret: str | None
+    app: App,
+    health: Callable[[], dict[str, Any]],
+    signing_secret: str | None,
+    webhooks: Webhooks | None = None,
 ) -> Callable[..., Iterable[bytes]]:
     slack = SlackRequestHandler(app)
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
+    webhook_paths = set(webhooks.paths()) if webhooks is not None else set()
 
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
         if path == "/healthz" and method == "GET":
             report = health()
             return _json(start_response, 200 if report.get("ok") else 503, report)
+        if path in webhook_paths and webhooks is not None:
+            return _webhook(webhooks, path, method, environ, start_response)
         if path != "/slack/events":
             return _json(start_response, 404, {"error": "not found"})
         if method != "POST":
@@ -66,6 +76,42 @@ def wsgi_app(
             return _json(start_response, 400, {"error": "malformed request"})
 
     return application
+
+
+def _webhook(
+    webhooks: Webhooks,
+    path: str,
+    method: str,
+    environ: dict[str, Any],
+    start_response: StartResponse,
+) -> list[bytes]:
+    if method == "GET":
+        query = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+        status, text = webhooks.handshake(path, query)
+        return _text(start_response, status, text)
+    if method != "POST":
+        return _json(start_response, 405, {"error": "GET or POST only"})
+    body = _read(environ)
+    if body is None:
+        return _json(start_response, 413, {"error": "request too large"})
+    headers = {
+        key[5:].replace("_", "-").lower(): value
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
+    if environ.get("CONTENT_TYPE"):
+        headers["content-type"] = environ["CONTENT_TYPE"]
+    status, text = webhooks.receive(path, headers, body)
+    return _json(start_response, status, {"ok": status == 200, "detail": text})
+
+
+def _text(start_response: StartResponse, status: int, text: str) -> list[bytes]:
+    payload = text.encode()
+    start_response(
+        f"{status} {REASONS[status]}",
+        [("Content-Type", "text/plain"), ("Content-Length", str(len(payload)))],
+    )
+    return [payload]
 
 
 def _signed(verifier: SignatureVerifier | None, body: bytes, environ: dict[str, Any]) -> bool:

@@ -55,12 +55,19 @@ class ChannelAccount(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     network: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str] = mapped_column(String(64))
+    # The name it is configured under (ACCOUNTS_FILE); None once no configured account is it.
+    name: Mapped[str | None] = mapped_column(String(40))
     handle: Mapped[str] = mapped_column(String(100))
     slack_channel_id: Mapped[str] = mapped_column(String(32))
     # Poll positions per stream (e.g. {"mentions": "<since_id>", "dms": "<last event id>"}):
     # committed with the messages they cover, so a restart neither loses nor repeats anything.
     cursors: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
+    # How polling goes, for `carebridge accounts`: the last poll that worked, and since when
+    # and why it fails.
+    polled_at: Mapped[datetime | None]
+    failing_since: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class Customer(Base):

@@ -31,30 +31,14 @@ def account(session: Session, network: str, external_id: str) -> ChannelAccount 
     )
 
 
-def ensure_account(
-    session: Session,
-    *,
-    network: str,
-    external_id: str,
-    handle: str,
-    slack_channel_id: str,
-    now: datetime,
-) -> ChannelAccount:
-    found = account(session, network, external_id)
-    if found is None:
-        found = ChannelAccount(
-            network=network,
-            external_id=external_id,
-            handle=handle,
-            slack_channel_id=slack_channel_id,
-            cursors={},
-            created_at=now,
-        )
-        session.add(found)
-        session.flush()
-    else:
-        found.handle, found.slack_channel_id = handle, slack_channel_id
-    return found
+def accounts_with_open_conversations(session: Session) -> list[tuple[ChannelAccount, int]]:
+    open_count = (
+        select(func.count(Conversation.id))
+        .where(Conversation.account_id == ChannelAccount.id, Conversation.status != Status.RESOLVED)
+        .scalar_subquery()
+    )
+    rows = session.execute(select(ChannelAccount, open_count).order_by(ChannelAccount.id))
+    return [(row, int(count or 0)) for row, count in rows.tuples()]
 
 
 def message_exists(session: Session, network: str, external_id: str) -> bool:

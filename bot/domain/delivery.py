@@ -34,6 +34,11 @@ class PermanentError(DeliveryError):
     """Retrying won't help (bad request, forbidden, deleted tweet): report it to the agents."""
 
 
+class CredentialsRefused(PermanentError):
+    """The network refused the account's credentials (401: revoked, expired, mistyped): nothing
+    works for that account until someone fixes them, so it is said at once."""
+
+
 MIN_RATE_LIMIT_WAIT = timedelta(seconds=1)
 UNKNOWN_RATE_LIMIT_WAIT = timedelta(seconds=60)
 

@@ -21,6 +21,7 @@ containers, and a notice must read the same everywhere.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, time
@@ -28,7 +29,6 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.domain.hours import BusinessHours, Interval, parse_business_hours
-from bot.networks.x.text import X_MAX_WEIGHTED_LENGTH
 
 
 class NoticeKind(StrEnum):
@@ -142,20 +142,20 @@ def render_template(text: str, values: Mapping[str, str]) -> str:
     return "".join(rendered)
 
 
-# A public notice starts with "@handle " (X handles have up to 15 characters): X refuses a tweet
-# identical to an earlier one, and two customers greeted by the same first name would get one.
-PUBLIC_NOTICE_LIMIT = X_MAX_WEIGHTED_LENGTH - len("@" + "x" * 15 + " ")
-
-
 def validate_template(
-    text: str, *, max_length: int | None = PUBLIC_NOTICE_LIMIT, length: Callable[[str], int] = len
+    text: str,
+    *,
+    max_length: int | None = None,
+    length: Callable[[str], int] = len,
+    network: str = "the network",
 ) -> None:
     """Raise TemplateError unless `text` is a template we can send.
 
     It must not be blank, must use only the four placeholders with balanced braces, and, when
     `max_length` is given, must fit in it once filled with the longest realistic values in
-    either language (see LONGEST_VALUES). `length` measures the filled text: pass
-    `bot.networks.x.text.x_weighted_length` for X, which weighs links and emoji its own way.
+    either language (see LONGEST_VALUES). `length` measures the filled text the way `network`
+    counts (X weighs links and emoji its own way); `max_length` is the room a public notice has
+    there, after the customer's @handle where the network's notices start with one.
     """
     if not text.strip():
         raise TemplateError("the notice is empty: write the text customers should receive")
@@ -166,7 +166,7 @@ def validate_template(
     if filled > max_length:
         raise TemplateError(
             f"too long: {filled} characters after filling with the longest realistic values, "
-            f"a notice on X has room for {max_length} after the customer's @handle "
+            f"a notice on {network} has room for {max_length} after the customer's @handle "
             f"(shorten it by {filled - max_length})"
         )
 
@@ -194,7 +194,14 @@ def notice_text(
     """
     _check_language(language)
     template = override if override and override.strip() else DEFAULTS[(kind, language)]
-    return render_template(template, _as_mapping(values))
+    text = render_template(template, _as_mapping(values))
+    return text if values.name else _without_name(text)
+
+
+def _without_name(text: str) -> str:
+    """A notice rendered with no name: "Ciao , grazie" reads "Ciao, grazie"."""
+    text = re.sub(r"[ \t]+([,.!?;:])", r"\1", text)
+    return re.sub(r"[ \t]{2,}", " ", text).strip()
 
 
 # --- hours ------------------------------------------------------------------------------------

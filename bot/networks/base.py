@@ -1,17 +1,27 @@
-"""The one interface every social network adapter implements. Services see only this."""
+"""What a social network is to Carebridge, and the one interface its adapter implements.
+
+A `NetworkSpec` describes a network once (its label, text limits, handles, how its accounts are
+configured, how it receives messages, how to build an adapter); an `AccountConfig` is one brand
+account on it, as configured; a `SocialChannel` is the adapter that serves one account. Services
+see only these: no service knows any network by name.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
+from bot.clock import Clock
+from bot.domain.hours import BusinessHours
 from bot.domain.model import InboundMessage, SentMessage
 
 
 @dataclass(frozen=True)
 class AccountIdentity:
-    """The brand's own account on the network."""
+    """The brand's own account on the network, as the network describes it."""
 
     external_id: str
     handle: str
@@ -20,26 +30,24 @@ class AccountIdentity:
 
 @dataclass(frozen=True)
 class Batch:
-    """What one fetch of a stream brought: messages oldest first, and the cursor to keep."""
+    """Part of what a fetch brought: messages oldest first, and the cursor to keep once they are
+    stored. A fetch yields several, so a backlog is stored (and resumed) page by page."""
 
     messages: list[InboundMessage]
     cursor: str | None
 
 
 class SocialChannel(Protocol):
-    network: str  # "x", "facebook": stored with accounts, customers and messages
-    label: str  # what people call it: "X"
-    streams: tuple[str, ...]  # what to poll, e.g. ("mentions", "dms")
-    public_reply_limit: int | None  # longest public answer, in the network's own counting
+    """An adapter serving one brand account."""
+
+    streams: tuple[str, ...]  # what to poll, e.g. ("mentions", "dms"); () for push networks
 
     def identify(self) -> AccountIdentity: ...
 
-    def fetch(self, stream: str, cursor: str | None, since: datetime) -> Batch:
+    def fetch(self, stream: str, cursor: str | None, since: datetime) -> Iterator[Batch]:
         """Messages newer than `cursor`; with no cursor yet, those since `since` (backfill).
-        Raises RateLimited, TransientError or PermanentError."""
+        Raises RateLimited, CredentialsRefused, TransientError or PermanentError."""
         ...
-
-    def public_length(self, text: str) -> int: ...
 
     def reply_publicly(self, text: str, in_reply_to: str) -> SentMessage: ...
 
@@ -52,6 +60,133 @@ class SocialChannel(Protocol):
         lost): a retry looks here first, so nothing goes out twice."""
         ...
 
-    def private_message_link(self, account: AccountIdentity) -> str:
-        """Where a customer starts a private conversation with the brand."""
+
+# --- configuration --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Setting:
+    """One per-account setting of a network: a key of an `[[accounts]]` entry in ACCOUNTS_FILE,
+    and the environment variable that gives it when accounts come from the environment (or its
+    default in the file)."""
+
+    key: str
+    env: str | None = None
+    required: bool = False
+    secret: bool = False  # never logged, never printed
+    parse: Callable[[str], Any] = str  # ValueError: the value is wrong
+    expects: str = "a value"  # what a wrong value is told it should be
+    default: Any = None
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    """A brand account as configured: which network, which Slack channel, its settings."""
+
+    name: str  # unique; shown in logs, /care commands and doctor
+    network: str
+    slack_channel: str
+    values: Mapping[str, Any] = field(repr=False)  # parsed settings: credentials, api_url...
+    business_hours: BusinessHours | None = None  # None: the team's hours
+    out_of_hours_public: bool | None = None  # None: OUT_OF_HOURS_PUBLIC
+    sla_first_response: timedelta | None = None  # None: SLA_FIRST_RESPONSE
+    sla_next_response: timedelta | None = None  # None: SLA_NEXT_RESPONSE
+    source: str = "the environment"  # or "accounts.toml:12", for messages
+
+    def value(self, key: str) -> Any:
+        return self.values.get(key)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a network's doctor check found about one account."""
+
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+# --- receiving by webhook -------------------------------------------------------------------------
+class MalformedPayload(ValueError):
+    """A webhook body that is not what the network sends: answered 400, nothing stored."""
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """A customer message a webhook delivered, for the brand account the network names."""
+
+    account_external_id: str
+    message: InboundMessage
+
+
+class WebhookReceiver(Protocol):
+    def handshake(self, query: Mapping[str, str]) -> tuple[int, str]:
+        """The answer to a GET on the webhook path (a subscription check): status and body."""
         ...
+
+    def verify(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """Whether the delivery is signed by the network (headers with lower-case names)."""
+        ...
+
+    def parse(self, body: bytes) -> list[Pushed]:
+        """The customer messages in a verified delivery; raises MalformedPayload."""
+        ...
+
+
+@dataclass(frozen=True)
+class Webhook:
+    path: str  # e.g. "/webhooks/meta", served on $PORT
+    build: Callable[[Sequence[AccountConfig]], WebhookReceiver]
+
+
+# --- the network ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Handles:
+    """How a network's customers are addressed by @handle."""
+
+    pattern: re.Pattern[str]  # a valid handle, without the "@"
+    max_length: int
+    profile_url: Callable[[str], str]  # of a valid handle
+
+    def valid(self, handle: str) -> bool:
+        return self.pattern.fullmatch(handle) is not None
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    name: str  # stored with accounts, customers and messages
+    label: str  # what people call it
+    settings: tuple[Setting, ...]
+    build: Callable[[AccountConfig, Clock, timedelta], SocialChannel]  # account, clock, timeout
+    # The longest public answer in the network's own counting; None: no limit Carebridge knows.
+    public_text_limit: int | None = None
+    public_length: Callable[[str], int] = len
+    handles: Handles | None = None  # None: customers have no @handles
+    # Whether a public notice starts with "@handle " (a network that threads replies under the
+    # customer's post needs no address).
+    address_public_notices: bool = False
+    webhook: Webhook | None = None  # push networks
+    # Where a customer starts a private conversation with the brand (Move to DM); None: the
+    # network has no way to invite one.
+    private_message_link: Callable[[AccountIdentity], str] | None = None
+    # What to do when the network refuses an account's credentials (said in its channel).
+    credentials_fix: str = "check the account's credentials"
+    doctor: Callable[[AccountConfig, SocialChannel], Finding] | None = None
+    # Everything an emulator-backed sandbox needs: the settings of one account pointed at `url`.
+    sandbox_values: Callable[[str], dict[str, str]] = field(default=lambda url: {})
+
+    def public_address(self, handle: str) -> str:
+        """What a public notice starts with: "@handle " where the network wants it and the
+        handle is one the network could have issued; otherwise nothing."""
+        if not self.address_public_notices or self.handles is None:
+            return ""
+        return f"@{handle} " if self.handles.valid(handle) else ""
+
+    @property
+    def public_notice_room(self) -> int | None:
+        """Room for a notice's own words in a public answer, after the longest address."""
+        if self.public_text_limit is None:
+            return None
+        address = self.handles.max_length + 2 if self.address_public_notices and self.handles else 0
+        return self.public_text_limit - address
+
+    def setting(self, key: str) -> Setting | None:
+        return next((s for s in self.settings if s.key == key), None)

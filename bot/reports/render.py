@@ -1,28 +1,26 @@
 """KPI figures rendered for people: a rich table, CSV for spreadsheets, a Slack message.
 
-Also `parse_since`, the `--since` / `/care report` period syntax. All functions are pure.
+All functions are pure.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import timedelta
 from typing import Any
 
 from rich.table import Table
 
 from bot.domain.kpis import Figures, KpiReport
 from bot.slack.blocks import Blocks, section
+from bot.slack.mrkdwn import mention
 
 NONE = "—"  # shown for a figure with nothing to measure
 MAX_HEADER = 150  # Slack's limit for a header block's text
 MAX_AGENT_SECTIONS = 40  # a message holds 50 blocks; keep room for the team part
-SINCE_FORMS = "'today', '24h', '7d', '30d', or any '<n>d' / '<n>h'"
-_RELATIVE = re.compile(r"^(?P<n>\d+)(?P<unit>[dh])$")
 
 
 @dataclass(frozen=True)
@@ -169,27 +167,11 @@ def kpi_blocks(report: KpiReport, title: str) -> tuple[str, Blocks]:
         blocks.append({"type": "divider"})
         agents = list(report.per_agent.items())
         for agent, figures in agents[:MAX_AGENT_SECTIONS]:
-            blocks.append(section(f"<@{agent}> · {_agent_line(figures)}"))
+            blocks.append(section(f"{mention(agent)} · {_agent_line(figures)}"))
         if len(agents) > MAX_AGENT_SECTIONS:
             rest = len(agents) - MAX_AGENT_SECTIONS
             blocks.append(_context(f"…and {rest} more agents in the CSV"))
     return fallback, blocks
-
-
-def parse_since(text: str, now: datetime, zone: tzinfo) -> datetime:
-    """The start of a reporting period: `today` (local midnight), `<n>d` or `<n>h` before `now`.
-
-    `<n>d` is n times 24 hours back from now (a rolling window), not calendar days.
-    """
-    cleaned = text.strip().lower()
-    if cleaned == "today":
-        local = now.astimezone(zone)
-        return local.replace(hour=0, minute=0, second=0, microsecond=0)
-    match = _RELATIVE.match(cleaned)
-    if not match or int(match["n"]) == 0:
-        raise ValueError(f"'{text}' is not a period; use {SINCE_FORMS}")
-    amount = int(match["n"])
-    return now - (timedelta(days=amount) if match["unit"] == "d" else timedelta(hours=amount))
 
 
 def _fields(team: Figures) -> list[dict[str, str]]:

@@ -20,6 +20,9 @@ import waitress
 from bot.app import Carebridge
 from bot.clock import ManualClock
 from bot.config import load_settings
+from bot.networks.base import NetworkSpec
+from bot.networks.registry import Registry
+from bot.networks.x import X
 from bot.networks.x.emulator import XEmulator
 from bot.sandbox.slack_api import SlackEmulator
 from bot.sandbox.slack_events import SlackEventSender
@@ -29,19 +32,20 @@ SIGNING_SECRET = "sandbox-signing-secret"
 
 
 def sandbox_env(slack: SlackEmulator, x: XEmulator, database_url: str) -> dict[str, str]:
-    """Settings for a bot that talks only to the emulators."""
+    """Settings for a bot that talks only to the emulators: one X account, the emulator's."""
     return {
         "SLACK_BOT_TOKEN": "xoxb-sandbox",
         "SLACK_CHANNEL_ID": CHANNEL,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": slack.url,
-        "X_CONSUMER_KEY": "sandbox-consumer-key",
-        "X_CONSUMER_SECRET": "sandbox-consumer-secret",
-        "X_ACCESS_TOKEN": "sandbox-access-token",
-        "X_ACCESS_TOKEN_SECRET": "sandbox-access-token-secret",
-        "X_API_URL": x.url,
+        **network_env(X, X.sandbox_values(x.url)),
         "DATABASE_URL": database_url,
     }
+
+
+def network_env(spec: NetworkSpec, values: dict[str, str]) -> dict[str, str]:
+    """An account's settings as the environment variables that give them."""
+    return {s.env: values[s.key] for s in spec.settings if s.env and s.key in values}
 
 
 @dataclass
@@ -55,7 +59,7 @@ class World:
 
     # --- time and work -------------------------------------------------------------------------
     def poll(self) -> int:
-        return self.app.services.poller.poll_once()
+        return self.app.services.poller.poll_once(force=True)
 
     def run_due(self) -> int:
         """Perform what is due now, without moving the clock."""
@@ -93,59 +97,75 @@ class World:
 
     # --- customers -----------------------------------------------------------------------------
     def customer(self, handle: str, name: str = "", **profile: Any) -> None:
-        if handle not in self._customers:
+        if handle in self._customers:
+            return
+        try:
+            self.x.user(handle)  # a customer of an earlier run on the same emulator
+        except KeyError:
             self.x.add_user(handle, name or handle.title(), **profile)
-            self._customers.add(handle)
+        self._customers.add(handle)
 
-    def mention(self, handle: str, text: str, name: str = "", **tweet: Any) -> dict[str, Any]:
-        """A customer mentions the brand; the bot polls and posts. Returns the tweet."""
+    def mention(
+        self, handle: str, text: str, name: str = "", *, to: str | None = None, **tweet: Any
+    ) -> dict[str, Any]:
+        """A customer mentions the brand (or the brand account `to`); the bot polls and posts.
+        Returns the tweet."""
         self.customer(handle, name)
-        posted = self.x.post_tweet(handle, f"@{self.x.brand['username']} {text}", **tweet)
+        brand = to or self.x.brand["username"]
+        posted = self.x.post_tweet(handle, f"@{brand} {text}", **tweet)
         self.poll()
         self.settle()
         return posted
 
-    def direct_message(self, handle: str, text: str, name: str = "") -> dict[str, Any]:
+    def direct_message(
+        self, handle: str, text: str, name: str = "", *, to: str | None = None
+    ) -> dict[str, Any]:
         self.customer(handle, name)
-        event = self.x.send_dm(handle, text)
+        event = self.x.send_dm(handle, text, recipient=to)
         self.poll()
         self.settle()
         return event
 
     # --- Slack ---------------------------------------------------------------------------------
-    def cards(self) -> list[dict[str, Any]]:
+    def cards(self, channel: str = CHANNEL) -> list[dict[str, Any]]:
         """The conversations' root messages: the bot's posts with blocks (its notices in the
         channel, such as escalations and urgent pings, are plain text)."""
-        return [m for m in self.slack.messages(CHANNEL) if m.get("bot_id") and m.get("blocks")]
+        return [m for m in self.slack.messages(channel) if m.get("bot_id") and m.get("blocks")]
 
-    def card_of(self, handle: str) -> dict[str, Any]:
+    def card_of(self, handle: str, channel: str = CHANNEL) -> dict[str, Any]:
         """The latest card of a customer."""
-        cards = [c for c in self.cards() if f"@{handle}>" in str(c["blocks"])]
+        cards = [c for c in self.cards(channel) if f"@{handle}>" in str(c["blocks"])]
         if not cards:
-            raise LookupError(f"no card for @{handle}")
+            raise LookupError(f"no card for @{handle} in {channel}")
         return cards[-1]
 
-    def reply_in_thread(self, user: str, text: str, thread_ts: str) -> dict[str, Any]:
+    def reply_in_thread(
+        self, user: str, text: str, thread_ts: str, channel: str = CHANNEL
+    ) -> dict[str, Any]:
         """An agent writes in a thread: Slack stores it, then sends the event to the bot."""
-        message = self.slack.post_as_user(user, text, thread_ts=thread_ts, channel=CHANNEL)
-        response = self.events.message(user, text, CHANNEL, message["ts"], thread_ts=thread_ts)
+        message = self.slack.post_as_user(user, text, thread_ts=thread_ts, channel=channel)
+        response = self.events.message(user, text, channel, message["ts"], thread_ts=thread_ts)
         if response.status_code != 200:
             raise RuntimeError(f"the bot answered {response.status_code}: {response.text}")
         return message
 
-    def click(self, user: str, action_id: str, value: str, message_ts: str) -> None:
+    def click(
+        self, user: str, action_id: str, value: str, message_ts: str, channel: str = CHANNEL
+    ) -> None:
         response = self.events.block_action(
-            user, action_id, value, channel=CHANNEL, message_ts=message_ts
+            user, action_id, value, channel=channel, message_ts=message_ts
         )
         if response.status_code != 200:
             raise RuntimeError(f"the bot answered {response.status_code}: {response.text}")
 
-    def press(self, user: str, action_id: str, card: dict[str, Any]) -> None:
+    def press(
+        self, user: str, action_id: str, card: dict[str, Any], channel: str = CHANNEL
+    ) -> None:
         """Press a button of a card, with the value the card carries."""
         for block in card["blocks"]:
             for element in block.get("elements", []) if block["type"] == "actions" else []:
                 if element.get("action_id") == action_id:
-                    self.click(user, action_id, element["value"], card["ts"])
+                    self.click(user, action_id, element["value"], card["ts"], channel)
                     return
         raise LookupError(f"the card has no {action_id!r} button")
 
@@ -162,6 +182,7 @@ def running_world(
     x: XEmulator | None = None,
     agents: dict[str, str] | None = None,
     env: dict[str, str] | None = None,
+    registry: Registry | None = None,
 ) -> Iterator[World]:
     """Start the emulators (unless given) and the bot; stop what was started here. `env` adds
     or overrides settings (hours, targets, on-call...)."""
@@ -171,8 +192,11 @@ def running_world(
     x = x or XEmulator(clock=clock.timestamp).start()
     for user_id, name in agents.items():
         slack.add_user(user_id, name)
-    settings = load_settings({**sandbox_env(slack, x, database_url), **(env or {})})
-    app = Carebridge.build(settings, clock=clock)
+    registry = registry or Registry.default()
+    settings = load_settings(
+        {**sandbox_env(slack, x, database_url), **(env or {})}, registry=registry
+    )
+    app = Carebridge.build(settings, clock=clock, registry=registry)
     server = waitress.create_server(app.wsgi(), host="127.0.0.1", port=0, threads=4)
     closing = threading.Event()
 

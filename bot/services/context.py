@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
-from bot.networks.base import SocialChannel
-from bot.services.effects import Effects
+from bot.services.accounts import Account, Accounts
+from bot.services.outbox import Outbox
 from storage.db import Database
+from storage.models import Conversation
 
 
 class Notifier:
@@ -31,10 +32,10 @@ class Notifier:
 
 @dataclass(frozen=True)
 class Access:
-    """Who may do what: members of the support channel work conversations; the owner or a lead
-    (SLACK_LEADS) takes over and lifts holds. The Slack side resolves both."""
+    """Who may do what: members of a support channel work its conversations; the owner or a
+    lead (SLACK_LEADS) takes over and lifts holds. The Slack side resolves both."""
 
-    is_member: Callable[[str], bool] = field(default=lambda _: True)
+    is_member: Callable[[str, str], bool] = field(default=lambda _user, _channel: True)
     is_lead: Callable[[str], bool] = field(default=lambda _: False)
 
 
@@ -60,9 +61,9 @@ class UnknownConversation(Exception):
 @dataclass(frozen=True)
 class Context:
     database: Database
-    effects: Effects
+    outbox: Outbox
     clock: Clock
-    channels: Mapping[str, SocialChannel]
+    accounts: Accounts
     notify: Callable[[], None] = field(default=lambda: None)  # wakes the outbox worker
 
     @contextmanager
@@ -72,5 +73,14 @@ class Context:
             yield session
         self.notify()
 
-    def channel(self, network: str) -> SocialChannel:
-        return self.channels[network]
+    def label(self, network: str) -> str:
+        """What people call a network ("X")."""
+        return self.accounts.label(network)
+
+    def account_of(self, conversation: Conversation) -> Account | None:
+        """The configured account a conversation came through; None once it is removed from
+        the configuration. Outside a transaction: it may ask the network who an account is."""
+        row = conversation.account
+        return self.accounts.find(
+            account_id=row.id, network=row.network, external_id=row.external_id, name=row.name
+        )

@@ -8,21 +8,17 @@ from zoneinfo import ZoneInfo
 import structlog
 from sqlalchemy.orm import Session
 
+from bot.domain.answers import AuditLine, AuditTrail, NotAConversation, Usage
 from bot.domain.conversation import dm_invitation
+from bot.domain.facts import ClaimedByOther, HoldLifted, Refusal, TakenOver
 from bot.domain.model import Delivery, Direction, Status, Visibility
 from bot.networks.base import AccountIdentity
 from bot.services.context import Access, Context, UnknownConversation
 from bot.services.sla import Deadlines
-from bot.slack import blocks
-from bot.slack.mrkdwn import escape
 from storage import repositories as repo
 from storage.models import Conversation, Message
 
 log = structlog.get_logger(__name__)
-
-
-NOT_A_MEMBER = "Only members of the support channel can work on its conversations."
-OWNER_OR_LEAD = "Only the conversation's owner or a lead (SLACK_LEADS) can {what}."
 
 
 class Conversations:
@@ -32,23 +28,30 @@ class Conversations:
         self.access = access or Access()
 
     def _member(self, session: Session, conversation: Conversation, user: str) -> bool:
-        if self.access.is_member(user):
+        if self.access.is_member(user, conversation.slack_channel_id):
             return True
-        return self._refuse(session, conversation, user, NOT_A_MEMBER, "not a member")
+        return self._refuse(session, conversation, user, Refusal("not_member"), "not a member")
 
     def _owner_or_lead(
         self, session: Session, conversation: Conversation, user: str, what: str
     ) -> bool:
         if user == conversation.assignee or self.access.is_lead(user):
             return True
-        text = OWNER_OR_LEAD.format(what=what)
-        return self._refuse(session, conversation, user, text, f"not the owner or a lead: {what}")
+        refusal = Refusal("owner_or_lead", what)
+        return self._refuse(
+            session, conversation, user, refusal, f"not the owner or a lead: {what}"
+        )
 
     def _refuse(
-        self, session: Session, conversation: Conversation, user: str, text: str, reason: str
+        self,
+        session: Session,
+        conversation: Conversation,
+        user: str,
+        refusal: Refusal,
+        reason: str,
     ) -> bool:
         """Tell the user privately why not, and record the attempt; always False."""
-        self._tell(session, conversation, user, text)
+        self._tell(session, conversation, user, refusal)
         now = self.context.clock.now()
         repo.audit(session, conversation.id, user, "refused", now, reason=reason)
         return False
@@ -58,7 +61,7 @@ class Conversations:
         with self.context.transaction() as session:
             conversation = _get(session, conversation_id, lock=True)
             if not conversation.netiquette_hold:
-                self._tell(session, conversation, user, "This conversation is not on hold.")
+                self._tell(session, conversation, user, Refusal("not_on_hold"))
                 return
             if not self._owner_or_lead(session, conversation, user, "lift the hold"):
                 return
@@ -66,13 +69,13 @@ class Conversations:
             conversation.netiquette_hold = False
             self.deadlines.resumed(session, conversation, now)
             repo.audit(session, conversation_id, user, "lift_hold", now)
-            self.context.effects.thread_message(
+            self.context.outbox.thread(
                 session,
                 conversation,
                 f"lift_hold:{conversation_id}:{now.isoformat()}",
-                f":white_check_mark: <@{user}> lifted the netiquette hold.",
+                HoldLifted(user),
             )
-            self.context.effects.refresh_card(session, conversation)
+            self.context.outbox.refresh_card(session, conversation)
             log.info("netiquette.hold_lifted", conversation_id=conversation_id, user=user)
 
     def claim(self, conversation_id: int, user: str) -> bool:
@@ -81,14 +84,12 @@ class Conversations:
             if not self._member(session, conversation, user):
                 return False
             if conversation.status == Status.RESOLVED:
-                self._tell(
-                    session, conversation, user, "This conversation is resolved: reopen it first."
-                )
+                self._tell(session, conversation, user, Refusal("reopen_first"))
                 return False
             if repo.claim(session, conversation_id, user):
                 conversation = _get(session, conversation_id)
                 repo.audit(session, conversation_id, user, "claim", self.context.clock.now())
-                self.context.effects.refresh_card(session, conversation)
+                self.context.outbox.refresh_card(session, conversation)
                 log.info("conversation.claimed", conversation_id=conversation_id, user=user)
                 return True
             self._refuse_not_owner(session, _get(session, conversation_id), user)
@@ -104,18 +105,17 @@ class Conversations:
                 return
             previous = conversation.assignee
             if previous == user:
-                self._tell(session, conversation, user, "This conversation is already yours.")
+                self._tell(session, conversation, user, Refusal("already_yours"))
                 return
             conversation.assignee = user
             now = self.context.clock.now()
             repo.audit(session, conversation_id, user, "take_over", now, previous=previous)
-            self.context.effects.refresh_card(session, conversation)
-            who = f"<@{previous}>" if previous else "nobody"
-            self.context.effects.thread_message(
+            self.context.outbox.refresh_card(session, conversation)
+            self.context.outbox.thread(
                 session,
                 conversation,
                 f"take_over:{conversation_id}:{now.isoformat()}",
-                f":arrows_counterclockwise: <@{user}> took over this conversation from {who}.",
+                TakenOver(user, previous),
             )
             log.info("conversation.taken_over", conversation_id=conversation_id, user=user)
 
@@ -125,14 +125,14 @@ class Conversations:
             if not self._member(session, conversation, user):
                 return
             if conversation.status == Status.RESOLVED:
-                self._tell(session, conversation, user, "This conversation is already resolved.")
+                self._tell(session, conversation, user, Refusal("already_resolved"))
                 return
             now = self.context.clock.now()
             conversation.status, conversation.resolved_at = Status.RESOLVED, now
             conversation.resolved_by = user
             self.deadlines.stopped(conversation)
             repo.audit(session, conversation_id, user, "resolve", now)
-            self.context.effects.refresh_card(session, conversation)
+            self.context.outbox.refresh_card(session, conversation)
             log.info("conversation.resolved", conversation_id=conversation_id, user=user)
 
     def reopen(self, conversation_id: int, user: str) -> None:
@@ -141,13 +141,13 @@ class Conversations:
             if not self._member(session, conversation, user):
                 return
             if conversation.status != Status.RESOLVED:
-                self._tell(session, conversation, user, "This conversation is already open.")
+                self._tell(session, conversation, user, Refusal("already_open"))
                 return
             conversation.status, conversation.resolved_at = Status.OPEN, None
             conversation.resolved_by = None
             conversation.reopened_count += 1
             repo.audit(session, conversation_id, user, "reopen", self.context.clock.now())
-            self.context.effects.refresh_card(session, conversation)
+            self.context.outbox.refresh_card(session, conversation)
             log.info("conversation.reopened", conversation_id=conversation_id, user=user)
 
     def move_to_dm(self, conversation_id: int, user: str) -> None:
@@ -160,20 +160,22 @@ class Conversations:
                 conversation.visibility != Visibility.PUBLIC
                 or conversation.status == Status.RESOLVED
             ):
-                self._tell(
-                    session, conversation, user, "Only an open public conversation can move to DM."
-                )
+                self._tell(session, conversation, user, Refusal("not_public"))
                 return
             if conversation.assignee not in (None, user):
                 self._refuse_not_owner(session, conversation, user)
                 return
             latest = repo.latest_inbound(session, conversation_id, Visibility.PUBLIC)
             if latest is None or latest.external_id is None:
-                self._tell(session, conversation, user, "There is no public post to reply to.")
+                self._tell(session, conversation, user, Refusal("no_public_post"))
+                return
+            spec = self.context.accounts.spec(conversation.account.network)
+            if spec is None or spec.private_message_link is None:
+                label = self.context.label(conversation.account.network)
+                self._tell(session, conversation, user, Refusal("no_private_messages", label))
                 return
             now = self.context.clock.now()
             conversation.assignee = user
-            channel = self.context.channel(conversation.account.network)
             brand = AccountIdentity(
                 conversation.account.external_id, conversation.account.handle, ""
             )
@@ -183,7 +185,7 @@ class Conversations:
                 visibility=Visibility.PUBLIC,
                 network=conversation.account.network,
                 author=user,
-                text=dm_invitation(channel.private_message_link(brand)),
+                text=dm_invitation(spec.private_message_link(brand)),
                 created_at=now,
                 delivery=Delivery.PENDING,
                 in_reply_to_external_id=latest.external_id,
@@ -192,57 +194,50 @@ class Conversations:
             session.flush()
             conversation.dm_invited_at = now
             repo.audit(session, conversation_id, user, "move_to_dm", now, message_id=invitation.id)
-            self.context.effects.deliver(session, invitation)
-            self.context.effects.refresh_card(session, conversation)
+            self.context.outbox.deliver(session, invitation)
+            self.context.outbox.refresh_card(session, conversation)
             log.info("conversation.dm_invited", conversation_id=conversation_id, user=user)
 
-    def audit_report(self, link: str, now_zone: ZoneInfo) -> str:
+    def audit_report(self, link: str, zone: ZoneInfo) -> AuditTrail | NotAConversation | Usage:
         """`/care audit <thread link>`: who did what to that conversation, oldest first."""
         match = _PERMALINK.search(link)
         if match is None:
-            return AUDIT_USAGE
+            return Usage("audit")
         channel, ts = match["channel"], f"{match['seconds']}.{match['micros']}"
         with self.context.database.transaction() as session:
             conversation = repo.conversation_by_thread(session, channel, ts)
             if conversation is None:
-                return f"That thread is not a Carebridge conversation. {AUDIT_USAGE}"
-            entries = repo.audit_entries(session, conversation.id)
-            lines = [
-                f"{e.at.astimezone(now_zone):%d %b %H:%M} · "
-                f"{'<@' + e.actor + '>' if e.actor[:1] in 'UW' else e.actor} · {e.action}"
-                f"{_detail(e.detail)}"
-                for e in entries
-            ]
-        head = f"*Audit of @{escape(conversation.customer.handle)}'s conversation*"
-        return "\n".join([head, *lines]) if lines else f"{head}\nNothing recorded yet."
+                return NotAConversation()
+            lines = tuple(
+                AuditLine(e.at, e.actor, e.action, _details(e.detail))
+                for e in repo.audit_entries(session, conversation.id)
+            )
+            return AuditTrail(conversation.customer.handle, lines, zone.key)
 
     # --- feedback ------------------------------------------------------------------------------
     def _refuse_not_owner(self, session: Session, conversation: Conversation, user: str) -> None:
         if conversation.assignee == user:
-            self._tell(session, conversation, user, "This conversation is already yours.")
+            self._tell(session, conversation, user, Refusal("already_yours"))
             return
-        text, body = blocks.claimed_by_other(conversation.assignee or "", conversation.id)
-        self.context.effects.ephemeral(
-            session, channel=conversation.slack_channel_id, user=user, text=text, blocks=body
+        claimed = ClaimedByOther(conversation.assignee or "", conversation.id)
+        self.context.outbox.tell(
+            session, channel=conversation.slack_channel_id, user=user, fact=claimed
         )
 
-    def _tell(self, session: Session, conversation: Conversation, user: str, text: str) -> None:
-        self.context.effects.ephemeral(
-            session,
-            channel=conversation.slack_channel_id,
-            user=user,
-            text=text,
-            thread_ts=None,
+    def _tell(
+        self, session: Session, conversation: Conversation, user: str, refusal: Refusal
+    ) -> None:
+        self.context.outbox.tell(
+            session, channel=conversation.slack_channel_id, user=user, fact=refusal
         )
 
 
-AUDIT_USAGE = "Use: `/care audit <link to the conversation's thread>` (Copy link on its card)"
 _PERMALINK = re.compile(r"/archives/(?P<channel>[A-Z0-9]+)/p(?P<seconds>\d{10})(?P<micros>\d{6})")
 
 
-def _detail(detail: dict[str, object]) -> str:
-    shown = {k: v for k, v in detail.items() if k in ("reason", "previous", "via", "handle")}
-    return "".join(f" · {escape(str(v))}" for v in shown.values())
+def _details(detail: dict[str, object]) -> tuple[str, ...]:
+    shown = ("reason", "previous", "via", "handle")
+    return tuple(str(value) for key, value in detail.items() if key in shown)
 
 
 def _get(session: Session, conversation_id: int, *, lock: bool = False) -> Conversation:

@@ -2,43 +2,50 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
 from urllib.parse import quote
 
 import structlog
 from sqlalchemy.orm import Session
 
+from bot.domain.answers import (
+    CommandError,
+    CustomerHistory,
+    CustomersLinked,
+    HistorySummary,
+    NoSuchCustomer,
+    PastConversation,
+    Usage,
+)
 from bot.domain.model import Status
+from bot.networks.base import NetworkSpec
 from bot.services.context import Context
-from bot.slack.history import PastConversation, customer_report, history_line
-from bot.slack.mrkdwn import escape
+from bot.services.handles import Handle, parse_handle
 from storage import repositories as repo
 from storage.models import Conversation, Customer
 
 log = structlog.get_logger(__name__)
 HISTORY_WINDOW = timedelta(days=30)
-LINK_USAGE = "Use: `/care link @handle @other_handle` (add `x:` before a handle for its network)"
 
 
 class Customers:
     def __init__(
-        self, context: Context, labels: Mapping[str, str], crm_url_template: str | None
+        self, context: Context, networks: Sequence[NetworkSpec], crm_url_template: str | None
     ) -> None:
         self.context = context
-        self.labels = dict(labels)
+        self.networks = list(networks)
         self.crm_url_template = crm_url_template
 
     def crm_url(self, customer: Customer) -> str | None:
         if not self.crm_url_template:
             return None
-        return self.crm_url_template.replace("{handle}", quote(customer.handle)).replace(
-            "{network}", customer.network
+        return self.crm_url_template.replace("{handle}", quote(customer.handle, safe="")).replace(
+            "{network}", quote(customer.network, safe="")
         )
 
-    def history(self, session: Session, conversation: Conversation) -> str | None:
-        """The card's line: "3rd contact in 30 days · last: resolved by @anna 2 days ago"."""
+    def history(self, session: Session, conversation: Conversation) -> HistorySummary:
+        """For the card: "3rd contact in 30 days · last: resolved by @anna 2 days ago"."""
         now = self.context.clock.now()
         customer = conversation.customer
         contacts = repo.contacts_since(session, customer, now - HISTORY_WINDOW)
@@ -48,38 +55,47 @@ class Customers:
             if c.id != conversation.id and c.opened_at <= conversation.opened_at
         ]
         last = self._past(session, earlier[0]) if earlier else None
-        return history_line(contacts, last, now)
+        return HistorySummary(contacts, last, now)
 
-    def report(self, handle: str) -> tuple[str, list[dict[str, Any]] | None]:
+    def report(self, text: str) -> CustomerHistory | NoSuchCustomer | Usage | CommandError:
         """`/care customer @handle`: their recent conversations, privately."""
-        handle = handle.strip().lstrip("@")
-        if not handle:
-            return "Use: `/care customer @handle`", None
+        if not text.strip():
+            return Usage("customer")
+        wanted = parse_handle(text.split()[0], self.networks)
+        if isinstance(wanted, CommandError):
+            return wanted
         with self.context.database.transaction() as session:
-            customer = repo.customer_by_handle(session, "x", handle)
+            customer = repo.customer_by_handle(session, wanted.network, wanted.handle)
             if customer is None:
-                return f"No customer @{escape(handle)} has written to us yet.", None
-            past = [self._past(session, c) for c in repo.person_conversations(session, customer)]
-            return customer_report(
+                return NoSuchCustomer((wanted.handle,))
+            past = tuple(
+                self._past(session, c) for c in repo.person_conversations(session, customer)
+            )
+            return CustomerHistory(
                 customer.handle,
                 customer.name,
                 past,
+                self.crm_url(customer),
                 self.context.clock.now(),
-                crm_url=self.crm_url(customer),
             )
 
-    def link(self, text: str, user: str) -> str:
+    def link(self, text: str, user: str) -> CustomersLinked | NoSuchCustomer | Usage | CommandError:
         """`/care link @a @b`: one person on several accounts; history and priority see all."""
-        handles = [_account(word) for word in text.split()]
-        if len(handles) != 2 or not all(h for _, h in handles):
-            return LINK_USAGE
+        words = text.split()
+        if len(words) != 2:
+            return Usage("link")
+        handles: list[Handle] = []
+        for word in words:
+            parsed = parse_handle(word, self.networks)
+            if isinstance(parsed, CommandError):
+                return CommandError(parsed.message, usage="link")
+            handles.append(parsed)
         with self.context.transaction() as session:
-            found = [repo.customer_by_handle(session, network, h) for network, h in handles]
-            missing = [f"@{h}" for (_, h), c in zip(handles, found, strict=True) if c is None]
-            if missing:
-                return f"No customer {', '.join(missing)} has written to us yet. {LINK_USAGE}"
+            found = [repo.customer_by_handle(session, h.network, h.handle) for h in handles]
+            missing = tuple(h.handle for h, c in zip(handles, found, strict=True) if c is None)
             first, second = found
-            assert first is not None and second is not None
+            if missing or first is None or second is None:
+                return NoSuchCustomer(missing, usage="link")
             person = repo.person_of(first)
             for customer_id in repo.linked_customer_ids(session, second):
                 linked = session.get(Customer, customer_id)
@@ -89,7 +105,7 @@ class Customers:
             session.flush()
             for conversation in repo.person_conversations(session, first):
                 if conversation.status != Status.RESOLVED:  # their cards show the history
-                    self.context.effects.refresh_card(session, conversation)
+                    self.context.outbox.refresh_card(session, conversation)
             repo.audit(
                 session,
                 None,
@@ -98,10 +114,9 @@ class Customers:
                 self.context.clock.now(),
                 handles=[first.handle, second.handle],
             )
+            answer = CustomersLinked(first.handle, second.handle)
         log.info("customer.linked", user=user)
-        return (
-            f"Linked @{escape(first.handle)} and @{escape(second.handle)}: one person, one history."
-        )
+        return answer
 
     def _past(self, session: Session, conversation: Conversation) -> PastConversation:
         first = repo.first_inbound(session, conversation.id)
@@ -118,12 +133,8 @@ class Customers:
             assignee=conversation.assignee,
             permalink=conversation.slack_permalink,
             first_response=waited,
-            network_label=self.labels.get(conversation.account.network, ""),
+            network_label=self.context.label(conversation.account.network),
             visibility=str(conversation.visibility),
             summary=first.text if first else "",
+            account_handle=conversation.account.handle,
         )
-
-
-def _account(word: str) -> tuple[str, str]:
-    network, _, handle = word.rpartition(":")
-    return (network or "x").lower(), handle.strip().lstrip("@")

@@ -9,12 +9,12 @@ import structlog
 from sqlalchemy.orm import Session
 
 from bot.domain.delivery import PermanentError
+from bot.domain.facts import DeliveryFailed, NoticeSent, SentOnBehalf
 from bot.domain.model import Delivery, Direction, Status, Visibility
 from bot.services.context import Context
-from bot.services.outbox import Job
+from bot.services.outbox import DeliveryJob, read
 from bot.services.sla import Deadlines
-from bot.slack import blocks
-from bot.slack.mrkdwn import escape, truncate
+from bot.services.worker import Job
 from storage import repositories as repo
 from storage.models import Message
 
@@ -34,14 +34,25 @@ class DeliverToCustomer:
             if message.delivery == Delivery.SENT:
                 return {"external_id": message.external_id, "permalink": message.permalink}
             conversation = message.conversation
-            network, text, since = conversation.account.network, message.text, message.created_at
+            row = conversation.account
+            account_id, network, brand_id, handle = row.id, row.network, row.external_id, row.handle
+            name = row.name
+            text, since = message.text, message.created_at
             public = message.visibility == Visibility.PUBLIC
             target = (
                 message.in_reply_to_external_id if public else conversation.customer.external_id
             )
         if not target:
             raise PermanentError("there is no customer post to reply to")
-        channel = self.context.channel(network)
+        account = self.context.accounts.find(
+            account_id=account_id, network=network, external_id=brand_id, name=name
+        )
+        if account is None:
+            raise PermanentError(
+                f"the brand account @{handle} is no longer configured: add it back to answer "
+                "from it"
+            )
+        channel = account.channel
         if job.tried_before:  # an earlier attempt may have reached X although we never heard
             found = channel.find_sent(
                 text,
@@ -50,7 +61,7 @@ class DeliverToCustomer:
                 since=since - timedelta(minutes=1),
             )
             if found is not None:
-                log.info("message.found_sent", message_id=job.payload["message_id"])
+                log.info("message.found_sent", message_id=_message_id(job))
                 return {"external_id": found.external_id, "permalink": found.permalink}
         sent = (
             channel.reply_publicly(text, target) if public else channel.send_private(target, text)
@@ -76,24 +87,19 @@ class DeliverToCustomer:
         self.deadlines.answered(session, conversation, now)
         if conversation.status == Status.OPEN:
             conversation.status = Status.WAITING_ON_CUSTOMER
-        effects = self.context.effects
+        outbox = self.context.outbox
         if message.slack_ts:  # the agent's own message in the thread: mark it delivered
-            effects.react(
+            outbox.react(
                 session,
                 channel=conversation.slack_channel_id,
                 ts=message.slack_ts,
                 name="white_check_mark",
             )
         else:  # sent on an agent's behalf (the DM invitation): show what went out
-            label = self.context.channel(message.network).label
-            effects.thread_message(
-                session,
-                conversation,
-                f"sent:{message.id}",
-                f":outbox_tray: Sent on {label} for <@{message.author}>: "
-                f"{escape(truncate(message.text, 500))}",
-            )
-        effects.refresh_card(session, conversation)
+            label = self.context.label(message.network)
+            sent = SentOnBehalf(label, message.author, message.text)
+            outbox.thread(session, conversation, f"sent:{message.id}", sent)
+        outbox.refresh_card(session, conversation)
         log.info(
             "message.delivered",
             conversation_id=conversation.id,
@@ -102,27 +108,22 @@ class DeliverToCustomer:
         )
 
     def _show_notice(self, session: Session, message: Message, now: datetime) -> None:
-        kind = message.author.removeprefix("carebridge:").replace("_", "-")
-        label = self.context.channel(message.network).label
-        self.context.effects.thread_message(
-            session,
-            message.conversation,
-            f"sent:{message.id}",
-            f":outbox_tray: Sent {kind} notice on {label}: {escape(truncate(message.text, 500))}",
-        )
+        kind = message.author.removeprefix("carebridge:")
+        notice = NoticeSent(kind, self.context.label(message.network), message.text)
+        self.context.outbox.thread(session, message.conversation, f"sent:{message.id}", notice)
         log.info("notice.delivered", conversation_id=message.conversation_id, kind=kind)
 
     def give_up(self, session: Session, job: Job, reason: str, now: datetime) -> None:
         message = _message(session, job)
         message.delivery, message.delivery_error = Delivery.FAILED, reason
         conversation = message.conversation
-        label = self.context.channel(message.network).label
+        label = self.context.label(message.network)
         if message.slack_ts:
-            self.context.effects.react(
+            self.context.outbox.react(
                 session, channel=conversation.slack_channel_id, ts=message.slack_ts, name="warning"
             )
-        text, body = blocks.delivery_failed(conversation.customer.handle, label, reason, message.id)
-        self.context.effects.thread_message(session, conversation, f"failed:{job.key}", text, body)
+        failed = DeliveryFailed(conversation.customer.handle, label, reason, message.id)
+        self.context.outbox.thread(session, conversation, f"failed:{job.key}", failed)
         log.warning(
             "message.delivery_failed",
             conversation_id=conversation.id,
@@ -131,8 +132,15 @@ class DeliverToCustomer:
         )
 
 
+def _message_id(job: Job) -> int:
+    try:
+        return read(DeliveryJob, job.payload).message_id
+    except ValueError as error:
+        raise PermanentError(f"not a delivery: {error}") from None
+
+
 def _message(session: Session, job: Job) -> Message:
-    message = repo.message(session, int(job.payload["message_id"]))
+    message = repo.message(session, _message_id(job))
     if message is None:
-        raise PermanentError(f"message {job.payload['message_id']} no longer exists")
+        raise PermanentError(f"message {_message_id(job)} no longer exists")
     return message

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock
 from bot.domain.conversation import PreviousConversation, Route, route_inbound
 from bot.domain.model import Delivery, Direction, InboundMessage, Status
-from bot.services.effects import Effects
 from bot.services.notices import Notices
+from bot.services.outbox import Outbox
 from bot.services.priority import Prioritizer
 from bot.services.sla import Deadlines
 from storage import repositories as repo
@@ -24,7 +24,7 @@ log = structlog.get_logger(__name__)
 class Ingest:
     def __init__(
         self,
-        effects: Effects,
+        outbox: Outbox,
         clock: Clock,
         deadlines: Deadlines,
         notices: Notices,
@@ -32,7 +32,7 @@ class Ingest:
         *,
         reopen_window: timedelta,
     ) -> None:
-        self.effects = effects
+        self.outbox = outbox
         self.deadlines = deadlines
         self.notices = notices
         self.prioritizer = prioritizer
@@ -101,7 +101,7 @@ class Ingest:
         self.prioritizer.assess(session, conversation, customer, message)
         if route == Route.NEW:
             self.deadlines.opened(conversation, message)
-            self.effects.post_card(session, conversation)
+            self.outbox.post_card(session, conversation)
             self.notices.on_inbound(session, conversation, message, customer)
             bound.info("conversation.opened", visibility=inbound.visibility)
             return
@@ -122,8 +122,8 @@ class Ingest:
             conversation.status = Status.OPEN
             changed = True
         self.deadlines.customer_wrote(conversation, message)
-        self.effects.mirror(session, conversation, message)
+        self.outbox.mirror(session, conversation, message)
         self.notices.on_inbound(session, conversation, message, customer)
         if changed:
-            self.effects.refresh_card(session, conversation)
+            self.outbox.refresh_card(session, conversation)
         bound.info("conversation.customer_wrote")

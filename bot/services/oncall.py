@@ -10,6 +10,8 @@ import structlog
 from sqlalchemy.orm import Session
 
 from bot.domain import oncall as rules
+from bot.domain.answers import CommandError, OnCallNow
+from bot.domain.facts import OnCallHandoff
 from bot.services.context import Context
 from storage import repositories as repo
 from storage.models import OnCallOverride, OnCallRotation
@@ -18,10 +20,9 @@ log = structlog.get_logger(__name__)
 
 
 class OnCallService:
-    def __init__(self, context: Context, zone: ZoneInfo, channel: str) -> None:
+    def __init__(self, context: Context, zone: ZoneInfo) -> None:
         self.context = context
         self.zone = zone
-        self.channel = channel
         self.on_rotation_change: Callable[[], None] = lambda: None  # re-arms the handoff timer
 
     # --- reading -------------------------------------------------------------------------------
@@ -39,18 +40,13 @@ class OnCallService:
             return None
         return rules.next_handoff(rotation, self.context.clock.now(), self.zone)
 
-    def local_time(self, moment: datetime, now: datetime) -> str:
-        """ "14:32" today, "Tue 09:55" another day: how agents read a deadline."""
-        local, today = moment.astimezone(self.zone), now.astimezone(self.zone)
-        return local.strftime("%H:%M" if local.date() == today.date() else "%a %H:%M")
-
     # --- /care oncall ------------------------------------------------------------------------
-    def command(self, text: str, user: str) -> str:
+    def command(self, text: str, user: str) -> OnCallNow | CommandError:
         """Run `/care oncall ...`; the answer is shown privately to the person who typed it."""
         try:
             command = rules.parse_oncall_command(text)
         except rules.OnCallSyntaxError as error:
-            return f":warning: {error}"
+            return CommandError(str(error))
         now = self.context.clock.now()
         with self.context.transaction() as session:
             if isinstance(command, rules.SetRotation):
@@ -79,32 +75,28 @@ class OnCallService:
                 repo.audit(session, None, user, "oncall_override", now, on_call=command.user)
                 log.info("oncall.override", user=user, on_call=command.user)
             session.flush()
-            answer = self.describe(self.current(session, now), now)
+            answer = self.now_on_call(self.current(session, now), now)
         if isinstance(command, rules.SetRotation):
             self.on_rotation_change()
         return answer
 
-    def describe(self, state: rules.OnCall, now: datetime) -> str:
-        if state.user is None:
-            return "Nobody is on call. Set a rotation: `/care oncall set @a @b weekly mon 09:00`."
-        until = f" until {self.local_time(state.until, now)}" if state.until else ""
-        how = " (override)" if state.by_override else ""
-        following = (
-            f" · next: <@{state.next_user}>"
-            if state.next_user and state.next_user != state.user
-            else ""
+    def now_on_call(self, state: rules.OnCall, now: datetime) -> OnCallNow:
+        return OnCallNow(
+            state.user, state.by_override, state.until, state.next_user, self.zone.key, now
         )
-        return f":bell: On call now: <@{state.user}>{how}{until}{following}"
 
     # --- handoffs --------------------------------------------------------------------------------
     def announce_handoff(self, handoff: datetime) -> None:
-        """Say in the channel who is on call from this handoff on; once per handoff, whatever the
-        number of processes (the outbox key is the handoff's time)."""
+        """Say in every support channel who is on call from this handoff on; once per handoff
+        and channel, whatever the number of processes (the outbox key is the handoff's time)."""
         with self.context.transaction() as session:
-            text = self.describe(self.current(session, handoff), handoff)
-            self.context.effects.channel_message(
-                session, self.channel, f"oncall:{handoff.isoformat()}", text
+            state = self.current(session, handoff)
+            fact = OnCallHandoff(
+                state.user, state.by_override, state.until, state.next_user, handoff, self.zone.key
             )
+            for channel in sorted(self.context.accounts.support_channels()):
+                key = f"oncall:{channel}:{handoff.isoformat()}"
+                self.context.outbox.channel(session, channel, key, fact)
         log.info("oncall.handoff", at=handoff.isoformat())
 
 

@@ -1,212 +1,312 @@
-"""The outbox worker: performs due side effects, paced and retried, each taking effect once.
+"""Enqueue the side effects of a state change, inside the transaction that makes the change.
 
-A job handler does three things for its kind of job:
-- `perform(job)`: the network call (it may read the database in its own short transaction);
-  raises a `DeliveryError` subclass on failure;
-- `record(session, job, result, now)`: store what the call returned (a Slack ts, a tweet id) and
-  enqueue follow-ups, in the same transaction that marks the job done;
-- `give_up(session, job, reason, now)`: tell people when retrying is over.
+Job kinds, their payloads, idempotency keys and ordering live here, so every service asks for
+"post the card" or "tell this agent" the same way. Payloads are typed: each kind has its
+dataclass, stored as JSON and read back by the job's handler (`read`). Slack jobs carry ids and
+facts, never Slack text: `bot/slack` renders when the job runs.
 """
 
 from __future__ import annotations
 
-import threading
+import dataclasses
+import typing
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, TypeVar
 
-import structlog
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
-from bot.domain.delivery import (
-    DeliveryError,
-    PermanentError,
-    RateLimited,
-    TransientError,
-    backoff,
-    rate_limit_until,
-)
-from storage import outbox as rows
-from storage.db import Database
-from storage.models import OutboxJob
+from bot.domain import facts
+from bot.domain.facts import Fact
+from storage.models import Conversation, Message
+from storage.outbox_rows import NewJob, enqueue
 
-log = structlog.get_logger(__name__)
+POST_CARD = "slack.post_card"
+UPDATE_CARD = "slack.update_card"
+MIRROR_MESSAGE = "slack.mirror_message"
+THREAD_MESSAGE = "slack.thread_message"
+CHANNEL_MESSAGE = "slack.channel_message"
+EPHEMERAL = "slack.ephemeral"
+REACTION = "slack.reaction"
+PUBLISH_HOME = "slack.publish_home"
+DIGEST = "slack.digest"
+DELIVER = "network.deliver"
+
+# Higher runs first: an agent waiting for feedback beats a backlog of mirrored messages, and
+# among mirrored messages a VIP's or an angry customer's go before ordinary ones.
+MIRROR_PRIORITY, FEEDBACK_PRIORITY, DELIVERY_PRIORITY = 0, 10, 20
+MIRROR_BOOST = {"urgent": 6, "high": 3, "normal": 0, "low": -1}
+
+
+# --- payloads -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CardJob:
+    conversation_id: int
 
 
 @dataclass(frozen=True)
-class Job:
-    """A leased job, detached from the database session."""
-
-    id: int
-    kind: str
-    key: str
-    payload: dict[str, Any]
-    attempts: int
-    lane: str | None
-    # An earlier attempt started, so it may have taken effect although we never heard: a rate
-    # limit does not count as an attempt, yet may have hit a call after the effect.
-    tried_before: bool = False
-
-    @classmethod
-    def of(cls, row: OutboxJob) -> Job:
-        tried = row.attempts > 1 or row.last_error is not None
-        payload = dict(row.payload)
-        return cls(row.id, row.kind, row.idempotency_key, payload, row.attempts, row.lane, tried)
+class MirrorJob:
+    message_id: int
 
 
-class JobHandler(Protocol):
-    max_attempts: int
-
-    def perform(self, job: Job) -> dict[str, Any] | None: ...
-
-    def record(
-        self, session: Session, job: Job, result: dict[str, Any] | None, now: datetime
-    ) -> None: ...
-
-    def give_up(self, session: Session, job: Job, reason: str, now: datetime) -> None: ...
+@dataclass(frozen=True)
+class ThreadPost:
+    conversation_id: int
+    fact: Fact
 
 
-class OutboxWorker:
-    def __init__(
-        self,
-        database: Database,
-        handlers: Mapping[str, JobHandler],
-        clock: Clock,
-        *,
-        pacing: Mapping[str, timedelta] | None = None,
-        lease: timedelta = timedelta(seconds=30),
-        batch: int = 20,
-    ) -> None:
-        self.database = database
-        self.handlers = dict(handlers)
+@dataclass(frozen=True)
+class ChannelPost:
+    channel: str
+    fact: Fact
+
+
+@dataclass(frozen=True)
+class PrivateNote:
+    """An ephemeral message to one agent."""
+
+    channel: str
+    user: str
+    fact: Fact
+    thread_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class ReactionJob:
+    channel: str
+    ts: str
+    name: str
+
+
+@dataclass(frozen=True)
+class HomeJob:
+    user: str
+
+
+@dataclass(frozen=True)
+class DeliveryJob:
+    message_id: int
+
+
+@dataclass(frozen=True)
+class DigestJob:
+    channel: str
+    since: datetime
+    until: datetime
+
+
+Payload = (
+    CardJob
+    | MirrorJob
+    | ThreadPost
+    | ChannelPost
+    | PrivateNote
+    | ReactionJob
+    | HomeJob
+    | DeliveryJob
+    | DigestJob
+)
+P = TypeVar("P", bound=Payload)
+
+
+def write(payload: Payload) -> dict[str, Any]:
+    """A payload as the JSON the outbox row keeps."""
+    data: dict[str, Any] = {}
+    for item in dataclasses.fields(payload):
+        value = getattr(payload, item.name)
+        if item.name == "fact":
+            data[item.name] = facts.encode(value)
+        elif isinstance(value, datetime):
+            data[item.name] = value.isoformat()
+        else:
+            data[item.name] = value
+    return data
+
+
+def read(kind: type[P], data: Mapping[str, Any]) -> P:
+    """The payload `write` stored; ValueError when the row holds something else."""
+    hints = typing.get_type_hints(kind)
+    values: dict[str, Any] = {}
+    for item in dataclasses.fields(kind):
+        if item.name not in data:
+            if item.default is dataclasses.MISSING:
+                raise ValueError(f"{kind.__name__} payload without {item.name}")
+            continue
+        value = data[item.name]
+        if item.name == "fact":
+            value = facts.decode(value)
+        elif hints[item.name] is datetime:
+            value = datetime.fromisoformat(value)
+        elif hints[item.name] is int and not isinstance(value, int):
+            raise ValueError(f"{kind.__name__}.{item.name} is not a number")
+        values[item.name] = value
+    return kind(**values)
+
+
+# --- enqueueing -----------------------------------------------------------------------------------
+class Outbox:
+    def __init__(self, clock: Clock) -> None:
         self.clock = clock
-        # Minimum gap between two jobs of a lane, by the lane's prefix: Slack allows about one
-        # message per second per channel.
-        self.pacing = dict(pacing if pacing is not None else {"slack": timedelta(seconds=1)})
-        self.lease = lease
-        self.batch = batch
-        self._lane_free_at: dict[str, datetime] = {}
-        self._wake = threading.Event()
 
-    def notify(self) -> None:
-        """Something was enqueued: look now instead of at the next planned wake-up."""
-        self._wake.set()
+    def _add(self, session: Session, job: NewJob) -> bool:
+        return enqueue(session, job, self.clock.now())
 
-    def run_due(self) -> int:
-        """Perform every job that is due now; return how many were attempted."""
-        attempted = 0
-        while True:
-            now = self.clock.now()
-            busy = {lane for lane, free_at in self._lane_free_at.items() if free_at > now}
-            with self.database.transaction() as session:
-                leased = rows.lease_due(
-                    session, now, limit=self.batch, lease=self.lease, skip_lanes=busy
-                )
-                jobs = [Job.of(row) for row in leased]
-            if not jobs:
-                return attempted
-            for job in jobs:
-                self._run(job)
-                attempted += 1
+    def post_card(self, session: Session, conversation: Conversation) -> None:
+        self._add(
+            session,
+            _in_thread(
+                conversation,
+                POST_CARD,
+                f"card:{conversation.id}",
+                _mirror_priority(conversation),
+                CardJob(conversation.id),
+                paced=True,
+            ),
+        )
 
-    def next_wake(self) -> datetime | None:
-        """The next moment a job may become runnable (a due time, a lease, a lane's pacing)."""
-        with self.database.transaction() as session:
-            due = rows.next_due_at(session)
-        now = self.clock.now()
-        if due is None or due > now:
-            return due
-        # Due but not taken: its lane is pacing (or another replica holds it).
-        lanes = [t for t in self._lane_free_at.values() if t > now]
-        return min(lanes) if lanes else now
+    def refresh_card(self, session: Session, conversation: Conversation) -> None:
+        """Re-render the root message from the conversation's state at the time it runs, and the
+        owner's App Home, which lists it."""
+        conversation.card_version += 1
+        if conversation.assignee:
+            self.publish_home(session, conversation.assignee)
+        key = f"card:{conversation.id}:v{conversation.card_version}"
+        self._add(
+            session,
+            _in_thread(conversation, UPDATE_CARD, key, FEEDBACK_PRIORITY, CardJob(conversation.id)),
+        )
 
-    def run_forever(self, stop: threading.Event, *, idle: float = 5.0) -> None:
-        log.info("outbox.started")
-        while not stop.is_set():
-            try:
-                self.run_due()
-                wake = self.next_wake()
-            except Exception:
-                log.exception("outbox.loop_failed")
-                wake = None
-            delay = idle if wake is None else (wake - self.clock.now()).total_seconds()
-            self._wake.wait(timeout=min(max(delay, 0.05), idle))
-            self._wake.clear()
-        log.info("outbox.stopped")
+    def mirror(self, session: Session, conversation: Conversation, message: Message) -> None:
+        self._add(
+            session,
+            _in_thread(
+                conversation,
+                MIRROR_MESSAGE,
+                f"mirror:{message.id}",
+                _mirror_priority(conversation),
+                MirrorJob(message.id),
+                paced=True,
+            ),
+        )
 
-    # --- one job -------------------------------------------------------------------------------
-    def _run(self, job: Job) -> None:
-        handler = self.handlers.get(job.kind)
-        bound = log.bind(job_id=job.id, kind=job.kind, attempt=job.attempts)
-        if handler is None:
-            self._finish_failed(job, None, f"no handler for job kind {job.kind!r}")
-            bound.error("outbox.unknown_kind")
-            return
-        if not self._renew(job):
-            bound.info("outbox.lease_lost")  # another worker took it while it waited its turn
-            return
-        try:
-            result = handler.perform(job)
-        except RateLimited as limited:
-            retry_at = rate_limit_until(limited.retry_at, self.clock.now())
-            if job.lane:
-                self._lane_free_at[job.lane] = retry_at
-            self._retry(job, retry_at, limited.reason, count_attempt=False)
-            bound.warning("outbox.rate_limited", retry_at=retry_at.isoformat())
-            return
-        except PermanentError as error:
-            self._finish_failed(job, handler, error.reason)
-            bound.warning("outbox.failed", reason=error.reason)
-            return
-        except (TransientError, DeliveryError) as error:
-            self._retry_or_give_up(job, handler, error.reason, bound)
-            return
-        except Exception as error:  # a bug in a handler must not stop the outbox
-            bound.exception("outbox.handler_crashed")
-            self._retry_or_give_up(job, handler, f"{type(error).__name__}: {error}", bound)
-            return
-        now = self.clock.now()
-        gap = self.pacing.get(job.lane.split(":", 1)[0]) if job.lane else None
-        if job.lane and gap:
-            self._lane_free_at[job.lane] = now + gap
-        with self.database.transaction() as session:
-            row = session.get(OutboxJob, job.id)
-            if not rows.held(row, job.attempts):
-                return  # lease expired and another worker took over; it records instead
-            handler.record(session, job, result, now)
-            rows.mark_done(row, now, result)
-        bound.info("outbox.done")
-        self._wake.set()  # record() may have enqueued follow-ups (a reaction after a delivery)
+    def thread(self, session: Session, conversation: Conversation, key: str, fact: Fact) -> None:
+        """Say `fact` in the conversation's thread, once per `key`."""
+        self._add(
+            session,
+            _in_thread(
+                conversation,
+                THREAD_MESSAGE,
+                f"thread:{key}",
+                FEEDBACK_PRIORITY,
+                ThreadPost(conversation.id, fact),
+                paced=True,
+            ),
+        )
 
-    def _renew(self, job: Job) -> bool:
-        """A batch is leased at once; each job's lease restarts when its turn comes, so a
-        long batch does not outlive its leases and a crash strands a job for one lease only."""
-        with self.database.transaction() as session:
-            return rows.renew_lease(session, job.id, job.attempts, self.clock.now() + self.lease)
+    def channel(
+        self,
+        session: Session,
+        channel: str,
+        key: str,
+        fact: Fact,
+        *,
+        after: Conversation | None = None,
+    ) -> None:
+        """Say `fact` in the channel itself, not in a thread: escalations, handoffs, health.
+        With `after`, it waits for that conversation's card, since it speaks of it."""
+        self._add(
+            session,
+            NewJob(
+                CHANNEL_MESSAGE,
+                f"channel:{key}",
+                write(ChannelPost(channel, fact)),
+                priority=FEEDBACK_PRIORITY,
+                ordering_key=f"slack:conversation:{after.id}" if after is not None else None,
+                lane=f"slack:{channel}",
+            ),
+        )
 
-    def _retry_or_give_up(self, job: Job, handler: JobHandler, reason: str, bound: Any) -> None:
-        if job.attempts >= handler.max_attempts:
-            self._finish_failed(job, handler, reason)
-            bound.warning("outbox.gave_up", reason=reason)
-            return
-        retry_at = self.clock.now() + backoff(job.attempts)
-        self._retry(job, retry_at, reason)
-        bound.info("outbox.retry", reason=reason, retry_at=retry_at.isoformat())
+    def tell(
+        self,
+        session: Session,
+        *,
+        channel: str,
+        user: str,
+        fact: Fact,
+        key: str | None = None,
+        thread_ts: str | None = None,
+    ) -> None:
+        """Tell one agent privately (an ephemeral message)."""
+        job_key = f"ephemeral:{key or uuid.uuid4().hex}"
+        payload = write(PrivateNote(channel, user, fact, thread_ts))
+        self._add(session, NewJob(EPHEMERAL, job_key, payload, priority=FEEDBACK_PRIORITY))
 
-    def _retry(self, job: Job, at: datetime, reason: str, *, count_attempt: bool = True) -> None:
-        with self.database.transaction() as session:
-            row = session.get(OutboxJob, job.id)
-            if row is not None and rows.held(row, job.attempts):
-                rows.mark_retry(row, at, reason, count_attempt=count_attempt)
+    def react(self, session: Session, *, channel: str, ts: str, name: str) -> None:
+        self._add(
+            session,
+            NewJob(
+                REACTION,
+                f"reaction:{channel}:{ts}:{name}",
+                write(ReactionJob(channel, ts, name)),
+                priority=FEEDBACK_PRIORITY,
+            ),
+        )
 
-    def _finish_failed(self, job: Job, handler: JobHandler | None, reason: str) -> None:
-        now = self.clock.now()
-        with self.database.transaction() as session:
-            row = session.get(OutboxJob, job.id)
-            if row is None or not rows.held(row, job.attempts):
-                return
-            rows.mark_failed(row, now, reason)
-            if handler is not None:
-                handler.give_up(session, job, reason, now)
+    def publish_home(self, session: Session, user: str) -> None:
+        key = f"home:{user}:{uuid.uuid4().hex}"
+        payload = write(HomeJob(user))
+        self._add(session, NewJob(PUBLISH_HOME, key, payload, priority=FEEDBACK_PRIORITY))
+
+    def deliver(self, session: Session, message: Message, *, attempt: int = 0) -> None:
+        """Send an answer to the customer; answers of one conversation go out in order, and each
+        brand account has its own lane, so one account's rate limit never delays another's."""
+        self._add(
+            session,
+            NewJob(
+                DELIVER,
+                f"deliver:{message.id}:{attempt}",
+                write(DeliveryJob(message.id)),
+                priority=DELIVERY_PRIORITY,
+                ordering_key=f"deliver:conversation:{message.conversation_id}",
+                lane=f"account:{message.conversation.account_id}",
+            ),
+        )
+
+    def digest(self, session: Session, channel: str, since: datetime, until: datetime) -> bool:
+        """Last week's figures in `channel`: once per channel and week, whatever the processes."""
+        return self._add(
+            session,
+            NewJob(
+                DIGEST,
+                f"digest:{channel}:{since.date().isoformat()}",
+                write(DigestJob(channel, since, until)),
+                lane=f"slack:{channel}",
+            ),
+        )
+
+
+def _mirror_priority(conversation: Conversation) -> int:
+    return MIRROR_PRIORITY + MIRROR_BOOST.get(conversation.priority, 0)
+
+
+def _in_thread(
+    conversation: Conversation,
+    kind: str,
+    key: str,
+    priority: int,
+    payload: Payload,
+    *,
+    paced: bool = False,
+) -> NewJob:
+    # One ordering key per thread: the root message goes first, then replies and updates in order.
+    return NewJob(
+        kind,
+        key,
+        write(payload),
+        priority=priority,
+        ordering_key=f"slack:conversation:{conversation.id}",
+        lane=f"slack:{conversation.slack_channel_id}" if paced else None,
+    )

@@ -1,24 +1,37 @@
-"""Priority: who writes and how. Scored when a customer writes; picks targets and outbox order."""
+"""Priority: who writes and how. Scored when a customer writes; picks targets and outbox order.
+
+Also the VIP list, kept from Slack (`/care vip ...`) and imported from CSV. Handles are checked as
+their network defines them and notes as text a person wrote, so nothing else is ever stored.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
 from sqlalchemy.orm import Session
 
+from bot.domain.answers import CommandError, Usage, VipAdded, VipEntry, VipList, VipRemoved
+from bot.domain.facts import UrgentConversation
 from bot.domain.priority import PriorityInput, PriorityResult, PriorityRules, score_priority
 from bot.domain.sentiment import sentiment
 from bot.domain.sla import Priority
+from bot.networks.base import NetworkSpec
 from bot.services.context import Context
+from bot.services.handles import handle_networks, parse_handle
 from bot.services.oncall import OnCallService
-from bot.slack.mrkdwn import escape
 from storage import repositories as repo
 from storage.models import Conversation, Customer, Message
 
 log = structlog.get_logger(__name__)
+MAX_NOTE = 200
+MAX_IMPORT_BYTES = 1_000_000
+MAX_IMPORT_ROWS = 10_000
 
 
 class Prioritizer:
@@ -48,76 +61,130 @@ class Prioritizer:
         if result.priority == Priority.URGENT and conversation.urgent_pinged_at is None:
             conversation.urgent_pinged_at = now
             on_call = self.oncall.current(session, now).user
-            who = f"<@{on_call}>" if on_call else "(nobody is on call: /care oncall set ...)"
-            reasons = escape(" · ".join(result.reasons))
-            self.context.effects.channel_message(
+            self.context.outbox.channel(
                 session,
                 conversation.slack_channel_id,
                 f"urgent:{conversation.id}",
-                f":red_circle: *Urgent*: @{escape(customer.handle)} ({reasons}). {who}",
+                UrgentConversation(customer.handle, tuple(result.reasons), on_call),
                 after=conversation,
             )
             log.info("priority.urgent", conversation_id=conversation.id)
         return result
 
 
+@dataclass(frozen=True)
+class _Vip:
+    network: str
+    handle: str  # lower case, without the @
+
+
+VipAnswer = VipAdded | VipRemoved | VipList | Usage | CommandError
+
+
 class Vips:
     """The VIP list, managed from Slack (`/care vip ...`) and imported from CSV."""
 
-    def __init__(self, context: Context, network: str = "x") -> None:
+    def __init__(self, context: Context, networks: Sequence[NetworkSpec]) -> None:
         self.context = context
-        self.network = network
+        # Only networks whose customers have handles; the first is the default for a bare @name.
+        self.networks = handle_networks(networks)
 
-    def command(self, text: str, user: str) -> str:
+    def command(
+        self, text: str, user: str
+    ) -> VipAdded | VipRemoved | VipList | Usage | CommandError:
         words = text.split(maxsplit=2)
         action = words[0].lower() if words else "list"
-        handle = _handle(words[1]) if len(words) > 1 else ""
-        if action == "list":
+        if action == "list" and len(words) <= 1:
             return self._list()
-        if action == "add" and handle and len(words) == 3:
-            self.add(handle, words[2], user)
-            return f":star: @{escape(handle)} is a VIP: {escape(words[2])}"
-        if action == "remove" and handle:
-            removed = self.remove(handle, user)
-            return f"Removed @{escape(handle)}." if removed else f"@{escape(handle)} was not a VIP."
-        return VIP_USAGE
+        if action not in ("add", "remove") or len(words) < 2:
+            return Usage("vip")
+        vip = self._parse(words[1])
+        if isinstance(vip, CommandError):
+            return vip
+        if action == "remove":
+            return VipRemoved(vip.handle, self.remove(vip, user))
+        if len(words) < 3:
+            return Usage("vip", "a VIP needs a note saying who they are")
+        note = _note(words[2])
+        if isinstance(note, CommandError):
+            return note
+        self.add(vip, note, user)
+        return VipAdded(vip.handle, note)
 
-    def add(self, handle: str, note: str, user: str) -> None:
+    def add(self, vip: _Vip, note: str, user: str) -> None:
         now = self.context.clock.now()
         with self.context.transaction() as session:
-            repo.upsert_vip(session, self.network, _handle(handle), note.strip()[:200], user, now)
-            repo.audit(session, None, user, "vip_add", now, handle=_handle(handle))
+            self._store(session, vip, note, user)
+            repo.audit(session, None, user, "vip_add", now, handle=vip.handle)
 
-    def remove(self, handle: str, user: str) -> bool:
+    def remove(self, vip: _Vip, user: str) -> bool:
         now = self.context.clock.now()
         with self.context.transaction() as session:
-            removed = repo.delete_vip(session, self.network, _handle(handle))
+            removed = repo.delete_vip(session, vip.network, vip.handle)
             if removed:
-                repo.audit(session, None, user, "vip_remove", now, handle=_handle(handle))
+                repo.audit(session, None, user, "vip_remove", now, handle=vip.handle)
             return removed
 
     def import_csv(self, text: str, user: str) -> int:
-        """Rows of `handle,note` (a header row is allowed); returns how many were stored."""
-        rows = [r for r in csv.reader(io.StringIO(text)) if r and r[0].strip()]
-        if rows and rows[0][0].strip().lower() == "handle":
+        """Rows of `handle,note` (a header row is allowed), all stored in one transaction or none;
+        ValueError names every line at fault."""
+        if len(text.encode()) > MAX_IMPORT_BYTES:
+            raise ValueError(f"the file is larger than {MAX_IMPORT_BYTES // 1_000_000} MB")
+        try:
+            rows = [(n, r) for n, r in enumerate(csv.reader(io.StringIO(text)), 1) if any(r)]
+        except csv.Error as error:
+            raise ValueError(f"not a CSV file: {error}") from None
+        if rows and rows[0][1][0].strip().lower() == "handle":
             rows = rows[1:]
-        problems = [f"line {n}: expected handle,note" for n, r in enumerate(rows, 1) if len(r) < 2]
+        if len(rows) > MAX_IMPORT_ROWS:
+            raise ValueError(f"{len(rows)} rows: at most {MAX_IMPORT_ROWS} at a time")
+        problems: list[str] = []
+        valid: list[tuple[_Vip, str]] = []
+        for number, row in rows:
+            if len(row) < 2:
+                problems.append(f"line {number}: expected handle,note")
+                continue
+            vip, note = self._parse(row[0]), _note(row[1])
+            for result in (vip, note):
+                if isinstance(result, CommandError):
+                    problems.append(f"line {number}: {result.message}")
+            if not isinstance(vip, CommandError) and not isinstance(note, CommandError):
+                valid.append((vip, note))
         if problems:
-            raise ValueError("; ".join(problems[:5]))
-        for handle, note, *_ in rows:
-            self.add(handle, note, user)
-        return len(rows)
+            more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
+            raise ValueError("; ".join(problems[:20]) + more)
+        now = self.context.clock.now()
+        with self.context.transaction() as session:
+            for vip, note in valid:
+                self._store(session, vip, note, user)
+            repo.audit(session, None, user, "vip_import", now, count=len(valid))
+        return len(valid)
 
-    def _list(self) -> str:
+    def _store(self, session: Session, vip: _Vip, note: str, user: str) -> None:
+        repo.upsert_vip(session, vip.network, vip.handle, note, user, self.context.clock.now())
+
+    def _parse(self, word: str) -> _Vip | CommandError:
+        parsed = parse_handle(word, self.networks)
+        if isinstance(parsed, CommandError):
+            return parsed
+        return _Vip(parsed.network, parsed.handle.lower())
+
+    def _list(self) -> VipList:
         with self.context.database.transaction() as session:
-            vips = repo.vips(session, self.network)
-        if not vips:
-            return "No VIPs yet. " + VIP_USAGE
-        return "\n".join(f":star: @{escape(v.handle)}: {escape(v.note)}" for v in vips)
+            entries = tuple(
+                VipEntry(v.handle, v.note, self.context.label(v.network))
+                for spec in self.networks
+                for v in repo.vips(session, spec.name)
+            )
+        return VipList(entries)
 
 
-VIP_USAGE = "Use: `/care vip add @handle note`, `/care vip remove @handle`, `/care vip list`"
-
-
-def _handle(text: str) -> str:
-    return text.strip().lstrip("@").lower()
+def _note(text: str) -> str | CommandError:
+    note = " ".join(text.split())
+    if not note:
+        return CommandError("the note is empty")
+    if len(note) > MAX_NOTE:
+        return CommandError(f"the note is {len(note)} characters: at most {MAX_NOTE}")
+    if any(unicodedata.category(c) in ("Cc", "Cf") for c in note):
+        return CommandError("the note holds control characters")
+    return note

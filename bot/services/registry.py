@@ -7,17 +7,22 @@ from typing import Any
 
 from sqlalchemy import text
 
+from bot.domain.facts import Fact
+from bot.services.accounts import Accounts
 from bot.services.context import Context, Notifier
 from bot.services.conversations import Conversations
 from bot.services.customers import Customers
-from bot.services.notices import Notices, TeamHours, Templates
+from bot.services.notice_templates import NoticeTemplates
+from bot.services.notices import Notices
 from bot.services.oncall import OnCallService
-from bot.services.outbox import OutboxWorker
 from bot.services.polling import Poller
 from bot.services.priority import Vips
+from bot.services.push import Webhooks
 from bot.services.replies import Replies
+from bot.services.service_hours import ServiceHours
 from bot.services.sla import Deadlines, SlaSweeper
 from bot.services.stats import Stats
+from bot.services.worker import OutboxWorker
 
 
 @dataclass(frozen=True)
@@ -26,28 +31,32 @@ class Services:
     conversations: Conversations
     replies: Replies
     poller: Poller
+    webhooks: Webhooks
     worker: OutboxWorker
     deadlines: Deadlines
     sweeper: SlaSweeper
     oncall: OnCallService
     stats: Stats
-    hours: TeamHours
-    templates: Templates
+    hours: ServiceHours
+    templates: NoticeTemplates
     notices: Notices
     vips: Vips
     customers: Customers
     notifier: Notifier
-    slack_channel_id: str
+
+    @property
+    def accounts(self) -> Accounts:
+        return self.context.accounts
 
     def open_home(self, user: str) -> None:
         with self.context.transaction() as session:
-            self.context.effects.publish_home(session, user)
+            self.context.outbox.publish_home(session, user)
 
-    def tell(self, *, channel: str, user: str, text: str, thread_ts: str | None = None) -> None:
+    def tell(self, *, channel: str, user: str, fact: Fact, thread_ts: str | None = None) -> None:
         """A private message to one agent (an error, a refusal), through the outbox."""
         with self.context.transaction() as session:
-            self.context.effects.ephemeral(
-                session, channel=channel, user=user, text=text, thread_ts=thread_ts
+            self.context.outbox.tell(
+                session, channel=channel, user=user, fact=fact, thread_ts=thread_ts
             )
 
     def health(self) -> dict[str, Any]:
@@ -59,4 +68,4 @@ class Services:
             database = f"error: {type(error).__name__}"
         # Only the database decides "ok": restarting the process would not bring X back, but
         # the age of the last successful poll tells an operator what is going on.
-        return {"ok": database == "ok", "database": database, "channels": self.poller.health()}
+        return {"ok": database == "ok", "database": database, "accounts": self.poller.health()}

@@ -6,12 +6,11 @@ import structlog
 from sqlalchemy.orm import Session
 
 from bot.domain.conversation import AgentMessage, AgentMessageKind, classify_agent_message
+from bot.domain.facts import KeptInternal, Refusal
 from bot.domain.model import Delivery, Direction, Visibility
 from bot.services.context import Access, Context, ThreadNotReady, UnknownConversation
-from bot.services.effects import POST_CARD
-from bot.slack import blocks
-from bot.slack.mrkdwn import escape
-from storage import outbox
+from bot.services.outbox import POST_CARD
+from storage import outbox_rows
 from storage import repositories as repo
 from storage.models import Conversation, Message
 
@@ -30,11 +29,11 @@ class Replies:
         Returns what it was, or None if the thread is not a conversation or was seen before."""
         # Ask Slack (or the cache) before the transaction: a slow lookup must not hold the
         # database, and a failed one (AccessUnknown) must not store anything.
-        member = self.access.is_member(user)
+        member = self.access.is_member(user, channel)
         with self.context.transaction() as session:
             conversation = repo.conversation_by_thread(session, channel, thread_ts)
             if conversation is None:
-                if bots_thread and outbox.unfinished(session, POST_CARD):
+                if bots_thread and outbox_rows.unfinished(session, POST_CARD):
                     raise ThreadNotReady(f"thread {thread_ts} may be a card not yet recorded")
                 return None
             if repo.message_by_slack_ts(session, conversation.id, ts) is not None:
@@ -73,12 +72,10 @@ class Replies:
                 raise UnknownConversation(f"no answer {message_id} to retry")
             if message.delivery != Delivery.FAILED:
                 return  # already retried or sent: one click is enough
-            if not self.access.is_member(user):
-                self.context.effects.ephemeral(
-                    session,
-                    channel=message.conversation.slack_channel_id,
-                    user=user,
-                    text="Only members of the support channel can work on its conversations.",
+            channel = message.conversation.slack_channel_id
+            if not self.access.is_member(user, channel):
+                self.context.outbox.tell(
+                    session, channel=channel, user=user, fact=Refusal("not_member")
                 )
                 return
             message.delivery, message.delivery_error = Delivery.PENDING, None
@@ -88,21 +85,21 @@ class Replies:
             )
             # The FAILED -> PENDING switch above makes a double click a no-op, so each retry
             # may have a key of its own.
-            self.context.effects.deliver(session, message, attempt=int(now.timestamp() * 1e6))
+            self.context.outbox.deliver(session, message, attempt=int(now.timestamp() * 1e6))
 
     # --- parts ---------------------------------------------------------------------------------
     def _classify(
         self, conversation: Conversation, user: str, text: str, member: bool
     ) -> AgentMessage:
-        channel = self.context.channel(conversation.account.network)
+        spec = self.context.accounts.spec(conversation.account.network)
         return classify_agent_message(
             text=text,
             writer=user,
             assignee=conversation.assignee,
             status=conversation.status,
             visibility=conversation.visibility,
-            length=channel.public_length(text),
-            public_limit=channel.public_reply_limit,
+            length=spec.public_length(text) if spec else len(text),
+            public_limit=spec.public_text_limit if spec else None,
             member=member,
         )
 
@@ -148,39 +145,28 @@ class Replies:
         user: str,
         ts: str,
     ) -> None:
-        effects = self.context.effects
-        label = self.context.channel(conversation.account.network).label
+        outbox = self.context.outbox
         if decision.kind == AgentMessageKind.ANSWER:
-            effects.deliver(session, message)
+            outbox.deliver(session, message)
             if decision.claims:
-                effects.refresh_card(session, conversation)
+                outbox.refresh_card(session, conversation)
             return
-        owner = conversation.assignee
-        reasons = {
-            AgentMessageKind.NOTE: ":memo: Kept internal: messages starting with `note:` are "
-            "never sent to the customer.",
-            AgentMessageKind.NOT_MEMBER: ":lock: Kept internal: only members of the support "
-            "channel can answer customers.",
-            AgentMessageKind.NOT_OWNER: f":lock: Kept internal: <@{owner}> owns this "
-            "conversation, so only their thread messages reach the customer.",
-            AgentMessageKind.RESOLVED: ":lock: Kept internal: this conversation is resolved. "
-            "Press Reopen on the card to answer the customer.",
-            AgentMessageKind.TOO_LONG: f":no_entry: Not sent: your answer is {decision.length} "
-            f"characters and a public reply on {label} allows {decision.limit}. Shorten it and "
-            f"post again, or use Move to DM. Your text:\n```{escape(message.text)}```",
-        }
-        body = None
-        if decision.kind == AgentMessageKind.NOT_OWNER:
-            _, take_over = blocks.claimed_by_other(owner or "", conversation.id)
-            body = [blocks.section(reasons[decision.kind]), take_over[-1]]
-        effects.ephemeral(
+        kept = KeptInternal(
+            kind=str(decision.kind),
+            conversation_id=conversation.id,
+            owner=conversation.assignee,
+            length=decision.length,
+            limit=decision.limit,
+            network_label=self.context.label(conversation.account.network),
+            text=message.text if decision.kind == AgentMessageKind.TOO_LONG else "",
+        )
+        outbox.tell(
             session,
             channel=conversation.slack_channel_id,
             user=user,
             key=f"{conversation.id}:{ts}",
-            text=reasons[decision.kind],
+            fact=kept,
             thread_ts=conversation.slack_thread_ts,
-            blocks=body,
         )
 
 

@@ -8,14 +8,14 @@ kind, deadline): each fires once, across restarts and processes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from bot.domain.hours import BusinessCalendar
+from bot.domain.facts import ResponseDueSoon, ResponseMissed
 from bot.domain.model import Status
 from bot.domain.sla import (
     AlertKind,
@@ -23,12 +23,13 @@ from bot.domain.sla import (
     PlannedAlert,
     Priority,
     SlaPolicy,
+    Targets,
     due_alert,
     next_alert,
 )
 from bot.services.context import Context
 from bot.services.oncall import OnCallService
-from bot.slack.mrkdwn import escape
+from bot.services.service_hours import ServiceHours
 from storage import repositories as repo
 from storage.models import Conversation, Message
 
@@ -41,23 +42,39 @@ FIRED_BY_STATE: dict[str, set[AlertKind]] = {
     AlertKind.BREACH: {AlertKind.WARNING, AlertKind.BREACH},
     AlertKind.ESCALATION: {AlertKind.WARNING, AlertKind.BREACH, AlertKind.ESCALATION},
 }
-TARGET_LABEL = {"first_response": "first answer", "next_response": "answer to the follow-up"}
 
 
 class Deadlines:
-    """Sets and clears a conversation's deadlines; called inside the services' transactions."""
+    """Sets and clears a conversation's deadlines; called inside the services' transactions.
+
+    The policy is the conversation's account's: its targets (ACCOUNTS_FILE) and the business
+    hours in force for it (read in the conversation's own session)."""
 
     def __init__(
-        self, policy: SlaPolicy, calendar: Callable[[], BusinessCalendar] | None = None
+        self,
+        policy: SlaPolicy,
+        hours: ServiceHours | None = None,
+        account_targets: Mapping[str, Mapping[Priority, Targets]] | None = None,
     ) -> None:
         self._policy = policy
-        self._calendar = calendar  # the hours in force, which `/care hours set` can change
+        self._hours = hours
+        self._targets = dict(account_targets or {})
 
     @property
     def policy(self) -> SlaPolicy:
-        if self._calendar is None:
-            return self._policy
-        return replace(self._policy, calendar=self._calendar())
+        """The team's policy, for what belongs to no account."""
+        return self._policy
+
+    def policy_for(self, conversation: Conversation) -> SlaPolicy:
+        account = conversation.account.name
+        targets = self._targets.get(account, self._policy.targets) if account else None
+        session = object_session(conversation)
+        calendar = (
+            self._hours.calendar(session, account)
+            if self._hours is not None and session is not None
+            else self._policy.calendar
+        )
+        return replace(self._policy, calendar=calendar, targets=targets or self._policy.targets)
 
     def current(self, conversation: Conversation) -> Deadline | None:
         if conversation.status == Status.RESOLVED or conversation.netiquette_hold:
@@ -69,7 +86,8 @@ class Deadlines:
         return None
 
     def opened(self, conversation: Conversation, message: Message) -> None:
-        due = self.policy.first_response_due(message.created_at, _priority(conversation))
+        policy = self.policy_for(conversation)
+        due = policy.first_response_due(message.created_at, _priority(conversation))
         conversation.first_response_due_at = message.response_due_at = due
         self._restart(conversation)
 
@@ -83,7 +101,8 @@ class Deadlines:
             return
         if conversation.next_response_due_at is not None:
             return  # the earliest unanswered message keeps setting the pace
-        due = self.policy.next_response_due(message.created_at, _priority(conversation))
+        policy = self.policy_for(conversation)
+        due = policy.next_response_due(message.created_at, _priority(conversation))
         conversation.next_response_due_at = message.response_due_at = due
         self._restart(conversation)
 
@@ -96,11 +115,11 @@ class Deadlines:
 
     def resumed(self, session: Session, conversation: Conversation, now: datetime) -> None:
         """After a netiquette hold: if the customer still waits, the clock starts again now."""
-        priority = _priority(conversation)
+        priority, policy = _priority(conversation), self.policy_for(conversation)
         if conversation.first_response_at is None:
-            conversation.first_response_due_at = self.policy.first_response_due(now, priority)
+            conversation.first_response_due_at = policy.first_response_due(now, priority)
         elif repo.waiting_for_response(session, conversation.id):
-            conversation.next_response_due_at = self.policy.next_response_due(now, priority)
+            conversation.next_response_due_at = policy.next_response_due(now, priority)
         self._restart(conversation)
 
     def stopped(self, conversation: Conversation) -> None:
@@ -111,7 +130,7 @@ class Deadlines:
 
     def reschedule(self, conversation: Conversation) -> PlannedAlert | None:
         fired = FIRED_BY_STATE.get(conversation.sla_state, set())
-        planned = next_alert(self.current(conversation), fired, self.policy)
+        planned = next_alert(self.current(conversation), fired, self.policy_for(conversation))
         conversation.next_alert_at = planned.at if planned else None
         return planned
 
@@ -158,7 +177,7 @@ class SlaSweeper:
         deadline = self.deadlines.current(conversation)
         fired = FIRED_BY_STATE.get(conversation.sla_state, set())
         # After downtime several may be due: only the most advanced one is still worth saying.
-        alert = due_alert(deadline, fired, self.deadlines.policy, now)
+        alert = due_alert(deadline, fired, self.deadlines.policy_for(conversation), now)
         if alert is None:
             self.deadlines.reschedule(conversation)
             return 0
@@ -170,7 +189,7 @@ class SlaSweeper:
         if not inserted:
             return 0  # another process fired it a moment ago
         self._announce(session, conversation, alert, late, now)
-        self.context.effects.refresh_card(session, conversation)
+        self.context.outbox.refresh_card(session, conversation)
         log.info(
             "sla.alert",
             conversation_id=conversation.id,
@@ -190,33 +209,28 @@ class SlaSweeper:
         now: datetime,
     ) -> None:
         on_call = self.oncall.current(session, now).user
-        what = TARGET_LABEL[alert.deadline.target]
-        due = self.oncall.local_time(alert.deadline.due, now)
+        zone = self.oncall.zone.key
         key = f"sla:{conversation.id}:{alert.kind}:{alert.deadline.due.isoformat()}"
-        late_note = " (late: Carebridge was not running then)" if late else ""
+        target, due = alert.deadline.target, alert.deadline.due
         if alert.kind == AlertKind.WARNING:
-            who = conversation.assignee or on_call
-            mention = f"<@{who}> " if who else ""
-            minutes = max(0, round((alert.deadline.due - now).total_seconds() / 60))
-            text = f":alarm_clock: {mention}{what} due at {due}, in {minutes} min.{late_note}"
-            self.context.effects.thread_message(session, conversation, key, text)
+            warning = ResponseDueSoon(
+                conversation.assignee or on_call, target, due, now, zone, late
+            )
+            self.context.outbox.thread(session, conversation, key, warning)
             return
-        customer = f"@{escape(conversation.customer.handle)}"
-        link = (
-            f"<{conversation.slack_permalink}|{customer}'s conversation>"
-            if conversation.slack_permalink
-            else f"{customer}'s conversation"
+        missed = ResponseMissed(
+            escalation=alert.kind == AlertKind.ESCALATION,
+            target=target,
+            due_at=due,
+            decided_at=now,
+            zone=zone,
+            handle=conversation.customer.handle,
+            thread_link=conversation.slack_permalink,
+            on_call=on_call,
+            escalate_to=self.escalate_to,
+            late=late,
         )
-        headline = (
-            f"Target missed: {what} was due at {due} for {link}"
-            if alert.kind == AlertKind.BREACH
-            else f"Still unanswered: {what} was due at {due} for {link}"
-        )
-        people = [f"<@{on_call}>"] if on_call else []
-        people += [f"<!subteam^{i}>" if i.startswith("S") else f"<@{i}>" for i in self.escalate_to]
-        mentions = " ".join(people) or "(nobody is on call: /care oncall set ...)"
-        text = f":rotating_light: {headline}.{late_note} {mentions}"
-        self.context.effects.channel_message(session, conversation.slack_channel_id, key, text)
+        self.context.outbox.channel(session, conversation.slack_channel_id, key, missed)
 
 
 def _priority(conversation: Conversation) -> Priority:
@@ -224,20 +238,3 @@ def _priority(conversation: Conversation) -> Priority:
         return Priority(conversation.priority)
     except ValueError:
         return Priority.NORMAL
-
-
-def deadline_note(
-    conversation: Conversation, deadlines: Deadlines, oncall: OnCallService, now: datetime
-) -> str | None:
-    """The card's deadline line ("first answer due 14:32, in 12 min"), as of `now`. Cards are
-    re-rendered when the state changes, not every minute, so it names the time, not only the gap."""
-    deadline = deadlines.current(conversation)
-    if deadline is None:
-        return None
-    what = TARGET_LABEL[deadline.target]
-    due = oncall.local_time(deadline.due, now)
-    if conversation.sla_state in (AlertKind.BREACH, AlertKind.ESCALATION) or deadline.due <= now:
-        return f":rotating_light: *Breached*: {what} was due {due}"
-    minutes = int((deadline.due - now).total_seconds() // 60)
-    left = f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
-    return f":alarm_clock: {what} due {due}, in {left}"

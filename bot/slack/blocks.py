@@ -1,16 +1,18 @@
 """Block Kit builders: pure functions from plain data to (fallback text, blocks).
 
-Customer-written strings are escaped for mrkdwn, or placed in `rich_text` elements, which Slack
-renders literally; nothing a customer writes can ping or format.
+Every value Carebridge did not write is escaped for mrkdwn (`bot.slack.mrkdwn`), or placed in
+`rich_text` elements, which Slack renders literally; nothing a customer writes can ping, link or
+format. Links and mentions are built from checked values only.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from bot.domain.model import Status, Visibility
-from bot.slack.mrkdwn import escape, truncate
+from bot.slack.mrkdwn import escape, is_safe_url, link, mention, truncate
 
 Blocks = list[dict[str, Any]]
 
@@ -24,6 +26,7 @@ CLAIM, TAKE_OVER, RESOLVE, REOPEN, MOVE_TO_DM, RETRY, LIFT_HOLD = (
     "lift_hold",
 )
 MAX_QUOTED = 2900  # a rich_text element allows more, but a card should stay a card
+_HANDLE = re.compile(r"[A-Za-z0-9_.]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -56,20 +59,23 @@ class Card:
     priority_reasons: tuple[str, ...] = ()
     history: str | None = None  # "3rd contact in 30 days · last: resolved by @anna 2 days ago"
     crm_url: str | None = None
+    account_handle: str = ""  # the brand account the customer wrote to: "@AcmeAiuta"
 
 
 def conversation_card(card: Card) -> tuple[str, Blocks]:
     kind = "mention" if card.visibility == Visibility.PUBLIC else "DM"
     who = customer_line(card.customer)
+    label = escape(card.network_label)
     fallback = (
-        f"New {card.network_label} {kind} from {escape(card.customer.name)} "
-        f"(@{escape(card.customer.handle)}): {escape(truncate(card.text, 200))}"
+        f"New {label} {kind} from {escape(card.customer.name)} "
+        f"({handle(card.customer.handle)}): {escape(truncate(card.text, 200))}"
     )
-    links = [f"<{card.permalink}|View on {card.network_label}>"] if card.permalink else []
+    links = [link(card.permalink, f"View on {card.network_label}")] if card.permalink else []
     links.append("Public" if card.visibility == Visibility.PUBLIC else "Private (DM)")
     if card.previous_permalink:
-        links.append(f"<{card.previous_permalink}|Previous conversation>")
-    where = f"*{card.network_label}* · {'Public mention' if kind == 'mention' else 'DM'}"
+        links.append(link(card.previous_permalink, "Previous conversation"))
+    account = f" · {handle(card.account_handle)}" if card.account_handle else ""
+    where = f"*{label}*{account} · {'Public mention' if kind == 'mention' else 'DM'}"
     blocks: Blocks = [
         _context(f"{where} · {priority_label(card.priority, card.priority_reasons)}"),
         section(who),
@@ -98,8 +104,23 @@ def priority_label(priority: str, reasons: tuple[str, ...] = ()) -> str:
     return f"{label}: {escape(' · '.join(reasons))}" if reasons else label
 
 
+def handle(value: str) -> str:
+    """ "@name" for a handle as networks issue them (letters, digits, `_`, `.`); anything else is
+    escaped like any text. A handle's `_` stays as it is: inside a word it formats nothing."""
+    if _HANDLE.fullmatch(value):
+        return f"@{value}"
+    return escape(f"@{value}")
+
+
+def profile_link(customer: Customer) -> str:
+    """The customer's @handle, linked to their profile when both are what a network issues."""
+    if _HANDLE.fullmatch(customer.handle) and is_safe_url(customer.profile_url):
+        return f"<{customer.profile_url}|@{customer.handle}>"
+    return handle(customer.handle)
+
+
 def customer_line(customer: Customer) -> str:
-    parts = [f"*{escape(customer.name)}* <{customer.profile_url}|@{escape(customer.handle)}>"]
+    parts = [f"*{escape(customer.name)}* {profile_link(customer)}"]
     if customer.verified:
         parts.append(":ballot_box_with_check: verified")
     parts.append(f"{compact_number(customer.followers)} followers")
@@ -108,9 +129,9 @@ def customer_line(customer: Customer) -> str:
 
 def status_line(card: Card) -> str:
     if card.status == Status.RESOLVED:
-        by = f" by <@{card.resolved_by}>" if card.resolved_by else ""
+        by = f" by {mention(card.resolved_by)}" if card.resolved_by else ""
         return f":white_check_mark: *Resolved*{by}"
-    owner = f"claimed by <@{card.assignee}>" if card.assignee else "unclaimed"
+    owner = f"claimed by {mention(card.assignee)}" if card.assignee else "unclaimed"
     if card.on_hold:
         return f":shield: *Netiquette hold* · {owner} · no response clock until lifted"
     if card.status == Status.WAITING_ON_CUSTOMER and not card.deadline:
@@ -139,31 +160,10 @@ def customer_message(
     customer: Customer, text: str, permalink: str, network: str
 ) -> tuple[str, Blocks]:
     """A customer's follow-up, posted in the conversation's thread."""
-    view = f" · <{permalink}|View on {network}>" if permalink else ""
-    fallback = (
-        f"{escape(customer.name)} (@{escape(customer.handle)}): {escape(truncate(text, 200))}"
-    )
-    head = f"*{escape(customer.name)}* <{customer.profile_url}|@{escape(customer.handle)}>{view}"
+    view = f" · {link(permalink, f'View on {network}')}" if permalink else ""
+    fallback = f"{escape(customer.name)} ({handle(customer.handle)}): {escape(truncate(text, 200))}"
+    head = f"*{escape(customer.name)}* {profile_link(customer)}{view}"
     return fallback, [_context(head), quote(text)]
-
-
-def claimed_by_other(owner: str, conversation_id: int) -> tuple[str, Blocks]:
-    text = f"<@{owner}> already owns this conversation."
-    return text, [
-        section(text + " Take it over if they are away; they will see it in the thread."),
-        {
-            "type": "actions",
-            "elements": [button("Take over", TAKE_OVER, str(conversation_id))],
-        },
-    ]
-
-
-def delivery_failed(handle: str, network: str, reason: str, message_id: int) -> tuple[str, Blocks]:
-    text = f":warning: Not delivered to @{escape(handle)} on {network}: {escape(reason)}"
-    return text, [
-        section(text),
-        {"type": "actions", "elements": [button("Retry", RETRY, str(message_id))]},
-    ]
 
 
 def actions(*elements: dict[str, Any]) -> dict[str, Any]:
@@ -212,5 +212,8 @@ def section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
-def _context(text: str) -> dict[str, Any]:
+def context(text: str) -> dict[str, Any]:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+_context = context

@@ -10,27 +10,29 @@ from sqlalchemy.orm import Session
 
 from bot.reports.chart import weekly_chart
 from bot.reports.render import kpi_blocks
-from bot.services.outbox import Job
+from bot.services.outbox import DigestJob, read
 from bot.services.stats import Stats
+from bot.services.worker import Job
 
 
-class DigestJob:
+class DigestHandler:
     max_attempts = 5
 
     def __init__(self, client: WebClient, stats: Stats, post: Any, call: Any) -> None:
         self.client = client
         self.stats = stats
-        self._post = post  # SlackJobs._post: posts once, found by its key on a retry
-        self._call = call  # SlackJobs._call: Slack errors as delivery errors
+        self._post = post  # SlackJobHandlers._post: posts once, found by its key on a retry
+        self._call = call  # SlackJobHandlers._call: Slack errors as delivery errors
 
     def perform(self, job: Job) -> dict[str, Any]:
-        since = datetime.fromisoformat(job.payload["since"])
-        until = datetime.fromisoformat(job.payload["until"])
-        channel = job.payload["channel"]
+        payload = read(DigestJob, job.payload)
+        since, until, channel = payload.since, payload.until, payload.channel
+        scope = self.stats.digest_scope(channel)
         week = f"week of {since.strftime('%d %b %Y')}"
-        fallback, body = kpi_blocks(self.stats.report(since, until), f"Carebridge · {week}")
+        fallback, body = kpi_blocks(self.stats.report(since, until, scope), f"Carebridge · {week}")
         ts = self._post(job, channel, None, fallback, body)
-        chart = weekly_chart(self.stats.daily_series(since, until), f"Conversations, {week}")
+        series = self.stats.daily_series(since, until, scope)
+        chart = weekly_chart(series, f"Conversations, {week}")
         self._call(
             self.client.files_upload_v2,
             channel=channel,

@@ -54,38 +54,35 @@ def lead_checker(leads: Iterable[str], groups: UserGroups) -> Callable[[str], bo
 
 
 class ChannelMembers:
-    """Who is in the support channel (conversations.members, every page), cached briefly so
+    """Who is in each support channel (conversations.members, every page), cached briefly so
     that a click does not wait on Slack, yet someone removed loses access within a minute."""
 
-    def __init__(
-        self, client: WebClient, clock: Clock, channel: str, ttl: timedelta = timedelta(minutes=1)
-    ) -> None:
+    def __init__(self, client: WebClient, clock: Clock, ttl: timedelta = timedelta(minutes=1)):
         self.client = client
         self.clock = clock
-        self.channel = channel
         self.ttl = ttl
-        self._cached: tuple[datetime, frozenset[str]] | None = None
+        self._cached: dict[str, tuple[datetime, frozenset[str]]] = {}
         self._lock = threading.Lock()
 
-    def __contains__(self, user: object) -> bool:
-        return user in self.members()
+    def is_member(self, user: str, channel: str) -> bool:
+        return user in self.members(channel)
 
-    def members(self) -> frozenset[str]:
+    def members(self, channel: str) -> frozenset[str]:
         now = self.clock.now()
         with self._lock:
-            cached = self._cached
+            cached = self._cached.get(channel)
         if cached is not None and now - cached[0] < self.ttl:
             return cached[1]
         try:
             users: set[str] = set()
-            for page in self.client.conversations_members(channel=self.channel, limit=200):
+            for page in self.client.conversations_members(channel=channel, limit=200):
                 users.update(page["members"])
         except CALL_FAILED as error:
-            log.warning("slack.members_failed", channel=self.channel, reason=str(error)[:200])
+            log.warning("slack.members_failed", channel=channel, reason=str(error)[:200])
             if cached is None:
-                raise AccessUnknown(f"could not list the members of {self.channel}") from error
+                raise AccessUnknown(f"could not list the members of {channel}") from error
             return cached[1]  # stale beats locking everyone out
         fresh = frozenset(users)
         with self._lock:
-            self._cached = (now, fresh)
+            self._cached[channel] = (now, fresh)
         return fresh

@@ -7,35 +7,21 @@ message) is escaped, so `<!channel>` in a tweet pings nobody.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.domain.answers import PastConversation
 from bot.domain.model import Status, Visibility
 from bot.domain.priority import ordinal
 from bot.reports.render import human_duration
-from bot.slack.blocks import Blocks, button, section
-from bot.slack.mrkdwn import escape, truncate
+from bot.slack.blocks import Blocks, button, handle, section
+from bot.slack.mrkdwn import escape, is_safe_url, link, mention, truncate
 
 OPEN_CRM = "open_crm"  # a link button: Slack still sends the action, so the app must ack it
 MAX_LISTED = 15  # conversations listed by /care customer
 RECENT_DAYS = 30
 SUMMARY_CHARS = 120  # the first words of a message
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-@dataclass(frozen=True)
-class PastConversation:
-    opened_at: datetime
-    status: str  # "open" | "waiting_on_customer" | "resolved"
-    resolved_at: datetime | None
-    resolved_by: str | None  # Slack user id
-    assignee: str | None  # Slack user id
-    permalink: str | None  # the Slack thread
-    first_response: timedelta | None
-    network_label: str  # "X"
-    visibility: str  # "public" | "private"
-    summary: str  # the text of the first message, as the customer wrote it
 
 
 def history_line(
@@ -52,16 +38,16 @@ def history_line(
     line = f"{ordinal(contacts_in_30_days)} contact in {RECENT_DAYS} days"
     if last is None:
         return line
-    label = f"<{last.permalink}|last>" if last.permalink else "last"
+    label = link(last.permalink, "last") if last.permalink else "last"
     if last.status == Status.RESOLVED:
         when = relative_time(last.resolved_at or last.opened_at, now)
-        by = f" by <@{last.resolved_by}>" if last.resolved_by else ""
+        by = f" by {mention(last.resolved_by)}" if last.resolved_by else ""
         return f"{line} · {label}: resolved{by} {when}"
     return f"{line} · {label}: {_unresolved(last)}, opened {relative_time(last.opened_at, now)}"
 
 
 def customer_report(
-    handle: str,
+    customer_handle: str,
     name: str,
     conversations: Sequence[PastConversation],
     now: datetime,
@@ -74,9 +60,9 @@ def customer_report(
     section each, and an "Open in CRM" link button when `crm_url` is given. At most 18 blocks,
     well inside a message's 50.
     """
-    handle = handle.lstrip("@")
-    who = f"*{escape(name)}* (@{escape(handle)})" if name else f"@{escape(handle)}"
-    fallback = f"{escape(name or handle)} (@{escape(handle)}): {_count(len(conversations))}"
+    handle_ = handle(customer_handle.lstrip("@"))
+    who = f"*{escape(name)}* ({handle_})" if name else handle_
+    fallback = f"{escape(name or customer_handle)} ({handle_}): {_count(len(conversations))}"
     if not conversations:
         blocks: Blocks = [section(f"{who}\nNo conversations with this customer yet.")]
     else:
@@ -90,8 +76,8 @@ def customer_report(
         blocks += [section(_report_line(c, now)) for c in newest[:MAX_LISTED]]
         if len(newest) > MAX_LISTED:
             blocks.append(_context(f"Showing the {MAX_LISTED} most recent of {len(newest)}."))
-    if crm_url:
-        crm = {**button("Open in CRM", OPEN_CRM, handle), "url": crm_url}
+    if crm_url and is_safe_url(crm_url):
+        crm = {**button("Open in CRM", OPEN_CRM, customer_handle[:100]), "url": crm_url}
         blocks.append({"type": "actions", "elements": [crm]})
     return fallback, blocks
 
@@ -129,7 +115,7 @@ def _report_line(conversation: PastConversation, now: datetime) -> str:
         _first_response(conversation),
     ]
     if conversation.permalink:
-        parts.append(f"<{conversation.permalink}|thread>")
+        parts.append(link(conversation.permalink, "thread"))
     summary = " ".join(conversation.summary.split())  # one line: a newline would end the quote
     quoted = escape(truncate(summary, SUMMARY_CHARS)) or "(no text)"
     return f"{' · '.join(parts)}\n> {quoted}"
@@ -138,7 +124,7 @@ def _report_line(conversation: PastConversation, now: datetime) -> str:
 def _outcome(conversation: PastConversation) -> str:
     if conversation.status != Status.RESOLVED:
         return _unresolved(conversation)
-    by = f" by <@{conversation.resolved_by}>" if conversation.resolved_by else ""
+    by = f" by {mention(conversation.resolved_by)}" if conversation.resolved_by else ""
     after = ""
     if conversation.resolved_at is not None:
         after = f" after {human_duration(conversation.resolved_at - conversation.opened_at)}"
@@ -146,7 +132,7 @@ def _outcome(conversation: PastConversation) -> str:
 
 
 def _unresolved(conversation: PastConversation) -> str:
-    owner = f" by <@{conversation.assignee}>" if conversation.assignee else ""
+    owner = f" by {mention(conversation.assignee)}" if conversation.assignee else ""
     if conversation.status == Status.WAITING_ON_CUSTOMER:
         return f"answered{owner}"
     return f"still open, claimed{owner}" if owner else "still open, unclaimed"

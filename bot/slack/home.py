@@ -14,8 +14,8 @@ from typing import Any
 
 from bot.domain.sla import Priority
 from bot.reports.render import human_duration
-from bot.slack.blocks import Blocks, section
-from bot.slack.mrkdwn import escape, truncate
+from bot.slack.blocks import Blocks, handle, section
+from bot.slack.mrkdwn import escape, link, mention, truncate
 
 MAX_BLOCKS = 100  # Slack's limit for a Home tab view
 MAX_HEADER = 150  # Slack's limit for a header's text
@@ -45,6 +45,7 @@ class HomeItem:
     permalink: str | None  # the Slack thread
     due_at: datetime | None  # the current response deadline
     on_hold: bool = False  # netiquette hold: no response clock
+    account_handle: str = ""  # the brand account the customer wrote to
 
 
 def home_view(
@@ -65,7 +66,8 @@ def home_view(
             order(mine),
             mine_room,
             now,
-            empty=f"Nothing assigned to <@{user}> right now. Claim one from the team queue below.",
+            empty=f"Nothing assigned to {mention(user)} right now. Claim one from the team queue "
+            "below.",
         ),
         {"type": "divider"},
         _header("Team queue", len(queue)),
@@ -97,14 +99,17 @@ def _items(items: list[HomeItem], room: int, now: datetime, *, empty: str) -> Bl
 
 
 def _line(item: HomeItem, now: datetime) -> str:
+    where = escape(item.network_label)
+    if item.account_handle:
+        where += f" · {handle(item.account_handle)}"
     parts = [
         f"{EMOJI[_priority(item.priority)]} *{escape(item.customer_name)}* "
-        f"(@{escape(item.customer_handle)})",
-        escape(item.network_label),
+        f"({handle(item.customer_handle)})",
+        where,
         _time_left(item, now),
     ]
     if item.permalink:
-        parts.append(f"<{item.permalink}|open thread>")
+        parts.append(link(item.permalink, "open thread"))
     text = " ".join(item.text.split())  # one line: a newline would end the quote
     return f"{' · '.join(parts)}\n> {escape(truncate(text, TEXT_CHARS)) or '(no text)'}"
 

@@ -1,8 +1,11 @@
 """Between customer text and Slack markup, in both directions.
 
-Into Slack: customer text is escaped (`&`, `<`, `>`) wherever Slack parses markup, so
-`<!channel>`, `<!here>` or `<@U123>` written by a customer show as text and ping nobody. Where the
-text is the message itself, it goes into a `rich_text` element, which Slack shows literally.
+Into Slack: every value Carebridge did not write itself is escaped wherever Slack parses markup:
+`&`, `<`, `>` become entities, so `<!channel>`, `<!here>` or `<@U123>` show as text and ping
+nobody; and `*`, `_`, `~` and backticks get a zero-width space on each side, so a display name
+like `*Acme* support` cannot format the message (mrkdwn has no escape for them). Links and
+mentions are built only from values checked here. Where the text is the message itself, it goes
+into a `rich_text` element, which Slack shows literally.
 
 Out of Slack: an agent's message is Slack markup; the customer must get plain text.
 """
@@ -13,6 +16,12 @@ import re
 
 _SLACK_ENTITY = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
+_MENTIONABLE = re.compile(r"[UW][A-Z0-9]{1,20}")  # ids we stored; only their shape matters
+_GROUP_ID = re.compile(r"S[A-Z0-9]{2,20}")
+_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,20}")
+_SAFE_URL = re.compile(r"https?://[^\s<>|\x00-\x1f\x7f]+")
+_FORMATTING = re.compile(r"([*_~`])")
+ZERO_WIDTH_SPACE = "\u200b"
 
 
 def is_user_id(value: object) -> bool:
@@ -21,7 +30,43 @@ def is_user_id(value: object) -> bool:
 
 
 def escape(text: str) -> str:
+    """A value shown in mrkdwn exactly as it is: no entity, mention, link or formatting."""
+    return _FORMATTING.sub(ZERO_WIDTH_SPACE + r"\1" + ZERO_WIDTH_SPACE, entities(text))
+
+
+def entities(text: str) -> str:
+    """Text Carebridge wrote itself (a fix, a setting's name): only `&`, `<`, `>` need care."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def is_safe_url(url: str | None) -> bool:
+    """A plain http(s) URL that cannot break out of `<url|label>`."""
+    return bool(url) and _SAFE_URL.fullmatch(url or "") is not None
+
+
+def link(url: str | None, label: str) -> str:
+    """`<url|label>` when `url` is a plain http(s) URL, else just the (escaped) label."""
+    if is_safe_url(url):
+        return f"<{url}|{escape(label)}>"
+    return escape(label)
+
+
+def mention(user: str | None) -> str:
+    """`<@U123>` for a Slack user id; anything else is shown, escaped, and pings nobody."""
+    if user is None:
+        return ""
+    return f"<@{user}>" if _MENTIONABLE.fullmatch(user) else escape(user)
+
+
+def mention_any(target: str) -> str:
+    """A user (U..., W...) or a user group (S...) as Slack pings them."""
+    if _GROUP_ID.fullmatch(target):
+        return f"<!subteam^{target}>"
+    return mention(target)
+
+
+def channel_link(channel: str) -> str:
+    return f"<#{channel}>" if _CHANNEL_ID.fullmatch(channel) else escape(channel)
 
 
 def unescape(text: str) -> str:

@@ -14,6 +14,7 @@ so a template's `<`, `*` or `@` cannot format or ping anyone in the preview eith
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from bot.domain.templates import LANGUAGES, PLACEHOLDERS, NoticeKind
@@ -36,13 +37,31 @@ _PLACEHOLDER_HINTS = {
 HINT = (
     "Placeholders: "
     + ", ".join(f"{{{p}}} {_PLACEHOLDER_HINTS[p]}" for p in PLACEHOLDERS)
-    + ". Write {{ and }} for literal braces. Once filled in, a notice must fit in 263 characters:"
-    " X allows 280 and public notices start with the customer's @handle."
+    + ". Write {{ and }} for literal braces."
 )
 
 
+def hint(limits: Sequence[tuple[str, int, int | None]] = ()) -> str:
+    """The field's hint, with the room a public notice has on each network: (label, room, the
+    network's own limit)."""
+    rooms = [
+        f"{room} characters on {label}"
+        + (f" ({limit}, less the customer's @handle)" if limit and limit != room else "")
+        for label, room, limit in limits
+    ]
+    if not rooms:
+        return HINT
+    return f"{HINT} Once filled in, a public notice must fit in {', '.join(rooms)}."
+
+
 def template_modal(
-    kind: str, language: str, current: str, preview: str, *, is_default: bool
+    kind: str,
+    language: str,
+    current: str,
+    preview: str,
+    *,
+    is_default: bool,
+    limits: Sequence[tuple[str, int, int | None]] = (),
 ) -> dict[str, Any]:
     """The views.open view editing the `kind` notice in `language`.
 
@@ -67,7 +86,7 @@ def template_modal(
                 "initial_value": current,
                 "max_length": MAX_TEMPLATE_LENGTH,
             },
-            "hint": _plain(HINT),
+            "hint": _plain(hint(limits)),
         },
         section("*Preview with example values:*"),
         quote(preview),

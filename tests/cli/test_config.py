@@ -9,7 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.config import ConfigError, load_settings, parse_duration
+from bot.config import ConfigError, load_settings
+from bot.parsing import parse_duration
 
 VALID = {
     "SLACK_BOT_TOKEN": "xoxb-1-2-abc",
@@ -25,8 +26,11 @@ VALID = {
 def test_defaults_match_the_public_table() -> None:
     settings = load_settings(VALID)
     assert settings.slack_api_url == "https://slack.com/api/"
-    assert settings.x_api_url == "https://api.twitter.com"
-    assert settings.x_poll_seconds == 60
+    [account] = settings.accounts
+    assert (account.name, account.network, account.slack_channel) == ("x", "x", "C0123ABCD")
+    assert account.value("api_url") == "https://api.twitter.com"
+    assert account.value("poll_seconds") == 60
+    assert account.value("backfill") == timedelta(hours=24)
     assert settings.database_url == "sqlite:///carebridge.db"
     assert settings.port == 3000
     assert str(settings.timezone) == "UTC"

@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 
 from bot.demo.render import ChannelView, mrkdwn_to_text, render_blocks
 from bot.domain.model import Status, Visibility
-from bot.networks.x.emulator import XEmulator
+from bot.networks.x.emulator import SANDBOX_CREDENTIALS, XEmulator
 from bot.networks.x.http import point_client_at
 from bot.sandbox.slack_api import SlackEmulator
 from bot.slack import blocks
@@ -164,9 +164,7 @@ def stage() -> Iterator[Stage]:
         SlackEmulator(members=["UANNA", "UBRUNO"]) as slack,
         XEmulator() as x,
     ):
-        tweets = tweepy.Client(
-            consumer_key="k", consumer_secret="s", access_token="t", access_token_secret="ts"
-        )
+        tweets = tweepy.Client(**SANDBOX_CREDENTIALS)
         point_client_at(tweets, x.url)
         out = console()
         view = ChannelView(out, slack, x, channel=CHANNEL, user_names=NAMES)

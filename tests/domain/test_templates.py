@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -26,6 +27,7 @@ from bot.domain.templates import (
     render_template,
     validate_template,
 )
+from bot.networks.x import X
 from bot.networks.x.text import X_MAX_WEIGHTED_LENGTH, x_weighted_length
 
 ROME = ZoneInfo("Europe/Rome")
@@ -54,7 +56,7 @@ def test_defaults_are_valid_and_fit_an_x_reply_with_the_longest_values(
     key: tuple[NoticeKind, str],
 ) -> None:
     template = DEFAULTS[key]
-    validate_template(template, length=x_weighted_length)
+    on_x(template, length=x_weighted_length)
     # Filled in their own language and measured plainly, links at full length, still fits.
     filled = notice_text(key[0], key[1], LONGEST_VALUES[key[1]])
     assert len(filled) <= X_MAX_WEIGHTED_LENGTH
@@ -153,13 +155,19 @@ def test_a_template_error_is_a_value_error() -> None:
     assert issubclass(TemplateError, ValueError)
 
 
+def on_x(text: str, length: Callable[[str], int] = len) -> None:
+    """Validate for a public notice on X: 280 less "@" + a 15-character handle + " "."""
+    assert X.public_notice_room == 263
+    validate_template(text, max_length=X.public_notice_room, length=length, network="X")
+
+
 def test_too_long_gives_the_length_after_filling_with_the_longest_values() -> None:
     # 280 less "@" + a 15-character handle + " " leaves 263 for the notice itself.
-    validate_template("{name} " + "x" * 232)  # 30 + 1 + 232 = 263: fits exactly
+    on_x("{name} " + "x" * 232)  # 30 + 1 + 232 = 263: fits exactly
     # Italian is the longer filling: 30 + 1 + 26 ("il 30 settembre alle 10:30") + 1 + 213.
     template = "{name} {next_open} " + "x" * 213
     with pytest.raises(TemplateError) as error:
-        validate_template(template)
+        on_x(template)
     assert str(error.value) == (
         "too long: 271 characters after filling with the longest realistic values, "
         "a notice on X has room for 263 after the customer's @handle (shorten it by 8)"
@@ -170,11 +178,11 @@ def test_the_length_is_measured_with_the_function_passed_in() -> None:
     # 230 characters plus a 60-character link: too long plainly, fine as X counts it (t.co: 23).
     template = "x" * 230 + " {rules_url}"
     with pytest.raises(TemplateError, match="too long: 291 characters"):
-        validate_template(template)
-    validate_template(template, length=x_weighted_length)
+        on_x(template)
+    on_x(template, length=x_weighted_length)
     # Emoji weigh two on X.
     with pytest.raises(TemplateError, match="too long: 300 characters"):
-        validate_template("🙂" * 150, length=x_weighted_length)
+        on_x("🙂" * 150, length=x_weighted_length)
 
 
 def test_no_max_length_checks_only_the_syntax() -> None:
@@ -184,9 +192,9 @@ def test_no_max_length_checks_only_the_syntax() -> None:
 
 
 def test_a_length_exactly_at_the_limit_is_fine() -> None:
-    validate_template("x" * 263)
+    on_x("x" * 263)
     with pytest.raises(TemplateError, match="too long: 264 characters"):
-        validate_template("x" * 264)
+        on_x("x" * 264)
     validate_template("x" * 100, max_length=100)
 
 

@@ -229,7 +229,7 @@ def test_a_network_failing_for_five_minutes_is_reported_once_then_its_recovery(
 
     health_url = bot.events.url.replace("/slack/events", "/healthz")
     bot.poll()
-    channel = requests.get(health_url, timeout=5).json()["channels"]["x"]
+    channel = requests.get(health_url, timeout=5).json()["accounts"]["x"]
     assert channel["failing_since"] is None and channel["last_poll_age_seconds"] == 0
 
     bot.x.inject("GET /2/users/:id/mentions", Fault.server_error(503), times=8)
@@ -240,8 +240,8 @@ def test_a_network_failing_for_five_minutes_is_reported_once_then_its_recovery(
     warnings = [m["text"] for m in bot.slack.messages(CHANNEL) if "failing since" in m["text"]]
     assert len(warnings) == 1 and warnings[0].startswith(":warning: X has been failing since")
     failing = requests.get(health_url, timeout=5).json()
-    assert failing["ok"] is True and failing["channels"]["x"]["failing_since"] is not None
-    assert failing["channels"]["x"]["last_poll_age_seconds"] >= 8 * 60
+    assert failing["ok"] is True and failing["accounts"]["x"]["failing_since"] is not None
+    assert failing["accounts"]["x"]["last_poll_age_seconds"] >= 8 * 60
 
     bot.poll()
     bot.settle()
@@ -253,7 +253,7 @@ def test_a_network_failing_for_five_minutes_is_reported_once_then_its_recovery(
         if m["text"].startswith(":white_check_mark: X is back")
     ]
     assert len(recovered) == 1 and "failing for 8 min" in recovered[0]
-    assert requests.get(health_url, timeout=5).json()["channels"]["x"]["failing_since"] is None
+    assert requests.get(health_url, timeout=5).json()["accounts"]["x"]["failing_since"] is None
 
 
 def test_an_answer_in_a_card_whose_post_is_unconfirmed_waits_for_it_instead_of_vanishing(

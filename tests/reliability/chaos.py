@@ -29,7 +29,7 @@ from bot.sandbox.slack_api import SlackEmulator
 from bot.sandbox.slack_events import SlackEventSender
 from bot.sandbox.world import CHANNEL, SIGNING_SECRET, sandbox_env
 from bot.slack import blocks
-from storage import outbox
+from storage import outbox_rows
 from storage.db import Database
 from storage.models import OutboxJob
 from tests.reliability.fleet import Fleet, Replica
@@ -260,7 +260,7 @@ class ChaosRun:
                     busy = session.scalar(
                         select(func.count())
                         .select_from(OutboxJob)
-                        .where(OutboxJob.status.in_((outbox.PENDING, outbox.RUNNING)))
+                        .where(OutboxJob.status.in_((outbox_rows.PENDING, outbox_rows.RUNNING)))
                     )
                 quiet = quiet + 1 if busy == 0 else 0
             return 0
@@ -273,7 +273,7 @@ class ChaosRun:
             with database.transaction() as session:
                 rows = session.execute(
                     select(OutboxJob.kind, OutboxJob.last_error).where(
-                        OutboxJob.status == outbox.FAILED
+                        OutboxJob.status == outbox_rows.FAILED
                     )
                 ).all()
         finally:

@@ -13,6 +13,7 @@ import pytest
 from rich.console import Console
 
 from bot.domain.kpis import DailyPoint, Figures, KpiReport
+from bot.domain.periods import parse_since
 from bot.reports.chart import weekly_chart
 from bot.reports.render import (
     MAX_AGENT_SECTIONS,
@@ -20,7 +21,6 @@ from bot.reports.render import (
     kpi_blocks,
     kpi_csv,
     kpi_table,
-    parse_since,
 )
 
 SINCE = datetime(2026, 11, 16, tzinfo=UTC)

@@ -11,7 +11,7 @@ import tweepy
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.networks.x.emulator import XEmulator
+from bot.networks.x.emulator import SANDBOX_CREDENTIALS, XEmulator
 from bot.networks.x.http import point_client_at
 from bot.sandbox.slack_api import SlackEmulator
 
@@ -45,9 +45,7 @@ def test_x_chaos_rate_limits_with_the_routes_reset_header_and_timeouts_after_han
     with XEmulator() as x:
         x.add_user("giulia_r", "Giulia Rossi")
         x.chaos(1.0, seed=3, timeout_after=0.3)  # every request fails
-        client = tweepy.Client(
-            consumer_key="k", consumer_secret="s", access_token="t", access_token_secret="ts"
-        )
+        client = tweepy.Client(**SANDBOX_CREDENTIALS)
         point_client_at(client, x.url, timeout=0.2)
         kinds: Counter[str] = Counter()
         for n in range(40):

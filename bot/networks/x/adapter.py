@@ -1,9 +1,18 @@
-"""X (Twitter) through tweepy's API v2 client: mentions and DMs in, replies and DMs out."""
+"""X (Twitter) through tweepy's API v2 client: mentions and DMs in, replies and DMs out.
+
+A backlog is fetched whole, page by page, across polls if need be. X lists newest first, so a
+poll that stops at its page limit keeps a cursor that says where it stopped (mentions: the
+oldest id fetched, used as `until_id`; DMs: the next page's token) and the next poll goes on
+from there; only when the backlog is exhausted does the cursor move to the newest message. Each
+page is handed over (and stored, with its cursor) before the next is fetched.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,29 +21,66 @@ import structlog
 import tweepy
 
 from bot.clock import Clock
-from bot.domain.delivery import PermanentError, RateLimited, TransientError
+from bot.domain.delivery import CredentialsRefused, PermanentError, RateLimited, TransientError
 from bot.domain.model import Author, InboundMessage, SentMessage, Visibility
 from bot.networks.base import AccountIdentity, Batch
 from bot.networks.x.http import point_client_at
-from bot.networks.x.text import X_MAX_WEIGHTED_LENGTH, x_weighted_length
+from bot.networks.x.text import HANDLE, profile_url
 
 log = structlog.get_logger(__name__)
 
+NETWORK = "x"
 USER_FIELDS = ["name", "username", "public_metrics", "verified", "profile_image_url"]
 TWEET_FIELDS = ["created_at", "author_id", "conversation_id", "in_reply_to_user_id"]
 DM_FIELDS = ["id", "text", "event_type", "created_at", "sender_id", "dm_conversation_id"]
-MAX_PAGES = 50  # a backstop: 50 pages of 100 is far beyond any 24-hour backfill we expect
+PAGES_PER_POLL = 50  # then the next poll goes on: one poll never holds the bot for long
+
+
+@dataclass(frozen=True)
+class _Walk:
+    """Where a stream's fetching stands. `known`: everything up to this id is stored (mentions'
+    since_id, the last DM event). While a backlog is walked, `newest` is the newest id seen in it
+    and `resume` where to go on: the oldest mention fetched (as until_id) or a DM page token."""
+
+    known: str | None = None
+    newest: str | None = None
+    resume: str | None = None
+    start_time: str | None = None  # a backfill's window, kept while its walk lasts
+
+    @classmethod
+    def of(cls, cursor: str | None) -> _Walk:
+        if not cursor:
+            return cls()
+        if not cursor.startswith("{"):
+            return cls(known=cursor)  # the steady state: one id, as stored by every version
+        try:
+            state = json.loads(cursor)
+        except ValueError:
+            return cls()
+        fields = ("known", "newest", "resume", "start_time")
+        return cls(**{k: state[k] for k in fields if isinstance(state.get(k), str)})
+
+    def stopped_at(self, newest: str | None, resume: str) -> str:
+        state = {"known": self.known, "newest": newest, "resume": resume}
+        if self.start_time:
+            state["start_time"] = self.start_time
+        return json.dumps({k: v for k, v in state.items() if v is not None}, sort_keys=True)
+
+    def finished(self, newest: str | None) -> str | None:
+        if newest is None:
+            return self.known
+        return _max_id(self.known, newest) if self.known else newest
 
 
 class XChannel:
-    network = "x"
-    label = "X"
     streams = ("mentions", "dms")
-    public_reply_limit = X_MAX_WEIGHTED_LENGTH
 
-    def __init__(self, client: tweepy.Client, clock: Clock) -> None:
+    def __init__(
+        self, client: tweepy.Client, clock: Clock, *, pages_per_poll: int = PAGES_PER_POLL
+    ) -> None:
         self.client = client
         self.clock = clock
+        self.pages_per_poll = pages_per_poll
         self._me: AccountIdentity | None = None
 
     @classmethod
@@ -49,6 +95,7 @@ class XChannel:
         api_url: str,
         clock: Clock,
         timeout: float = 10.0,
+        pages_per_poll: int = PAGES_PER_POLL,
     ) -> XChannel:
         client = tweepy.Client(
             bearer_token=bearer_token,
@@ -60,13 +107,15 @@ class XChannel:
             wait_on_rate_limit=False,  # the outbox and the poller wait; a thread must not block
         )
         point_client_at(client, api_url, timeout=timeout)
-        return cls(client, clock)
+        return cls(client, clock, pages_per_poll=pages_per_poll)
 
     # --- identity ------------------------------------------------------------------------------
     def identify(self) -> AccountIdentity:
         with _translated("looking up the brand account"):
-            data = self.client.get_me(user_auth=True)["data"]
-        self._me = AccountIdentity(data["id"], data["username"], data.get("name", ""))
+            data = _dict(self.client.get_me(user_auth=True)).get("data")
+            if not isinstance(data, dict) or not _is_id(data.get("id")):
+                raise MalformedPage("users/me without an id")
+        self._me = AccountIdentity(data["id"], str(data.get("username", "")), data.get("name", ""))
         return self._me
 
     @property
@@ -74,25 +123,28 @@ class XChannel:
         return self._me or self.identify()
 
     # --- inbound -------------------------------------------------------------------------------
-    def fetch(self, stream: str, cursor: str | None, since: datetime) -> Batch:
+    def fetch(self, stream: str, cursor: str | None, since: datetime) -> Iterator[Batch]:
         if stream == "mentions":
-            return self._fetch_mentions(cursor, since)
+            return self._fetch_mentions(_Walk.of(cursor), since)
         if stream == "dms":
-            return self._fetch_dms(cursor, since)
+            return self._fetch_dms(_Walk.of(cursor), since)
         raise ValueError(f"X has no stream {stream!r}")
 
-    def _fetch_mentions(self, since_id: str | None, since: datetime) -> Batch:
-        window: dict[str, Any] = {"since_id": since_id} if since_id else {"start_time": _iso(since)}
-        messages: list[InboundMessage] = []
-        newest = since_id
-        token: str | None = None
-        for page in range(1, MAX_PAGES + 1):
+    def _fetch_mentions(self, walk: _Walk, since: datetime) -> Iterator[Batch]:
+        if walk.known:
+            window: dict[str, Any] = {"since_id": walk.known}
+        else:  # a backfill: its window is fixed when it starts, however many polls it takes
+            walk = replace(walk, start_time=walk.start_time or _iso(since))
+            window = {"start_time": walk.start_time}
+        newest = walk.newest
+        until = walk.resume
+        for page in range(1, self.pages_per_poll + 1):
             with _translated("fetching mentions"):
                 body = _page(
                     self.client.get_users_mentions(
                         self.me.external_id,
                         max_results=100,
-                        pagination_token=token,
+                        until_id=until,
                         expansions=["author_id"],
                         tweet_fields=TWEET_FIELDS,
                         user_fields=USER_FIELDS,
@@ -101,9 +153,13 @@ class XChannel:
                     )
                 )
             meta = _dict(body.get("meta"))
-            if page == 1 and _is_id(meta.get("newest_id")):
-                newest = _max_id(newest, meta["newest_id"])
+            tweets = [t for t in _items(body) if _is_id(t.get("id"))]
+            if newest is None and _is_id(meta.get("newest_id")):
+                newest = meta["newest_id"]
+            for tweet in tweets:
+                newest = _max_id(newest, tweet["id"])
             users = _users_by_id(body)
+            messages = []
             for tweet in _items(body):
                 author = (
                     users.get(tweet.get("author_id")) if _is_id(tweet.get("author_id")) else None
@@ -118,19 +174,23 @@ class XChannel:
                 "x.fetch.page",
                 stream="mentions",
                 page=page,
-                count=len(_items(body)),
-                backfill=since_id is None,
+                count=len(tweets),
+                backfill=walk.known is None,
             )
-            token = meta.get("next_token") if isinstance(meta.get("next_token"), str) else None
-            if not token:
-                break
-        return Batch(sorted(messages, key=lambda m: int(m.external_id)), newest)
+            oldest = min((t["id"] for t in tweets), key=int, default=None)
+            more = isinstance(meta.get("next_token"), str) and oldest is not None
+            if not more:
+                yield Batch(_oldest_first(messages), walk.finished(newest))
+                return
+            # Older mentions are still waiting: go on below the oldest one seen, in this poll
+            # or the next. until_id rather than the page token, so a restart resumes too.
+            until = oldest
+            yield Batch(_oldest_first(messages), walk.stopped_at(newest, until))
 
-    def _fetch_dms(self, last_event_id: str | None, since: datetime) -> Batch:
-        messages: list[InboundMessage] = []
-        newest = last_event_id
-        token: str | None = None
-        for page in range(1, MAX_PAGES + 1):
+    def _fetch_dms(self, walk: _Walk, since: datetime) -> Iterator[Batch]:
+        newest = walk.newest
+        token = walk.resume
+        for page in range(1, self.pages_per_poll + 1):
             with _translated("fetching DMs"):
                 body = _page(
                     self.client.get_direct_message_events(
@@ -145,13 +205,14 @@ class XChannel:
                 )
             users = _users_by_id(body)
             reached_known = False
+            messages = []
             for event in _items(body):  # newest first
                 if not _is_id(event.get("id")):
                     log.warning("x.item_skipped", stream="dms", reason="event without an id")
                     continue
                 created = _parse_time(event.get("created_at"))
-                known = last_event_id is not None and int(event["id"]) <= int(last_event_id)
-                too_old = last_event_id is None and created is not None and created < since
+                known = walk.known is not None and int(event["id"]) <= int(walk.known)
+                too_old = walk.known is None and created is not None and created < since
                 if known or too_old:
                     reached_known = True
                     break
@@ -169,28 +230,29 @@ class XChannel:
                 stream="dms",
                 page=page,
                 count=len(_items(body)),
-                backfill=last_event_id is None,
+                backfill=walk.known is None,
             )
             next_token = _dict(body.get("meta")).get("next_token")
-            token = next_token if isinstance(next_token, str) else None
-            if reached_known or not token:
-                break
-        return Batch(sorted(messages, key=lambda m: int(m.external_id)), newest)
+            token = next_token if isinstance(next_token, str) and next_token else None
+            if reached_known or token is None:
+                yield Batch(_oldest_first(messages), walk.finished(newest))
+                return
+            yield Batch(_oldest_first(messages), walk.stopped_at(newest, token))
 
     def _mention(self, tweet: dict[str, Any], author: Author) -> InboundMessage:
         return InboundMessage(
-            network=self.network,
+            network=NETWORK,
             external_id=tweet["id"],
             author=author,
             text=tweet.get("text", ""),
             created_at=_parse_time(tweet.get("created_at")) or self.clock.now(),
             visibility=Visibility.PUBLIC,
-            permalink=f"https://x.com/{author.handle}/status/{tweet['id']}",
+            permalink=f"{profile_url(author.handle)}/status/{tweet['id']}",
         )
 
     def _dm(self, event: dict[str, Any], author: Author) -> InboundMessage:
         return InboundMessage(
-            network=self.network,
+            network=NETWORK,
             external_id=event["id"],
             author=author,
             text=event.get("text", ""),
@@ -200,9 +262,6 @@ class XChannel:
         )
 
     # --- outbound ------------------------------------------------------------------------------
-    def public_length(self, text: str) -> int:
-        return x_weighted_length(text)
-
     def reply_publicly(self, text: str, in_reply_to: str) -> SentMessage:
         me = self.me  # before posting: a failed lookup after it would hide a sent reply
         with _translated("posting the reply"):
@@ -258,9 +317,6 @@ class XChannel:
                 return SentMessage(event["id"], link)
         return None
 
-    def private_message_link(self, account: AccountIdentity) -> str:
-        return f"https://x.com/messages/compose?recipient_id={account.external_id}"
-
 
 @contextmanager
 def _translated(doing: str) -> Iterator[None]:
@@ -273,6 +329,10 @@ def _translated(doing: str) -> Iterator[None]:
         raise RateLimited(f"X rate limit while {doing}", retry_at) from error
     except tweepy.TwitterServerError as error:
         raise TransientError(f"X answered {error.response.status_code} while {doing}") from error
+    except tweepy.Unauthorized as error:  # a revoked, expired or mistyped token: say so at once
+        raise CredentialsRefused(
+            f"X refused (401) while {doing}: the credentials were not accepted"
+        ) from error
     except tweepy.HTTPException as error:
         detail = "; ".join(error.api_messages) or error.response.reason or "request refused"
         raise PermanentError(
@@ -292,7 +352,9 @@ def _users_by_id(body: dict[str, Any]) -> dict[str, Author]:
     for user in users if isinstance(users, list) else []:
         if not isinstance(user, dict) or not _is_id(user.get("id")):
             continue
-        handle = user.get("username") if isinstance(user.get("username"), str) else ""
+        handle = user.get("username")
+        if not isinstance(handle, str) or HANDLE.fullmatch(handle) is None:
+            continue  # not a username X issues: nothing built from it reaches Slack or X
         name = user.get("name") if isinstance(user.get("name"), str) else handle
         followers = _dict(user.get("public_metrics")).get("followers_count", 0)
         found[user["id"]] = Author(
@@ -301,7 +363,7 @@ def _users_by_id(body: dict[str, Any]) -> dict[str, Author]:
             name=name,
             followers=followers if isinstance(followers, int) and followers >= 0 else 0,
             verified=user.get("verified") is True,
-            profile_url=f"https://x.com/{handle}",
+            profile_url=profile_url(handle),
         )
     return found
 
@@ -352,3 +414,11 @@ def _iso(moment: datetime) -> str:
 
 def _max_id(current: str | None, candidate: str) -> str:
     return candidate if current is None or int(candidate) > int(current) else current
+
+
+def _oldest_first(messages: list[InboundMessage]) -> list[InboundMessage]:
+    return sorted(messages, key=lambda m: int(m.external_id))
+
+
+def private_message_link(account: AccountIdentity) -> str:
+    return f"https://x.com/messages/compose?recipient_id={account.external_id}"

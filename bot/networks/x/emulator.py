@@ -5,11 +5,30 @@ Carebridge uses the way the real API does (checked against the recordings in
 `shared/fixtures/x-api-v2/`): ids are strings, only requested fields are sent, expansions go
 into `includes`, an empty page is `{"meta": {"result_count": 0}}` without `data`, creations
 answer 201, errors use the v2 problem bodies, and every authenticated answer of a known route
-carries the `x-rate-limit-limit/-remaining/-reset` headers (15-minute windows per route, reset
-in Unix seconds, no Retry-After; a used-up window answers 429 until it resets).
+carries the `x-rate-limit-limit/-remaining/-reset` headers (15-minute windows per route and
+caller, reset in Unix seconds, no Retry-After; a used-up window answers 429 until it resets).
 
-The authenticated user is always the brand account given to the constructor: the emulator
-cannot check OAuth 1.0a signatures, so it only looks at the scheme of the Authorization header.
+Who is calling is checked the way X checks it. Every brand account has OAuth 1.0a user-context
+credentials: the default brand made by the constructor has the sandbox ones the bot's sandbox
+settings use (`SANDBOX_CREDENTIALS`), `add_account` adds more (an app, i.e. a consumer key and
+secret, may serve several accounts). An `Authorization: OAuth ...` request must carry a known
+consumer key, an access token issued to that app, `oauth_signature_method="HMAC-SHA1"`, a nonce,
+a timestamp and a valid HMAC-SHA1 signature (RFC 5849) over the method,
+`https://api.twitter.com` + path (the URL the client signed before `point_client_at` sent the
+request here), the query, the oauth_* parameters and a form-encoded body (tweepy's JSON bodies
+are not signed). Anything else, a token `revoke()`d (an expired or revoked token on X), or an
+oauth_timestamp more than `TIMESTAMP_TOLERANCE` seconds away from the real `time.time()` answers
+401. The timestamp is compared with the real time, not the emulator's clock, because tweepy
+signs with the real time while tests move a fake clock. Nonces are not remembered (X refuses a
+replayed one; nothing here resends a signed request). The query is seen as parsed, the last
+value of each name, so a request repeating a query parameter fails verification; tweepy never
+repeats one. Bearer tokens (app-only) are not checked: any one is accepted on the routes that
+allow app-only authentication.
+
+The signing account is the authenticated user: `users/me`, the DM listings (only the
+conversations it is in), the author of created tweets (replies and the duplicate-content check
+are per author) and the sender of created DMs. Rate-limit windows are counted per route and
+authenticated user, as X counts them; app-only requests share one window per route.
 
 Routes (fault keys in brackets are what `inject()` and `rate_limit()` take):
 
@@ -21,8 +40,10 @@ Routes (fault keys in brackets are what `inject()` and `rate_limit()` take):
 - `POST /2/dm_conversations/with/:participant_id/messages`,
   `POST /2/dm_conversations/:dm_conversation_id/messages`, `POST /2/dm_conversations`
 
-Tests set state up with `add_user`, `post_tweet` and `send_dm`, and inspect what the bot did
-with `sent_tweets`, `sent_dms`, `tweets_by` and `calls`.
+Tests set state up with `add_user`, `add_account`, `post_tweet` and `send_dm`, take an account's
+client credentials from `credentials`, cut an account off with `revoke`/`restore`, and inspect
+what the bot did with `sent_tweets`, `sent_dms`, `tweets_by`, `calls` and
+`authenticated_user`.
 """
 
 from __future__ import annotations
@@ -30,21 +51,38 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import hashlib
+import hmac
 import random
 import re
 import time
 import unicodedata
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
+from urllib.parse import parse_qsl, quote, unquote
 
 from bot.sandbox.loopback import Fault, LoopbackServer, Reply, Request
 
 WINDOW_SECONDS = 15 * 60
 MAX_TWEET_LENGTH = 280
 MAX_DM_LENGTH = 10_000
+# The base URL clients sign: `point_client_at` rewrites it to the emulator's only after signing.
+SIGNED_BASE_URL = "https://api.twitter.com"
+# How far oauth_timestamp may be from the real time (X refuses stale timestamps).
+TIMESTAMP_TOLERANCE = 300
+# The default brand's credentials, the ones the bot's sandbox settings use; tweepy.Client kwargs.
+SANDBOX_CREDENTIALS: Mapping[str, str] = MappingProxyType(
+    {
+        "consumer_key": "sandbox-consumer-key",
+        "consumer_secret": "sandbox-consumer-secret",
+        "access_token": "sandbox-access-token",
+        "access_token_secret": "sandbox-access-token-secret",
+    }
+)
 
 # Ids are snowflakes: milliseconds since the Twitter epoch shifted left by 22 bits. They never go
 # below _FIRST_ID, so they look like ids of today even under a fake clock set in the past.
@@ -102,6 +140,12 @@ _DM_LIST_PARAMS = (
 )  # fmt: skip
 
 _SNOWFLAKE = re.compile(r"[0-9]{1,19}")
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_OAUTH_PARAMETER = re.compile(r'\s*([^\s=,"]+)="([^"]*)"\s*')
+_OAUTH_REQUIRED = (
+    "oauth_consumer_key", "oauth_token", "oauth_signature_method", "oauth_signature",
+    "oauth_timestamp", "oauth_nonce",
+)  # fmt: skip
 _MENTION = re.compile(r"(?<![\w@])@(\w{1,15})(?!\w)")
 _URL = re.compile(r"https?://\S+")
 _HASHTAG = re.compile(r"(?<![\w#])#(\w+)")
@@ -113,7 +157,9 @@ class _Route:
     template: str
     handler: str
     limit: int  # requests per 15-minute window, as the real API reports in x-rate-limit-limit
-    user_context: bool  # True: OAuth 1.0a user context only; False: an app Bearer token works too
+    # True: OAuth 1.0a user context only, so the handler always gets the caller's user id;
+    # False: an app Bearer token works too, and the handler gets None for it.
+    user_context: bool
 
     @property
     def key(self) -> str:
@@ -157,8 +203,15 @@ _ROUTES = (
 _COMPILED_ROUTES = tuple((route, route.pattern) for route in _ROUTES)
 
 
+@dataclass(frozen=True)
+class _AccessToken:
+    secret: str
+    consumer_key: str  # the app the token was issued to: it signs only with that app's key
+    user_id: str
+
+
 class XEmulator(LoopbackServer):
-    """The X API v2 on 127.0.0.1, with the brand as the authenticated user."""
+    """The X API v2 on 127.0.0.1; the account whose token signed a request is its caller."""
 
     name = "x"
 
@@ -178,9 +231,17 @@ class XEmulator(LoopbackServer):
         self._conversations: dict[str, list[str]] = {}  # dm_conversation_id -> participant ids
         self._sent_tweets: list[dict[str, Any]] = []
         self._sent_dms: list[dict[str, Any]] = []
-        self._windows: dict[str, list[int]] = {}  # route key -> [reset at, remaining]
-        self._rate_limits: dict[str, deque[float]] = {}  # route key -> injected 429s (reset_in)
-        self.brand_id = self.add_user(brand_username, brand_name, user_id=brand_id)["id"]
+        self._apps: dict[str, str] = {}  # consumer key -> consumer secret
+        self._tokens: dict[str, _AccessToken] = {}  # access token -> its secret, app and user
+        self._revoked: set[str] = set()  # access tokens
+        # (route key, caller's user id, None for app-only) -> [reset at, remaining]
+        self._windows: dict[tuple[str, str | None], list[int]] = {}
+        # (route key, account's user id, None for every caller) -> injected 429s (reset_in)
+        self._rate_limits: dict[tuple[str, str | None], deque[float]] = {}
+        brand = self.add_account(
+            brand_username, brand_name, user_id=brand_id, **SANDBOX_CREDENTIALS
+        )
+        self.brand_id: str = brand["id"]  # the default brand: send_dm's default recipient
 
     # --- LoopbackServer -------------------------------------------------------------------------
     @property
@@ -196,21 +257,20 @@ class XEmulator(LoopbackServer):
         if found is None:
             return _problem(404, "Not Found Error", "Sorry, that page does not exist.")
         route, params = found
-        refused = _check_auth(request.header("authorization") or "", route)
-        if refused is not None:
-            return refused
         with self._lock:
+            caller = self._authenticate(request, route)
+            if isinstance(caller, Reply):
+                return caller
             now = self.clock()
-            injected = self._rate_limits.get(route.key)
-            if injected:
-                reset_at = int(now + injected.popleft())
+            injected = self._next_injected_429(route.key, caller)
+            if injected is not None:
+                reset_at = int(now + injected)
                 return _too_many_requests(_rate_headers(route.limit, 0, reset_at))
-            window = self._count_request(route, now)
-            if window is None:
-                reset_at, _ = self._windows[route.key]
+            reset_at, remaining = self._spend_request(route, caller, now)
+            if remaining is None:
                 return _too_many_requests(_rate_headers(route.limit, 0, reset_at))
-            reply: Reply = getattr(self, route.handler)(request, **params)
-            headers = {**reply.headers, **_rate_headers(route.limit, window[1], window[0])}
+            reply: Reply = getattr(self, route.handler)(request, caller, **params)
+            headers = {**reply.headers, **_rate_headers(route.limit, remaining, reset_at)}
             return Reply(reply.status, reply.body, headers)
 
     def random_fault(
@@ -233,11 +293,24 @@ class XEmulator(LoopbackServer):
         _check_route_key(key)  # a typo would otherwise queue a fault that never fires
         super().inject(key, fault, times)
 
-    def rate_limit(self, route_key: str, reset_in: float = 60, times: int = 1) -> None:
-        """Answer the next `times` requests of `route_key` with 429, reset `reset_in` s later."""
+    def rate_limit(
+        self,
+        route_key: str,
+        reset_in: float = 60,
+        times: int = 1,
+        *,
+        account: str | None = None,
+    ) -> None:
+        """Answer the next `times` requests of `route_key` with 429, reset `reset_in` s later.
+
+        With `account` (a username or id of an account with credentials), only that account's
+        requests get them; without, the next requests of any caller do. An account's own 429s
+        are served before the ones for every caller.
+        """
         _check_route_key(route_key)
         with self._lock:
-            self._rate_limits.setdefault(route_key, deque()).extend([reset_in] * times)
+            who = self._account_id(account) if account is not None else None
+            self._rate_limits.setdefault((route_key, who), deque()).extend([reset_in] * times)
 
     # --- state for tests ------------------------------------------------------------------------
     def add_user(
@@ -283,6 +356,62 @@ class XEmulator(LoopbackServer):
             self._users[uid] = user
             return copy.deepcopy(user)
 
+    def add_account(
+        self,
+        username: str,
+        name: str | None = None,
+        *,
+        consumer_key: str,
+        consumer_secret: str,
+        access_token: str,
+        access_token_secret: str,
+        user_id: str | None = None,
+        followers: int = 0,
+    ) -> dict[str, Any]:
+        """Create a brand account: a user with OAuth 1.0a user-context credentials.
+
+        The app (`consumer_key`, `consumer_secret`) may be shared with other accounts, as on X;
+        the access token is this account's own. Returns the full user object.
+        """
+        with self._lock:
+            known_secret = self._apps.get(consumer_key)
+            if known_secret is not None and known_secret != consumer_secret:
+                raise ValueError(f"consumer key {consumer_key!r} has another secret")
+            if access_token in self._tokens:
+                raise ValueError(f"access token {access_token!r} is taken")
+            # Checked before creating the user, so that a refused account leaves nothing behind.
+            user = self.add_user(username, name, followers=followers, user_id=user_id)
+            self._apps[consumer_key] = consumer_secret
+            self._tokens[access_token] = _AccessToken(access_token_secret, consumer_key, user["id"])
+            return user
+
+    def credentials(self, account: str) -> dict[str, str]:
+        """An account's credentials (username or id), as `tweepy.Client` keyword arguments."""
+        with self._lock:
+            uid = self._account_id(account)
+            token, found = next((t, f) for t, f in self._tokens.items() if f.user_id == uid)
+            return {
+                "consumer_key": found.consumer_key,
+                "consumer_secret": self._apps[found.consumer_key],
+                "access_token": token,
+                "access_token_secret": found.secret,
+            }
+
+    def revoke(self, access_token: str) -> None:
+        """Answer 401 to every later request signed with `access_token`, as X does once a token
+        expired or its user revoked the app."""
+        with self._lock:
+            if access_token not in self._tokens:
+                raise KeyError(f"no access token {access_token!r}")
+            self._revoked.add(access_token)
+
+    def restore(self, access_token: str) -> None:
+        """Undo `revoke(access_token)`."""
+        with self._lock:
+            if access_token not in self._tokens:
+                raise KeyError(f"no access token {access_token!r}")
+            self._revoked.discard(access_token)
+
     def user(self, user: str) -> dict[str, Any]:
         """The full user object for an id or a username (with or without "@")."""
         with self._lock:
@@ -290,6 +419,7 @@ class XEmulator(LoopbackServer):
 
     @property
     def brand(self) -> dict[str, Any]:
+        """The default brand account, the one the constructor made."""
         return self.user(self.brand_id)
 
     def post_tweet(
@@ -342,7 +472,7 @@ class XEmulator(LoopbackServer):
         created_at: float | datetime | str | None = None,
         event_id: str | None = None,
     ) -> dict[str, Any]:
-        """A 1:1 MessageCreate event from `sender` to `recipient` (default: the brand)."""
+        """A 1:1 MessageCreate event from `sender` to `recipient` (default: the default brand)."""
         with self._lock:
             sender_id = self._user(sender)["id"]
             recipient_id = self._user(recipient)["id"] if recipient is not None else self.brand_id
@@ -368,10 +498,26 @@ class XEmulator(LoopbackServer):
         with self._lock:
             return copy.deepcopy(self._sent_dms)
 
-    def calls(self, route_key: str) -> list[Request]:
-        """The requests received for a route key such as "GET /2/users/:id/mentions"."""
+    def calls(self, route_key: str, *, account: str | None = None) -> list[Request]:
+        """The requests received for a route key such as "GET /2/users/:id/mentions"; with
+        `account` (username or id), only those it signed (see `authenticated_user`)."""
         with self._lock:
-            return [r for r in self.requests if self.fault_key(r) == route_key]
+            found = [r for r in self.requests if self.fault_key(r) == route_key]
+            if account is None:
+                return found
+            uid = self._account_id(account)
+            return [r for r in found if self._signer_id(r) == uid]
+
+    def authenticated_user(self, request: Request) -> dict[str, Any] | None:
+        """The full user object of the account whose credentials signed `request` (a recorded
+        one, e.g. from `calls`), or None: app-only, unsigned, or not validly signed.
+
+        It says who sent the request, not whether it was served: a request refused because its
+        token was revoked or its timestamp was stale still names its account.
+        """
+        with self._lock:
+            uid = self._signer_id(request)
+            return copy.deepcopy(self._users[uid]) if uid is not None else None
 
     # --- internals: state -----------------------------------------------------------------------
     def _new_id(self) -> str:
@@ -396,6 +542,14 @@ class XEmulator(LoopbackServer):
         if found is None:
             raise KeyError(f"no user {user!r}; add_user() first")
         return found
+
+    def _account_id(self, account: str) -> str:
+        """The user id of an account with credentials; other users never make a request, so
+        naming one is a mistake (a 429 for it would never fire)."""
+        uid = self._user(account)["id"]
+        if not any(token.user_id == uid for token in self._tokens.values()):
+            raise ValueError(f"{account!r} has no credentials; add_account() makes accounts")
+        return uid
 
     def _create_tweet(
         self,
@@ -490,21 +644,95 @@ class XEmulator(LoopbackServer):
         self._dm_events.append(event)
         return event
 
-    def _repeats_latest_brand_tweet(self, text: str) -> bool:
-        """True when `text` repeats the brand's latest tweet (X refuses duplicate content)."""
-        own = [t for t in self._tweets.values() if t["author_id"] == self.brand_id]
+    def _repeats_latest_tweet(self, author_id: str, text: str) -> bool:
+        """True when `text` repeats the author's latest tweet (X refuses duplicate content)."""
+        own = [t for t in self._tweets.values() if t["author_id"] == author_id]
         latest = max(own, key=lambda t: int(t["id"]), default=None)
         return latest is not None and latest["text"] == text
 
-    def _count_request(self, route: _Route, now: float) -> list[int] | None:
-        """Spend one request of the route's window; None when the window is used up."""
-        window = self._windows.get(route.key)
-        if window is None or now >= window[0]:
-            window = self._windows[route.key] = [int(now) + WINDOW_SECONDS, route.limit]
-        if window[1] <= 0:
+    # --- internals: authentication and rate limits ----------------------------------------------
+    def _authenticate(self, request: Request, route: _Route) -> Reply | str | None:
+        """The caller's user id, None for an app-only (Bearer) request, or the refusal."""
+        scheme, _, credentials = (request.header("authorization") or "").partition(" ")
+        if scheme == "OAuth":
+            signed = self._verify(request)
+            if signed is None:
+                return _unauthorized()
+            token, timestamp = signed
+            # Real time, not self.clock: the client signs with the real time.
+            if token in self._revoked or abs(timestamp - time.time()) > TIMESTAMP_TOLERANCE:
+                return _unauthorized()
+            return self._tokens[token].user_id
+        # tweepy sends "Bearer None" when a call goes app-only on a client without a bearer token.
+        if scheme == "Bearer" and credentials.strip() not in ("", "None"):
+            if not route.user_context:
+                return None
+            detail = (
+                "Authenticating with OAuth 2.0 Application-Only is forbidden for this endpoint.  "
+                "Supported authentication types are "
+                "[OAuth 1.0a User Context, OAuth 2.0 User Context]."
+            )
+            return _problem(403, "Unsupported Authentication", detail, UNSUPPORTED_AUTHENTICATION)
+        return _unauthorized()
+
+    def _verify(self, request: Request) -> tuple[str, int] | None:
+        """(access token, oauth_timestamp) when `request` carries a valid OAuth 1.0a HMAC-SHA1
+        signature by a registered app and one of its tokens; None otherwise. Revocation and the
+        timestamp's age are left to the caller."""
+        oauth = _oauth_parameters(request.header("authorization") or "")
+        if oauth is None or any(name not in oauth for name in _OAUTH_REQUIRED):
             return None
+        if (
+            oauth["oauth_signature_method"] != "HMAC-SHA1"
+            or oauth.get("oauth_version", "1.0") != "1.0"
+        ):
+            return None
+        if not _TIMESTAMP.fullmatch(oauth["oauth_timestamp"]):
+            return None
+        consumer_secret = self._apps.get(oauth["oauth_consumer_key"])
+        token = self._tokens.get(oauth["oauth_token"])
+        if consumer_secret is None or token is None:
+            return None
+        if token.consumer_key != oauth["oauth_consumer_key"]:
+            return None  # a token works only with the app it was issued to
+        form = _form_parameters(request)
+        if form is None:
+            return None
+        signed = [(k, v) for k, v in oauth.items() if k not in ("oauth_signature", "realm")]
+        base = _signature_base_string(
+            request.method, request.path, [*request.query.items(), *signed, *form]
+        )
+        key = f"{_pct(consumer_secret)}&{_pct(token.secret)}"
+        expected = base64.b64encode(hmac.new(key.encode(), base.encode(), hashlib.sha1).digest())
+        if not hmac.compare_digest(expected, oauth["oauth_signature"].encode()):
+            return None
+        return oauth["oauth_token"], int(oauth["oauth_timestamp"])
+
+    def _signer_id(self, request: Request) -> str | None:
+        signed = self._verify(request)
+        return self._tokens[signed[0]].user_id if signed is not None else None
+
+    def _next_injected_429(self, route_key: str, caller: str | None) -> float | None:
+        """Take the next injected 429 (its reset_in) for this caller: its own, then anyone's."""
+        for who in dict.fromkeys((caller, None)):
+            queue = self._rate_limits.get((route_key, who))
+            if queue:
+                return queue.popleft()
+        return None
+
+    def _spend_request(
+        self, route: _Route, caller: str | None, now: float
+    ) -> tuple[int, int | None]:
+        """Spend one request of the caller's window of the route: (reset at, remaining after
+        this one), remaining None when the window was used up already."""
+        key = (route.key, caller)
+        window = self._windows.get(key)
+        if window is None or now >= window[0]:
+            window = self._windows[key] = [int(now) + WINDOW_SECONDS, route.limit]
+        if window[1] <= 0:
+            return window[0], None
         window[1] -= 1
-        return window
+        return window[0], window[1]
 
     # --- internals: rendering -------------------------------------------------------------------
     def _render_user(self, user: dict[str, Any], fields: Sequence[str]) -> dict[str, Any]:
@@ -580,10 +808,10 @@ class XEmulator(LoopbackServer):
             body["errors"] = errors
         return Reply(200, body)
 
-    def _get_me(self, request: Request) -> Reply:
-        return self._user_lookup(request, [self._users[self.brand_id]], [])
+    def _get_me(self, request: Request, me: str) -> Reply:
+        return self._user_lookup(request, [self._users[me]], [])
 
-    def _get_user(self, request: Request, id: str) -> Reply:
+    def _get_user(self, request: Request, caller: str | None, id: str) -> Reply:
         if not _SNOWFLAKE.fullmatch(id):
             return _invalid([_pattern_error("id", id)])
         user = self._users.get(id)
@@ -591,12 +819,12 @@ class XEmulator(LoopbackServer):
             return self._user_lookup(request, [], [_not_found("id", id)])
         return self._user_lookup(request, [user], [])
 
-    def _get_user_by_username(self, request: Request, username: str) -> Reply:
+    def _get_user_by_username(self, request: Request, caller: str | None, username: str) -> Reply:
         user = self._find_user(username) if "@" not in username else None
         errors = [] if user else [_not_found("username", username)]
         return self._user_lookup(request, [user] if user else [], errors)
 
-    def _get_users_by(self, request: Request) -> Reply:
+    def _get_users_by(self, request: Request, caller: str | None) -> Reply:
         names = [n for n in request.query.get("usernames", "").split(",") if n]
         if not names:
             message = "The `usernames` query parameter can not be empty"
@@ -611,7 +839,7 @@ class XEmulator(LoopbackServer):
         return self._user_lookup(request, found, errors, many=True)
 
     # --- handlers: tweets -----------------------------------------------------------------------
-    def _get_mentions(self, request: Request, id: str) -> Reply:
+    def _get_mentions(self, request: Request, caller: str | None, id: str) -> Reply:
         if not _SNOWFLAKE.fullmatch(id):
             return _invalid([_pattern_error("id", id)])
         user = self._users.get(id)
@@ -625,7 +853,7 @@ class XEmulator(LoopbackServer):
         ]
         return self._tweet_page(request, mentions, _TIMELINE_PARAMS, min_results=5)
 
-    def _get_user_tweets(self, request: Request, id: str) -> Reply:
+    def _get_user_tweets(self, request: Request, caller: str | None, id: str) -> Reply:
         if not _SNOWFLAKE.fullmatch(id):
             return _invalid([_pattern_error("id", id)])
         if id not in self._users:
@@ -639,7 +867,7 @@ class XEmulator(LoopbackServer):
             tweets = [t for t in tweets if "in_reply_to_user_id" not in t]
         return self._tweet_page(request, tweets, (*_TIMELINE_PARAMS, "exclude"), min_results=5)
 
-    def _search_recent(self, request: Request) -> Reply:
+    def _search_recent(self, request: Request, caller: str | None) -> Reply:
         query = request.query.get("query", "")
         if not query.strip():
             error = _param_error("query", query, "The `query` query parameter can not be empty")
@@ -719,7 +947,7 @@ class XEmulator(LoopbackServer):
         body["meta"] = meta
         return Reply(200, body)
 
-    def _post_tweet(self, request: Request) -> Reply:
+    def _post_tweet(self, request: Request, me: str) -> Reply:
         payload = _json_object(request)
         if payload is None:
             return _problem(400, "Invalid Request", "The request body is not a JSON object.")
@@ -742,42 +970,42 @@ class XEmulator(LoopbackServer):
             if parent is None:
                 detail = "You attempted to reply to a Tweet that is deleted or not visible to you."
                 return _problem(403, "Forbidden", detail)
-        if self._repeats_latest_brand_tweet(text):
+        if self._repeats_latest_tweet(me, text):
             detail = "You are not allowed to create a Tweet with duplicate content."
             return _problem(403, "Forbidden", detail)
-        tweet = self._create_tweet(self.brand_id, text, parent, None, None, "en")
+        tweet = self._create_tweet(me, text, parent, None, None, "en")
         self._sent_tweets.append({**copy.deepcopy(tweet), "request_json": payload})
         return Reply(201, {"data": _select(tweet, _DEFAULT_TWEET_FIELDS)})
 
-    def _delete_tweet(self, request: Request, id: str) -> Reply:
+    def _delete_tweet(self, request: Request, me: str, id: str) -> Reply:
         if not _SNOWFLAKE.fullmatch(id):
             return _invalid([_pattern_error("id", id)])
         tweet = self._tweets.get(id)
-        if tweet is None or tweet["author_id"] != self.brand_id:
+        if tweet is None or tweet["author_id"] != me:
             # Wording not confirmed against the real API.
             return _problem(403, "Forbidden", "You are not allowed to delete this Tweet.")
         del self._tweets[id]
         return Reply(200, {"data": {"deleted": True}})
 
     # --- handlers: direct messages --------------------------------------------------------------
-    def _brand_conversations(self) -> set[str]:
-        return {c for c, members in self._conversations.items() if self.brand_id in members}
+    def _conversations_of(self, user_id: str) -> set[str]:
+        return {c for c, members in self._conversations.items() if user_id in members}
 
-    def _get_dm_events(self, request: Request) -> Reply:
-        mine = self._brand_conversations()
+    def _get_dm_events(self, request: Request, me: str) -> Reply:
+        mine = self._conversations_of(me)
         events = [e for e in self._dm_events if e["dm_conversation_id"] in mine]
         return self._dm_page(request, events)
 
-    def _get_dm_with(self, request: Request, participant_id: str) -> Reply:
+    def _get_dm_with(self, request: Request, me: str, participant_id: str) -> Reply:
         if not _SNOWFLAKE.fullmatch(participant_id):
             return _invalid([_pattern_error("participant_id", participant_id)])
-        conversation = _one_to_one(self.brand_id, participant_id)
+        conversation = _one_to_one(me, participant_id)
         events = [e for e in self._dm_events if e["dm_conversation_id"] == conversation]
         return self._dm_page(request, events)
 
-    def _get_dm_conversation(self, request: Request, dm_conversation_id: str) -> Reply:
-        if dm_conversation_id not in self._brand_conversations():
-            return self._dm_page(request, [])
+    def _get_dm_conversation(self, request: Request, me: str, dm_conversation_id: str) -> Reply:
+        if dm_conversation_id not in self._conversations_of(me):
+            return self._dm_page(request, [])  # as X: nothing, for a conversation not one's own
         events = [e for e in self._dm_events if e["dm_conversation_id"] == dm_conversation_id]
         return self._dm_page(request, events)
 
@@ -825,29 +1053,29 @@ class XEmulator(LoopbackServer):
         }
         return Reply(200, body)
 
-    def _post_dm_with(self, request: Request, participant_id: str) -> Reply:
+    def _post_dm_with(self, request: Request, me: str, participant_id: str) -> Reply:
         if not _SNOWFLAKE.fullmatch(participant_id):
             return _invalid([_pattern_error("participant_id", participant_id)])
-        if participant_id not in self._users or participant_id == self.brand_id:
+        if participant_id not in self._users or participant_id == me:
             # Wording not confirmed against the real API; tweepy raises Forbidden either way.
             return _problem(403, "Forbidden", "You cannot send messages to this user.")
-        conversation = _one_to_one(self.brand_id, participant_id)
-        self._conversations.setdefault(conversation, sorted({self.brand_id, participant_id}))
-        return self._send_brand_dm(request, conversation)
+        conversation = _one_to_one(me, participant_id)
+        self._conversations.setdefault(conversation, sorted({me, participant_id}))
+        return self._send_dm_as(me, request, conversation)
 
-    def _post_dm_in_conversation(self, request: Request, dm_conversation_id: str) -> Reply:
+    def _post_dm_in_conversation(self, request: Request, me: str, dm_conversation_id: str) -> Reply:
         members = self._conversations.get(dm_conversation_id)
         if members is None:
             ids = dm_conversation_id.split("-")
-            # A 1:1 conversation exists implicitly between the brand and any user.
-            if len(ids) == 2 and self.brand_id in ids and all(i in self._users for i in ids):
+            # A 1:1 conversation exists implicitly between the caller and any user.
+            if len(ids) == 2 and me in ids and all(i in self._users for i in ids):
                 members = self._conversations[dm_conversation_id] = sorted(ids)
-        if members is None or self.brand_id not in members:
+        if members is None or me not in members:
             # Wording not confirmed against the real API.
             return _problem(403, "Forbidden", "You are not a participant in this conversation.")
-        return self._send_brand_dm(request, dm_conversation_id)
+        return self._send_dm_as(me, request, dm_conversation_id)
 
-    def _post_dm_group(self, request: Request) -> Reply:
+    def _post_dm_group(self, request: Request, me: str) -> Reply:
         payload = _json_object(request) or {}
         participants = payload.get("participant_ids")
         message = payload.get("message")
@@ -863,12 +1091,16 @@ class XEmulator(LoopbackServer):
         if errors:
             return _invalid(errors)  # wording not confirmed; status and shape are the v2 ones
         conversation = self._new_id()
-        members = sorted({self.brand_id, *(str(p) for p in participants or [])}, key=int)
+        members = sorted({me, *(str(p) for p in participants or [])}, key=int)
         self._conversations[conversation] = members
-        return self._send_brand_dm(request, conversation, message)
+        return self._send_dm_as(me, request, conversation, message)
 
-    def _send_brand_dm(
-        self, request: Request, conversation: str, message: dict[str, Any] | None = None
+    def _send_dm_as(
+        self,
+        sender_id: str,
+        request: Request,
+        conversation: str,
+        message: dict[str, Any] | None = None,
     ) -> Reply:
         payload = _json_object(request) or {}
         content = message if message is not None else payload
@@ -879,7 +1111,7 @@ class XEmulator(LoopbackServer):
             text = ""
         if len(text) > MAX_DM_LENGTH:
             return _invalid([{"message": "The text of your direct message is over the limit."}])
-        event = self._create_dm_event(self.brand_id, conversation, text, None, None)
+        event = self._create_dm_event(sender_id, conversation, text, None, None)
         if content.get("attachments"):
             event["attachments"] = {
                 "media_keys": [f"3_{a.get('media_id')}" for a in content["attachments"]]
@@ -972,20 +1204,50 @@ def _check_route_key(key: str) -> None:
         raise ValueError(f"unknown X route key {key!r}; known: {known}")
 
 
-def _check_auth(header: str, route: _Route) -> Reply | None:
-    scheme, _, credentials = header.partition(" ")
-    if scheme == "OAuth" and credentials.strip():
-        return None
-    # tweepy sends "Bearer None" when a call goes app-only on a client without a bearer token.
-    if scheme == "Bearer" and credentials.strip() not in ("", "None"):
-        if not route.user_context:
-            return None
-        detail = (
-            "Authenticating with OAuth 2.0 Application-Only is forbidden for this endpoint.  "
-            "Supported authentication types are [OAuth 1.0a User Context, OAuth 2.0 User Context]."
-        )
-        return _problem(403, "Unsupported Authentication", detail, UNSUPPORTED_AUTHENTICATION)
+def _unauthorized() -> Reply:
+    # What X v2 answers to any authentication it does not accept, whatever the reason.
     return _problem(401, "Unauthorized", "Unauthorized")
+
+
+def _pct(text: str) -> str:
+    """RFC 5849 percent-encoding: everything but ALPHA, DIGIT, "-", ".", "_" and "~"."""
+    return quote(text, safe="~")
+
+
+def _oauth_parameters(header: str) -> dict[str, str] | None:
+    """The decoded parameters of an `OAuth k="v", ...` header; None when it is none or malformed."""
+    scheme, _, rest = header.partition(" ")
+    if scheme != "OAuth":
+        return None
+    parameters: dict[str, str] = {}
+    for part in rest.split(","):  # values are percent-encoded, so no quoted value holds a comma
+        match = _OAUTH_PARAMETER.fullmatch(part)
+        if match is None:
+            return None
+        name, value = unquote(match[1]), unquote(match[2])
+        if name in parameters:
+            return None  # a repeated protocol parameter is malformed (RFC 5849 3.1)
+        parameters[name] = value
+    return parameters
+
+
+def _form_parameters(request: Request) -> list[tuple[str, str]] | None:
+    """The body's parameters when it is form-encoded (those are signed), else []; None when such a
+    body is not UTF-8."""
+    content_type = (request.header("content-type") or "").partition(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded" or not request.body:
+        return []
+    try:
+        return parse_qsl(request.body.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError:
+        return None
+
+
+def _signature_base_string(method: str, path: str, parameters: Iterable[tuple[str, str]]) -> str:
+    """RFC 5849 3.4.1 over the URL the client signed, `SIGNED_BASE_URL` + path."""
+    encoded = sorted((_pct(name), _pct(value)) for name, value in parameters)
+    normalized = "&".join(f"{name}={value}" for name, value in encoded)
+    return "&".join((method.upper(), _pct(SIGNED_BASE_URL + path), _pct(normalized)))
 
 
 def _problem(status: int, title: str, detail: str, type_: str = "about:blank") -> Reply:

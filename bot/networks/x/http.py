@@ -40,8 +40,8 @@ class RewritingAdapter(HTTPAdapter):
     ) -> requests.Response:
         url = request.url or ""
         if self.base_url != X_API_BASE_URL and url.startswith(_PREFIX):
-            # The OAuth 1.0a signature was computed over the original URL; the emulator does not
-            # verify signatures, and the real API is never rewritten, so that is harmless.
+            # The OAuth 1.0a signature was computed over the original URL, as for the real API;
+            # the emulator verifies it over that URL too. The real API is never rewritten.
             request.url = self.base_url + url[len(X_API_BASE_URL) :]
         return super().send(
             request,

@@ -48,14 +48,9 @@ def x(clock: FakeClock) -> Iterator[XEmulator]:
         yield emulator
 
 
-def make_client(emulator: XEmulator, **options: Any) -> tweepy.Client:
-    client = tweepy.Client(
-        consumer_key="consumer-key",
-        consumer_secret="consumer-secret",
-        access_token=f"{emulator.brand_id}-access-token",
-        access_token_secret="access-token-secret",
-        **options,
-    )
+def make_client(emulator: XEmulator, account: str | None = None, **options: Any) -> tweepy.Client:
+    """A client signing with `account`'s credentials (default: the default brand's)."""
+    client = tweepy.Client(**emulator.credentials(account or emulator.brand_id), **options)
     point_client_at(client, emulator.url, timeout=5)
     return client
 

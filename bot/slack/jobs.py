@@ -6,7 +6,7 @@ post whose answer was lost can later be found in the channel instead of being po
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,14 +18,29 @@ from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.domain.delivery import DeliveryError, PermanentError, RateLimited, TransientError
-from bot.services import effects
+from bot.domain.sla import AlertKind
+from bot.services import outbox
+from bot.services.accounts import Accounts
 from bot.services.customers import Customers
 from bot.services.oncall import OnCallService
-from bot.services.outbox import Job, JobHandler
-from bot.services.sla import Deadlines, deadline_note
+from bot.services.outbox import (
+    CardJob,
+    ChannelPost,
+    HomeJob,
+    MirrorJob,
+    P,
+    PrivateNote,
+    ReactionJob,
+    ThreadPost,
+    read,
+)
+from bot.services.sla import Deadlines
+from bot.services.worker import Job, JobHandler
 from bot.slack import blocks
 from bot.slack.failures import CALL_FAILED
+from bot.slack.history import history_line
 from bot.slack.home import HomeItem, home_view
+from bot.slack.render import TARGET_LABEL, local_time, render
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import Conversation
@@ -54,7 +69,7 @@ _PERMANENT = {
 }
 
 
-class SlackJobs:
+class SlackJobHandlers:
     """Builds the handlers of every Slack job kind around one WebClient."""
 
     def __init__(
@@ -62,7 +77,7 @@ class SlackJobs:
         client: WebClient,
         database: Database,
         clock: Clock,
-        labels: Mapping[str, str],
+        accounts: Accounts,
         deadlines: Deadlines,
         oncall: OnCallService,
         customers: Customers,
@@ -70,21 +85,21 @@ class SlackJobs:
         self.client = client
         self.database = database
         self.clock = clock
-        self.labels = dict(labels)  # network -> "X"
+        self.accounts = accounts  # network labels
         self.deadlines = deadlines
         self.oncall = oncall
         self.customers = customers
 
     def handlers(self) -> dict[str, JobHandler]:
         return {
-            effects.POST_CARD: _Handler(self._post_card, self._record_card),
-            effects.UPDATE_CARD: _Handler(self._update_card),
-            effects.MIRROR_MESSAGE: _Handler(self._mirror, self._record_mirror),
-            effects.THREAD_MESSAGE: _Handler(self._thread_message),
-            effects.CHANNEL_MESSAGE: _Handler(self._channel_message),
-            effects.EPHEMERAL: _Handler(self._ephemeral, max_attempts=5),
-            effects.REACTION: _Handler(self._reaction),
-            effects.PUBLISH_HOME: _Handler(self._publish_home, max_attempts=5),
+            outbox.POST_CARD: _Handler(self._post_card, self._record_card),
+            outbox.UPDATE_CARD: _Handler(self._update_card),
+            outbox.MIRROR_MESSAGE: _Handler(self._mirror, self._record_mirror),
+            outbox.THREAD_MESSAGE: _Handler(self._thread_message),
+            outbox.CHANNEL_MESSAGE: _Handler(self._channel_message),
+            outbox.EPHEMERAL: _Handler(self._ephemeral, max_attempts=5),
+            outbox.REACTION: _Handler(self._reaction),
+            outbox.PUBLISH_HOME: _Handler(self._publish_home, max_attempts=5),
         }
 
     # --- performers ----------------------------------------------------------------------------
@@ -123,53 +138,57 @@ class SlackJobs:
 
     def _mirror(self, job: Job) -> dict[str, Any]:
         with self.database.transaction() as session:
-            message = repo.message(session, int(job.payload["message_id"]))
+            message_id = _read(MirrorJob, job).message_id
+            message = repo.message(session, message_id)
             if message is None:
-                raise PermanentError(f"message {job.payload['message_id']} no longer exists")
+                raise PermanentError(f"message {message_id} no longer exists")
             conversation = message.conversation
             customer = _customer(conversation)
             text, body = blocks.customer_message(
-                customer, message.text, message.permalink, self.labels.get(message.network, "")
+                customer, message.text, message.permalink, self.accounts.label(message.network)
             )
             channel, thread = conversation.slack_channel_id, conversation.slack_thread_ts
         return {"ts": self.post_once(job, channel, thread, text, body)}
 
     def _record_mirror(self, session: Session, job: Job, result: dict[str, Any]) -> None:
-        message = repo.message(session, int(job.payload["message_id"]))
+        message = repo.message(session, _read(MirrorJob, job).message_id)
         if message is not None:
             message.slack_ts = result["ts"]
 
     def _thread_message(self, job: Job) -> dict[str, Any]:
+        post = _read(ThreadPost, job)
         with self.database.transaction() as session:
-            conversation = self._conversation(session, job)
+            conversation = self._conversation(session, post.conversation_id)
             channel, thread = conversation.slack_channel_id, conversation.slack_thread_ts
-        return {
-            "ts": self.post_once(
-                job, channel, thread, job.payload["text"], job.payload.get("blocks")
-            )
-        }
+        text, body = render(post.fact)
+        return {"ts": self.post_once(job, channel, thread, text, body)}
 
     def _channel_message(self, job: Job) -> dict[str, Any]:
-        channel = job.payload["channel"]
-        return {"ts": self.post_once(job, channel, None, job.payload["text"], None)}
+        post = _read(ChannelPost, job)
+        text, body = render(post.fact)
+        return {"ts": self.post_once(job, post.channel, None, text, body)}
 
     def _ephemeral(self, job: Job) -> dict[str, Any]:
-        p = job.payload
+        note = _read(PrivateNote, job)
+        text, body = render(note.fact)
         posted = self.call(
             self.client.chat_postEphemeral,
-            channel=p["channel"],
-            user=p["user"],
-            text=p["text"],
-            blocks=p.get("blocks"),
-            thread_ts=p.get("thread_ts"),
+            channel=note.channel,
+            user=note.user,
+            text=text,
+            blocks=body,
+            thread_ts=note.thread_ts,
         )
         return {"message_ts": posted.get("message_ts")}
 
     def _reaction(self, job: Job) -> dict[str, Any]:
-        p = job.payload
+        reaction = _read(ReactionJob, job)
         try:
             self.call(
-                self.client.reactions_add, channel=p["channel"], timestamp=p["ts"], name=p["name"]
+                self.client.reactions_add,
+                channel=reaction.channel,
+                timestamp=reaction.ts,
+                name=reaction.name,
             )
         except DeliveryError as error:
             if "already_reacted" not in error.reason:  # an earlier attempt got through
@@ -177,7 +196,7 @@ class SlackJobs:
         return {}
 
     def _publish_home(self, job: Job) -> dict[str, Any]:
-        user = job.payload["user"]
+        user = _read(HomeJob, job).user
         with self.database.transaction() as session:
             mine = [
                 self._home_item(session, c) for c in repo.open_conversations(session, assignee=user)
@@ -228,20 +247,21 @@ class SlackJobs:
         with _translated(self.clock, getattr(method, "__name__", "slack call")):
             return method(**{k: v for k, v in arguments.items() if v is not None}).data
 
-    def _conversation(self, session: Session, job: Job) -> Conversation:
-        conversation = repo.conversation(session, int(job.payload["conversation_id"]))
+    def _conversation(self, session: Session, job: Job | int) -> Conversation:
+        conversation_id = job if isinstance(job, int) else _read(CardJob, job).conversation_id
+        conversation = repo.conversation(session, conversation_id)
         if conversation is None:
-            raise PermanentError(f"conversation {job.payload['conversation_id']} does not exist")
+            raise PermanentError(f"conversation {conversation_id} does not exist")
         return conversation
 
     def _card(self, session: Session, conversation: Conversation) -> blocks.Card:
         first = repo.first_inbound(session, conversation.id)
         previous = conversation.previous
+        history = self.customers.history(session, conversation)
         return blocks.Card(
             conversation_id=conversation.id,
-            network_label=self.labels.get(
-                conversation.account.network, conversation.account.network
-            ),
+            network_label=self.accounts.label(conversation.account.network),
+            account_handle=conversation.account.handle,
             customer=_customer(conversation),
             text=first.text if first else "",
             permalink=first.permalink if first else "",
@@ -251,11 +271,11 @@ class SlackJobs:
             resolved_by=conversation.resolved_by,
             previous_permalink=previous.slack_permalink if previous else None,
             dm_invited=conversation.dm_invited_at is not None,
-            deadline=deadline_note(conversation, self.deadlines, self.oncall, self.clock.now()),
+            deadline=self._deadline_line(conversation),
             on_hold=conversation.netiquette_hold,
             priority=conversation.priority,
             priority_reasons=tuple(conversation.priority_reasons or ()),
-            history=self.customers.history(session, conversation),
+            history=history_line(history.contacts, history.last, history.now),
             crm_url=self.customers.crm_url(conversation.customer),
         )
 
@@ -267,12 +287,36 @@ class SlackJobs:
             priority=conversation.priority,
             customer_name=conversation.customer.name,
             customer_handle=conversation.customer.handle,
-            network_label=self.labels.get(conversation.account.network, ""),
+            network_label=self.accounts.label(conversation.account.network),
+            account_handle=conversation.account.handle,
             text=first.text if first else "",
             permalink=conversation.slack_permalink,
             due_at=deadline.due if deadline else None,
             on_hold=conversation.netiquette_hold,
         )
+
+    def _deadline_line(self, conversation: Conversation) -> str | None:
+        """The card's deadline line ("first answer due 14:32, in 12 min"), as of now. Cards are
+        re-rendered when the state changes, not every minute, so it names the time too."""
+        deadline = self.deadlines.current(conversation)
+        if deadline is None:
+            return None
+        now, zone = self.clock.now(), self.oncall.zone.key
+        what = TARGET_LABEL[deadline.target]
+        due = local_time(deadline.due, now, zone)
+        missed = conversation.sla_state in (AlertKind.BREACH, AlertKind.ESCALATION)
+        if missed or deadline.due <= now:
+            return f":rotating_light: *Breached*: {what} was due {due}"
+        minutes = int((deadline.due - now).total_seconds() // 60)
+        left = f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+        return f":alarm_clock: {what} due {due}, in {left}"
+
+
+def _read(kind: type[P], job: Job) -> P:
+    try:
+        return read(kind, job.payload)
+    except (ValueError, TypeError, KeyError) as error:
+        raise PermanentError(f"a {job.kind} job with an unreadable payload: {error}") from None
 
 
 class _Handler:

@@ -1,0 +1,163 @@
+"""The answers of `/care` commands, as data: services return them, `bot/slack` writes them.
+
+Unlike facts, answers are rendered at once (the command is acknowledged with them), so they may
+hold any value, a KPI report or business hours included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.domain.hours import BusinessHours
+from bot.domain.kpis import KpiReport
+
+
+@dataclass(frozen=True)
+class CommandError:
+    """What is wrong with what was typed, and how to type it (`usage`: a command word)."""
+
+    message: str
+    usage: str | None = None
+
+
+@dataclass(frozen=True)
+class Usage:
+    command: str  # "vip", "hours", "customer", "link", "audit", "template", "stats"
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class HoursNow:
+    zone: str
+    hours: BusinessHours
+    always_open: bool
+    open_now: bool
+    changes_at: datetime | None  # when it closes (open now) or opens (closed now)
+    now: datetime
+    account: str | None = None  # the account whose own hours these are; None: the team's
+    saved: bool = False
+
+
+@dataclass(frozen=True)
+class OnCallNow:
+    user: str | None
+    by_override: bool
+    until: datetime | None
+    next_user: str | None
+    zone: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class VipEntry:
+    handle: str
+    note: str
+    network_label: str
+
+
+@dataclass(frozen=True)
+class VipList:
+    entries: tuple[VipEntry, ...]
+
+
+@dataclass(frozen=True)
+class VipAdded:
+    handle: str
+    note: str
+
+
+@dataclass(frozen=True)
+class VipRemoved:
+    handle: str
+    removed: bool
+
+
+@dataclass(frozen=True)
+class PastConversation:
+    opened_at: datetime
+    status: str  # "open" | "waiting_on_customer" | "resolved"
+    resolved_at: datetime | None
+    resolved_by: str | None  # Slack user id
+    assignee: str | None  # Slack user id
+    permalink: str | None  # the Slack thread
+    first_response: timedelta | None
+    network_label: str  # "X"
+    visibility: str  # "public" | "private"
+    summary: str  # the text of the first message, as the customer wrote it
+    account_handle: str = ""  # the brand account the customer wrote to
+
+
+@dataclass(frozen=True)
+class HistorySummary:
+    """The card's history line: contacts in the last 30 days (this one included), the last."""
+
+    contacts: int
+    last: PastConversation | None
+    now: datetime
+
+
+@dataclass(frozen=True)
+class CustomerHistory:
+    handle: str
+    name: str
+    past: tuple[PastConversation, ...]
+    crm_url: str | None
+    now: datetime
+
+
+@dataclass(frozen=True)
+class NoSuchCustomer:
+    handles: tuple[str, ...]
+    usage: str | None = None
+
+
+@dataclass(frozen=True)
+class CustomersLinked:
+    first: str
+    second: str
+
+
+@dataclass(frozen=True)
+class AuditLine:
+    at: datetime
+    actor: str  # a Slack user id, or "carebridge"
+    action: str
+    details: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AuditTrail:
+    handle: str
+    lines: tuple[AuditLine, ...]
+    zone: str
+
+
+@dataclass(frozen=True)
+class NotAConversation:
+    pass
+
+
+@dataclass(frozen=True)
+class StatsReport:
+    report: KpiReport
+    period: str
+    account: str | None = None  # the figures of one account...
+    channel: str | None = None  # ... or of one support channel; both None: everything
+
+
+Answer = (
+    CommandError
+    | Usage
+    | HoursNow
+    | OnCallNow
+    | VipList
+    | VipAdded
+    | VipRemoved
+    | CustomerHistory
+    | NoSuchCustomer
+    | CustomersLinked
+    | AuditTrail
+    | NotAConversation
+    | StatsReport
+)

@@ -1,0 +1,212 @@
+"""The outbox worker: performs due side effects, paced and retried, each taking effect once.
+
+A job handler does three things for its kind of job:
+- `perform(job)`: the network call (it may read the database in its own short transaction);
+  raises a `DeliveryError` subclass on failure;
+- `record(session, job, result, now)`: store what the call returned (a Slack ts, a tweet id) and
+  enqueue follow-ups, in the same transaction that marks the job done;
+- `give_up(session, job, reason, now)`: tell people when retrying is over.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import structlog
+from sqlalchemy.orm import Session
+
+from bot.clock import Clock
+from bot.domain.delivery import (
+    DeliveryError,
+    PermanentError,
+    RateLimited,
+    TransientError,
+    backoff,
+    rate_limit_until,
+)
+from storage import outbox_rows as rows
+from storage.db import Database
+from storage.models import OutboxJob
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A leased job, detached from the database session."""
+
+    id: int
+    kind: str
+    key: str
+    payload: dict[str, Any]
+    attempts: int
+    lane: str | None
+    # An earlier attempt started, so it may have taken effect although we never heard: a rate
+    # limit does not count as an attempt, yet may have hit a call after the effect.
+    tried_before: bool = False
+
+    @classmethod
+    def of(cls, row: OutboxJob) -> Job:
+        tried = row.attempts > 1 or row.last_error is not None
+        payload = dict(row.payload)
+        return cls(row.id, row.kind, row.idempotency_key, payload, row.attempts, row.lane, tried)
+
+
+class JobHandler(Protocol):
+    max_attempts: int
+
+    def perform(self, job: Job) -> dict[str, Any] | None: ...
+
+    def record(
+        self, session: Session, job: Job, result: dict[str, Any] | None, now: datetime
+    ) -> None: ...
+
+    def give_up(self, session: Session, job: Job, reason: str, now: datetime) -> None: ...
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        database: Database,
+        handlers: Mapping[str, JobHandler],
+        clock: Clock,
+        *,
+        pacing: Mapping[str, timedelta] | None = None,
+        lease: timedelta = timedelta(seconds=30),
+        batch: int = 20,
+    ) -> None:
+        self.database = database
+        self.handlers = dict(handlers)
+        self.clock = clock
+        # Minimum gap between two jobs of a lane, by the lane's prefix: Slack allows about one
+        # message per second per channel.
+        self.pacing = dict(pacing if pacing is not None else {"slack": timedelta(seconds=1)})
+        self.lease = lease
+        self.batch = batch
+        self._lane_free_at: dict[str, datetime] = {}
+        self._wake = threading.Event()
+
+    def notify(self) -> None:
+        """Something was enqueued: look now instead of at the next planned wake-up."""
+        self._wake.set()
+
+    def run_due(self) -> int:
+        """Perform every job that is due now; return how many were attempted."""
+        attempted = 0
+        while True:
+            now = self.clock.now()
+            busy = {lane for lane, free_at in self._lane_free_at.items() if free_at > now}
+            with self.database.transaction() as session:
+                leased = rows.lease_due(
+                    session, now, limit=self.batch, lease=self.lease, skip_lanes=busy
+                )
+                jobs = [Job.of(row) for row in leased]
+            if not jobs:
+                return attempted
+            for job in jobs:
+                self._run(job)
+                attempted += 1
+
+    def next_wake(self) -> datetime | None:
+        """The next moment a job may become runnable (a due time, a lease, a lane's pacing)."""
+        with self.database.transaction() as session:
+            due = rows.next_due_at(session)
+        now = self.clock.now()
+        if due is None or due > now:
+            return due
+        # Due but not taken: its lane is pacing (or another replica holds it).
+        lanes = [t for t in self._lane_free_at.values() if t > now]
+        return min(lanes) if lanes else now
+
+    def run_forever(self, stop: threading.Event, *, idle: float = 5.0) -> None:
+        log.info("outbox.started")
+        while not stop.is_set():
+            try:
+                self.run_due()
+                wake = self.next_wake()
+            except Exception:
+                log.exception("outbox.loop_failed")
+                wake = None
+            delay = idle if wake is None else (wake - self.clock.now()).total_seconds()
+            self._wake.wait(timeout=min(max(delay, 0.05), idle))
+            self._wake.clear()
+        log.info("outbox.stopped")
+
+    # --- one job -------------------------------------------------------------------------------
+    def _run(self, job: Job) -> None:
+        handler = self.handlers.get(job.kind)
+        bound = log.bind(job_id=job.id, kind=job.kind, attempt=job.attempts)
+        if handler is None:
+            self._finish_failed(job, None, f"no handler for job kind {job.kind!r}")
+            bound.error("outbox.unknown_kind")
+            return
+        if not self._renew(job):
+            bound.info("outbox.lease_lost")  # another worker took it while it waited its turn
+            return
+        try:
+            result = handler.perform(job)
+        except RateLimited as limited:
+            retry_at = rate_limit_until(limited.retry_at, self.clock.now())
+            if job.lane:
+                self._lane_free_at[job.lane] = retry_at
+            self._retry(job, retry_at, limited.reason, count_attempt=False)
+            bound.warning("outbox.rate_limited", retry_at=retry_at.isoformat())
+            return
+        except PermanentError as error:
+            self._finish_failed(job, handler, error.reason)
+            bound.warning("outbox.failed", reason=error.reason)
+            return
+        except (TransientError, DeliveryError) as error:
+            self._retry_or_give_up(job, handler, error.reason, bound)
+            return
+        except Exception as error:  # a bug in a handler must not stop the outbox
+            bound.exception("outbox.handler_crashed")
+            self._retry_or_give_up(job, handler, f"{type(error).__name__}: {error}", bound)
+            return
+        now = self.clock.now()
+        gap = self.pacing.get(job.lane.split(":", 1)[0]) if job.lane else None
+        if job.lane and gap:
+            self._lane_free_at[job.lane] = now + gap
+        with self.database.transaction() as session:
+            row = session.get(OutboxJob, job.id)
+            if not rows.held(row, job.attempts):
+                return  # lease expired and another worker took over; it records instead
+            handler.record(session, job, result, now)
+            rows.mark_done(row, now, result)
+        bound.info("outbox.done")
+        self._wake.set()  # record() may have enqueued follow-ups (a reaction after a delivery)
+
+    def _renew(self, job: Job) -> bool:
+        """A batch is leased at once; each job's lease restarts when its turn comes, so a
+        long batch does not outlive its leases and a crash strands a job for one lease only."""
+        with self.database.transaction() as session:
+            return rows.renew_lease(session, job.id, job.attempts, self.clock.now() + self.lease)
+
+    def _retry_or_give_up(self, job: Job, handler: JobHandler, reason: str, bound: Any) -> None:
+        if job.attempts >= handler.max_attempts:
+            self._finish_failed(job, handler, reason)
+            bound.warning("outbox.gave_up", reason=reason)
+            return
+        retry_at = self.clock.now() + backoff(job.attempts)
+        self._retry(job, retry_at, reason)
+        bound.info("outbox.retry", reason=reason, retry_at=retry_at.isoformat())
+
+    def _retry(self, job: Job, at: datetime, reason: str, *, count_attempt: bool = True) -> None:
+        with self.database.transaction() as session:
+            row = session.get(OutboxJob, job.id)
+            if row is not None and rows.held(row, job.attempts):
+                rows.mark_retry(row, at, reason, count_attempt=count_attempt)
+
+    def _finish_failed(self, job: Job, handler: JobHandler | None, reason: str) -> None:
+        now = self.clock.now()
+        with self.database.transaction() as session:
+            row = session.get(OutboxJob, job.id)
+            if row is None or not rows.held(row, job.attempts):
+                return
+            rows.mark_failed(row, now, reason)
+            if handler is not None:
+                handler.give_up(session, job, reason, now)

@@ -1,0 +1,180 @@
+"""The answers to `/care` commands, written for Slack: (fallback text, blocks or None)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from bot.domain import answers as a
+from bot.domain.templates import LANGUAGES, NoticeKind, describe_hours, describe_next_open
+from bot.reports.render import kpi_blocks
+from bot.slack.blocks import Blocks, handle
+from bot.slack.history import customer_report
+from bot.slack.mrkdwn import escape, mention
+from bot.slack.render import on_call_line
+
+Rendered = tuple[str, Blocks | None]
+A = TypeVar("A")
+_RENDERERS: dict[type[Any], Callable[[Any], Rendered]] = {}
+
+HELP = (
+    "*Carebridge* brings your social customer care into this channel.\n"
+    "• Every customer conversation is one thread; press *Claim* to own it.\n"
+    "• Write in the thread to answer the customer; start with `note:` to keep it internal.\n"
+    "• *Move to DM* invites a public customer to continue privately.\n"
+    "• `/care oncall` shows who is on call; `/care oncall set @a @b weekly mon 09:00` sets the "
+    "rotation; `/care oncall override @x 4h` puts someone on call for a while.\n"
+    "• `/care stats [today|7d|30d] [account]` shows response times and more, for you only.\n"
+    "• `/care hours [account]` shows the service hours; `/care hours set [account] "
+    "mon-fri 09:00-18:00` changes them.\n"
+    "• `/care template out_of_hours it` (or `netiquette`, `en`) edits an automatic notice.\n"
+    "• `/care vip add @handle note` (or `remove`, `list`) keeps the VIP list.\n"
+    "• `/care customer @handle` shows a customer's recent conversations, for you only.\n"
+    "• `/care link @handle @other` joins one person's accounts into one customer.\n"
+    "• `/care audit <thread link>` shows who did what to a conversation.\n"
+    "• `/care help` shows this message."
+)
+USAGE = {
+    "vip": "Use: `/care vip add @handle note`, `/care vip remove @handle`, `/care vip list`",
+    "hours": "Use: `/care hours set mon-fri 09:00-18:00; sat 09:00-13:00`, or `/care hours` to "
+    "see them (name an account first for its own: `/care hours set acme-care mon-fri 09:00-18:00`)",
+    "customer": "Use: `/care customer @handle`",
+    "link": "Use: `/care link @handle @other_handle` (add `network:` before a handle for "
+    "another network)",
+    "audit": "Use: `/care audit <link to the conversation's thread>` (Copy link on its card)",
+    "template": f"Use: `/care template <{'|'.join(NoticeKind)}> <{'|'.join(LANGUAGES)}>`, "
+    "e.g. `/care template out_of_hours it`",
+    "stats": "Use: `/care stats [today|24h|7d|30d] [account|all]`",
+}
+
+
+def render_answer(answer: a.Answer) -> Rendered:
+    return _RENDERERS[type(answer)](answer)
+
+
+def unknown_command(word: str) -> Rendered:
+    return f"Unknown command `{escape(word[:40])}`.\n\n{HELP}", None
+
+
+def _renders(kind: type[A]) -> Callable[[Callable[[A], Rendered]], Callable[[A], Rendered]]:
+    def register(function: Callable[[A], Rendered]) -> Callable[[A], Rendered]:
+        _RENDERERS[kind] = function
+        return function
+
+    return register
+
+
+@_renders(a.CommandError)
+def _error(answer: a.CommandError) -> Rendered:
+    usage = f" {USAGE[answer.usage]}" if answer.usage else ""
+    return f":warning: {escape(answer.message.rstrip('.'))}.{usage}", None
+
+
+@_renders(a.Usage)
+def _usage(answer: a.Usage) -> Rendered:
+    problem = f":warning: {escape(answer.problem)}. " if answer.problem else ""
+    return problem + USAGE[answer.command], None
+
+
+@_renders(a.HoursNow)
+def _hours(answer: a.HoursNow) -> Rendered:
+    zone = ZoneInfo(answer.zone)
+    whose = f" for *{escape(answer.account)}*" if answer.account else ""
+    saved = "Saved. " if answer.saved else ""
+    if answer.always_open:
+        return f"{saved}:clock9: Always open{whose} ({answer.zone}).", None
+    hours = describe_hours(answer.hours, "en")
+    if answer.open_now:
+        until = answer.changes_at
+        state = f"open now, until {until.astimezone(zone):%H:%M}" if until else "open now"
+    else:
+        opens = answer.changes_at
+        when = describe_next_open(opens, answer.now, zone, "en") if opens else "not soon"
+        state = f"closed now, opening {when}"
+    return f"{saved}:clock9: {hours}{whose} ({answer.zone}): {state}.", None
+
+
+@_renders(a.OnCallNow)
+def _on_call(answer: a.OnCallNow) -> Rendered:
+    line = on_call_line(
+        answer.user, answer.by_override, answer.until, answer.next_user, answer.now, answer.zone
+    )
+    return line, None
+
+
+@_renders(a.VipList)
+def _vips(answer: a.VipList) -> Rendered:
+    if not answer.entries:
+        return "No VIPs yet. " + USAGE["vip"], None
+    several = len({e.network_label for e in answer.entries}) > 1
+    lines = [
+        f":star: {handle(e.handle)}{f' ({escape(e.network_label)})' if several else ''}: "
+        f"{escape(e.note)}"
+        for e in answer.entries
+    ]
+    return "\n".join(lines), None
+
+
+@_renders(a.VipAdded)
+def _vip_added(answer: a.VipAdded) -> Rendered:
+    return f":star: {handle(answer.handle)} is a VIP: {escape(answer.note)}", None
+
+
+@_renders(a.VipRemoved)
+def _vip_removed(answer: a.VipRemoved) -> Rendered:
+    if answer.removed:
+        return f"Removed {handle(answer.handle)}.", None
+    return f"{handle(answer.handle)} was not a VIP.", None
+
+
+@_renders(a.CustomerHistory)
+def _customer(answer: a.CustomerHistory) -> Rendered:
+    return customer_report(
+        answer.handle, answer.name, answer.past, answer.now, crm_url=answer.crm_url
+    )
+
+
+@_renders(a.NoSuchCustomer)
+def _no_customer(answer: a.NoSuchCustomer) -> Rendered:
+    who = ", ".join(handle(h) for h in answer.handles)
+    usage = f" {USAGE[answer.usage]}" if answer.usage else ""
+    return f"No customer {who} has written to us yet.{usage}", None
+
+
+@_renders(a.CustomersLinked)
+def _linked(answer: a.CustomersLinked) -> Rendered:
+    return (
+        f"Linked {handle(answer.first)} and {handle(answer.second)}: one person, one history.",
+        None,
+    )
+
+
+@_renders(a.AuditTrail)
+def _audit(answer: a.AuditTrail) -> Rendered:
+    zone = ZoneInfo(answer.zone)
+    head = f"*Audit of {handle(answer.handle)}'s conversation*"
+    if not answer.lines:
+        return f"{head}\nNothing recorded yet.", None
+    lines = [
+        f"{line.at.astimezone(zone):%d %b %H:%M} · "
+        f"{mention(line.actor) if line.actor[:1] in 'UW' else escape(line.actor)} · "
+        f"{line.action}{''.join(f' · {escape(d)}' for d in line.details)}"
+        for line in answer.lines
+    ]
+    return "\n".join([head, *lines]), None
+
+
+@_renders(a.NotAConversation)
+def _not_a_conversation(answer: a.NotAConversation) -> Rendered:
+    return f"That thread is not a Carebridge conversation. {USAGE['audit']}", None
+
+
+@_renders(a.StatsReport)
+def _stats(answer: a.StatsReport) -> Rendered:
+    scope = ""
+    if answer.account:
+        scope = f" · {answer.account}"
+    elif answer.channel:
+        scope = " · this channel"
+    return kpi_blocks(answer.report, f"Carebridge stats · {answer.period}{scope}")

@@ -1,0 +1,286 @@
+"""Facts as Slack messages: what the services report, written for the channel.
+
+`render(fact)` returns the fallback text and the blocks (None: the text alone). Every value in a
+fact is escaped or checked here (`bot.slack.mrkdwn`); services never write markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from bot.domain import facts as f
+from bot.domain.conversation import AgentMessageKind
+from bot.domain.templates import describe_next_open
+from bot.slack.blocks import (
+    LIFT_HOLD,
+    RETRY,
+    TAKE_OVER,
+    Blocks,
+    actions,
+    button,
+    handle,
+    section,
+)
+from bot.slack.mrkdwn import entities, escape, is_safe_url, mention, mention_any, truncate
+
+Rendered = tuple[str, Blocks | None]
+F = TypeVar("F")
+_RENDERERS: dict[type[Any], Callable[[Any], Rendered]] = {}
+TARGET_LABEL = {"first_response": "first answer", "next_response": "answer to the follow-up"}
+NOBODY_ON_CALL = "(nobody is on call: /care oncall set ...)"
+
+REFUSALS = {
+    "not_member": "Only members of the support channel can work on its conversations.",
+    "owner_or_lead": "Only the conversation's owner or a lead (SLACK_LEADS) can {detail}.",
+    "not_on_hold": "This conversation is not on hold.",
+    "reopen_first": "This conversation is resolved: reopen it first.",
+    "already_yours": "This conversation is already yours.",
+    "already_resolved": "This conversation is already resolved.",
+    "already_open": "This conversation is already open.",
+    "not_public": "Only an open public conversation can move to DM.",
+    "no_public_post": "There is no public post to reply to.",
+    "no_private_messages": "{detail} has no private messages to invite the customer to.",
+    "unknown_conversation": "That conversation no longer exists in Carebridge.",
+    "try_again": "Slack could not tell us just now who may do this. Please try again in a moment.",
+    "failed": "Something went wrong on our side (error id `{detail}`). Please try again.",
+}
+
+
+def render(fact: f.Fact) -> Rendered:
+    return _RENDERERS[type(fact)](fact)
+
+
+def _renders(kind: type[F]) -> Callable[[Callable[[F], Rendered]], Callable[[F], Rendered]]:
+    def register(function: Callable[[F], Rendered]) -> Callable[[F], Rendered]:
+        _RENDERERS[kind] = function
+        return function
+
+    return register
+
+
+def local_time(moment: datetime, now: datetime, zone: str) -> str:
+    """ "14:32" today, "Tue 09:55" another day: how agents read a deadline."""
+    where = ZoneInfo(zone)
+    local, today = moment.astimezone(where), now.astimezone(where)
+    return local.strftime("%H:%M" if local.date() == today.date() else "%a %H:%M")
+
+
+# --- in a thread ----------------------------------------------------------------------------------
+@_renders(f.NetiquetteHold)
+def _hold(fact: f.NetiquetteHold) -> Rendered:
+    text = (
+        f":shield: *Netiquette hold*: {handle(fact.handle)} wrote abusively again "
+        f"({escape(fact.reasons)}) within {fact.window_days} days of the rules. Nothing is sent "
+        "and the response clock is stopped; the owner or a lead can lift the hold."
+    )
+    lift = button("Lift hold", LIFT_HOLD, str(fact.conversation_id))
+    return text, [section(text), actions(lift)]
+
+
+@_renders(f.AbuseNoted)
+def _abuse(fact: f.AbuseNoted) -> Rendered:
+    label = f":shield: Abusive message ({escape(fact.reasons)})."
+    outcome = {
+        "too_old": "No notice for a message older than an hour.",
+        "no_rules_url": "No netiquette notice: NETIQUETTE_URL is not set.",
+        "rules_sent": "Sending the rules, once.",
+    }[fact.outcome]
+    return f"{label} {outcome}", None
+
+
+@_renders(f.OutOfHoursNotSent)
+def _out_of_hours(fact: f.OutOfHoursNotSent) -> Rendered:
+    when = describe_next_open(fact.opens_at, fact.decided_at, ZoneInfo(fact.zone), "en")
+    return (
+        ":crescent_moon: No out-of-hours notice sent: automated public replies are off "
+        f"(OUT_OF_HOURS_PUBLIC=false). We open {when}.",
+        None,
+    )
+
+
+@_renders(f.HoldLifted)
+def _lifted(fact: f.HoldLifted) -> Rendered:
+    return f":white_check_mark: {mention(fact.user)} lifted the netiquette hold.", None
+
+
+@_renders(f.TakenOver)
+def _taken_over(fact: f.TakenOver) -> Rendered:
+    previous = mention(fact.previous) if fact.previous else "nobody"
+    return (
+        f":arrows_counterclockwise: {mention(fact.user)} took over this conversation from "
+        f"{previous}.",
+        None,
+    )
+
+
+@_renders(f.SentOnBehalf)
+def _sent_on_behalf(fact: f.SentOnBehalf) -> Rendered:
+    return (
+        f":outbox_tray: Sent on {escape(fact.network_label)} for {mention(fact.author)}: "
+        f"{escape(truncate(fact.text, 500))}",
+        None,
+    )
+
+
+@_renders(f.NoticeSent)
+def _notice_sent(fact: f.NoticeSent) -> Rendered:
+    kind = escape(fact.kind.replace("_", "-"))
+    return (
+        f":outbox_tray: Sent {kind} notice on {escape(fact.network_label)}: "
+        f"{escape(truncate(fact.text, 500))}",
+        None,
+    )
+
+
+@_renders(f.DeliveryFailed)
+def _delivery_failed(fact: f.DeliveryFailed) -> Rendered:
+    text = (
+        f":warning: Not delivered to {handle(fact.handle)} on {escape(fact.network_label)}: "
+        f"{escape(fact.reason)}"
+    )
+    return text, [section(text), actions(button("Retry", RETRY, str(fact.message_id)))]
+
+
+@_renders(f.ResponseDueSoon)
+def _due_soon(fact: f.ResponseDueSoon) -> Rendered:
+    who = f"{mention(fact.who)} " if fact.who else ""
+    due = local_time(fact.due_at, fact.decided_at, fact.zone)
+    minutes = max(0, round((fact.due_at - fact.decided_at).total_seconds() / 60))
+    late = " (late: Carebridge was not running then)" if fact.late else ""
+    what = TARGET_LABEL.get(fact.target, fact.target)
+    return f":alarm_clock: {who}{what} due at {due}, in {minutes} min.{late}", None
+
+
+# --- in the channel -------------------------------------------------------------------------------
+@_renders(f.ResponseMissed)
+def _missed(fact: f.ResponseMissed) -> Rendered:
+    what = TARGET_LABEL.get(fact.target, fact.target)
+    due = local_time(fact.due_at, fact.decided_at, fact.zone)
+    label = f"{handle(fact.handle)}'s conversation"
+    thread = f"<{fact.thread_link}|{label}>" if is_safe_url(fact.thread_link) else label
+    headline = (
+        f"Still unanswered: {what} was due at {due} for {thread}"
+        if fact.escalation
+        else f"Target missed: {what} was due at {due} for {thread}"
+    )
+    late = " (late: Carebridge was not running then)" if fact.late else ""
+    people = [mention(fact.on_call)] if fact.on_call else []
+    people += [mention_any(target) for target in fact.escalate_to]
+    return f":rotating_light: {headline}.{late} {' '.join(people) or NOBODY_ON_CALL}", None
+
+
+@_renders(f.UrgentConversation)
+def _urgent(fact: f.UrgentConversation) -> Rendered:
+    who = mention(fact.on_call) if fact.on_call else NOBODY_ON_CALL
+    reasons = escape(" · ".join(fact.reasons))
+    return f":red_circle: *Urgent*: {handle(fact.handle)} ({reasons}). {who}", None
+
+
+@_renders(f.OnCallHandoff)
+def _handoff(fact: f.OnCallHandoff) -> Rendered:
+    return on_call_line(
+        fact.user, fact.by_override, fact.until, fact.next_user, fact.decided_at, fact.zone
+    ), None
+
+
+def on_call_line(
+    user: str | None,
+    by_override: bool,
+    until: datetime | None,
+    next_user: str | None,
+    now: datetime,
+    zone: str,
+) -> str:
+    if user is None:
+        return "Nobody is on call. Set a rotation: `/care oncall set @a @b weekly mon 09:00`."
+    ends = f" until {local_time(until, now, zone)}" if until else ""
+    how = " (override)" if by_override else ""
+    following = f" · next: {mention(next_user)}" if next_user and next_user != user else ""
+    return f":bell: On call now: {mention(user)}{how}{ends}{following}"
+
+
+def _who(handle_: str, account: str) -> str:
+    return handle(handle_) if handle_ else f"*{escape(account)}*"
+
+
+@_renders(f.AccountFailing)
+def _failing(fact: f.AccountFailing) -> Rendered:
+    since = fact.since.strftime("%H:%M UTC")
+    return (
+        f":warning: {escape(fact.network_label)} has been failing since {since} for "
+        f"{_who(fact.handle, fact.account)}: {escape(fact.reason)}. New messages are not "
+        "arriving; Carebridge keeps trying and will say when it is back.",
+        None,
+    )
+
+
+@_renders(f.AccountRecovered)
+def _recovered(fact: f.AccountRecovered) -> Rendered:
+    return (
+        f":white_check_mark: {escape(fact.network_label)} is back for "
+        f"{_who(fact.handle, fact.account)}: messages arrive again (failing for "
+        f"{fact.down_minutes} min).",
+        None,
+    )
+
+
+@_renders(f.CredentialsRefused)
+def _refused(fact: f.CredentialsRefused) -> Rendered:
+    text = (
+        f":no_entry: {escape(fact.network_label)} refused the credentials of the account "
+        f"*{escape(fact.account)}*: {escape(fact.reason)}. Nothing arrives from it and no answer "
+        f"can be sent until they are fixed. To fix: {entities(fact.fix)}."
+    )
+    return text, None
+
+
+@_renders(f.CredentialsWork)
+def _credentials_work(fact: f.CredentialsWork) -> Rendered:
+    return (
+        f":white_check_mark: {escape(fact.network_label)} accepts the credentials of "
+        f"*{escape(fact.account)}* ({_who(fact.handle, fact.account)}) again: messages arrive "
+        "again.",
+        None,
+    )
+
+
+# --- privately ------------------------------------------------------------------------------------
+@_renders(f.Refusal)
+def _refusal(fact: f.Refusal) -> Rendered:
+    return REFUSALS[fact.reason].format(detail=entities(fact.detail)), None
+
+
+@_renders(f.ClaimedByOther)
+def _claimed(fact: f.ClaimedByOther) -> Rendered:
+    text = f"{mention(fact.owner)} already owns this conversation."
+    take_over = actions(button("Take over", TAKE_OVER, str(fact.conversation_id)))
+    return text, [
+        section(text + " Take it over if they are away; they will see it in the thread."),
+        take_over,
+    ]
+
+
+@_renders(f.KeptInternal)
+def _kept_internal(fact: f.KeptInternal) -> Rendered:
+    kind = AgentMessageKind(fact.kind)
+    reasons = {
+        AgentMessageKind.NOTE: ":memo: Kept internal: messages starting with `note:` are "
+        "never sent to the customer.",
+        AgentMessageKind.NOT_MEMBER: ":lock: Kept internal: only members of the support "
+        "channel can answer customers.",
+        AgentMessageKind.NOT_OWNER: f":lock: Kept internal: {mention(fact.owner)} owns this "
+        "conversation, so only their thread messages reach the customer.",
+        AgentMessageKind.RESOLVED: ":lock: Kept internal: this conversation is resolved. "
+        "Press Reopen on the card to answer the customer.",
+        AgentMessageKind.TOO_LONG: f":no_entry: Not sent: your answer is {fact.length} "
+        f"characters and a public reply on {escape(fact.network_label)} allows {fact.limit}. "
+        f"Shorten it and post again, or use Move to DM. Your text:\n```{escape(fact.text)}```",
+    }
+    text = reasons[kind]
+    if kind != AgentMessageKind.NOT_OWNER:
+        return text, None
+    take_over = actions(button("Take over", TAKE_OVER, str(fact.conversation_id)))
+    return text, [section(text), take_over]
