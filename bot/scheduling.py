@@ -125,11 +125,12 @@ class Timers:
             self.services.sweeper.sweep()
         except Exception:
             log.exception("sla.sweep_failed")
+        self._check_handoff()
+        # Re-armed last: a run armed for "now" while this one still ran would be skipped.
         now = self.clock.now()
         earliest = self.services.sweeper.next_wake()
         limit = now + SAFETY_INTERVAL
         self._arm_sla(limit if earliest is None else max(min(earliest, limit), now))
-        self._check_handoff()
 
     def _check_handoff(self) -> None:
         """A rotation set on another replica: the next handoff moved, so re-arm for it."""
