@@ -126,17 +126,18 @@ def accounts_from_file(
     names: dict[str, int] = {}
     for index, entry in enumerate(entries):
         where = _Where(path, lines, index)
-        account = _account(entry, where, env, registry, default_channel, problems)
-        if account is None:
-            continue
-        if account.name in names:
+        name = entry.get("name")
+        if isinstance(name, str) and name in names:
             problems.add(
-                f"{where.at('name')}: the name {account.name!r} is already used on line "
-                f"{names[account.name]}: names must be unique"
+                f"{where.at('name')}: the name {name!r} is already used on line "
+                f"{names[name]}: names must be unique"
             )
             continue
-        names[account.name] = where.line("name")
-        accounts.append(account)
+        if isinstance(name, str):
+            names[name] = where.line("name")
+        account = _account(entry, where, env, registry, default_channel, problems)
+        if account is not None:
+            accounts.append(account)
     return tuple(accounts)
 
 
@@ -194,7 +195,7 @@ def _account(
         out_of_hours_public=common.get("out_of_hours_public"),
         sla_first_response=common.get("sla_first_response"),
         sla_next_response=common.get("sla_next_response"),
-        source=f"{where.path}:{where.line('name')}",
+        source=where.header(),
     )
 
 

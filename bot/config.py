@@ -33,6 +33,8 @@ T = TypeVar("T")
 
 PRIORITIES = ("urgent", "high", "normal", "low")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# The weekly digest: weekday (0 = Monday) and local time; None turns it off.
+DEFAULT_DIGEST: tuple[int, time] | None = (0, time(9, 0))
 
 
 class ConfigError(Exception):
@@ -70,7 +72,7 @@ class Settings:
     sla_overrides: dict[str, timedelta] = field(default_factory=dict)
     sla_escalate_to: tuple[str, ...] = ()  # Slack user group (S...) or user (U...) ids
     sla_escalate_after: timedelta | None = None
-    digest: tuple[int, time] | None = (0, time(9, 0))  # weekday (0 = Monday), local time; None: off
+    digest: tuple[int, time] | None = DEFAULT_DIGEST
     out_of_hours_public: bool = False  # X's automation rules restrict automated public replies
     netiquette_url: str | None = None
     netiquette_window: timedelta = timedelta(days=30)
@@ -226,7 +228,7 @@ def load_settings(
         sla_escalate_after=optional_duration("SLA_ESCALATE_AFTER"),
         digest=parsed(
             "DIGEST_SCHEDULE",
-            (0, time(9, 0)),
+            DEFAULT_DIGEST,
             _weekly_time,
             "'off' or a day and time, e.g. mon 09:00",
         ),

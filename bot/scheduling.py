@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import structlog
@@ -72,7 +73,7 @@ class Timers:
                 continue
             seconds = account.config.value("poll_seconds") or 60
             self.scheduler.add_job(
-                self._guard("poll", lambda a=account: self.services.poller.poll(a)),
+                self._guard("poll", partial(self.services.poller.poll, account)),
                 IntervalTrigger(seconds=int(seconds)),
                 id=f"poll:{account.name}",
                 next_run_time=self.clock.now(),

@@ -23,9 +23,10 @@ def register(app: App, services: Services) -> None:
         if event.get("bot_id"):
             return
         fields = [event.get(key) for key in ("channel", "thread_ts", "ts", "user")]
-        if not all(isinstance(value, str) and value for value in fields):
+        strings = [value for value in fields if isinstance(value, str) and value]
+        if len(strings) != len(fields):
             return  # not a person's thread message as Slack sends it
-        channel, thread_ts, ts, user = fields
+        channel, thread_ts, ts, user = strings
         if not is_user_id(user):
             return
         text = event.get("text", "")

@@ -7,7 +7,7 @@ must be empty; the source must be at head too, so both have the same tables.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Connection, func, select, text
 
 from storage import migrate
 from storage.db import Database
@@ -43,12 +43,12 @@ def copy_database(source: Database, target: Database) -> dict[str, int]:
     return counts
 
 
-def _advance_sequences(connection: object) -> None:
+def _advance_sequences(connection: Connection) -> None:
     """Rows came with their ids; PostgreSQL's id sequences must continue after them."""
     for table in Base.metadata.sorted_tables:
         if "id" not in table.columns:
             continue
-        connection.execute(  # type: ignore[attr-defined]
+        connection.execute(
             text(
                 f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                 f"COALESCE((SELECT MAX(id) FROM {table.name}), 1), "

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Update, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -66,3 +66,14 @@ def _sqlite_write_lock_up_front(engine: Engine) -> None:
 
 def session_dialect(session: Session) -> str:
     return session.get_bind().dialect.name
+
+
+def matched_rows(session: Session, statement: Update) -> int:
+    """Run an UPDATE and return how many rows its WHERE matched (for compare-and-set).
+
+    Session.execute is typed as returning a plain Result; an UPDATE without RETURNING gives the
+    CursorResult that carries the row count."""
+    result = session.execute(statement)
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"an UPDATE returned {type(result).__name__}, not a CursorResult")
+    return result.rowcount

@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, and_, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
+from storage.db import matched_rows
 from storage.models import OutboxJob
 
 PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
@@ -127,8 +128,7 @@ def renew_lease(session: Session, job_id: int, attempt: int, until: datetime) ->
     held = (
         (OutboxJob.id == job_id) & (OutboxJob.status == RUNNING) & (OutboxJob.attempts == attempt)
     )
-    result = session.execute(update(OutboxJob).where(held).values(leased_until=until))
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return matched_rows(session, update(OutboxJob).where(held).values(leased_until=until)) == 1
 
 
 def held(job: OutboxJob | None, attempt: int) -> bool:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.model import Author, Direction, Status, Visibility
 from bot.domain.sla import PlannedAlert
+from storage.db import matched_rows
 from storage.models import (
     Alert,
     AuditEntry,
@@ -89,14 +90,15 @@ def conversation_by_thread(session: Session, channel: str, thread_ts: str) -> Co
 
 def claim(session: Session, conversation_id: int, user: str) -> bool:
     """Compare-and-set: only one agent can turn an unclaimed conversation into theirs."""
-    result = session.execute(
+    matched = matched_rows(
+        session,
         update(Conversation)
         .where(Conversation.id == conversation_id, Conversation.assignee.is_(None))
         .values(assignee=user)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
     session.expire_all()
-    return result.rowcount == 1
+    return matched == 1
 
 
 def message(session: Session, message_id: int) -> Message | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
+from functools import partial
 
 from rich.console import Console
 from rich.table import Table
@@ -86,8 +87,8 @@ class Repl:
         self.view.show_changes()
         return True
 
-    def _commands(self) -> dict[str, Callable[[list[str]], None]]:
-        commands: dict[str, Callable[[list[str]], None]] = {
+    def _commands(self) -> dict[str, Callable[[list[str]], object]]:
+        commands: dict[str, Callable[[list[str]], object]] = {
             "help": lambda _: self.console.print(HELP.format(agent=AGENTS[self.agent])),
             "as": self._switch,
             "list": lambda _: self.console.print(self._list()),
@@ -98,7 +99,7 @@ class Repl:
             "wait": lambda a: self.world.clock.advance(timedelta(minutes=int(a[0]))),
         }
         for word, action_id in BUTTONS.items():
-            commands[word] = lambda a, action_id=action_id: self._press(action_id, a)
+            commands[word] = partial(self._press, action_id)
         return commands
 
     def _switch(self, args: list[str]) -> None:
@@ -108,22 +109,23 @@ class Repl:
         self.agent = wanted[args[0].lower()]
 
     def _say(self, args: list[str]) -> None:
-        conversation = self._conversation(args)
-        self.world.reply_in_thread(self.agent, " ".join(args[1:]), conversation.slack_thread_ts)
+        _, thread_ts = self._thread(args)
+        self.world.reply_in_thread(self.agent, " ".join(args[1:]), thread_ts)
 
     def _press(self, action_id: str, args: list[str]) -> None:
-        conversation = self._conversation(args)
+        conversation_id, thread_ts = self._thread(args)
         # Like a click on the card (or on the private Take over button), whatever it shows now.
-        self.world.click(self.agent, action_id, str(conversation.id), conversation.slack_thread_ts)
+        self.world.click(self.agent, action_id, str(conversation_id), thread_ts)
 
-    def _conversation(self, args: list[str]) -> Conversation:
+    def _thread(self, args: list[str]) -> tuple[int, str]:
+        """The id and Slack thread ts of the conversation numbered in `args`."""
         if not args or not args[0].isdigit():
             raise ValueError("give the conversation's number (see list)")
         with self.world.app.database.transaction() as session:
             conversation = session.get(Conversation, int(args[0]))
         if conversation is None or conversation.slack_thread_ts is None:
             raise LookupError(f"there is no conversation {args[0]} in the channel")
-        return conversation
+        return conversation.id, conversation.slack_thread_ts
 
     def _list(self) -> Table:
         table = Table("N", "customer", "where", "status", "owner")

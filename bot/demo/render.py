@@ -178,7 +178,9 @@ def buttons_text(block: dict[str, Any]) -> Text:
         if out:
             out.append(" ")
         if element.get("type") == "button":
-            out.append(f"[ {_plain(element.get('text'))} ]", colours.get(element.get("style"), ""))
+            out.append(
+                f"[ {_plain(element.get('text'))} ]", colours.get(element.get("style", ""), "")
+            )
         else:  # selects, overflow menus, date pickers: named, not drawn
             out.append(f"[{element.get('type', '?')}]", "dim")
     return out

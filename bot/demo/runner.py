@@ -8,7 +8,6 @@ seconds. The terminal shows the Slack channel as it changes and what reached cus
 from __future__ import annotations
 
 import logging
-import statistics
 import tempfile
 import time
 from collections.abc import Iterable
@@ -24,6 +23,7 @@ from bot.clock import ManualClock
 from bot.demo.interactive import Repl
 from bot.demo.render import ChannelView
 from bot.demo.script import AGENTS, LEADS, MORNING, SETTINGS, Step
+from bot.domain.kpis import median
 from bot.domain.model import Direction, Visibility
 from bot.logs import configure_logging
 from bot.reports.render import human_duration
@@ -120,9 +120,10 @@ def summary(world: World) -> Table:
                 _in_target(conversation),
                 f"{count[Direction.INBOUND]}/{count[Direction.OUTBOUND]}/{count[Direction.NOTE]}",
             )
-    median = human_duration(statistics.median(first_responses)) if first_responses else "-"
+    middle = median(first_responses)
+    median_text = human_duration(middle) if middle is not None else "-"
     table.caption = (
-        f"median first answer {median} · {len(world.x.sent_tweets)} public replies and "
+        f"median first answer {median_text} · {len(world.x.sent_tweets)} public replies and "
         f"{len(world.x.sent_dms)} DMs sent on X · "
         f"{len(world.slack.calls('chat.postMessage'))} Slack posts, paced to one per second"
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from bot.sandbox.world import World
 from bot.slack import blocks
@@ -50,7 +51,7 @@ def _late_claim(world: World) -> None:
     world.click(BRUNO, blocks.CLAIM, _conversation_value(card), card["ts"])
 
 
-def _conversation_value(card: dict) -> str:
+def _conversation_value(card: dict[str, Any]) -> str:
     for block in card["blocks"]:
         for element in block.get("elements", []) if block["type"] == "actions" else []:
             return str(element["value"])

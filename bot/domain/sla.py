@@ -86,9 +86,9 @@ def policy_targets(
             f"unknown SLA target {', '.join(unknown)}: expected one of {OVERRIDE_KEYS}"
         )
     base = {FIRST_RESPONSE: first, NEXT_RESPONSE: next_}
-    for name, value in [*base.items(), *overrides.items()]:
-        if value <= _ZERO:
-            raise ValueError(f"the SLA target {name} must be positive, not {value}")
+    for name, duration in [*base.items(), *overrides.items()]:
+        if duration <= _ZERO:
+            raise ValueError(f"the SLA target {name} must be positive, not {duration}")
 
     def value(target: str, priority: Priority) -> timedelta:
         override = overrides.get(f"{target}_{priority}")

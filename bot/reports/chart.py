@@ -26,6 +26,7 @@ def weekly_chart(points: Sequence[DailyPoint], title: str) -> bytes:
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import AutoLocator
 
     figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
@@ -37,7 +38,9 @@ def weekly_chart(points: Sequence[DailyPoint], title: str) -> bytes:
     volume.set_ylabel("Conversations opened", color=BAR_COLOUR)
     volume.set_xticks(positions, labels, fontsize=9)
     # Whole conversations: integer ticks, and a visible axis even on a week with none.
-    volume.yaxis.get_major_locator().set_params(integer=True)
+    whole = AutoLocator()  # the default locator, placing whole numbers only
+    whole.set_params(integer=True)
+    volume.yaxis.set_major_locator(whole)
     volume.set_ylim(bottom=0, top=max([p.opened for p in points], default=0) * 1.15 or 1)
     volume.spines["top"].set_visible(False)
 

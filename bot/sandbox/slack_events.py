@@ -206,7 +206,7 @@ class SlackEventSender:
         }
         if thread_ts is not None:
             container["thread_ts"] = thread_ts
-        payload = {
+        payload: dict[str, Any] = {
             "type": "block_actions",
             "user": {
                 "id": user,

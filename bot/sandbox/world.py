@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-import waitress
+from waitress.server import BaseWSGIServer, create_server
 
 from bot.app import Carebridge
 from bot.clock import ManualClock
@@ -197,7 +197,9 @@ def running_world(
         {**sandbox_env(slack, x, database_url), **(env or {})}, registry=registry
     )
     app = Carebridge.build(settings, clock=clock, registry=registry)
-    server = waitress.create_server(app.wsgi(), host="127.0.0.1", port=0, threads=4)
+    server = create_server(app.wsgi(), host="127.0.0.1", port=0, threads=4)
+    if not isinstance(server, BaseWSGIServer):  # one host and port make one server, not several
+        raise TypeError(f"waitress served one address with a {type(server).__name__}")
     closing = threading.Event()
 
     def serve() -> None:
@@ -210,7 +212,8 @@ def running_world(
                 raise
 
     threading.Thread(target=serve, name="sandbox-http", daemon=True).start()
-    url = f"http://127.0.0.1:{server.effective_port}/slack/events"
+    _, port = server.getsockname()
+    url = f"http://127.0.0.1:{port}/slack/events"
     try:
         yield World(app, clock, slack, x, SlackEventSender(url, SIGNING_SECRET))
     finally:

@@ -33,7 +33,7 @@ def parse_handle(word: str, networks: Sequence[NetworkSpec]) -> Handle | Command
     if spec is None or spec.handles is None:
         return CommandError("no configured network has @handles")
     if not spec.handles.valid(handle):
-        return CommandError(f"{shown(handle)} is not a {spec.label} handle")
+        return CommandError(f"{shown(handle)} is not a valid {spec.label} handle")
     return Handle(spec.name, handle)
 
 

@@ -59,7 +59,11 @@ class Ingest:
         now = self.clock.now()
         customer = repo.upsert_customer(session, inbound.network, inbound.author, now)
         previous = repo.latest_conversation(session, customer.id, account.id)
-        state = previous and PreviousConversation(previous.status, previous.resolved_at)
+        state = (
+            None
+            if previous is None
+            else PreviousConversation(previous.status, previous.resolved_at)
+        )
         route = route_inbound(state, inbound.created_at, self.reopen_window)
 
         if route == Route.NEW or previous is None:

@@ -71,12 +71,13 @@ class Poller:
             log.warning("poll.identify_failed", account=account.name, reason=error.reason)
             self._observe(account, [error])
             return 0
-        stored, errors = 0, []
+        stored = 0
+        errors: list[DeliveryError] = []
         for stream in account.channel.streams:
-            new, error = self._poll_stream(account, stream)
+            new, failure = self._poll_stream(account, stream)
             stored += new
-            if error is not None:
-                errors.append(error)
+            if failure is not None:
+                errors.append(failure)
         self._observe(account, errors)
         return stored
 

@@ -34,7 +34,7 @@ class Scope:
     account: str | None = None
     channel: str | None = None
 
-    def applied(self, query: Select[tuple[Conversation]]) -> Select[tuple[Conversation]]:
+    def applied(self, query: Select[Conversation]) -> Select[Conversation]:
         if self.account is not None:
             query = query.join(ChannelAccount).where(ChannelAccount.name == self.account)
         if self.channel is not None:

@@ -173,7 +173,7 @@ class OutboxWorker:
             self._lane_free_at[job.lane] = now + gap
         with self.database.transaction() as session:
             row = session.get(OutboxJob, job.id)
-            if not rows.held(row, job.attempts):
+            if row is None or not rows.held(row, job.attempts):
                 return  # lease expired and another worker took over; it records instead
             handler.record(session, job, result, now)
             rows.mark_done(row, now, result)

@@ -13,6 +13,7 @@ Out of Slack: an agent's message is Slack markup; the customer must get plain te
 from __future__ import annotations
 
 import re
+from typing import TypeGuard
 
 _SLACK_ENTITY = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
@@ -24,7 +25,7 @@ _FORMATTING = re.compile(r"([*_~`])")
 ZERO_WIDTH_SPACE = "\u200b"
 
 
-def is_user_id(value: object) -> bool:
+def is_user_id(value: object) -> TypeGuard[str]:
     """A Slack user id (U... or, in Enterprise Grid, W...), as events and payloads carry them."""
     return isinstance(value, str) and _USER_ID.fullmatch(value) is not None
 

@@ -26,7 +26,10 @@ ACTION_ID = "text"
 MAX_TEMPLATE_LENGTH = 1000  # far above any notice that fits X, low enough to stay a notice
 TITLE = "Edit notice"
 
-_KIND_LABELS = {NoticeKind.OUT_OF_HOURS: "Out of hours", NoticeKind.NETIQUETTE: "Netiquette"}
+_KIND_LABELS: dict[str, str] = {
+    NoticeKind.OUT_OF_HOURS: "Out of hours",
+    NoticeKind.NETIQUETTE: "Netiquette",
+}
 _LANGUAGE_LABELS = {"it": "Italian", "en": "English"}
 _PLACEHOLDER_HINTS = {
     "name": "the customer's name",

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 import requests
 import structlog
@@ -73,7 +73,7 @@ class _Walk:
 
 
 class XChannel:
-    streams = ("mentions", "dms")
+    streams: tuple[str, ...] = ("mentions", "dms")
 
     def __init__(
         self, client: tweepy.Client, clock: Clock, *, pages_per_poll: int = PAGES_PER_POLL
@@ -161,9 +161,8 @@ class XChannel:
             users = _users_by_id(body)
             messages = []
             for tweet in _items(body):
-                author = (
-                    users.get(tweet.get("author_id")) if _is_id(tweet.get("author_id")) else None
-                )
+                author_id = tweet.get("author_id")
+                author = users.get(author_id) if _is_id(author_id) else None
                 if not _is_id(tweet.get("id")) or author is None or not _text(tweet):
                     log.warning("x.item_skipped", stream="mentions", reason="malformed tweet")
                     continue
@@ -178,8 +177,7 @@ class XChannel:
                 backfill=walk.known is None,
             )
             oldest = min((t["id"] for t in tweets), key=int, default=None)
-            more = isinstance(meta.get("next_token"), str) and oldest is not None
-            if not more:
+            if oldest is None or not isinstance(meta.get("next_token"), str):
                 yield Batch(_oldest_first(messages), walk.finished(newest))
                 return
             # Older mentions are still waiting: go on below the oldest one seen, in this poll
@@ -355,12 +353,12 @@ def _users_by_id(body: dict[str, Any]) -> dict[str, Author]:
         handle = user.get("username")
         if not isinstance(handle, str) or HANDLE.fullmatch(handle) is None:
             continue  # not a username X issues: nothing built from it reaches Slack or X
-        name = user.get("name") if isinstance(user.get("name"), str) else handle
+        name = user.get("name")
         followers = _dict(user.get("public_metrics")).get("followers_count", 0)
         found[user["id"]] = Author(
             external_id=user["id"],
             handle=handle,
-            name=name,
+            name=name if isinstance(name, str) else handle,
             followers=followers if isinstance(followers, int) and followers >= 0 else 0,
             verified=user.get("verified") is True,
             profile_url=profile_url(handle),
@@ -389,7 +387,7 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _is_id(value: Any) -> bool:
+def _is_id(value: object) -> TypeGuard[str]:
     """X's ids are strings of digits (snowflakes); anything else is not an id."""
     return isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 25
 

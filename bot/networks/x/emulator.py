@@ -239,7 +239,13 @@ class XEmulator(LoopbackServer):
         # (route key, account's user id, None for every caller) -> injected 429s (reset_in)
         self._rate_limits: dict[tuple[str, str | None], deque[float]] = {}
         brand = self.add_account(
-            brand_username, brand_name, user_id=brand_id, **SANDBOX_CREDENTIALS
+            brand_username,
+            brand_name,
+            user_id=brand_id,
+            consumer_key=SANDBOX_CREDENTIALS["consumer_key"],
+            consumer_secret=SANDBOX_CREDENTIALS["consumer_secret"],
+            access_token=SANDBOX_CREDENTIALS["access_token"],
+            access_token_secret=SANDBOX_CREDENTIALS["access_token_secret"],
         )
         self.brand_id: str = brand["id"]  # the default brand: send_dm's default recipient
 
