@@ -305,3 +305,41 @@ def test_required_scopes_are_the_bot_scopes_of_the_manifest() -> None:
         section = [*section[:depth], content.strip().rstrip(":")]
     assert scopes, "no bot scopes found in the manifest"
     assert tuple(scopes) == REQUIRED_BOT_SCOPES
+
+
+def test_every_account_and_every_support_channel_is_checked(
+    env: dict[str, str], slack_emulator: SlackEmulator, x_emulator: XEmulator, tmp_path: Path
+) -> None:
+    brand = {
+        "consumer_key": "brand-ck",
+        "consumer_secret": "brand-cs",
+        "access_token": "brand-at",
+        "access_token_secret": "brand-ats-secret",
+    }
+    x_emulator.add_account("acmebrand", "Acme", **brand)
+    slack_emulator.add_channel("CBRAND", name="brand", bot_is_member=False)
+    credentials = "\n".join(f'{key} = "{value}"' for key, value in brand.items())
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text(
+        '[[accounts]]\nname = "acme-care"\nnetwork = "x"\n'
+        'consumer_key = "${X_CONSUMER_KEY}"\nconsumer_secret = "${X_CONSUMER_SECRET}"\n'
+        'access_token = "${X_ACCESS_TOKEN}"\naccess_token_secret = "${X_ACCESS_TOKEN_SECRET}"\n'
+        f'api_url = "{x_emulator.url}"\n\n'
+        f'[[accounts]]\nname = "acme-brand"\nnetwork = "x"\nslack_channel = "CBRAND"\n'
+        f'api_url = "{x_emulator.url}"\n{credentials}\n'
+    )
+    x_emulator.revoke("brand-at")
+    status, lines = doctor(env | {"ACCOUNTS_FILE": str(accounts)})
+    assert status == 1
+    assert line(lines, "Account acme-care (X)") == (
+        "✔ Account acme-care (X): @acmecare (1000000000000000001) → CSUPPORT"
+    )
+    refused = line(lines, "Account acme-brand (X)")
+    assert refused.startswith("✘ Account acme-brand (X): X refused (401)")
+    assert "fix: check X_CONSUMER_KEY" in refused
+    assert line(lines, "Support channel CSUPPORT").startswith("✔")
+    assert line(lines, "Support channel CBRAND") == (
+        "✘ Support channel CBRAND: @carebridge is not a member of #brand (CBRAND) — fix: "
+        "/invite @carebridge in #brand"
+    )
+    assert not any(secret in "\n".join(lines) for secret in brand.values())

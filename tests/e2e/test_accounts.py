@@ -4,6 +4,9 @@ cursors, rate limits and health; answers go out from the account the customer wr
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +17,7 @@ from sqlalchemy import select
 from bot.clock import ManualClock
 from bot.networks.x.emulator import XEmulator
 from bot.sandbox.slack_api import SlackEmulator
-from bot.sandbox.world import CHANNEL, World, running_world
+from bot.sandbox.world import CHANNEL, World, running_world, sandbox_env
 from bot.slack import blocks
 from storage.models import AuditEntry, ChannelAccount
 
@@ -280,3 +283,34 @@ def test_an_account_has_its_own_business_hours(two: World) -> None:
     assert [d["sender_id"] for d in notices] == [two.x.user("acmebrand")["id"]]
     hours = two.events.slash_command("UANNA", "/care", "hours acme-brand", CHANNEL)
     assert "for *acme-brand*" in hours.text and "closed now" in hours.text
+
+
+def test_carebridge_accounts_lists_each_account_with_its_state(
+    two: World, setup: tuple[Path, dict[str, str]], database_url: str
+) -> None:
+    two.mention("giulia_r", "il pacco è fermo", to="acmecare")
+    two.mention("tom_h", "my order is late", to="acmebrand")
+    two.mention("sara_k", "and mine?", to="acmebrand")
+    two.x.revoke(BRAND["access_token"])
+    two.poll()
+    _, env = setup
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "accounts"],
+        env={
+            **os.environ,
+            **sandbox_env(two.slack, two.x, database_url),
+            **env,
+            "COLUMNS": "200",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = {line.split("│")[1].strip(): line for line in result.stdout.splitlines() if "│" in line}
+    assert "@acmecare" in rows["acme-care"] and "ok" in rows["acme-care"]
+    assert rows["acme-care"].rstrip(" │").endswith("1")
+    assert "@acmebrand" in rows["acme-brand"] and "CBRAND" in rows["acme-brand"]
+    assert "failing since" in rows["acme-brand"] and "401" in rows["acme-brand"]
+    assert rows["acme-brand"].rstrip(" │").endswith("2")
+    assert BRAND["access_token"] not in result.stdout + result.stderr

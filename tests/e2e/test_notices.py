@@ -198,3 +198,47 @@ def test_templates_are_edited_from_slack_with_a_preview_and_checks(night: World)
     night.direct_message("marco_b", "Ciao, a che ora aprite?", "Marco")
     assert night.x.sent_dms[0]["text"] == "Siamo chiusi, Marco: domani alle 9:00!"
     assert "Use: `/care template" in care(night, "template welcome fr")
+
+
+# --- the brand never publishes words a customer chose ---------------------------------------------
+@pytest.mark.parametrize(
+    "display_name",
+    ["@victim_acct", "evil.example/login", "https://evil.example", "*Acme* Support", "<!channel>"],
+)
+def test_a_public_notice_greets_by_no_name_when_the_name_is_not_a_plain_name(
+    slack_emulator: SlackEmulator, x_emulator: XEmulator, database_url: str, display_name: str
+) -> None:
+    for night in world_at(
+        MONDAY_22, slack_emulator, x_emulator, database_url, OUT_OF_HOURS_PUBLIC="true"
+    ):
+        night.mention("tricky_1", "where is my order?", display_name)
+        [notice] = night.x.sent_tweets
+        assert notice["text"].startswith("@tricky_1 Hi, thanks for getting in touch!")
+        for word in display_name.split():
+            assert word not in notice["text"]
+        assert "victim" not in notice["text"] and "evil" not in notice["text"]
+
+
+def test_a_plain_first_name_is_used(night: World) -> None:
+    night.direct_message("anne_m", "is anyone there?", "Anne-Marie O'Neill")
+    [notice] = night.x.sent_dms
+    assert notice["text"].startswith("Hi Anne-Marie, thanks for getting in touch!")
+
+
+# --- settings changed from Slack apply on every replica ------------------------------------------
+def test_hours_set_on_one_replica_apply_on_another_at_once(
+    slack_emulator: SlackEmulator, x_emulator: XEmulator, database_url: str
+) -> None:
+    clock = ManualClock(MONDAY_10)
+    slack_emulator.clock = x_emulator.clock = clock.timestamp
+    env = {**NOTICES}
+    with (
+        running_world(database_url, clock, slack=slack_emulator, x=x_emulator, env=env) as one,
+        running_world(database_url, clock, slack=slack_emulator, x=x_emulator, env=env) as two,
+    ):
+        assert "open now" in care(two, "hours")
+        assert "Saved" in care(one, "hours set mon-fri 11:00-18:00")
+        assert "closed now, opening today at 11:00" in care(two, "hours")
+        two.direct_message("marco_b", "Ciao, siete aperti?")  # the other replica ingests it
+        [notice] = x_emulator.sent_dms
+        assert "oggi alle 11:00" in notice["text"]

@@ -106,6 +106,26 @@ def test_vip_commands_and_their_errors(desk: World) -> None:
     assert "was not a VIP" in care(desk, "vip remove @giulia_r")
 
 
+def test_vip_commands_refuse_what_is_not_a_handle_or_a_note(desk: World) -> None:
+    ping = care(desk, "vip add <!channel> pings everyone")
+    assert "is not a valid X handle" in ping and "<!channel>" not in ping
+    assert "at most 200" in care(desk, "vip add @giulia_r " + "n" * 10_000)
+    assert "control characters" in care(
+        desk, "vip add @giulia_r note\u0007".encode().decode("unicode_escape")
+    )
+    assert "no network 'myspace'" in care(desk, "vip add myspace:@giulia_r note")
+    assert "No VIPs yet" in care(desk, "vip list")  # nothing was stored
+
+
+def test_commands_answer_bad_periods_and_handles_clearly(desk: World) -> None:
+    assert "is not a period" in care(desk, "stats " + "9" * 40 + "d")
+    assert "longer than ten years" in care(desk, "stats 99999d")
+    linked = care(desk, "link <!channel> @giulia_r")
+    assert "<!channel>" not in linked and "is not a valid X handle" in linked
+    oncall = care(desk, "oncall set <!channel> weekly mon 09:00")
+    assert oncall.startswith(":warning:") and "<!channel>" not in oncall
+
+
 def test_vip_import_from_csv_on_the_command_line(desk: World, tmp_path) -> None:
     data = tmp_path / "vips.csv"
     data.write_text("handle,note\n@giulia_r,journalist\nmarco_b,CEO of a partner\n")
