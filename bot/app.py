@@ -248,7 +248,9 @@ def build_services(
     )
     customers = Customers(context, networks, settings.crm_url_template)
     prioritizer = Prioritizer(context, priority_rules(settings), oncall)
-    slack_jobs = SlackJobHandlers(slack, database, clock, accounts, deadlines, oncall, customers)
+    slack_jobs = SlackJobHandlers(
+        slack, database, clock, accounts, deadlines, oncall, customers, members
+    )
     handlers: dict[str, Any] = slack_jobs.handlers()
     handlers[DELIVER] = DeliverToCustomer(context, deadlines)
     handlers[DIGEST] = DigestHandler(slack, stats, slack_jobs.post_once, slack_jobs.call)

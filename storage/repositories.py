@@ -3,6 +3,7 @@ transaction) and returns typed models."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -127,11 +128,16 @@ def first_inbound(session: Session, conversation_id: int) -> Message | None:
     return session.scalar(query.order_by(Message.id).limit(1))
 
 
-def open_conversations(session: Session, *, assignee: str | None = None) -> list[Conversation]:
+def open_conversations(
+    session: Session, *, assignee: str | None = None, channels: Collection[str] | None = None
+) -> list[Conversation]:
+    """Open conversations of `assignee` (None: the unclaimed ones), in `channels` if given."""
     query = select(Conversation).where(Conversation.status != Status.RESOLVED)
     query = query.where(
         Conversation.assignee == assignee if assignee else Conversation.assignee.is_(None)
     )
+    if channels is not None:
+        query = query.where(Conversation.slack_channel_id.in_(channels))
     return list(session.scalars(query.order_by(Conversation.opened_at).limit(50)))
 
 

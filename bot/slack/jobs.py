@@ -21,6 +21,7 @@ from bot.domain.delivery import DeliveryError, PermanentError, RateLimited, Tran
 from bot.domain.sla import AlertKind
 from bot.services import outbox
 from bot.services.accounts import Accounts
+from bot.services.context import AccessUnknown
 from bot.services.customers import Customers
 from bot.services.oncall import OnCallService
 from bot.services.outbox import (
@@ -37,6 +38,7 @@ from bot.services.outbox import (
 from bot.services.sla import Deadlines
 from bot.services.worker import Job, JobHandler
 from bot.slack import blocks
+from bot.slack.directory import ChannelMembers
 from bot.slack.failures import CALL_FAILED
 from bot.slack.history import history_line
 from bot.slack.home import HomeItem, home_view
@@ -81,7 +83,9 @@ class SlackJobHandlers:
         deadlines: Deadlines,
         oncall: OnCallService,
         customers: Customers,
+        members: ChannelMembers | None = None,
     ) -> None:
+        self.members = members
         self.client = client
         self.database = database
         self.clock = clock
@@ -197,14 +201,28 @@ class SlackJobHandlers:
 
     def _publish_home(self, job: Job) -> dict[str, Any]:
         user = _read(HomeJob, job).user
+        channels = self._channels_of(user)
         with self.database.transaction() as session:
             mine = [
                 self._home_item(session, c) for c in repo.open_conversations(session, assignee=user)
             ]
-            queue = [self._home_item(session, c) for c in repo.open_conversations(session)]
+            queue = [
+                self._home_item(session, c)
+                for c in repo.open_conversations(session, channels=channels)
+            ]
         view = home_view(mine, queue, self.clock.now(), user=user)
         self.call(self.client.views_publish, user_id=user, view=view)
         return {}
+
+    def _channels_of(self, user: str) -> list[str] | None:
+        """The support channels whose queue `user` sees: those they are a member of (all of
+        them when Slack cannot say just now: a queue shown beats an empty one)."""
+        if self.members is None:
+            return None
+        try:
+            return [c for c in self.accounts.support_channels() if self.members.is_member(user, c)]
+        except AccessUnknown:
+            return None
 
     # --- helpers -------------------------------------------------------------------------------
     def post_once(self, job: Job, channel: str, thread_ts: str | None, text: str, body: Any) -> str:

@@ -118,9 +118,10 @@ def _taken_over(fact: f.TakenOver) -> Rendered:
 
 @_renders(f.SentOnBehalf)
 def _sent_on_behalf(fact: f.SentOnBehalf) -> Rendered:
+    # The team's own words (the invitation to DM): shown as sent.
     return (
         f":outbox_tray: Sent on {escape(fact.network_label)} for {mention(fact.author)}: "
-        f"{escape(truncate(fact.text, 500))}",
+        f"{entities(truncate(fact.text, 500))}",
         None,
     )
 
@@ -128,9 +129,10 @@ def _sent_on_behalf(fact: f.SentOnBehalf) -> Rendered:
 @_renders(f.NoticeSent)
 def _notice_sent(fact: f.NoticeSent) -> Rendered:
     kind = escape(fact.kind.replace("_", "-"))
+    # The team's template, filled with values Carebridge checked: shown as sent.
     return (
         f":outbox_tray: Sent {kind} notice on {escape(fact.network_label)}: "
-        f"{escape(truncate(fact.text, 500))}",
+        f"{entities(truncate(fact.text, 500))}",
         None,
     )
 

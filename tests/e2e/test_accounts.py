@@ -314,3 +314,17 @@ def test_carebridge_accounts_lists_each_account_with_its_state(
     assert "failing since" in rows["acme-brand"] and "401" in rows["acme-brand"]
     assert rows["acme-brand"].rstrip(" │").endswith("2")
     assert BRAND["access_token"] not in result.stdout + result.stderr
+
+
+def test_app_home_shows_the_queue_of_the_channels_one_works_in(two: World) -> None:
+    two.slack.add_channel(BRAND_CHANNEL, members=["UANNA", "UDORA"], name="brand")
+    two.mention("giulia_r", "il pacco è fermo", to="acmecare")
+    two.mention("tom_h", "my order is late", to="acmebrand")
+    for user in ("UDORA", "UANNA"):
+        two.events.event({"type": "app_home_opened", "user": user, "tab": "home"})
+    two.settle()
+    dora = str(two.slack.views_published["UDORA"]["blocks"])
+    assert "@tom_h" in dora and "@giulia_r" not in dora
+    assert "X · @acmebrand" in dora  # which account the customer wrote to
+    anna = str(two.slack.views_published["UANNA"]["blocks"])
+    assert "@tom_h" in anna and "@giulia_r" in anna
