@@ -146,6 +146,16 @@ def _db(action: str, target_url: str | None) -> int:
     return 0
 
 
+def _database_settings() -> Settings | None:
+    """The settings of a command that only uses the database: Slack and the networks may be
+    unconfigured; what is given is still checked (None, and the problems said, if wrong)."""
+    try:
+        return load_settings(os.environ, require_services=False)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return None
+
+
 def _offline(settings: Settings) -> Context:
     """What the commands that only read or write the database need: no network is called."""
     from bot.clock import SystemClock
@@ -170,10 +180,8 @@ def _stats(since_text: str, *, csv: bool, account: str | None) -> int:
     from bot.services.service_hours import ServiceHours
     from bot.services.stats import Scope, Stats
 
-    try:
-        settings = load_settings(os.environ, require_services=False)
-    except ConfigError as error:
-        print(error, file=sys.stderr)
+    settings = _database_settings()
+    if settings is None:
         return EXIT_CONFIG
     context = _offline(settings)
     try:
@@ -207,10 +215,8 @@ def _accounts() -> int:
 
     from storage import migrate
 
-    try:
-        settings = load_settings(os.environ, require_services=False)
-    except ConfigError as error:
-        print(error, file=sys.stderr)
+    settings = _database_settings()
+    if settings is None:
         return EXIT_CONFIG
     context = _offline(settings)
     migrate.upgrade(context.database)
@@ -257,10 +263,8 @@ def _vip_import(path: str) -> int:
     from bot.services.priority import MAX_IMPORT_BYTES, Vips
     from storage import migrate
 
-    try:
-        settings = load_settings(os.environ, require_services=False)
-    except ConfigError as error:
-        print(error, file=sys.stderr)
+    settings = _database_settings()
+    if settings is None:
         return EXIT_CONFIG
     try:
         with open(path, "rb") as file:

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.domain import answers as a
 from bot.domain.templates import LANGUAGES, NoticeKind, describe_hours, describe_next_open
 from bot.reports.render import kpi_blocks
-from bot.slack.blocks import Blocks, handle
+from bot.slack.blocks import handle
 from bot.slack.history import customer_report
 from bot.slack.mrkdwn import escape, mention
-from bot.slack.render import on_call_line
+from bot.slack.render import Rendered, Renderers, on_call_line
 
-Rendered = tuple[str, Blocks | None]
-A = TypeVar("A")
-_RENDERERS: dict[type[Any], Callable[[Any], Rendered]] = {}
+_ANSWERS = Renderers()
+_renders = _ANSWERS.renders
 
 HELP = (
     "*Carebridge* brings your social customer care into this channel.\n"
@@ -50,19 +47,11 @@ USAGE = {
 
 
 def render_answer(answer: a.Answer) -> Rendered:
-    return _RENDERERS[type(answer)](answer)
+    return _ANSWERS(answer)
 
 
 def unknown_command(word: str) -> Rendered:
     return f"Unknown command `{escape(word[:40])}`.\n\n{HELP}", None
-
-
-def _renders(kind: type[A]) -> Callable[[Callable[[A], Rendered]], Callable[[A], Rendered]]:
-    def register(function: Callable[[A], Rendered]) -> Callable[[A], Rendered]:
-        _RENDERERS[kind] = function
-        return function
-
-    return register
 
 
 @_renders(a.CommandError)

@@ -27,8 +27,32 @@ from bot.slack.blocks import (
 from bot.slack.mrkdwn import entities, escape, is_safe_url, mention, mention_any, truncate
 
 Rendered = tuple[str, Blocks | None]
-F = TypeVar("F")
-_RENDERERS: dict[type[Any], Callable[[Any], Rendered]] = {}
+T = TypeVar("T")
+Writer = Callable[[T], Rendered]
+
+
+class Renderers:
+    """A table from a type of value to the function that writes it for Slack; each function
+    joins with `@table.renders(Kind)`."""
+
+    def __init__(self) -> None:
+        self._by_type: dict[type[Any], Callable[[Any], Rendered]] = {}
+
+    def renders(
+        self, kind: type[T]
+    ) -> Callable[[Callable[[T], Rendered]], Callable[[T], Rendered]]:
+        def register(function: Callable[[T], Rendered]) -> Callable[[T], Rendered]:
+            self._by_type[kind] = function
+            return function
+
+        return register
+
+    def __call__(self, value: object) -> Rendered:
+        return self._by_type[type(value)](value)
+
+
+_FACTS = Renderers()
+_renders = _FACTS.renders
 TARGET_LABEL = {"first_response": "first answer", "next_response": "answer to the follow-up"}
 NOBODY_ON_CALL = "(nobody is on call: /care oncall set ...)"
 
@@ -50,15 +74,7 @@ REFUSALS = {
 
 
 def render(fact: f.Fact) -> Rendered:
-    return _RENDERERS[type(fact)](fact)
-
-
-def _renders(kind: type[F]) -> Callable[[Callable[[F], Rendered]], Callable[[F], Rendered]]:
-    def register(function: Callable[[F], Rendered]) -> Callable[[F], Rendered]:
-        _RENDERERS[kind] = function
-        return function
-
-    return register
+    return _FACTS(fact)
 
 
 def local_time(moment: datetime, now: datetime, zone: str) -> str:
