@@ -159,7 +159,11 @@ def validate_template(
     """
     if not text.strip():
         raise TemplateError("the notice is empty: write the text customers should receive")
-    _parse(text)
+    if not "".join(literal for literal, _ in _parse(text)).strip(" \t\n,.;:!?"):
+        # A placeholder alone may be empty once filled (no name, say): say something too.
+        raise TemplateError(
+            "the notice has only placeholders: write the words customers should read around them"
+        )
     if max_length is None:
         return
     filled = max(length(render_template(text, _as_mapping(v))) for v in LONGEST_VALUES.values())
@@ -195,7 +199,10 @@ def notice_text(
     _check_language(language)
     template = override if override and override.strip() else DEFAULTS[(kind, language)]
     text = render_template(template, _as_mapping(values))
-    return text if values.name else _without_name(text)
+    text = text if values.name else _without_name(text)
+    if not text.strip() and template is not DEFAULTS[(kind, language)]:
+        return notice_text(kind, language, values)  # a stored text that says nothing here
+    return text
 
 
 def _without_name(text: str) -> str:

@@ -10,12 +10,11 @@ import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from rich.table import Table
 
 from bot.domain.kpis import Figures, KpiReport
-from bot.slack.blocks import Blocks, section
+from bot.slack.blocks import Blocks, context, mrkdwn, section
 from bot.slack.mrkdwn import mention
 
 NONE = "—"  # shown for a figure with nothing to measure
@@ -160,7 +159,7 @@ def kpi_blocks(report: KpiReport, title: str) -> tuple[str, Blocks]:
     )
     blocks: Blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": _clip(title, MAX_HEADER)}},
-        _context(f"Conversations opened {period_label(report)}"),
+        context(f"Conversations opened {period_label(report)}"),
         {"type": "section", "fields": _fields(team)},
     ]
     if report.per_agent:
@@ -170,7 +169,7 @@ def kpi_blocks(report: KpiReport, title: str) -> tuple[str, Blocks]:
             blocks.append(section(f"{mention(agent)} · {_agent_line(figures)}"))
         if len(agents) > MAX_AGENT_SECTIONS:
             rest = len(agents) - MAX_AGENT_SECTIONS
-            blocks.append(_context(f"…and {rest} more agents in the CSV"))
+            blocks.append(context(f"…and {rest} more agents in the CSV"))
     return fallback, blocks
 
 
@@ -194,7 +193,7 @@ def _fields(team: Figures) -> list[dict[str, str]]:
         ("Resolution", f"median {human_duration(team.resolution_median)}"),
         ("Agent messages per resolved", _mean(team.exchanges_to_close)),
     ]
-    return [{"type": "mrkdwn", "text": f"*{label}*\n{value}"} for label, value in pairs]
+    return [mrkdwn(f"*{label}*\n{value}") for label, value in pairs]
 
 
 def _agent_line(figures: Figures) -> str:
@@ -205,10 +204,6 @@ def _agent_line(figures: Figures) -> str:
         f" · resolution {human_duration(figures.resolution_median)}"
         f" · {_mean(figures.exchanges_to_close)} messages per resolved"
     )
-
-
-def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
 
 
 def _seconds(value: timedelta | None) -> str | int:

@@ -29,7 +29,7 @@ HELP = (
     "• `/care vip add @handle note` (or `remove`, `list`) keeps the VIP list.\n"
     "• `/care customer @handle` shows a customer's recent conversations, for you only.\n"
     "• `/care link @handle @other` joins one person's accounts into one customer.\n"
-    "• `/care audit <thread link>` shows who did what to a conversation.\n"
+    "• `/care audit &lt;thread link&gt;` shows who did what to a conversation.\n"
     "• `/care help` shows this message."
 )
 USAGE = {
@@ -39,8 +39,9 @@ USAGE = {
     "customer": "Use: `/care customer @handle`",
     "link": "Use: `/care link @handle @other_handle` (add `network:` before a handle for "
     "another network)",
-    "audit": "Use: `/care audit <link to the conversation's thread>` (Copy link on its card)",
-    "template": f"Use: `/care template <{'|'.join(NoticeKind)}> <{'|'.join(LANGUAGES)}>`, "
+    "audit": "Use: `/care audit &lt;link to the conversation's thread&gt;` (Copy link on its card)",
+    "template": f"Use: `/care template &lt;{'|'.join(NoticeKind)}&gt; "
+    f"&lt;{'|'.join(LANGUAGES)}&gt;`, "
     "e.g. `/care template out_of_hours it`",
     "stats": "Use: `/care stats [today|24h|7d|30d] [account|all]`",
 }

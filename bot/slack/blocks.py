@@ -77,11 +77,11 @@ def conversation_card(card: Card) -> tuple[str, Blocks]:
     account = f" · {handle(card.account_handle)}" if card.account_handle else ""
     where = f"*{label}*{account} · {'Public mention' if kind == 'mention' else 'DM'}"
     blocks: Blocks = [
-        _context(f"{where} · {priority_label(card.priority, card.priority_reasons)}"),
+        context(f"{where} · {priority_label(card.priority, card.priority_reasons)}"),
         section(who),
         quote(card.text),
-        _context(" · ".join(links)),
-        *([_context(card.history)] if card.history else []),
+        context(" · ".join(links)),
+        *([context(card.history)] if card.history else []),
         section(status_line(card)),
     ]
     buttons = _card_buttons(card)
@@ -163,7 +163,7 @@ def customer_message(
     view = f" · {link(permalink, f'View on {network}')}" if permalink else ""
     fallback = f"{escape(customer.name)} ({handle(customer.handle)}): {escape(truncate(text, 200))}"
     head = f"*{escape(customer.name)}* {profile_link(customer)}{view}"
-    return fallback, [_context(head), quote(text)]
+    return fallback, [context(head), quote(text)]
 
 
 def actions(*elements: dict[str, Any]) -> dict[str, Any]:
@@ -208,12 +208,15 @@ def compact_number(n: int) -> str:
     return f"{n / 1_000_000:.1f}M".replace(".0M", "M")
 
 
+def mrkdwn(text: str) -> dict[str, Any]:
+    """A mrkdwn text object. Verbatim: Slack links only what Carebridge wrote as a link, never a
+    URL or a domain it finds in the text (a customer's `evil.example/login`)."""
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
 def section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    return {"type": "section", "text": mrkdwn(text)}
 
 
 def context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
-
-
-_context = context
+    return {"type": "context", "elements": [mrkdwn(text)]}

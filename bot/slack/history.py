@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from bot.domain.answers import PastConversation
 from bot.domain.model import Status, Visibility
 from bot.domain.priority import ordinal
 from bot.reports.render import human_duration
-from bot.slack.blocks import Blocks, button, handle, section
+from bot.slack.blocks import Blocks, button, context, handle, section
 from bot.slack.mrkdwn import escape, is_safe_url, link, mention, truncate
 
 OPEN_CRM = "open_crm"  # a link button: Slack still sends the action, so the app must ack it
@@ -75,7 +74,7 @@ def customer_report(
         blocks = [section(f"{who}\n{' · '.join(counts)}")]
         blocks += [section(_report_line(c, now)) for c in newest[:MAX_LISTED]]
         if len(newest) > MAX_LISTED:
-            blocks.append(_context(f"Showing the {MAX_LISTED} most recent of {len(newest)}."))
+            blocks.append(context(f"Showing the {MAX_LISTED} most recent of {len(newest)}."))
     if crm_url and is_safe_url(crm_url):
         crm = {**button("Open in CRM", OPEN_CRM, customer_handle[:100]), "url": crm_url}
         blocks.append({"type": "actions", "elements": [crm]})
@@ -146,7 +145,3 @@ def _first_response(conversation: PastConversation) -> str:
 
 def _count(n: int) -> str:
     return "1 conversation" if n == 1 else f"{n} conversations"
-
-
-def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}

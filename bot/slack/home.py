@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.domain.sla import Priority
 from bot.reports.render import human_duration
-from bot.slack.blocks import Blocks, handle, section
+from bot.slack.blocks import Blocks, context, handle, section
 from bot.slack.mrkdwn import escape, link, mention, truncate
 
 MAX_BLOCKS = 100  # Slack's limit for a Home tab view
@@ -72,7 +72,7 @@ def home_view(
         {"type": "divider"},
         _header("Team queue", len(queue)),
         *_items(order(queue), queue_room, now, empty="The queue is empty. :tada:"),
-        _context(f"Most urgent first · {_updated(now)}"),
+        context(f"Most urgent first · {_updated(now)}"),
     ]
     return {"type": "home", "blocks": blocks}
 
@@ -94,7 +94,7 @@ def _items(items: list[HomeItem], room: int, now: datetime, *, empty: str) -> Bl
         return [section(empty)]
     blocks = [section(_line(item, now)) for item in items[:room]]
     if len(items) > room:
-        blocks.append(_context(f"… and {len(items) - room} more, not shown here."))
+        blocks.append(context(f"… and {len(items) - room} more, not shown here."))
     return blocks
 
 
@@ -145,7 +145,3 @@ def _updated(now: datetime) -> str:
     `now`'s zone as the fallback for clients that cannot render it."""
     fallback = f"updated {now:%H:%M %Z}".strip()
     return f"<!date^{int(now.timestamp())}^updated {{time}}|{fallback}>"
-
-
-def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}

@@ -2,9 +2,10 @@
 
 Into Slack: every value Carebridge did not write itself is escaped wherever Slack parses markup:
 `&`, `<`, `>` become entities, so `<!channel>`, `<!here>` or `<@U123>` show as text and ping
-nobody; and `*`, `_`, `~` and backticks get a zero-width space on each side, so a display name
-like `*Acme* support` cannot format the message (mrkdwn has no escape for them). Links and
-mentions are built only from values checked here. Where the text is the message itself, it goes
+nobody; `*`, `_`, `~` and backticks get a zero-width space on each side, so a display name like
+`*Acme* support` cannot format the message (mrkdwn has no escape for them); and URLs and domains
+get one where Slack would link them by itself. Links and mentions are built only from values
+checked here. Where the text is the message itself, it goes
 into a `rich_text` element, which Slack shows literally.
 
 Out of Slack: an agent's message is Slack markup; the customer must get plain text.
@@ -22,6 +23,8 @@ _GROUP_ID = re.compile(r"S[A-Z0-9]{2,20}")
 _CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,20}")
 _SAFE_URL = re.compile(r"https?://[^\s<>|\x00-\x1f\x7f]+")
 _FORMATTING = re.compile(r"([*_~`])")
+# What Slack would turn into a link by itself in a top-level text: a scheme, a dot in a domain.
+_LINKISH = re.compile(r"(?<=:)(?=//)|(?<=[^\W_])(?=\.[^\W_])")
 ZERO_WIDTH_SPACE = "\u200b"
 
 
@@ -31,8 +34,11 @@ def is_user_id(value: object) -> TypeGuard[str]:
 
 
 def escape(text: str) -> str:
-    """A value shown in mrkdwn exactly as it is: no entity, mention, link or formatting."""
-    return _FORMATTING.sub(ZERO_WIDTH_SPACE + r"\1" + ZERO_WIDTH_SPACE, entities(text))
+    """A value shown in mrkdwn exactly as it is: no entity, mention, link or formatting. A
+    zero-width space also goes before the `//` of a scheme and the dots of a domain, so that
+    Slack links no URL it finds (text objects are verbatim, a message's fallback text is not)."""
+    text = _FORMATTING.sub(ZERO_WIDTH_SPACE + r"\1" + ZERO_WIDTH_SPACE, entities(text))
+    return _LINKISH.sub(ZERO_WIDTH_SPACE, text)
 
 
 def entities(text: str) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.domain.templates import LANGUAGES, PLACEHOLDERS, NoticeKind
-from bot.slack.blocks import quote, section
+from bot.slack.blocks import context, quote, section
 
 CALLBACK_ID = "template_edit"
 BLOCK_ID = "template"
@@ -75,7 +75,7 @@ def template_modal(
     blocks: list[dict[str, Any]] = [section(what)]
     if is_default:
         blocks.append(
-            _context("This is the built-in default text. Save to use your own version instead.")
+            context("This is the built-in default text. Save to use your own version instead.")
         )
     blocks += [
         {
@@ -136,7 +136,3 @@ def errors_response(message: str) -> dict[str, Any]:
 
 def _plain(text: str) -> dict[str, Any]:
     return {"type": "plain_text", "text": text}
-
-
-def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}

@@ -436,3 +436,16 @@ def test_naive_datetimes_and_unknown_languages_are_refused() -> None:
 
 def test_placeholders_are_the_fields_of_notice_values() -> None:
     assert tuple(NoticeValues.__dataclass_fields__) == PLACEHOLDERS
+
+
+def test_a_template_must_say_something_besides_its_placeholders() -> None:
+    for text in ("{name}", "{name}, {hours}", "  {rules_url} . "):
+        with pytest.raises(TemplateError, match="only placeholders"):
+            validate_template(text)
+    validate_template("Hi {name}")
+
+
+def test_a_stored_template_that_renders_empty_falls_back_to_the_default() -> None:
+    values = NoticeValues(name="", hours="", next_open="", rules_url="")
+    text = notice_text(NoticeKind.OUT_OF_HOURS, "en", values, "{name}")
+    assert text.startswith("Hi, thanks for getting in touch!")
