@@ -14,6 +14,7 @@ from bot.domain.answers import Answer, CommandError, Usage
 from bot.domain.templates import LANGUAGES, NoticeKind
 from bot.services.registry import Services
 from bot.slack.answers import HELP, render_answer, unknown_command
+from bot.slack.mrkdwn import unescape
 from bot.slack.template_modal import template_modal
 
 
@@ -53,7 +54,8 @@ COMMANDS: dict[str, Handler] = {
     "oncall": lambda s, c: s.oncall.command(c.rest, c.user),
     "stats": lambda s, c: s.stats.command(c.rest, c.channel),
     "hours": _hours,
-    "vip": lambda s, c: s.vips.command(c.rest, c.user),
+    # Slack sends `&`, `<`, `>` typed in a command as entities: a note is stored as typed.
+    "vip": lambda s, c: s.vips.command(unescape(c.rest), c.user),
     "customer": lambda s, c: s.customers.report(c.rest),
     "link": lambda s, c: s.customers.link(c.rest, c.user),
     "audit": lambda s, c: s.conversations.audit_report(c.rest, s.hours.default.zone),

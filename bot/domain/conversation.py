@@ -63,6 +63,7 @@ def classify_agent_message(
     visibility: Visibility,
     length: int,
     public_limit: int | None,
+    private_limit: int | None = None,
     member: bool = True,
 ) -> AgentMessage:
     """Decide what a thread message by an agent is. The order matters: a note is always a note,
@@ -75,7 +76,7 @@ def classify_agent_message(
         return AgentMessage(AgentMessageKind.NOT_OWNER)
     if status == Status.RESOLVED:
         return AgentMessage(AgentMessageKind.RESOLVED)
-    limit = public_limit if visibility == Visibility.PUBLIC else None
+    limit = public_limit if visibility == Visibility.PUBLIC else private_limit
     if limit is not None and length > limit:
         return AgentMessage(AgentMessageKind.TOO_LONG, length=length, limit=limit)
     return AgentMessage(AgentMessageKind.ANSWER, claims=assignee is None, length=length)

@@ -192,6 +192,7 @@ class KeptInternal:
     limit: int | None = None
     network_label: str = ""
     text: str = ""
+    private: bool = False  # too long for a private message (else for a public reply)
 
 
 Fact = Union[  # noqa: UP007 - a runtime value: get_type_hints and isinstance need it

@@ -159,6 +159,7 @@ class NetworkSpec:
     # The longest public answer in the network's own counting; None: no limit Carebridge knows.
     public_text_limit: int | None = None
     public_length: Callable[[str], int] = len
+    private_text_limit: int | None = None  # the longest private message, in characters
     handles: Handles | None = None  # None: customers have no @handles
     # Whether a public notice starts with "@handle " (a network that threads replies under the
     # customer's post needs no address).

@@ -40,7 +40,7 @@ log = structlog.get_logger(__name__)
 FRESH = timedelta(hours=1)  # backfilled messages older than this never get a notice
 NOTICE_AUTHOR = "carebridge:"  # + the notice kind, on the notice's message row
 # A first name as people write one: letters, maybe joined by an apostrophe or a hyphen.
-_PLAIN_NAME = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
+_JOINERS = re.compile(r"['\u2019-]")
 MAX_NAME = 30
 
 
@@ -234,6 +234,9 @@ def plain_first_name(display_name: str) -> str:
     the brand must never publish words a customer chose."""
     words = (display_name or "").split()
     first = words[0] if words else ""
-    if len(first) > MAX_NAME or _PLAIN_NAME.fullmatch(first) is None:
+    parts = _JOINERS.split(first)
+    # str.isalpha: letters only (not "½" or "²", which regular expressions count as word
+    # characters), in any script.
+    if len(first) > MAX_NAME or not all(part.isalpha() for part in parts):
         return ""
     return first

@@ -98,8 +98,11 @@ class Replies:
             assignee=conversation.assignee,
             status=conversation.status,
             visibility=conversation.visibility,
-            length=spec.public_length(text) if spec else len(text),
+            length=spec.public_length(text)
+            if spec and conversation.visibility == Visibility.PUBLIC
+            else len(text),
             public_limit=spec.public_text_limit if spec else None,
+            private_limit=spec.private_text_limit if spec else None,
             member=member,
         )
 
@@ -159,6 +162,7 @@ class Replies:
             limit=decision.limit,
             network_label=self.context.label(conversation.account.network),
             text=message.text if decision.kind == AgentMessageKind.TOO_LONG else "",
+            private=conversation.visibility == Visibility.PRIVATE,
         )
         outbox.tell(
             session,

@@ -33,10 +33,15 @@ def is_user_id(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and _USER_ID.fullmatch(value) is not None
 
 
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")  # embeddings, overrides, isolates
+
+
 def escape(text: str) -> str:
     """A value shown in mrkdwn exactly as it is: no entity, mention, link or formatting. A
     zero-width space also goes before the `//` of a scheme and the dots of a domain, so that
     Slack links no URL it finds (text objects are verbatim, a message's fallback text is not)."""
+    # A right-to-left override in a display name would turn the rest of the line around.
+    text = _BIDI_CONTROLS.sub("", text)
     text = _FORMATTING.sub(ZERO_WIDTH_SPACE + r"\1" + ZERO_WIDTH_SPACE, entities(text))
     return _LINKISH.sub(ZERO_WIDTH_SPACE, text)
 

@@ -281,6 +281,22 @@ def _claimed(fact: f.ClaimedByOther) -> Rendered:
     ]
 
 
+ECHOED = 2500  # of an answer given back to its writer: a message holds 40,000, escaping grows
+
+
+def _echo(text: str) -> str:
+    shown = escape(truncate(text, ECHOED))
+    return shown if len(text) <= ECHOED else f"{shown}\n(the first {ECHOED} characters)"
+
+
+def _where(fact: f.KeptInternal) -> str:
+    return "a private message" if fact.private else "a public reply"
+
+
+def _or_dm(fact: f.KeptInternal) -> str:
+    return "" if fact.private else ", or use Move to DM"
+
+
 @_renders(f.KeptInternal)
 def _kept_internal(fact: f.KeptInternal) -> Rendered:
     kind = AgentMessageKind(fact.kind)
@@ -294,8 +310,8 @@ def _kept_internal(fact: f.KeptInternal) -> Rendered:
         AgentMessageKind.RESOLVED: ":lock: Kept internal: this conversation is resolved. "
         "Press Reopen on the card to answer the customer.",
         AgentMessageKind.TOO_LONG: f":no_entry: Not sent: your answer is {fact.length} "
-        f"characters and a public reply on {escape(fact.network_label)} allows {fact.limit}. "
-        f"Shorten it and post again, or use Move to DM. Your text:\n```{escape(fact.text)}```",
+        f"characters and {_where(fact)} on {escape(fact.network_label)} allows {fact.limit}. "
+        f"Shorten it and post again{_or_dm(fact)}. Your text:\n```{_echo(fact.text)}```",
     }
     text = reasons[kind]
     if kind != AgentMessageKind.NOT_OWNER:

@@ -113,6 +113,7 @@ X = NetworkSpec(
     build=build,
     public_text_limit=X_MAX_WEIGHTED_LENGTH,
     public_length=x_weighted_length,
+    private_text_limit=10_000,  # a DM
     handles=Handles(HANDLE, HANDLE_MAX_LENGTH, profile_url),
     # X refuses a post identical to an earlier one: two customers greeted by the same first
     # name would get one notice. Starting with the customer's @handle makes each unique.
