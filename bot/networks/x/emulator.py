@@ -53,6 +53,7 @@ import binascii
 import copy
 import hashlib
 import hmac
+import math
 import random
 import re
 import time
@@ -284,7 +285,7 @@ class XEmulator(LoopbackServer):
     ) -> tuple[str, Fault]:
         found = _match_route(request)
         if found is not None and rng.random() < 0.25:
-            reset_at = int(self.clock()) + rng.choice((1, 2))
+            reset_at = math.ceil(self.clock()) + rng.choice((1, 2))
             headers = _rate_headers(found[0].limit, 0, reset_at)
             return "429", Fault(429, _too_many_requests(headers).body, headers)
         return super().random_fault(request, rng, timeout_after)
