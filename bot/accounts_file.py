@@ -210,6 +210,8 @@ def _network_values(
     values: dict[str, Any] = {}
     for setting in spec.settings:
         text = texts.get(setting.key)
+        if text is None and setting.key not in texts and setting.app_wide and setting.env:
+            text = _env(env, setting.env)  # the app's, for every account that does not say
         if text is None and setting.required:
             if setting.key not in texts:  # an unset ${VAR} was reported already
                 problems.add(f"{where.header()}: account {name!r} has no {setting.key}")

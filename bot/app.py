@@ -32,19 +32,22 @@ from bot.services.context import Access, Context, Notifier
 from bot.services.conversations import Conversations
 from bot.services.customers import Customers
 from bot.services.delivery import DeliverToCustomer
+from bot.services.health import AccountsHealth
 from bot.services.ingest import Ingest
+from bot.services.moderation import HideMessage, Moderation
 from bot.services.notice_templates import NoticeTemplates
 from bot.services.notices import Notices
 from bot.services.oncall import OnCallService
-from bot.services.outbox import DELIVER, DIGEST, Outbox
+from bot.services.outbox import DELIVER, DIGEST, HIDE, PROCESS_INBOX, Outbox
 from bot.services.polling import Poller
 from bot.services.priority import Prioritizer, Vips
-from bot.services.push import Webhooks
+from bot.services.push import ProcessDelivery, Webhooks
 from bot.services.registry import Services
 from bot.services.replies import Replies
 from bot.services.service_hours import ServiceHours
 from bot.services.sla import Deadlines, SlaSweeper
 from bot.services.stats import Stats
+from bot.services.updates import Updates
 from bot.services.worker import OutboxWorker
 from bot.slack.digest import DigestHandler
 from bot.slack.directory import ChannelMembers, UserGroups, lead_checker
@@ -215,6 +218,11 @@ def build_services(
 ) -> Services:
     outbox = Outbox(clock)
     notifier = Notifier()
+    members = ChannelMembers(slack, clock)
+    access = Access(
+        is_member=members.is_member,
+        is_lead=lead_checker(settings.slack_leads, UserGroups(slack, clock)),
+    )
     context = Context(database, outbox, clock, accounts, notify=notifier)
     policy = sla_policy(settings)
     hours = ServiceHours(
@@ -227,11 +235,13 @@ def build_services(
     stats = Stats(context, hours)
     networks = accounts.networks()
     templates = NoticeTemplates(context, networks)
+    moderation = Moderation(context, access)
     notices = Notices(
         context,
         hours,
         templates,
         deadlines,
+        moderation,
         public_out_of_hours=settings.out_of_hours_public,
         netiquette_url=settings.netiquette_url,
         netiquette_window=settings.netiquette_window,
@@ -241,19 +251,28 @@ def build_services(
             if a.out_of_hours_public is not None
         },
     )
-    members = ChannelMembers(slack, clock)
-    access = Access(
-        is_member=members.is_member,
-        is_lead=lead_checker(settings.slack_leads, UserGroups(slack, clock)),
-    )
+
     customers = Customers(context, networks, settings.crm_url_template)
     prioritizer = Prioritizer(context, priority_rules(settings), oncall)
     slack_jobs = SlackJobHandlers(
         slack, database, clock, accounts, deadlines, oncall, customers, members
     )
+    ingest = Ingest(
+        outbox,
+        clock,
+        deadlines,
+        notices,
+        prioritizer,
+        Updates(context, deadlines),
+        reopen_window=settings.reopen_window,
+    )
+    webhooks = Webhooks(context, ingest)
+    health = AccountsHealth(context)
     handlers: dict[str, Any] = slack_jobs.handlers()
-    handlers[DELIVER] = DeliverToCustomer(context, deadlines)
+    handlers[DELIVER] = DeliverToCustomer(context, deadlines, health)
     handlers[DIGEST] = DigestHandler(slack, stats, slack_jobs.post_once, slack_jobs.call)
+    handlers[PROCESS_INBOX] = ProcessDelivery(webhooks)
+    handlers[HIDE] = HideMessage(context)
     worker = OutboxWorker(
         database,
         handlers,
@@ -264,15 +283,12 @@ def build_services(
         lease=max(timedelta(seconds=30), 4 * settings.http_timeout),
     )
     notifier.subscribe(worker.notify)
-    ingest = Ingest(
-        outbox, clock, deadlines, notices, prioritizer, reopen_window=settings.reopen_window
-    )
     return Services(
         context=context,
         conversations=Conversations(context, deadlines, access),
         replies=Replies(context, access),
-        poller=Poller(context, ingest),
-        webhooks=Webhooks(context, ingest),
+        poller=Poller(context, ingest, health),
+        webhooks=webhooks,
         worker=worker,
         deadlines=deadlines,
         sweeper=SlaSweeper(context, deadlines, oncall, escalate_to=settings.sla_escalate_to),
@@ -283,6 +299,7 @@ def build_services(
         notices=notices,
         vips=Vips(context, networks),
         customers=customers,
+        moderation=moderation,
         notifier=notifier,
     )
 

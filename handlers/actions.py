@@ -22,6 +22,12 @@ def register(app: App, services: Services) -> None:
         blocks.MOVE_TO_DM: conversations.move_to_dm,
         blocks.RETRY: services.replies.retry_delivery,
         blocks.LIFT_HOLD: conversations.lift_hold,
+        blocks.HIDE: lambda conversation_id, user: services.moderation.hide_from_card(
+            conversation_id, user, True
+        ),
+        blocks.UNHIDE: lambda conversation_id, user: services.moderation.hide_from_card(
+            conversation_id, user, False
+        ),
     }
     for action_id, use_case in routes.items():
         app.action(action_id)(_listener(use_case))

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Dialect,
     ForeignKey,
     Index,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -167,8 +168,20 @@ class Message(Base):
     # A customer message that started a response clock: when the answer is due, and when it came.
     response_due_at: Mapped[datetime | None]
     responded_at: Mapped[datetime | None]
+    # Who wrote it (inbound): one person may write as two ids, and answers go to the writer.
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    # What the customer did to it afterwards, as the network reported it.
+    edited_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
+    reaction: Mapped[str | None] = mapped_column(String(40))
+    hidden: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Photos, files, stickers...: [{"kind", "url", "title"}]
+    attachments: Mapped[list[dict[str, str]]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )
 
     conversation: Mapped[Conversation] = relationship()
+    customer: Mapped[Customer | None] = relationship()
 
 
 class OutboxJob(Base):
@@ -194,6 +207,21 @@ class OutboxJob(Base):
     result: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime]
     done_at: Mapped[datetime | None]
+
+
+class InboxDelivery(Base):
+    """A webhook delivery, stored before it is answered and processed after (by the outbox job
+    that is enqueued with it): the network hears 200 at once whatever the load, and a delivery
+    is never lost to a crash between the two."""
+
+    __tablename__ = "inbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    path: Mapped[str] = mapped_column(String(80))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime]
+    processed_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(Text)
 
 
 class AuditEntry(Base):

@@ -43,9 +43,21 @@ def accounts_with_open_conversations(session: Session) -> list[tuple[ChannelAcco
     return [(row, int(count or 0)) for row, count in rows.tuples()]
 
 
+def message_by_external_id(session: Session, network: str, external_id: str) -> Message | None:
+    return session.scalar(select(Message).filter_by(network=network, external_id=external_id))
+
+
 def message_exists(session: Session, network: str, external_id: str) -> bool:
     query = select(Message.id).filter_by(network=network, external_id=external_id)
     return session.scalar(query) is not None
+
+
+def find_or_add_customer(session: Session, network: str, author: Author, now: datetime) -> Customer:
+    """The customer with this id, or a new one from `author`; an existing one is left as is."""
+    customer = session.scalar(
+        select(Customer).filter_by(network=network, external_id=author.external_id)
+    )
+    return customer if customer is not None else upsert_customer(session, network, author, now)
 
 
 def upsert_customer(session: Session, network: str, author: Author, now: datetime) -> Customer:
@@ -69,6 +81,21 @@ def latest_conversation(session: Session, customer_id: int, account_id: int) -> 
     return session.scalar(
         select(Conversation)
         .filter_by(customer_id=customer_id, account_id=account_id)
+        .order_by(Conversation.opened_at.desc(), Conversation.id.desc())
+        .limit(1)
+    )
+
+
+def latest_conversation_of_person(
+    session: Session, customer: Customer, account_id: int
+) -> Conversation | None:
+    """The latest conversation with this account of the person (every id linked to theirs)."""
+    return session.scalar(
+        select(Conversation)
+        .where(
+            Conversation.customer_id.in_(linked_customer_ids(session, customer)),
+            Conversation.account_id == account_id,
+        )
         .order_by(Conversation.opened_at.desc(), Conversation.id.desc())
         .limit(1)
     )

@@ -89,3 +89,11 @@ def is_note(text: str) -> bool:
 def dm_invitation(link: str) -> str:
     """The public reply that moves a conversation to DMs: no personal data in public."""
     return f"We'd like to help you with this privately. Please send us a direct message: {link}"
+
+
+def private_invitation() -> str:
+    """The private reply to a public message that moves the conversation to private messages."""
+    return (
+        "We'd like to help you with this privately, so we're writing to you here. "
+        "Reply to this message and we'll carry on."
+    )

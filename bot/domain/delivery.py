@@ -34,6 +34,19 @@ class PermanentError(DeliveryError):
     """Retrying won't help (bad request, forbidden, deleted tweet): report it to the agents."""
 
 
+class OutsideWindow(PermanentError):
+    """A private answer past the network's reply window (Messenger: 24 hours after the
+    customer's last message): it can go out once the customer writes again."""
+
+    def __init__(self, name: str, window: timedelta, closed_at: datetime | None) -> None:
+        hours = int(window.total_seconds() // 3600)
+        super().__init__(
+            f"{name} allows answers only within {hours} hours of the customer's last message; "
+            "it can go out once they write again (press Retry then)"
+        )
+        self.closed_at = closed_at
+
+
 class CredentialsRefused(PermanentError):
     """The network refused the account's credentials (401: revoked, expired, mistyped): nothing
     works for that account until someone fixes them, so it is said at once."""

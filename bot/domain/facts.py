@@ -75,6 +75,25 @@ class NoticeSent:
 
 
 @dataclass(frozen=True)
+class AnsweredDirectly:
+    """The brand answered on the network itself, not through Carebridge: it counts."""
+
+    network_label: str
+    text: str
+
+
+@dataclass(frozen=True)
+class CommentHidden:
+    """A public message hidden (or shown again) on the network, or the attempt that failed."""
+
+    network_label: str
+    by: str | None  # a Slack user; None: Carebridge, for a second abusive comment
+    hidden: bool
+    ok: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class DeliveryFailed:
     handle: str
     network_label: str
@@ -203,6 +222,8 @@ Fact = Union[  # noqa: UP007 - a runtime value: get_type_hints and isinstance ne
     TakenOver,
     SentOnBehalf,
     NoticeSent,
+    AnsweredDirectly,
+    CommentHidden,
     DeliveryFailed,
     ResponseDueSoon,
     ResponseMissed,

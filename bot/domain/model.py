@@ -45,6 +45,24 @@ class Author:
     profile_url: str = ""
 
 
+class AttachmentKind(StrEnum):
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+    FILE = "file"
+    STICKER = "sticker"
+    LOCATION = "location"
+    STORY = "story"  # a reply to, or a mention in, the customer's story
+    UNSUPPORTED = "unsupported"  # something the network would not show us
+
+
+@dataclass(frozen=True)
+class Attachment:
+    kind: AttachmentKind
+    url: str = ""  # where to see it (empty: the network gives no link)
+    title: str = ""
+
+
 @dataclass(frozen=True)
 class InboundMessage:
     """A customer's message, normalised by a channel adapter."""
@@ -56,6 +74,55 @@ class InboundMessage:
     created_at: datetime
     visibility: Visibility
     permalink: str = ""
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True)
+class MessageEdited:
+    """The customer changed a message we mirrored."""
+
+    network: str
+    external_id: str
+    text: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class MessageRemoved:
+    """The customer deleted a message we mirrored (or it was removed on the network)."""
+
+    network: str
+    external_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class MessageReaction:
+    """The customer reacted to a message (theirs or ours); `reaction` None: taken back."""
+
+    network: str
+    external_id: str
+    reaction: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class AnsweredElsewhere:
+    """The brand answered a customer outside Carebridge (in the network's own app or inbox):
+    it counts as an answer, and the thread shows it. Carebridge's own sends also come back this
+    way (echoes): `marker` carries what Carebridge attached to them, where the network allows."""
+
+    network: str
+    external_id: str  # of the brand's answer
+    customer_external_id: str
+    text: str
+    at: datetime
+    visibility: Visibility
+    in_reply_to: str | None = None  # the customer's message it answers, where known
+    marker: str | None = None
+
+
+NetworkEvent = InboundMessage | MessageEdited | MessageRemoved | MessageReaction | AnsweredElsewhere
 
 
 @dataclass(frozen=True)
@@ -64,3 +131,6 @@ class SentMessage:
 
     external_id: str
     permalink: str = ""
+    # Whom it reached, when the network says and it is another id than the one we had (a
+    # private reply to a Facebook comment reaches the author's Messenger id).
+    recipient_id: str = ""

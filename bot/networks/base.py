@@ -12,11 +12,11 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from bot.clock import Clock
 from bot.domain.hours import BusinessHours
-from bot.domain.model import InboundMessage, SentMessage
+from bot.domain.model import InboundMessage, NetworkEvent, SentMessage
 
 
 @dataclass(frozen=True)
@@ -30,10 +30,11 @@ class AccountIdentity:
 
 @dataclass(frozen=True)
 class Batch:
-    """Part of what a fetch brought: messages oldest first, and the cursor to keep once they are
-    stored. A fetch yields several, so a backlog is stored (and resumed) page by page."""
+    """Part of what a fetch brought: events oldest first (customers' messages, and what else
+    happened: edits, the brand's own answers...), and the cursor to keep once they are stored.
+    A fetch yields several, so a backlog is stored (and resumed) page by page."""
 
-    messages: list[InboundMessage]
+    messages: Sequence[NetworkEvent]
     cursor: str | None
 
 
@@ -51,7 +52,19 @@ class SocialChannel(Protocol):
 
     def reply_publicly(self, text: str, in_reply_to: str) -> SentMessage: ...
 
-    def send_private(self, recipient_id: str, text: str) -> SentMessage: ...
+    def send_private(
+        self, recipient_id: str, text: str, *, extended: bool = False, marker: str | None = None
+    ) -> SentMessage:
+        """A private message. `extended`: past the network's standard reply window, within its
+        extended one (Messenger's HUMAN_AGENT tag). `marker`: attached where the network echoes
+        it back, so Carebridge knows its own sends."""
+        ...
+
+    def complete(self, message: InboundMessage) -> InboundMessage:
+        """The message with what the network can add that its webhook left out (the author's
+        name from a profile lookup, cached; the author of a mention); as given when nothing can
+        be added. Never raises: a profile that cannot be read is no reason to lose a message."""
+        ...
 
     def find_sent(
         self, text: str, *, in_reply_to: str | None, recipient_id: str | None, since: datetime
@@ -59,6 +72,21 @@ class SocialChannel(Protocol):
         """An earlier attempt of this very message, if it reached the network (its answer was
         lost): a retry looks here first, so nothing goes out twice."""
         ...
+
+
+@runtime_checkable
+class PrivateReplies(Protocol):
+    """A network where the brand can answer a public message privately (Facebook's private
+    reply to a comment, once per comment)."""
+
+    def reply_privately(self, text: str, in_reply_to: str) -> SentMessage: ...
+
+
+@runtime_checkable
+class Hiding(Protocol):
+    """A network where the brand can hide a customer's public message from everyone else."""
+
+    def hide(self, external_id: str, hidden: bool) -> None: ...
 
 
 # --- configuration --------------------------------------------------------------------------------
@@ -72,6 +100,9 @@ class Setting:
     env: str | None = None
     required: bool = False
     secret: bool = False  # never logged, never printed
+    # One value for the whole app (Meta's app secret): an account of ACCOUNTS_FILE that leaves
+    # it out takes the environment's.
+    app_wide: bool = False
     parse: Callable[[str], Any] = str  # ValueError: the value is wrong
     expects: str = "a value"  # what a wrong value is told it should be
     default: Any = None
@@ -111,10 +142,11 @@ class MalformedPayload(ValueError):
 
 @dataclass(frozen=True)
 class Pushed:
-    """A customer message a webhook delivered, for the brand account the network names."""
+    """What a webhook delivered (a customer's message, an edit, an answer the brand gave on the
+    network itself...), for the brand account the network names."""
 
     account_external_id: str
-    message: InboundMessage
+    event: NetworkEvent
 
 
 class WebhookReceiver(Protocol):
@@ -160,6 +192,7 @@ class NetworkSpec:
     public_text_limit: int | None = None
     public_length: Callable[[str], int] = len
     private_text_limit: int | None = None  # the longest private message, in characters
+    private_name: str = "DM"  # what the network calls a private message
     handles: Handles | None = None  # None: customers have no @handles
     # Whether a public notice starts with "@handle " (a network that threads replies under the
     # customer's post needs no address).
@@ -168,6 +201,17 @@ class NetworkSpec:
     # Where a customer starts a private conversation with the brand (Move to DM); None: the
     # network has no way to invite one.
     private_message_link: Callable[[AccountIdentity], str] | None = None
+    # Move to DM answers the public message privately (Facebook's private reply to a comment)
+    # instead of inviting publicly with the link.
+    invites_privately: bool = False
+    # Private answers are allowed only this long after the customer's last private message
+    # (Messenger: 24 h); None: any time. The extended window (HUMAN_AGENT: 7 days) needs the
+    # account's boolean setting `extended_window_setting`.
+    private_window: timedelta | None = None
+    extended_private_window: timedelta | None = None
+    extended_window_setting: str | None = None
+    # Whether a public message of this network can be hidden by the brand (a Facebook comment).
+    can_hide: bool = False
     # What to do when the network refuses an account's credentials (said in its channel).
     credentials_fix: str = "check the account's credentials"
     doctor: Callable[[AccountConfig, SocialChannel], Finding] | None = None

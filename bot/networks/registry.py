@@ -52,6 +52,7 @@ class Registry:
 
 
 def builtin() -> list[NetworkSpec]:
+    from bot.networks.facebook import FACEBOOK
     from bot.networks.x import X
 
-    return [X]
+    return [X, FACEBOOK]

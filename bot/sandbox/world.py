@@ -21,6 +21,8 @@ from bot.app import Carebridge
 from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.networks.base import NetworkSpec
+from bot.networks.facebook import FACEBOOK
+from bot.networks.facebook.emulator import GraphEmulator
 from bot.networks.registry import Registry
 from bot.networks.x import X
 from bot.networks.x.emulator import XEmulator
@@ -55,6 +57,7 @@ class World:
     slack: SlackEmulator
     x: XEmulator
     events: SlackEventSender
+    meta: GraphEmulator | None = None  # Facebook, when the world has a Page
     _customers: set[str] = field(default_factory=set)
 
     # --- time and work -------------------------------------------------------------------------
@@ -126,6 +129,21 @@ class World:
         self.settle()
         return event
 
+    # --- Facebook ------------------------------------------------------------------------------
+    @property
+    def webhook_url(self) -> str:
+        return self.events.url.replace("/slack/events", "/webhooks/meta")
+
+    def deliver(self, *, batch: bool = False) -> None:
+        """Meta delivers what is pending (comments, messages, echoes...) to the bot's webhook,
+        then the bot processes and posts."""
+        assert self.meta is not None, "this world has no Facebook Page"
+        for _ in range(5):  # an answer's echo is a new delivery: until nothing is pending
+            if not self.meta.pending():
+                break
+            self.meta.deliver(self.webhook_url, batch=batch)
+            self.settle()
+
     # --- Slack ---------------------------------------------------------------------------------
     def cards(self, channel: str = CHANNEL) -> list[dict[str, Any]]:
         """The conversations' root messages: the bot's posts with blocks (its notices in the
@@ -183,6 +201,7 @@ def running_world(
     agents: dict[str, str] | None = None,
     env: dict[str, str] | None = None,
     registry: Registry | None = None,
+    meta: GraphEmulator | None = None,
 ) -> Iterator[World]:
     """Start the emulators (unless given) and the bot; stop what was started here. `env` adds
     or overrides settings (hours, targets, on-call...)."""
@@ -193,8 +212,9 @@ def running_world(
     for user_id, name in agents.items():
         slack.add_user(user_id, name)
     registry = registry or Registry.default()
+    page = network_env(FACEBOOK, FACEBOOK.sandbox_values(meta.graph_url)) if meta else {}
     settings = load_settings(
-        {**sandbox_env(slack, x, database_url), **(env or {})}, registry=registry
+        {**sandbox_env(slack, x, database_url), **page, **(env or {})}, registry=registry
     )
     app = Carebridge.build(settings, clock=clock, registry=registry)
     server = create_server(app.wsgi(), host="127.0.0.1", port=0, threads=4)
@@ -215,7 +235,7 @@ def running_world(
     _, port = server.getsockname()
     url = f"http://127.0.0.1:{port}/slack/events"
     try:
-        yield World(app, clock, slack, x, SlackEventSender(url, SIGNING_SECRET))
+        yield World(app, clock, slack, x, SlackEventSender(url, SIGNING_SECRET), meta)
     finally:
         closing.set()
         server.close()

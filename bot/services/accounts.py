@@ -132,7 +132,10 @@ class Accounts:
                     created_at=now,
                 )
                 session.add(row)
-            row.name, row.handle = account.name, identity.handle
+            # What the cards call the account: its @handle, or its name on a network without
+            # handles (a Facebook Page).
+            shown = identity.handle if account.spec.handles else identity.name or identity.handle
+            row.name, row.handle = account.name, shown
             row.slack_channel_id = account.slack_channel or self.default_channel
             session.flush()
             account_id = row.id

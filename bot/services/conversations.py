@@ -9,7 +9,7 @@ import structlog
 from sqlalchemy.orm import Session
 
 from bot.domain.answers import AuditLine, AuditTrail, NotAConversation, Usage
-from bot.domain.conversation import dm_invitation
+from bot.domain.conversation import dm_invitation, private_invitation
 from bot.domain.facts import ClaimedByOther, HoldLifted, Refusal, TakenOver
 from bot.domain.model import Delivery, Direction, Status, Visibility
 from bot.networks.base import AccountIdentity
@@ -151,7 +151,8 @@ class Conversations:
             log.info("conversation.reopened", conversation_id=conversation_id, user=user)
 
     def move_to_dm(self, conversation_id: int, user: str) -> None:
-        """Invite the customer, publicly, to continue by DM on the same network."""
+        """Invite the customer to continue privately on the same network: publicly with the
+        link where the network has no private reply (X), else by a private reply (Facebook)."""
         with self.context.transaction() as session:
             conversation = _get(session, conversation_id, lock=True)
             if not self._member(session, conversation, user):
@@ -170,7 +171,7 @@ class Conversations:
                 self._tell(session, conversation, user, Refusal("no_public_post"))
                 return
             spec = self.context.accounts.spec(conversation.account.network)
-            if spec is None or spec.private_message_link is None:
+            if spec is None or (spec.private_message_link is None and not spec.invites_privately):
                 label = self.context.label(conversation.account.network)
                 self._tell(session, conversation, user, Refusal("no_private_messages", label))
                 return
@@ -179,13 +180,18 @@ class Conversations:
             brand = AccountIdentity(
                 conversation.account.external_id, conversation.account.handle, ""
             )
+            if spec.invites_privately or spec.private_message_link is None:
+                visibility, text = Visibility.PRIVATE, private_invitation()
+            else:
+                visibility = Visibility.PUBLIC
+                text = dm_invitation(spec.private_message_link(brand))
             invitation = Message(
                 conversation_id=conversation_id,
                 direction=Direction.OUTBOUND,
-                visibility=Visibility.PUBLIC,
+                visibility=visibility,
                 network=conversation.account.network,
                 author=user,
-                text=dm_invitation(spec.private_message_link(brand)),
+                text=text,
                 created_at=now,
                 delivery=Delivery.PENDING,
                 in_reply_to_external_id=latest.external_id,

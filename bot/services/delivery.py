@@ -2,71 +2,169 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 from sqlalchemy.orm import Session
 
-from bot.domain.delivery import PermanentError
+from bot.domain.delivery import CredentialsRefused, OutsideWindow, PermanentError, RateLimited
 from bot.domain.facts import DeliveryFailed, NoticeSent, SentOnBehalf
-from bot.domain.model import Delivery, Direction, Status, Visibility
+from bot.domain.model import Author, Delivery, Direction, Status, Visibility
+from bot.networks.base import PrivateReplies
+from bot.services.accounts import Account
 from bot.services.context import Context
+from bot.services.health import AccountsHealth
 from bot.services.outbox import DeliveryJob, read
 from bot.services.sla import Deadlines
+from bot.services.updates import marker
 from bot.services.worker import Job
 from storage import repositories as repo
 from storage.models import Message
 
 log = structlog.get_logger(__name__)
+CREDENTIALS_RETRY = timedelta(minutes=1)  # an answer waiting for its account's token is retried
+
+
+@dataclass(frozen=True)
+class _Plan:
+    account_id: int
+    network: str
+    brand_id: str
+    brand: str
+    account_name: str | None
+    text: str
+    since: datetime
+    private: bool
+    in_reply_to: str | None
+    recipient: str | None
+    marker: str
+    last_private_at: datetime | None
 
 
 class DeliverToCustomer:
     max_attempts = 8  # about four minutes of backoff, then the agents hear about it
 
-    def __init__(self, context: Context, deadlines: Deadlines) -> None:
+    def __init__(
+        self, context: Context, deadlines: Deadlines, health: AccountsHealth | None = None
+    ) -> None:
         self.context = context
         self.deadlines = deadlines
+        self.health = health
 
     def perform(self, job: Job) -> dict[str, Any] | None:
         with self.context.database.transaction() as session:
             message = _message(session, job)
             if message.delivery == Delivery.SENT:
                 return {"external_id": message.external_id, "permalink": message.permalink}
-            conversation = message.conversation
-            row = conversation.account
-            account_id, network, brand_id, handle = row.id, row.network, row.external_id, row.handle
-            name = row.name
-            text, since = message.text, message.created_at
-            public = message.visibility == Visibility.PUBLIC
-            target = (
-                message.in_reply_to_external_id if public else conversation.customer.external_id
-            )
-        if not target:
-            raise PermanentError("there is no customer post to reply to")
+            plan = self._plan(session, message)
         account = self.context.accounts.find(
-            account_id=account_id, network=network, external_id=brand_id, name=name
+            account_id=plan.account_id,
+            network=plan.network,
+            external_id=plan.brand_id,
+            name=plan.account_name,
         )
         if account is None:
             raise PermanentError(
-                f"the brand account @{handle} is no longer configured: add it back to answer "
+                f"the brand account {plan.brand} is no longer configured: add it back to answer "
                 "from it"
             )
+        try:
+            sent = self._send(account, plan, job)
+        except CredentialsRefused as refused:
+            # Nothing goes out for this account until its token is fixed: say so once in its
+            # channel, and keep the answer waiting (no attempt counted) instead of failing it.
+            if self.health is not None:
+                self.health.observe(account, [refused], polled=False)
+            retry_at = self.context.clock.now() + CREDENTIALS_RETRY
+            raise RateLimited(refused.reason, retry_at) from refused
+        if self.health is not None:
+            self.health.observe(account, [], polled=False)
+        return sent
+
+    def _send(self, account: Account, plan: _Plan, job: Job) -> dict[str, Any]:
         channel = account.channel
-        if job.tried_before:  # an earlier attempt may have reached X although we never heard
+        extended = self._window(account, plan)
+        if job.tried_before:  # an earlier attempt may have arrived although we never heard
             found = channel.find_sent(
-                text,
-                in_reply_to=target if public else None,
-                recipient_id=None if public else target,
-                since=since - timedelta(minutes=1),
+                plan.text,
+                in_reply_to=plan.in_reply_to,
+                recipient_id=plan.recipient,
+                since=plan.since - timedelta(minutes=1),
             )
             if found is not None:
                 log.info("message.found_sent", message_id=_message_id(job))
                 return {"external_id": found.external_id, "permalink": found.permalink}
-        sent = (
-            channel.reply_publicly(text, target) if public else channel.send_private(target, text)
+        if plan.recipient is not None:
+            sent = channel.send_private(
+                plan.recipient, plan.text, extended=extended, marker=plan.marker
+            )
+        elif plan.private:  # a private answer to a public message (Facebook's private reply)
+            if not isinstance(channel, PrivateReplies):
+                raise PermanentError(f"{account.label} cannot answer a public post privately")
+            sent = channel.reply_privately(plan.text, plan.in_reply_to or "")
+        else:
+            sent = channel.reply_publicly(plan.text, plan.in_reply_to or "")
+        return {
+            "external_id": sent.external_id,
+            "permalink": sent.permalink,
+            "recipient_id": sent.recipient_id,
+        }
+
+    def _plan(self, session: Session, message: Message) -> _Plan:
+        """What to send where, read in one short transaction before any network call."""
+        conversation = message.conversation
+        row = conversation.account
+        in_reply_to = message.in_reply_to_external_id
+        private = message.visibility == Visibility.PRIVATE
+        latest = repo.latest_inbound(session, conversation.id, Visibility.PRIVATE)
+        # A private answer in reply to a public message goes under it privately; any other
+        # private answer goes to whoever wrote privately last, a public one under their post.
+        writer = (latest.customer if latest is not None else None) or conversation.customer
+        recipient = writer.external_id if private and not in_reply_to else None
+        if recipient is None and not in_reply_to:
+            raise PermanentError("there is no customer post to reply to")
+        if in_reply_to:
+            answered = repo.message_by_external_id(session, row.network, in_reply_to)
+            if answered is not None and answered.deleted_at is not None:
+                raise PermanentError(
+                    "held: the customer deleted the message this answers; answer their latest "
+                    "one, or move to a private conversation"
+                )
+        return _Plan(
+            account_id=row.id,
+            network=row.network,
+            brand_id=row.external_id,
+            brand=f"@{row.handle}" if row.handle else row.network,
+            account_name=row.name,
+            text=message.text,
+            since=message.created_at,
+            private=private,
+            in_reply_to=in_reply_to,
+            recipient=recipient,
+            marker=marker(message),
+            last_private_at=latest.created_at if latest is not None else None,
         )
-        return {"external_id": sent.external_id, "permalink": sent.permalink}
+
+    def _window(self, account: Account, plan: _Plan) -> bool:
+        """Whether a private message needs the extended window (e.g. Messenger's HUMAN_AGENT
+        tag); raises OutsideWindow when even that is closed."""
+        spec = account.spec
+        if plan.recipient is None or spec.private_window is None:
+            return False
+        last = plan.last_private_at
+        now = self.context.clock.now()
+        if last is not None and now <= last + spec.private_window:
+            return False
+        setting = spec.extended_window_setting
+        extended = (
+            spec.extended_private_window if setting and account.config.value(setting) else None
+        )
+        if last is not None and extended is not None and now <= last + extended:
+            return True
+        closed = last + (extended or spec.private_window) if last is not None else None
+        raise OutsideWindow(spec.private_name, spec.private_window, closed)
 
     def record(
         self, session: Session, job: Job, result: dict[str, Any] | None, now: datetime
@@ -78,6 +176,8 @@ class DeliverToCustomer:
         message.external_id, message.permalink = result["external_id"], result["permalink"]
         message.delivery, message.delivery_error = Delivery.SENT, None
         conversation = message.conversation
+        if result.get("recipient_id"):
+            self._reached(session, message, str(result["recipient_id"]), now)
         if message.direction == Direction.NOTICE:
             # An automatic notice is not an answer: no clock stops, the card does not change.
             self._show_notice(session, message, now)
@@ -112,6 +212,19 @@ class DeliverToCustomer:
         notice = NoticeSent(kind, self.context.label(message.network), message.text)
         self.context.outbox.thread(session, message.conversation, f"sent:{message.id}", notice)
         log.info("notice.delivered", conversation_id=message.conversation_id, kind=kind)
+
+    def _reached(
+        self, session: Session, message: Message, recipient_id: str, now: datetime
+    ) -> None:
+        """A private reply to a public message reached the customer under another id (their
+        Messenger id): that id is the same person, so their answer joins this thread."""
+        commenter = message.conversation.customer
+        if recipient_id == commenter.external_id:
+            return
+        author = Author(recipient_id, "", commenter.name, profile_url=commenter.profile_url)
+        reached = repo.find_or_add_customer(session, commenter.network, author, now)
+        reached.person_id = repo.person_of(commenter)
+        commenter.person_id = repo.person_of(commenter)
 
     def give_up(self, session: Session, job: Job, reason: str, now: datetime) -> None:
         message = _message(session, job)

@@ -1,4 +1,5 @@
-"""Inbound flow: a network's messages become stored messages, conversations and Slack posts."""
+"""Inbound flow: a network's messages become stored messages, conversations and Slack posts;
+what else it reports (edits, deletions, reactions, answers given on the network) is applied."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.domain.conversation import PreviousConversation, Route, route_inbound
-from bot.domain.model import Delivery, Direction, InboundMessage, Status
+from bot.domain.model import Delivery, Direction, InboundMessage, NetworkEvent, Status
 from bot.services.notices import Notices
 from bot.services.outbox import Outbox
 from bot.services.priority import Prioritizer
 from bot.services.sla import Deadlines
+from bot.services.updates import Updates
 from storage import repositories as repo
 from storage.models import ChannelAccount, Conversation, Message
 
@@ -29,9 +31,11 @@ class Ingest:
         deadlines: Deadlines,
         notices: Notices,
         prioritizer: Prioritizer,
+        updates: Updates,
         *,
         reopen_window: timedelta,
     ) -> None:
+        self.updates = updates
         self.outbox = outbox
         self.deadlines = deadlines
         self.notices = notices
@@ -40,9 +44,12 @@ class Ingest:
         self.reopen_window = reopen_window
 
     def ingest(
-        self, session: Session, account: ChannelAccount, messages: Iterable[InboundMessage]
+        self, session: Session, account: ChannelAccount, events: Iterable[NetworkEvent]
     ) -> int:
-        """Store new messages (in the caller's transaction); return how many were new."""
+        """Store new messages and apply the other events, in the caller's transaction; return
+        how many messages were new. A repeated delivery or poll changes nothing."""
+        events = list(events)
+        messages = [e for e in events if isinstance(e, InboundMessage)]
         stored = 0
         for inbound in sorted(messages, key=lambda m: m.created_at):
             if inbound.author.external_id == account.external_id:
@@ -51,6 +58,9 @@ class Ingest:
                 continue  # fetched before: stored once, however often a poll brings it
             self._ingest_one(session, account, inbound)
             stored += 1
+        for event in events:  # after the messages they may be about, in the network's order
+            if not isinstance(event, InboundMessage):
+                self.updates.apply(session, account, event)
         return stored
 
     def _ingest_one(
@@ -58,7 +68,7 @@ class Ingest:
     ) -> None:
         now = self.clock.now()
         customer = repo.upsert_customer(session, inbound.network, inbound.author, now)
-        previous = repo.latest_conversation(session, customer.id, account.id)
+        previous = repo.latest_conversation_of_person(session, customer, account.id)
         state = (
             None
             if previous is None
@@ -93,6 +103,10 @@ class Ingest:
             text=inbound.text,
             created_at=inbound.created_at,
             delivery=Delivery.RECEIVED,
+            customer_id=customer.id,
+            attachments=[
+                {"kind": str(a.kind), "url": a.url, "title": a.title} for a in inbound.attachments
+            ],
         )
         session.add(message)
         session.flush()

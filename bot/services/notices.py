@@ -30,6 +30,7 @@ from bot.domain.templates import (
     notice_text,
 )
 from bot.services.context import Context
+from bot.services.moderation import Moderation
 from bot.services.notice_templates import NoticeTemplates
 from bot.services.service_hours import ServiceHours
 from bot.services.sla import Deadlines
@@ -51,6 +52,7 @@ class Notices:
         hours: ServiceHours,
         templates: NoticeTemplates,
         deadlines: Deadlines,
+        moderation: Moderation,
         *,
         public_out_of_hours: bool,
         netiquette_url: str | None,
@@ -61,6 +63,7 @@ class Notices:
         self.hours = hours
         self.templates = templates
         self.deadlines = deadlines
+        self.moderation = moderation
         self.public_out_of_hours = public_out_of_hours
         self.account_public_out_of_hours = dict(account_public_out_of_hours or {})
         self.netiquette_url = netiquette_url
@@ -103,6 +106,8 @@ class Notices:
             )
             outbox.thread(session, conversation, key, hold)
             outbox.refresh_card(session, conversation)
+            if message.visibility == Visibility.PUBLIC and self._hides_abuse(conversation):
+                self.moderation.hide(session, message, True, by=None)
             repo.audit(
                 session,
                 conversation.id,
@@ -152,6 +157,13 @@ class Notices:
             OutOfHoursNotSent(opens, now, calendar.zone.key),
         )
         repo.audit(session, conversation.id, "carebridge", "out_of_hours_not_sent", now)
+
+    def _hides_abuse(self, conversation: Conversation) -> bool:
+        """Whether the account hides a second abusive public message by itself (a Facebook
+        Page with META_HIDE_ABUSIVE)."""
+        spec = self.context.accounts.spec(conversation.account.network)
+        account = self.context.accounts.by_name(conversation.account.name or "")
+        return bool(spec and spec.can_hide and account and account.config.value("hide_abusive"))
 
     def _public_allowed(self, conversation: Conversation) -> bool:
         name = conversation.account.name

@@ -27,6 +27,7 @@ from storage.outbox_rows import NewJob, enqueue
 POST_CARD = "slack.post_card"
 UPDATE_CARD = "slack.update_card"
 MIRROR_MESSAGE = "slack.mirror_message"
+UPDATE_MIRROR = "slack.update_mirror"
 THREAD_MESSAGE = "slack.thread_message"
 CHANNEL_MESSAGE = "slack.channel_message"
 EPHEMERAL = "slack.ephemeral"
@@ -34,6 +35,8 @@ REACTION = "slack.reaction"
 PUBLISH_HOME = "slack.publish_home"
 DIGEST = "slack.digest"
 DELIVER = "network.deliver"
+PROCESS_INBOX = "inbox.process"
+HIDE = "network.hide"
 
 # Higher runs first: an agent waiting for feedback beats a backlog of mirrored messages, and
 # among mirrored messages a VIP's or an angry customer's go before ordinary ones.
@@ -92,6 +95,18 @@ class DeliveryJob:
 
 
 @dataclass(frozen=True)
+class HideJob:
+    message_id: int
+    hidden: bool
+    by: str | None = None  # the Slack user; None: Carebridge itself
+
+
+@dataclass(frozen=True)
+class InboxJob:
+    inbox_id: int
+
+
+@dataclass(frozen=True)
 class DigestJob:
     channel: str
     since: datetime
@@ -107,6 +122,8 @@ Payload = (
     | ReactionJob
     | HomeJob
     | DeliveryJob
+    | InboxJob
+    | HideJob
     | DigestJob
 )
 P = TypeVar("P", bound=Payload)
@@ -192,6 +209,19 @@ class Outbox:
             ),
         )
 
+    def update_mirror(self, session: Session, conversation: Conversation, message: Message) -> None:
+        """Re-render a customer's message in the thread (edited, deleted, reacted to)."""
+        self._add(
+            session,
+            _in_thread(
+                conversation,
+                UPDATE_MIRROR,
+                f"mirror:{message.id}:{uuid.uuid4().hex}",
+                FEEDBACK_PRIORITY,
+                MirrorJob(message.id),
+            ),
+        )
+
     def thread(self, session: Session, conversation: Conversation, key: str, fact: Fact) -> None:
         """Say `fact` in the conversation's thread, once per `key`."""
         self._add(
@@ -225,7 +255,7 @@ class Outbox:
                 write(ChannelPost(channel, fact)),
                 priority=FEEDBACK_PRIORITY,
                 ordering_key=f"slack:conversation:{after.id}" if after is not None else None,
-                lane=f"slack:{channel}",
+                lane=slack_lane(channel),
             ),
         )
 
@@ -275,6 +305,34 @@ class Outbox:
             ),
         )
 
+    def moderate(self, session: Session, message: Message, hidden: bool, by: str | None) -> None:
+        """Hide (or show again) a public message on its network, in the account's lane."""
+        self._add(
+            session,
+            NewJob(
+                HIDE,
+                f"hide:{message.id}:{hidden}:{uuid.uuid4().hex}",
+                write(HideJob(message.id, hidden, by)),
+                priority=DELIVERY_PRIORITY,
+                ordering_key=f"deliver:conversation:{message.conversation_id}",
+                lane=f"account:{message.conversation.account_id}",
+            ),
+        )
+
+    def process_inbox(self, session: Session, inbox_id: int, path: str) -> None:
+        """Process a stored webhook delivery soon, after the ones received before it on the
+        same path (an edit comes after the message it edits)."""
+        self._add(
+            session,
+            NewJob(
+                PROCESS_INBOX,
+                f"inbox:{inbox_id}",
+                write(InboxJob(inbox_id)),
+                priority=DELIVERY_PRIORITY,
+                ordering_key=f"inbox:{path}",
+            ),
+        )
+
     def digest(self, session: Session, channel: str, since: datetime, until: datetime) -> bool:
         """Last week's figures in `channel`: once per channel and week, whatever the processes."""
         return self._add(
@@ -283,13 +341,18 @@ class Outbox:
                 DIGEST,
                 f"digest:{channel}:{since.date().isoformat()}",
                 write(DigestJob(channel, since, until)),
-                lane=f"slack:{channel}",
+                lane=slack_lane(channel),
             ),
         )
 
 
 def _mirror_priority(conversation: Conversation) -> int:
     return MIRROR_PRIORITY + MIRROR_BOOST.get(conversation.priority, 0)
+
+
+def slack_lane(channel: str) -> str:
+    """The lane of posts paced to one Slack channel's rate."""
+    return f"slack:{channel}"
 
 
 def _in_thread(
@@ -308,5 +371,5 @@ def _in_thread(
         write(payload),
         priority=priority,
         ordering_key=f"slack:conversation:{conversation.id}",
-        lane=f"slack:{conversation.slack_channel_id}" if paced else None,
+        lane=slack_lane(conversation.slack_channel_id) if paced else None,
     )

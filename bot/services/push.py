@@ -1,25 +1,38 @@
 """Receiving by webhook: a push network's deliveries go through the same `ingest` as polls.
 
-The HTTP server hands each request on a network's webhook path here: a GET is the network's
-subscription check; a POST is verified by the network's receiver (a signature over the raw
-body), parsed into messages per brand account, and ingested. Several networks may share a path
-(Meta's): each receiver that verifies a delivery parses it.
+The HTTP server hands each request on a network's webhook path here. A GET is the network's
+subscription check. A POST is verified by the network's receiver (a signature over the raw
+body) and stored, with the outbox job that processes it, before it is answered: the network
+hears 200 within milliseconds whatever the load, and a crash between the two loses nothing.
+The job then parses the delivery, completes what the webhook left out (a Messenger sender's
+name) and ingests it; a repeated delivery changes nothing, since messages are stored once by
+their network id. Several networks may share a path (Meta's): each one's receiver parses what
+is its own.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
 
 import structlog
+from sqlalchemy.orm import Session
 
+from bot.domain.delivery import PermanentError
+from bot.domain.model import InboundMessage, NetworkEvent
 from bot.networks.base import MalformedPayload, NetworkSpec, Pushed, WebhookReceiver
 from bot.services.accounts import Account
 from bot.services.context import Context
 from bot.services.ingest import Ingest
-from storage.models import ChannelAccount
+from bot.services.outbox import InboxJob, read
+from bot.services.worker import Job
+from storage.models import ChannelAccount, InboxDelivery
 
 log = structlog.get_logger(__name__)
+MAX_DELIVERY_BYTES = 1_000_000
 
 
 class Webhooks:
@@ -41,22 +54,47 @@ class Webhooks:
             status, body = receiver.handshake(query)
             if status == 200:
                 return status, body
+        log.warning("webhook.handshake_refused", path=path)
         return 403, "forbidden"
 
     def receive(self, path: str, headers: Mapping[str, str], body: bytes) -> tuple[int, str]:
-        """Answer a delivery: 401 unsigned, 400 malformed, 200 handled (or ignored)."""
-        receivers = [(s, r) for s, r in self._routes.get(path, []) if r.verify(headers, body)]
-        if not receivers:
+        """Answer a delivery: 401 unsigned (nothing stored), 400 not JSON, 200 stored."""
+        if not any(r.verify(headers, body) for _, r in self._routes.get(path, [])):
             log.warning("webhook.unsigned", path=path, size=len(body))
             return 401, "invalid signature"
-        pushed: list[tuple[NetworkSpec, Pushed]] = []
         try:
-            for spec, receiver in receivers:
-                pushed += [(spec, p) for p in receiver.parse(body)]
-        except MalformedPayload as error:
-            log.warning("webhook.malformed", path=path, reason=str(error)[:200])
+            parsed = json.loads(body)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            log.warning("webhook.malformed", path=path, size=len(body))
             return 400, "malformed payload"
-        by_account: dict[str, list[Pushed]] = defaultdict(list)
+        now = self.context.clock.now()
+        with self.context.transaction() as session:
+            delivery = InboxDelivery(path=path, body=body, received_at=now)
+            session.add(delivery)
+            session.flush()
+            self.context.outbox.process_inbox(session, delivery.id, path)
+        log.info("webhook.received", path=path, inbox_id=delivery.id, size=len(body))
+        return 200, "ok"
+
+    def process(self, inbox_id: int) -> str:
+        """Parse and ingest a stored delivery (outside any transaction: completing a message
+        may ask the network); returns what became of it."""
+        with self.context.database.transaction() as session:
+            delivery = session.get(InboxDelivery, inbox_id)
+            if delivery is None:
+                raise PermanentError(f"no webhook delivery {inbox_id}")
+            if delivery.processed_at is not None:
+                return str(delivery.outcome)
+            path, body = delivery.path, delivery.body
+        pushed: list[tuple[NetworkSpec, Pushed]] = []
+        for spec, receiver in self._routes.get(path, []):
+            try:
+                pushed += [(spec, p) for p in receiver.parse(body)]
+            except MalformedPayload as error:
+                log.warning("webhook.unparsable", network=spec.name, reason=str(error)[:200])
+        by_account: dict[str, list[NetworkEvent]] = defaultdict(list)
         found: dict[str, Account] = {}
         for spec, item in pushed:
             account = self._account(spec, item.account_external_id)
@@ -64,16 +102,21 @@ class Webhooks:
                 log.warning("webhook.unknown_account", network=spec.name)
                 continue
             found[account.name] = account
-            by_account[account.name].append(item)
-        for name, items in by_account.items():
-            account = found[name]
-            assert account.account_id is not None
+            event = item.event
+            if isinstance(event, InboundMessage):
+                event = account.channel.complete(event)  # a Messenger sender's name, say
+            by_account[account.name].append(event)
+        stored = 0
+        for name, events in by_account.items():
+            account_id = found[name].account_id
+            assert account_id is not None  # identified by _account
             with self.context.transaction() as session:
-                row = session.get(ChannelAccount, account.account_id)
+                row = session.get(ChannelAccount, account_id)
                 assert row is not None
-                stored = self.ingest.ingest(session, row, [p.message for p in items])
-            log.info("webhook.ingested", account=name, new=stored, received=len(items))
-        return 200, "ok"
+                stored += self.ingest.ingest(session, row, events)
+        outcome = f"{len(pushed)} events, {stored} new messages"
+        log.info("webhook.processed", inbox_id=inbox_id, events=len(pushed), new=stored)
+        return outcome
 
     def _account(self, spec: NetworkSpec, external_id: str) -> Account | None:
         for account in self.context.accounts.of_network(spec.name):
@@ -85,3 +128,36 @@ class Webhooks:
             if identity.external_id == external_id:
                 return account
         return None
+
+
+class ProcessDelivery:
+    """The outbox job that processes a stored webhook delivery; retried like any job."""
+
+    max_attempts = 8
+
+    def __init__(self, webhooks: Webhooks) -> None:
+        self.webhooks = webhooks
+
+    def perform(self, job: Job) -> dict[str, Any]:
+        return {"outcome": self.webhooks.process(_inbox_id(job))}
+
+    def record(
+        self, session: Session, job: Job, result: dict[str, Any] | None, now: datetime
+    ) -> None:
+        delivery = session.get(InboxDelivery, _inbox_id(job))
+        if delivery is not None and delivery.processed_at is None:
+            delivery.processed_at = now
+            delivery.outcome = str((result or {}).get("outcome", ""))[:1000]
+
+    def give_up(self, session: Session, job: Job, reason: str, now: datetime) -> None:
+        delivery = session.get(InboxDelivery, _inbox_id(job))
+        if delivery is not None:
+            delivery.outcome = f"failed: {reason}"[:1000]
+        log.error("webhook.abandoned", job_id=job.id, reason=reason)
+
+
+def _inbox_id(job: Job) -> int:
+    try:
+        return read(InboxJob, job.payload).inbox_id
+    except ValueError as error:
+        raise PermanentError(f"not a webhook delivery: {error}") from None

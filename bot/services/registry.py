@@ -12,6 +12,7 @@ from bot.services.accounts import Accounts
 from bot.services.context import Context, Notifier
 from bot.services.conversations import Conversations
 from bot.services.customers import Customers
+from bot.services.moderation import Moderation
 from bot.services.notice_templates import NoticeTemplates
 from bot.services.notices import Notices
 from bot.services.oncall import OnCallService
@@ -42,6 +43,7 @@ class Services:
     notices: Notices
     vips: Vips
     customers: Customers
+    moderation: Moderation
     notifier: Notifier
 
     @property
@@ -68,4 +70,5 @@ class Services:
             database = f"error: {type(error).__name__}"
         # Only the database decides "ok": restarting the process would not bring X back, but
         # the age of the last successful poll tells an operator what is going on.
-        return {"ok": database == "ok", "database": database, "accounts": self.poller.health()}
+        report = self.poller.health.report()
+        return {"ok": database == "ok", "database": database, "accounts": report}

@@ -16,7 +16,7 @@ from bot.slack.mrkdwn import escape, is_safe_url, link, mention, truncate
 
 Blocks = list[dict[str, Any]]
 
-CLAIM, TAKE_OVER, RESOLVE, REOPEN, MOVE_TO_DM, RETRY, LIFT_HOLD = (
+CLAIM, TAKE_OVER, RESOLVE, REOPEN, MOVE_TO_DM, RETRY, LIFT_HOLD, HIDE, UNHIDE = (
     "claim",
     "take_over",
     "resolve",
@@ -24,6 +24,8 @@ CLAIM, TAKE_OVER, RESOLVE, REOPEN, MOVE_TO_DM, RETRY, LIFT_HOLD = (
     "move_to_dm",
     "retry_delivery",
     "lift_hold",
+    "hide_comment",
+    "unhide_comment",
 )
 MAX_QUOTED = 2900  # a rich_text element allows more, but a card should stay a card
 _HANDLE = re.compile(r"[A-Za-z0-9_.]{1,64}")
@@ -60,26 +62,32 @@ class Card:
     history: str | None = None  # "3rd contact in 30 days · last: resolved by @anna 2 days ago"
     crm_url: str | None = None
     account_handle: str = ""  # the brand account the customer wrote to: "@AcmeAiuta"
+    account_name: str = ""  # ... on a network without handles: "Acme Italia"
+    private_name: str = "DM"  # what the network calls a private message: "Messenger"
+    body: Blocks | None = None  # what the customer wrote, when there is more than the text
+    window: str | None = None  # "Messenger: can answer until 14:32"
+    can_hide: bool = False  # a public message the brand may hide (Facebook)
+    hidden: bool = False
 
 
 def conversation_card(card: Card) -> tuple[str, Blocks]:
-    kind = "mention" if card.visibility == Visibility.PUBLIC else "DM"
-    who = customer_line(card.customer)
+    public = card.visibility == Visibility.PUBLIC
+    kind = "mention" if public else escape(card.private_name)
+    line = customer_line(card.customer)
     label = escape(card.network_label)
-    fallback = (
-        f"New {label} {kind} from {escape(card.customer.name)} "
-        f"({handle(card.customer.handle)}): {escape(truncate(card.text, 200))}"
-    )
+    fallback = f"New {label} {kind} from {who(card.customer)}: {escape(truncate(card.text, 200))}"
     links = [link(card.permalink, f"View on {card.network_label}")] if card.permalink else []
-    links.append("Public" if card.visibility == Visibility.PUBLIC else "Private (DM)")
+    links.append("Public" if public else f"Private ({escape(card.private_name)})")
     if card.previous_permalink:
         links.append(link(card.previous_permalink, "Previous conversation"))
     account = f" · {handle(card.account_handle)}" if card.account_handle else ""
-    where = f"*{label}*{account} · {'Public mention' if kind == 'mention' else 'DM'}"
+    if not card.account_handle and card.account_name:
+        account = f" · {escape(card.account_name)}"
+    where = f"*{label}*{account} · {'Public mention' if public else kind}"
     blocks: Blocks = [
         context(f"{where} · {priority_label(card.priority, card.priority_reasons)}"),
-        section(who),
-        quote(card.text),
+        section(line),
+        *(card.body if card.body is not None else [quote(card.text)]),
         context(" · ".join(links)),
         *([context(card.history)] if card.history else []),
         section(status_line(card)),
@@ -113,7 +121,10 @@ def handle(value: str) -> str:
 
 
 def profile_link(customer: Customer) -> str:
-    """The customer's @handle, linked to their profile when both are what a network issues."""
+    """The customer's @handle, linked to their profile when both are what a network issues;
+    nothing on a network without handles (Facebook)."""
+    if not customer.handle:
+        return link(customer.profile_url, "profile") if is_safe_url(customer.profile_url) else ""
     if _HANDLE.fullmatch(customer.handle) and is_safe_url(customer.profile_url):
         return f"<{customer.profile_url}|@{customer.handle}>"
     return handle(customer.handle)
@@ -138,8 +149,10 @@ def status_line(card: Card) -> str:
         return f":speech_balloon: *Answered*, waiting on the customer · {owner}"
     invited = " · invited to DM" if card.dm_invited and card.visibility == Visibility.PUBLIC else ""
     icon = ":bust_in_silhouette:" if card.assignee else ":large_orange_circle:"
+    hidden = " · :see_no_evil: hidden on the network" if card.hidden else ""
     deadline = f"\n{card.deadline}" if card.deadline else ""
-    return f"{icon} *Open* · {owner}{invited}{deadline}"
+    window = f"\n{card.window}" if card.window else ""
+    return f"{icon} *Open* · {owner}{invited}{hidden}{deadline}{window}"
 
 
 def _card_buttons(card: Card) -> Blocks:
@@ -153,17 +166,30 @@ def _card_buttons(card: Card) -> Blocks:
     buttons.append(button("Resolve", RESOLVE, value))
     if card.visibility == Visibility.PUBLIC:
         buttons.append(button("Move to DM", MOVE_TO_DM, value))
+    if card.can_hide:
+        hide = (
+            button("Unhide", UNHIDE, value) if card.hidden else button("Hide comment", HIDE, value)
+        )
+        buttons.append(hide)
     return [*buttons, *crm]
 
 
 def customer_message(
-    customer: Customer, text: str, permalink: str, network: str
+    customer: Customer, text: str, permalink: str, network: str, body: Blocks | None = None
 ) -> tuple[str, Blocks]:
-    """A customer's follow-up, posted in the conversation's thread."""
+    """A customer's follow-up, posted in the conversation's thread; `body` shows what they
+    wrote (attachments, edits...) when there is more than the text."""
     view = f" · {link(permalink, f'View on {network}')}" if permalink else ""
-    fallback = f"{escape(customer.name)} ({handle(customer.handle)}): {escape(truncate(text, 200))}"
-    head = f"*{escape(customer.name)}* {profile_link(customer)}{view}"
-    return fallback, [context(head), quote(text)]
+    fallback = f"{who(customer)}: {escape(truncate(text, 200))}"
+    head = f"*{escape(customer.name)}* {profile_link(customer)}{view}".rstrip()
+    return fallback, [context(head), *(body if body is not None else [quote(text)])]
+
+
+def who(customer: Customer) -> str:
+    """ "Giulia Rossi (@giulia_r)", or the name alone on a network without handles."""
+    if not customer.handle:
+        return escape(customer.name)
+    return f"{escape(customer.name)} ({handle(customer.handle)})"
 
 
 def actions(*elements: dict[str, Any]) -> dict[str, Any]:

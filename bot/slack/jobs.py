@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.domain.delivery import DeliveryError, PermanentError, RateLimited, TransientError
-from bot.domain.sla import AlertKind
 from bot.services import outbox
 from bot.services.accounts import Accounts
 from bot.services.context import AccessUnknown
@@ -38,11 +37,11 @@ from bot.services.outbox import (
 from bot.services.sla import Deadlines
 from bot.services.worker import Job, JobHandler
 from bot.slack import blocks
+from bot.slack.cards import Cards
 from bot.slack.directory import ChannelMembers
 from bot.slack.failures import CALL_FAILED
-from bot.slack.history import history_line
-from bot.slack.home import HomeItem, home_view
-from bot.slack.render import TARGET_LABEL, local_time, render
+from bot.slack.home import home_view
+from bot.slack.render import render
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import Conversation
@@ -89,16 +88,15 @@ class SlackJobHandlers:
         self.client = client
         self.database = database
         self.clock = clock
-        self.accounts = accounts  # network labels
-        self.deadlines = deadlines
-        self.oncall = oncall
-        self.customers = customers
+        self.accounts = accounts
+        self.cards = Cards(accounts, deadlines, oncall, customers, clock)
 
     def handlers(self) -> dict[str, JobHandler]:
         return {
             outbox.POST_CARD: _Handler(self._post_card, self._record_card),
             outbox.UPDATE_CARD: _Handler(self._update_card),
             outbox.MIRROR_MESSAGE: _Handler(self._mirror, self._record_mirror),
+            outbox.UPDATE_MIRROR: _Handler(self._update_mirror),
             outbox.THREAD_MESSAGE: _Handler(self._thread_message),
             outbox.CHANNEL_MESSAGE: _Handler(self._channel_message),
             outbox.EPHEMERAL: _Handler(self._ephemeral, max_attempts=5),
@@ -110,7 +108,7 @@ class SlackJobHandlers:
     def _post_card(self, job: Job) -> dict[str, Any]:
         with self.database.transaction() as session:
             conversation = self._conversation(session, job)
-            text, body = blocks.conversation_card(self._card(session, conversation))
+            text, body = blocks.conversation_card(self.cards.card(session, conversation))
             channel = conversation.slack_channel_id
         posted = {"ts": self.post_once(job, channel, None, text, body)}
         permalink = None
@@ -133,7 +131,7 @@ class SlackJobHandlers:
     def _update_card(self, job: Job) -> dict[str, Any]:
         with self.database.transaction() as session:
             conversation = self._conversation(session, job)
-            text, body = blocks.conversation_card(self._card(session, conversation))
+            text, body = blocks.conversation_card(self.cards.card(session, conversation))
             channel, ts = conversation.slack_channel_id, conversation.slack_thread_ts
         if ts is None:
             raise TransientError("the conversation's card is not posted yet")
@@ -147,12 +145,23 @@ class SlackJobHandlers:
             if message is None:
                 raise PermanentError(f"message {message_id} no longer exists")
             conversation = message.conversation
-            customer = _customer(conversation)
-            text, body = blocks.customer_message(
-                customer, message.text, message.permalink, self.accounts.label(message.network)
-            )
+            text, body = self.cards.customer_message(message)
             channel, thread = conversation.slack_channel_id, conversation.slack_thread_ts
         return {"ts": self.post_once(job, channel, thread, text, body)}
+
+    def _update_mirror(self, job: Job) -> dict[str, Any]:
+        """A customer's message changed (edited, deleted, reacted to): show it as it is now."""
+        with self.database.transaction() as session:
+            message_id = _read(MirrorJob, job).message_id
+            message = repo.message(session, message_id)
+            if message is None:
+                raise PermanentError(f"message {message_id} no longer exists")
+            text, body = self.cards.customer_message(message)
+            channel, ts = message.conversation.slack_channel_id, message.slack_ts
+        if ts is None:
+            raise TransientError("the message is not mirrored yet")
+        self.call(self.client.chat_update, channel=channel, ts=ts, text=text, blocks=body)
+        return {"ts": ts}
 
     def _record_mirror(self, session: Session, job: Job, result: dict[str, Any]) -> None:
         message = repo.message(session, _read(MirrorJob, job).message_id)
@@ -204,10 +213,11 @@ class SlackJobHandlers:
         channels = self._channels_of(user)
         with self.database.transaction() as session:
             mine = [
-                self._home_item(session, c) for c in repo.open_conversations(session, assignee=user)
+                self.cards.home_item(session, c)
+                for c in repo.open_conversations(session, assignee=user)
             ]
             queue = [
-                self._home_item(session, c)
+                self.cards.home_item(session, c)
                 for c in repo.open_conversations(session, channels=channels)
             ]
         view = home_view(mine, queue, self.clock.now(), user=user)
@@ -271,63 +281,6 @@ class SlackJobHandlers:
         if conversation is None:
             raise PermanentError(f"conversation {conversation_id} does not exist")
         return conversation
-
-    def _card(self, session: Session, conversation: Conversation) -> blocks.Card:
-        first = repo.first_inbound(session, conversation.id)
-        previous = conversation.previous
-        history = self.customers.history(session, conversation)
-        return blocks.Card(
-            conversation_id=conversation.id,
-            network_label=self.accounts.label(conversation.account.network),
-            account_handle=conversation.account.handle,
-            customer=_customer(conversation),
-            text=first.text if first else "",
-            permalink=first.permalink if first else "",
-            visibility=conversation.visibility,
-            status=conversation.status,
-            assignee=conversation.assignee,
-            resolved_by=conversation.resolved_by,
-            previous_permalink=previous.slack_permalink if previous else None,
-            dm_invited=conversation.dm_invited_at is not None,
-            deadline=self._deadline_line(conversation),
-            on_hold=conversation.netiquette_hold,
-            priority=conversation.priority,
-            priority_reasons=tuple(conversation.priority_reasons or ()),
-            history=history_line(history.contacts, history.last, history.now),
-            crm_url=self.customers.crm_url(conversation.customer),
-        )
-
-    def _home_item(self, session: Session, conversation: Conversation) -> HomeItem:
-        first = repo.first_inbound(session, conversation.id)
-        deadline = self.deadlines.current(conversation)
-        return HomeItem(
-            conversation_id=conversation.id,
-            priority=conversation.priority,
-            customer_name=conversation.customer.name,
-            customer_handle=conversation.customer.handle,
-            network_label=self.accounts.label(conversation.account.network),
-            account_handle=conversation.account.handle,
-            text=first.text if first else "",
-            permalink=conversation.slack_permalink,
-            due_at=deadline.due if deadline else None,
-            on_hold=conversation.netiquette_hold,
-        )
-
-    def _deadline_line(self, conversation: Conversation) -> str | None:
-        """The card's deadline line ("first answer due 14:32, in 12 min"), as of now. Cards are
-        re-rendered when the state changes, not every minute, so it names the time too."""
-        deadline = self.deadlines.current(conversation)
-        if deadline is None:
-            return None
-        now, zone = self.clock.now(), self.oncall.zone.key
-        what = TARGET_LABEL[deadline.target]
-        due = local_time(deadline.due, now, zone)
-        missed = conversation.sla_state in (AlertKind.BREACH, AlertKind.ESCALATION)
-        if missed or deadline.due <= now:
-            return f":rotating_light: *Breached*: {what} was due {due}"
-        minutes = int((deadline.due - now).total_seconds() // 60)
-        left = f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
-        return f":alarm_clock: {what} due {due}, in {left}"
 
 
 def _read(kind: type[P], job: Job) -> P:
@@ -394,8 +347,3 @@ def _translated(clock: Clock, doing: str) -> Iterator[None]:
 
 def _metadata(job: Job) -> dict[str, Any]:
     return {"event_type": METADATA_EVENT, "event_payload": {"key": job.key}}
-
-
-def _customer(conversation: Conversation) -> blocks.Customer:
-    c = conversation.customer
-    return blocks.Customer(c.name, c.handle, c.profile_url, c.followers, c.verified)

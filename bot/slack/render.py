@@ -67,6 +67,7 @@ REFUSALS = {
     "not_public": "Only an open public conversation can move to DM.",
     "no_public_post": "There is no public post to reply to.",
     "no_private_messages": "{detail} has no private messages to invite the customer to.",
+    "cannot_hide": "{detail} does not let the brand hide a customer's message.",
     "unknown_conversation": "That conversation no longer exists in Carebridge.",
     "try_again": "Slack could not tell us just now who may do this. Please try again in a moment.",
     "failed": "Something went wrong on our side (error id `{detail}`). Please try again.",
@@ -151,6 +152,29 @@ def _notice_sent(fact: f.NoticeSent) -> Rendered:
         f"{entities(truncate(fact.text, 500))}",
         None,
     )
+
+
+@_renders(f.AnsweredDirectly)
+def _answered_directly(fact: f.AnsweredDirectly) -> Rendered:
+    return (
+        f":speech_balloon: Answered on {escape(fact.network_label)} directly: "
+        f"{escape(truncate(fact.text, 500))}",
+        None,
+    )
+
+
+@_renders(f.CommentHidden)
+def _hidden(fact: f.CommentHidden) -> Rendered:
+    what = "hidden" if fact.hidden else "shown again"
+    who = f"by {mention(fact.by)}" if fact.by else "automatically: abusive again within the window"
+    if not fact.ok:
+        action = "hide" if fact.hidden else "show"
+        return (
+            f":warning: Could not {action} the comment on {escape(fact.network_label)}: "
+            f"{escape(fact.reason)}",
+            None,
+        )
+    return f":see_no_evil: Comment {what} on {escape(fact.network_label)} {who}.", None
 
 
 @_renders(f.DeliveryFailed)

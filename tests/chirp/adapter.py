@@ -9,7 +9,7 @@ from typing import Any
 import requests
 
 from bot.domain.delivery import CredentialsRefused, PermanentError, TransientError
-from bot.domain.model import SentMessage
+from bot.domain.model import InboundMessage, SentMessage
 from bot.networks.base import AccountIdentity, Batch
 
 
@@ -33,7 +33,12 @@ class ChirpChannel:
         sent = self._call("POST", f"/posts/{in_reply_to}/replies", {"text": text})
         return SentMessage(sent["id"], sent["url"])
 
-    def send_private(self, recipient_id: str, text: str) -> SentMessage:
+    def complete(self, message: InboundMessage) -> InboundMessage:
+        return message  # Chirp sends whole authors
+
+    def send_private(
+        self, recipient_id: str, text: str, *, extended: bool = False, marker: str | None = None
+    ) -> SentMessage:
         sent = self._call("POST", f"/dms/{recipient_id}", {"text": text})
         return SentMessage(sent["id"], sent["url"])
 

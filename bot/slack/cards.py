@@ -1,0 +1,169 @@
+"""A conversation's card, its customer's messages and its App Home line, from stored state,
+built when the job that posts them runs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from bot.clock import Clock
+from bot.domain.model import Visibility
+from bot.domain.sla import AlertKind
+from bot.services.accounts import Accounts
+from bot.services.customers import Customers
+from bot.services.oncall import OnCallService
+from bot.services.sla import Deadlines
+from bot.slack import blocks
+from bot.slack.content import Written, written_blocks
+from bot.slack.history import history_line
+from bot.slack.home import HomeItem
+from bot.slack.render import TARGET_LABEL, local_time
+from storage import repositories as repo
+from storage.models import Conversation, Message
+
+
+class Cards:
+    def __init__(
+        self,
+        accounts: Accounts,
+        deadlines: Deadlines,
+        oncall: OnCallService,
+        customers: Customers,
+        clock: Clock,
+    ) -> None:
+        self.accounts = accounts
+        self.deadlines = deadlines
+        self.oncall = oncall
+        self.customers = customers
+        self.clock = clock
+
+    def card(self, session: Session, conversation: Conversation) -> blocks.Card:
+        first = repo.first_inbound(session, conversation.id)
+        previous = conversation.previous
+        history = self.customers.history(session, conversation)
+        spec = self.accounts.spec(conversation.account.network)
+        public = conversation.visibility == Visibility.PUBLIC
+        latest_public = repo.latest_inbound(session, conversation.id, Visibility.PUBLIC)
+        return blocks.Card(
+            conversation_id=conversation.id,
+            network_label=self.accounts.label(conversation.account.network),
+            private_name=spec.private_name if spec else "DM",
+            account_handle=conversation.account.handle if spec and spec.handles else "",
+            account_name=conversation.account.handle,
+            customer=customer(conversation),
+            text=first.text if first else "",
+            body=body(first) if first else None,
+            permalink=first.permalink if first else "",
+            visibility=conversation.visibility,
+            status=conversation.status,
+            assignee=conversation.assignee,
+            resolved_by=conversation.resolved_by,
+            previous_permalink=previous.slack_permalink if previous else None,
+            dm_invited=conversation.dm_invited_at is not None,
+            deadline=self.deadline_line(conversation),
+            window=None if public else self.window_line(session, conversation),
+            on_hold=conversation.netiquette_hold,
+            priority=conversation.priority,
+            priority_reasons=tuple(conversation.priority_reasons or ()),
+            history=history_line(history.contacts, history.last, history.now),
+            crm_url=self.customers.crm_url(conversation.customer),
+            can_hide=bool(spec and spec.can_hide and public and latest_public is not None),
+            hidden=bool(latest_public and latest_public.hidden),
+        )
+
+    def customer_message(self, message: Message) -> tuple[str, blocks.Blocks]:
+        return blocks.customer_message(
+            customer(message.conversation),
+            message.text,
+            message.permalink,
+            self.accounts.label(message.network),
+            body(message),
+        )
+
+    def home_item(self, session: Session, conversation: Conversation) -> HomeItem:
+        first = repo.first_inbound(session, conversation.id)
+        deadline = self.deadlines.current(conversation)
+        return HomeItem(
+            conversation_id=conversation.id,
+            priority=conversation.priority,
+            customer_name=conversation.customer.name,
+            customer_handle=conversation.customer.handle,
+            network_label=self.accounts.label(conversation.account.network),
+            account_handle=conversation.account.handle,
+            text=first.text if first else "",
+            permalink=conversation.slack_permalink,
+            due_at=deadline.due if deadline else None,
+            on_hold=conversation.netiquette_hold,
+        )
+
+    def deadline_line(self, conversation: Conversation) -> str | None:
+        """The card's deadline line ("first answer due 14:32, in 12 min"), as of now. Cards are
+        re-rendered when the state changes, not every minute, so it names the time too."""
+        deadline = self.deadlines.current(conversation)
+        if deadline is None:
+            return None
+        now, zone = self.clock.now(), self.oncall.zone.key
+        what = TARGET_LABEL[deadline.target]
+        due = local_time(deadline.due, now, zone)
+        missed = conversation.sla_state in (AlertKind.BREACH, AlertKind.ESCALATION)
+        if missed or deadline.due <= now:
+            return f":rotating_light: *Breached*: {what} was due {due}"
+        minutes = int((deadline.due - now).total_seconds() // 60)
+        left = f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+        return f":alarm_clock: {what} due {due}, in {left}"
+
+    def window_line(self, session: Session, conversation: Conversation) -> str | None:
+        """Until when a private answer can reach the customer ("Messenger: can answer until
+        14:32"), on a network with a reply window."""
+        spec = self.accounts.spec(conversation.account.network)
+        if spec is None or spec.private_window is None:
+            return None
+        latest = repo.latest_inbound(session, conversation.id, Visibility.PRIVATE)
+        if latest is None:
+            return None
+        now, zone = self.clock.now(), self.oncall.zone.key
+        until = latest.created_at + spec.private_window
+        extended = self._extended_window(conversation)
+        if until > now:
+            return f":hourglass_flowing_sand: {spec.private_name}: can answer until " + (
+                local_time(until, now, zone)
+            )
+        if extended is not None and latest.created_at + extended > now:
+            later = local_time(latest.created_at + extended, now, zone)
+            return f":hourglass_flowing_sand: {spec.private_name}: can answer until {later} " + (
+                "(human agent tag)"
+            )
+        return (
+            f":hourglass: {spec.private_name}: the window closed {local_time(until, now, zone)}; "
+            "an answer goes out once the customer writes again"
+        )
+
+    def _extended_window(self, conversation: Conversation) -> timedelta | None:
+        spec = self.accounts.spec(conversation.account.network)
+        account = self.accounts.by_name(conversation.account.name or "")
+        if spec is None or account is None or spec.extended_window_setting is None:
+            return None
+        allowed = account.config.value(spec.extended_window_setting)
+        return spec.extended_private_window if allowed else None
+
+
+def customer(conversation: Conversation) -> blocks.Customer:
+    c = conversation.customer
+    return blocks.Customer(c.name, c.handle, c.profile_url, c.followers, c.verified)
+
+
+def body(message: Message) -> blocks.Blocks | None:
+    """What the customer wrote, when there is more to show than the text."""
+    changed = message.edited_at or message.deleted_at or message.reaction
+    if not message.attachments and not changed:
+        return None
+    return written_blocks(
+        Written(
+            message.text,
+            tuple(message.attachments or ()),
+            edited=message.edited_at is not None,
+            deleted=message.deleted_at is not None,
+            reaction=message.reaction,
+        )
+    )
