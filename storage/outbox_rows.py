@@ -116,9 +116,11 @@ def _first_of_its_ordering_key() -> ColumnElement[bool]:
     return OutboxJob.ordering_key.is_(None) | ~blocked_by_earlier
 
 
-def unfinished(session: Session, kind: str) -> bool:
-    """Whether a job of `kind` is still pending or running."""
+def unfinished(session: Session, kind: str, lane: str | None = None) -> bool:
+    """Whether a job of `kind` (in `lane`, if given) is still pending or running."""
     active = (OutboxJob.kind == kind) & OutboxJob.status.in_((PENDING, RUNNING))
+    if lane is not None:
+        active &= OutboxJob.lane == lane
     return session.scalar(select(exists().where(active))) or False
 
 

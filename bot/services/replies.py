@@ -9,7 +9,7 @@ from bot.domain.conversation import AgentMessage, AgentMessageKind, classify_age
 from bot.domain.facts import KeptInternal, Refusal
 from bot.domain.model import Delivery, Direction, Visibility
 from bot.services.context import Access, Context, ThreadNotReady, UnknownConversation
-from bot.services.outbox import POST_CARD
+from bot.services.outbox import POST_CARD, slack_lane
 from storage import outbox_rows
 from storage import repositories as repo
 from storage.models import Conversation, Message
@@ -27,14 +27,19 @@ class Replies:
     ) -> AgentMessageKind | None:
         """Handle a message an agent wrote in a conversation's thread. `text` is plain text.
         Returns what it was, or None if the thread is not a conversation or was seen before."""
-        # Ask Slack (or the cache) before the transaction: a slow lookup must not hold the
+        # Most threads the bot hears are no conversation (agents chatting in any channel the
+        # bot is in): a database read settles that before Slack is asked anything.
+        with self.context.database.transaction() as session:
+            if repo.conversation_by_thread(session, channel, thread_ts) is None:
+                if bots_thread and outbox_rows.unfinished(session, POST_CARD, slack_lane(channel)):
+                    raise ThreadNotReady(f"thread {thread_ts} may be a card not yet recorded")
+                return None
+        # Ask Slack (or the cache) outside the transaction: a slow lookup must not hold the
         # database, and a failed one (AccessUnknown) must not store anything.
         member = self.access.is_member(user, channel)
         with self.context.transaction() as session:
             conversation = repo.conversation_by_thread(session, channel, thread_ts)
             if conversation is None:
-                if bots_thread and outbox_rows.unfinished(session, POST_CARD):
-                    raise ThreadNotReady(f"thread {thread_ts} may be a card not yet recorded")
                 return None
             if repo.message_by_slack_ts(session, conversation.id, ts) is not None:
                 return None  # a retried delivery of the same Slack event

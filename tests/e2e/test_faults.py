@@ -277,6 +277,25 @@ def test_an_answer_in_a_card_whose_post_is_unconfirmed_waits_for_it_instead_of_v
     assert len(bot.cards()) == 1
 
 
+def test_a_thread_in_another_channel_is_not_kept_waiting_for_a_card_post_elsewhere(
+    bot: Harness,
+) -> None:
+    bot.slack.add_channel("C0OTHER", members=["UANNA"])
+    bot.x.add_user("giulia_r", "Giulia Rossi")
+    bot.x.post_tweet("giulia_r", "@acmecare where is my parcel?")
+    bot.slack.inject("chat.postMessage", Fault.connection_reset(after=True))  # posted; unknown
+    bot.poll()
+    bot.run_due()
+    # A chat among agents in a thread of another channel: no card of this channel is pending,
+    # so it cannot be one, and Slack must not be asked to redeliver it.
+    root = bot.slack.post_as_user("UANNA", "lunch?", channel="C0OTHER")
+    reply = bot.slack.post_as_user("UANNA", "12:30", thread_ts=root["ts"], channel="C0OTHER")
+    event = bot.events.message_event("UANNA", "12:30", "C0OTHER", reply["ts"], root["ts"])
+    assert bot.events.event(event, event_id="EvOTHER").status_code == 200
+    # Nor is Slack asked who is in that channel: the thread is no conversation, that is all.
+    assert not [c for c in bot.slack.calls("conversations.members") if c["channel"] == "C0OTHER"]
+
+
 def test_a_slack_hiccup_as_the_bot_starts_is_retried_a_refused_token_is_not(
     slack_emulator, x_emulator, database_url, clock, monkeypatch
 ) -> None:
