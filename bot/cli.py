@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import structlog
-from dotenv import load_dotenv
+from dotenv import find_dotenv, load_dotenv
 
 from bot.config import ConfigError, Settings, load_settings, normalise_database_url
 from bot.logs import configure_logging
@@ -64,7 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     copy.add_argument("url", help="the target, e.g. postgresql+psycopg://user@host/carebridge")
     args = parser.parse_args(argv)
 
-    load_dotenv(override=False)
+    # The working directory's .env (or its parents'): python-dotenv's default searches from
+    # this file's folder, which for an installed package is site-packages.
+    load_dotenv(find_dotenv(usecwd=True), override=False)
     if args.command == "run" and args.sandbox:
         from bot.sandbox.run import run_sandbox
 

@@ -35,6 +35,21 @@ def test_db_upgrade_migrates_and_reports_the_revision(tmp_path) -> None:
     assert f"database at revision {head} (head {head})" in result.stdout
 
 
+def test_the_working_directorys_env_file_is_read(tmp_path) -> None:
+    (tmp_path / ".env").write_text(f"DATABASE_URL=sqlite:///{tmp_path / 'from-dotenv.db'}\n")
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "db", "upgrade"],
+        env={**env, "PYTHONPATH": os.getcwd()},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "from-dotenv.db").exists()
+
+
 @pytest.fixture
 def restore_logging() -> Iterator[None]:
     """configure_logging sets process-wide state; put it back for the tests that follow."""
