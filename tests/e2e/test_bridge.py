@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
+from bot.domain.model import Status
 from bot.slack import blocks
+from storage.models import Conversation
 from tests.e2e.conftest import CHANNEL, Harness
 
 
@@ -90,3 +94,34 @@ def test_an_older_message_polled_later_goes_in_the_thread_and_the_card_keeps_its
     assert "[dm]" in str(card["blocks"]) and "[mention]" not in str(card["blocks"])
     [mirrored] = bot.slack.thread(card["ts"], CHANNEL)
     assert "[mention]" in str(mirrored["blocks"])
+
+
+def test_answers_written_in_xs_own_app_show_in_the_thread_and_count(bot: Harness) -> None:
+    bot.x.add_user("giulia_r", "Giulia Rossi")
+    bot.x.add_user("marco_b", "Marco Bianchi")
+    tweet = bot.x.post_tweet("giulia_r", "@acmecare where is my parcel?")
+    bot.x.send_dm("marco_b", "I was charged twice")
+    bot.poll()
+    bot.settle()
+    # Someone at the brand answers from X itself, not from Slack.
+    bot.clock.advance(timedelta(minutes=5))
+    bot.x.post_tweet("acmecare", "@giulia_r it ships today!", in_reply_to_tweet_id=tweet["id"])
+    bot.x.send_dm("acmecare", "Refund on its way", recipient="marco_b")
+    bot.poll()
+    bot.settle()
+
+    for card, said in zip(
+        bot.cards(), ("@giulia_r it ships today!", "Refund on its way"), strict=True
+    ):
+        # As shown: the zero-width spaces that keep "_" from formatting are invisible.
+        texts = [m["text"].replace("\u200b", "") for m in bot.slack.thread(card["ts"], CHANNEL)]
+        assert f":speech_balloon: Answered on X directly: {said}" in texts
+    with bot.app.database.transaction() as session:
+        conversations = session.scalars(select(Conversation).order_by(Conversation.id)).all()
+        assert [c.first_response_at is not None for c in conversations] == [True, True]
+        assert [c.status for c in conversations] == [Status.WAITING_ON_CUSTOMER] * 2
+    assert bot.x.sent_tweets == [] and bot.x.sent_dms == []  # Carebridge sent nothing itself
+    bot.poll()  # polled again: each answer is shown once
+    bot.settle()
+    texts = [m["text"] for c in bot.cards() for m in bot.slack.thread(c["ts"], CHANNEL)]
+    assert sum("directly" in t for t in texts) == 2
