@@ -69,12 +69,15 @@ def accounts_from_environment(
     required: bool,
 ) -> tuple[AccountConfig, ...]:
     """One account per network whose credentials are in the environment (named after the
-    network). With none at all and `required`, the first network's are asked for."""
+    network). With none at all and `required`, each network's way in is named."""
     accounts = []
     specs = list(registry)
-    for index, spec in enumerate(specs):
+    if required and not _any_required(env, specs):
+        ways = "; or ".join(f"{', '.join(_required_env(spec))} for {spec.label}" for spec in specs)
+        problems.add(f"no brand account is configured: set {ways} (or set ACCOUNTS_FILE)")
+    for spec in specs:
         present = [s for s in spec.settings if s.required and s.env and _env(env, s.env)]
-        wanted = bool(present) or (required and index == 0 and not _any_required(env, specs))
+        wanted = bool(present)
         values: dict[str, Any] = {}
         for setting in spec.settings:
             text = _env(env, setting.env) if setting.env else None
@@ -84,10 +87,10 @@ def accounts_from_environment(
             values[setting.key] = _parsed(setting, text, setting.env or setting.key, problems)
         if not wanted:
             continue
-        missing = [s.env for s in spec.settings if s.required and s.env and not _env(env, s.env)]
+        missing = [name for name in _required_env(spec) if not _env(env, name)]
         if missing:
             problems.add(
-                f"{', '.join(m for m in missing if m)} required for {spec.label}: the brand "
+                f"{', '.join(missing)} required for {spec.label}: the brand "
                 f"account's credentials (or set ACCOUNTS_FILE to a file of accounts)"
             )
             continue
@@ -296,7 +299,12 @@ def _env(env: Mapping[str, str], name: str) -> str | None:
 
 
 def _any_required(env: Mapping[str, str], specs: Sequence[NetworkSpec]) -> bool:
-    return any(s.env and _env(env, s.env) for spec in specs for s in spec.settings if s.required)
+    return any(_env(env, name) for spec in specs for name in _required_env(spec))
+
+
+def _required_env(spec: NetworkSpec) -> list[str]:
+    """The variables that give one account of `spec` in the environment."""
+    return [s.env for s in spec.settings if s.required and s.env]
 
 
 class _Lines:

@@ -192,6 +192,7 @@ class NetworkSpec:
     public_text_limit: int | None = None
     public_length: Callable[[str], int] = len
     private_text_limit: int | None = None  # the longest private message, in characters
+    public_name: str = "mention"  # what the network calls a customer's public message
     private_name: str = "DM"  # what the network calls a private message
     handles: Handles | None = None  # None: customers have no @handles
     # Whether a public notice starts with "@handle " (a network that threads replies under the

@@ -63,6 +63,7 @@ class Card:
     crm_url: str | None = None
     account_handle: str = ""  # the brand account the customer wrote to: "@AcmeAiuta"
     account_name: str = ""  # ... on a network without handles: "Acme Italia"
+    public_name: str = "mention"  # what the network calls a public message: "comment"
     private_name: str = "DM"  # what the network calls a private message: "Messenger"
     body: Blocks | None = None  # what the customer wrote, when there is more than the text
     window: str | None = None  # "Messenger: can answer until 14:32"
@@ -72,7 +73,7 @@ class Card:
 
 def conversation_card(card: Card) -> tuple[str, Blocks]:
     public = card.visibility == Visibility.PUBLIC
-    kind = "mention" if public else escape(card.private_name)
+    kind = escape(card.public_name if public else card.private_name)
     line = customer_line(card.customer)
     label = escape(card.network_label)
     fallback = f"New {label} {kind} from {who(card.customer)}: {escape(truncate(card.text, 200))}"
@@ -83,7 +84,7 @@ def conversation_card(card: Card) -> tuple[str, Blocks]:
     account = f" · {handle(card.account_handle)}" if card.account_handle else ""
     if not card.account_handle and card.account_name:
         account = f" · {escape(card.account_name)}"
-    where = f"*{label}*{account} · {'Public mention' if public else kind}"
+    where = f"*{label}*{account} · {f'Public {kind}' if public else kind}"
     blocks: Blocks = [
         context(f"{where} · {priority_label(card.priority, card.priority_reasons)}"),
         section(line),

@@ -48,6 +48,7 @@ class Cards:
         return blocks.Card(
             conversation_id=conversation.id,
             network_label=self.accounts.label(conversation.account.network),
+            public_name=spec.public_name if spec else "mention",
             private_name=spec.private_name if spec else "DM",
             account_handle=conversation.account.handle if spec and spec.handles else "",
             account_name=conversation.account.handle,

@@ -177,3 +177,63 @@ def test_a_bad_file_stops_start_up_with_one_message_and_status_2(tmp_path: Path)
     assert "Traceback" not in result.stderr
     assert f"{path}:1: account 'acme' has no consumer_secret" in result.stderr
     assert f"{path}:1: account 'acme' has no access_token_secret" in result.stderr
+
+
+PAGES = """
+[[accounts]]
+name = "acme-x"
+network = "x"
+consumer_key = "ck"
+consumer_secret = "cs"
+access_token = "at"
+access_token_secret = "ats"
+
+[[accounts]]
+name = "acme-italia"
+network = "facebook"
+slack_channel = "C0PAGES01"
+page_id = "1029384756"
+page_access_token = "${ITALIA_TOKEN}"
+human_agent = true
+
+[[accounts]]
+name = "acme-outlet"
+network = "facebook"
+page_id = "5647382910"
+page_access_token = "outlet-token"
+app_secret = "outlet-app-secret"
+verify_token = "outlet-verify"
+"""
+
+
+def test_facebook_pages_in_the_file_share_the_apps_secret_from_the_environment(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, PAGES)
+    env = {
+        **BASE,
+        "ACCOUNTS_FILE": str(path),
+        "ITALIA_TOKEN": "italia-token",
+        "META_APP_SECRET": "app-secret",
+        "META_VERIFY_TOKEN": "verify-me",
+    }
+    x, italia, outlet = load_settings(env).accounts
+    assert x.network == "x" and (italia.network, outlet.network) == ("facebook", "facebook")
+    assert (italia.slack_channel, outlet.slack_channel) == ("C0PAGES01", "C0123ABCD")
+    assert italia.value("page_access_token") == "italia-token"
+    assert italia.value("human_agent") is True and outlet.value("human_agent") is False
+    assert (italia.value("app_secret"), italia.value("verify_token")) == ("app-secret", "verify-me")
+    assert outlet.value("app_secret") == "outlet-app-secret"  # a Page of another Meta app
+
+
+def test_a_page_without_its_token_or_the_apps_secret_is_named_with_its_line(
+    tmp_path: Path,
+) -> None:
+    text = PAGES.replace('page_access_token = "outlet-token"\n', "")
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**BASE, "ACCOUNTS_FILE": str(path), "ITALIA_TOKEN": "t"})
+    message = str(caught.value)
+    assert f"{path}:18: account 'acme-outlet' has no page_access_token" in message
+    assert "account 'acme-italia' has no app_secret" in message
+    assert "italia-token" not in message and "outlet-app-secret" not in message

@@ -107,3 +107,47 @@ def test_bad_configuration_stops_start_up_with_one_message_and_status_2(tmp_path
     assert "Traceback" not in result.stderr
     assert "SLACK_BOT_TOKEN is required" in result.stderr
     assert "SLACK_CHANNEL_ID='not-a-channel'" in result.stderr
+
+
+SLACK_ONLY = {k: v for k, v in VALID.items() if not k.startswith("X_")}
+PAGE = {
+    "META_PAGE_ID": "1029384756",
+    "META_PAGE_ACCESS_TOKEN": "EAAGpage",
+    "META_APP_SECRET": "app-secret",
+    "META_VERIFY_TOKEN": "verify-me",
+}
+
+
+def test_a_facebook_page_alone_needs_no_x_setting_and_x_alone_no_meta_one() -> None:
+    [page] = load_settings({**SLACK_ONLY, **PAGE}).accounts
+    assert (page.network, page.value("page_id"), page.value("human_agent")) == (
+        "facebook",
+        "1029384756",
+        False,
+    )
+    assert page.value("graph_url").startswith("https://graph.facebook.com/v")
+    [x] = load_settings(VALID).accounts
+    assert x.network == "x"
+    both = load_settings({**VALID, **PAGE, "META_HUMAN_AGENT": "true"}).accounts
+    assert [(a.network, a.value("human_agent")) for a in both] == [
+        ("x", None),
+        ("facebook", True),
+    ]
+
+
+def test_no_account_at_all_names_every_networks_way_in() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(SLACK_ONLY)
+    [problem] = caught.value.problems
+    assert "no brand account is configured" in problem
+    assert "X_CONSUMER_KEY" in problem and "META_PAGE_ID" in problem and "ACCOUNTS_FILE" in problem
+
+
+def test_a_page_half_configured_names_what_is_missing_and_repeats_no_secret() -> None:
+    env = {**SLACK_ONLY, "META_PAGE_ID": "1029384756", "META_PAGE_ACCESS_TOKEN": "EAAGpage"}
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**env, "META_HUMAN_AGENT": "sometimes"})
+    message = str(caught.value)
+    assert "META_APP_SECRET, META_VERIFY_TOKEN required for Facebook" in message
+    assert "META_HUMAN_AGENT" in message and "true or false" in message
+    assert "EAAGpage" not in message

@@ -75,7 +75,7 @@ def test_a_comment_becomes_a_card_and_the_owners_answer_a_reply_under_it(
     comment = meta.comment("7001", "Il mio ordine 4411 non è arrivato")
     fb.deliver()
     card = fb_card(fb, "Giulia Rossi")
-    assert where(card).startswith("*Facebook* · Acme Italia · Public mention")
+    assert where(card).startswith("*Facebook* · Acme Italia · Public comment")
     assert "Il mio ordine 4411" in str(card["blocks"])
 
     fb.press("UANNA", blocks.CLAIM, card)

@@ -114,6 +114,7 @@ FACEBOOK = NetworkSpec(
     build=build,
     public_text_limit=COMMENT_LIMIT,
     private_text_limit=MESSENGER_LIMIT,
+    public_name="comment",
     private_name="Messenger",
     handles=None,  # a Facebook user has no public @handle Carebridge can address
     address_public_notices=False,  # a reply threads under the customer's comment

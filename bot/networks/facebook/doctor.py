@@ -53,4 +53,8 @@ def check(account: AccountConfig, channel: SocialChannel) -> Finding:
         return Finding(
             False, f"{page.name} ({page.external_id}): " + "; ".join(problems), "; ".join(fixes)
         )
-    return Finding(True, f"{page.name} ({page.external_id}), subscribed to the webhook fields")
+    return Finding(
+        True,
+        f"{page.name} ({page.external_id}): subscribed to {len(FIELDS)} webhook fields, the token "
+        f"has the {len(PERMISSIONS)} permissions, the webhook's secret and verify token are set",
+    )

@@ -22,7 +22,8 @@ from bot.domain.delivery import (
     TransientError,
 )
 from bot.domain.model import Author, InboundMessage, Visibility
-from bot.networks.base import Hiding, PrivateReplies
+from bot.networks.base import AccountConfig, Hiding, PrivateReplies
+from bot.networks.facebook import doctor
 from bot.networks.facebook.adapter import UNKNOWN_NAME, FacebookChannel
 from bot.networks.facebook.emulator import SANDBOX_PAGE, GraphEmulator, graph_fault
 from bot.networks.facebook.graph import AlreadyReplied, NotReachable
@@ -141,19 +142,23 @@ def test_subscribed_fields_and_permissions_as_the_page_has_them(
 def test_the_doctor_reads_the_page_through_the_adapter(
     graph: GraphEmulator, channel: FacebookChannel
 ) -> None:
-    doctor = pytest.importorskip("bot.networks.facebook.doctor")
-    from bot.networks.base import AccountConfig
-
     account = AccountConfig(
         name="acme-italia",
         network="facebook",
         slack_channel="CSUPPORT",
         values={"app_secret": "s", "verify_token": "v"},
     )
-    assert doctor.check(account, channel).ok
-    graph.set_subscribed_fields(["feed"])
     finding = doctor.check(account, channel)
-    assert not finding.ok and "message_echoes" in finding.detail
+    assert finding.ok and finding.detail.startswith("Acme Italia (1000000000000001): subscribed")
+    graph.set_subscribed_fields(["feed"])
+    graph.set_permission("pages_manage_engagement", "declined")
+    unset = AccountConfig("acme-italia", "facebook", "CSUPPORT", values={"app_secret": "s"})
+    finding = doctor.check(unset, channel)
+    assert not finding.ok
+    assert "not subscribed to messages, message_echoes" in finding.detail
+    assert "the token lacks pages_manage_engagement" in finding.detail
+    assert "META_VERIFY_TOKEN is not set" in finding.detail
+    assert "POST /1000000000000001/subscribed_apps" in finding.fix
 
 
 def test_nothing_is_polled(channel: FacebookChannel) -> None:
