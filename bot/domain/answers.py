@@ -131,6 +131,7 @@ class AuditTrail:
     handle: str
     lines: tuple[AuditLine, ...]
     zone: str
+    name: str = ""
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ class NetiquetteHold:
     handle: str
     reasons: str
     window_days: int
+    name: str = ""  # the customer's, for networks without handles
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ class DeliveryFailed:
     network_label: str
     reason: str
     message_id: int
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,7 @@ class ResponseMissed:
     on_call: str | None
     escalate_to: tuple[str, ...]
     late: bool
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,7 @@ class UrgentConversation:
     handle: str
     reasons: tuple[str, ...]
     on_call: str | None
+    name: str = ""
 
 
 @dataclass(frozen=True)

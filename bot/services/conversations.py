@@ -218,7 +218,8 @@ class Conversations:
                 AuditLine(e.at, e.actor, e.action, _details(e.detail))
                 for e in repo.audit_entries(session, conversation.id)
             )
-            return AuditTrail(conversation.customer.handle, lines, zone.key)
+            customer = conversation.customer
+            return AuditTrail(customer.handle, lines, zone.key, name=customer.name)
 
     # --- feedback ------------------------------------------------------------------------------
     def _refuse_not_owner(self, session: Session, conversation: Conversation, user: str) -> None:

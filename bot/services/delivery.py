@@ -235,7 +235,8 @@ class DeliverToCustomer:
             self.context.outbox.react(
                 session, channel=conversation.slack_channel_id, ts=message.slack_ts, name="warning"
             )
-        failed = DeliveryFailed(conversation.customer.handle, label, reason, message.id)
+        customer = conversation.customer
+        failed = DeliveryFailed(customer.handle, label, reason, message.id, name=customer.name)
         self.context.outbox.thread(session, conversation, f"failed:{job.key}", failed)
         log.warning(
             "message.delivery_failed",

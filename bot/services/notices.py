@@ -102,7 +102,11 @@ class Notices:
             conversation.netiquette_hold = True
             self.deadlines.stopped(conversation)
             hold = NetiquetteHold(
-                conversation.id, customer.handle, reasons, self.netiquette_window.days
+                conversation.id,
+                customer.handle,
+                reasons,
+                self.netiquette_window.days,
+                name=customer.name,
             )
             outbox.thread(session, conversation, key, hold)
             outbox.refresh_card(session, conversation)

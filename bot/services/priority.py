@@ -65,7 +65,9 @@ class Prioritizer:
                 session,
                 conversation.slack_channel_id,
                 f"urgent:{conversation.id}",
-                UrgentConversation(customer.handle, tuple(result.reasons), on_call),
+                UrgentConversation(
+                    customer.handle, tuple(result.reasons), on_call, name=customer.name
+                ),
                 after=conversation,
             )
             log.info("priority.urgent", conversation_id=conversation.id)

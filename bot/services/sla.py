@@ -225,6 +225,7 @@ class SlaSweeper:
             decided_at=now,
             zone=zone,
             handle=conversation.customer.handle,
+            name=conversation.customer.name,
             thread_link=conversation.slack_permalink,
             on_call=on_call,
             escalate_to=self.escalate_to,

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from bot.domain import answers as a
 from bot.domain.templates import LANGUAGES, NoticeKind, describe_hours, describe_next_open
 from bot.reports.render import kpi_blocks
-from bot.slack.blocks import handle
+from bot.slack.blocks import customer_ref, handle
 from bot.slack.history import customer_report
 from bot.slack.mrkdwn import escape, mention
 from bot.slack.render import Rendered, Renderers, on_call_line
@@ -143,7 +143,7 @@ def _linked(answer: a.CustomersLinked) -> Rendered:
 @_renders(a.AuditTrail)
 def _audit(answer: a.AuditTrail) -> Rendered:
     zone = ZoneInfo(answer.zone)
-    head = f"*Audit of {handle(answer.handle)}'s conversation*"
+    head = f"*Audit of {customer_ref(answer.handle, answer.name)}'s conversation*"
     if not answer.lines:
         return f"{head}\nNothing recorded yet.", None
     lines = [

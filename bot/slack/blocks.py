@@ -121,6 +121,14 @@ def handle(value: str) -> str:
     return escape(f"@{value}")
 
 
+def customer_ref(handle_: str, name: str) -> str:
+    """How a message names a customer: "@handle" where the network has handles, else their
+    name (escaped), else "the customer"."""
+    if handle_:
+        return handle(handle_)
+    return escape(name) if name.strip() else "the customer"
+
+
 def profile_link(customer: Customer) -> str:
     """The customer's @handle, linked to their profile when both are what a network issues;
     nothing on a network without handles (Facebook)."""

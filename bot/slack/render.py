@@ -21,6 +21,7 @@ from bot.slack.blocks import (
     Blocks,
     actions,
     button,
+    customer_ref,
     handle,
     section,
 )
@@ -89,7 +90,7 @@ def local_time(moment: datetime, now: datetime, zone: str) -> str:
 @_renders(f.NetiquetteHold)
 def _hold(fact: f.NetiquetteHold) -> Rendered:
     text = (
-        f":shield: *Netiquette hold*: {handle(fact.handle)} wrote abusively again "
+        f":shield: *Netiquette hold*: {customer_ref(fact.handle, fact.name)} wrote abusively again "
         f"({escape(fact.reasons)}) within {fact.window_days} days of the rules. Nothing is sent "
         "and the response clock is stopped; the owner or a lead can lift the hold."
     )
@@ -180,8 +181,8 @@ def _hidden(fact: f.CommentHidden) -> Rendered:
 @_renders(f.DeliveryFailed)
 def _delivery_failed(fact: f.DeliveryFailed) -> Rendered:
     text = (
-        f":warning: Not delivered to {handle(fact.handle)} on {escape(fact.network_label)}: "
-        f"{escape(fact.reason)}"
+        f":warning: Not delivered to {customer_ref(fact.handle, fact.name)} on "
+        f"{escape(fact.network_label)}: {escape(fact.reason)}"
     )
     return text, [section(text), actions(button("Retry", RETRY, str(fact.message_id)))]
 
@@ -201,7 +202,7 @@ def _due_soon(fact: f.ResponseDueSoon) -> Rendered:
 def _missed(fact: f.ResponseMissed) -> Rendered:
     what = TARGET_LABEL.get(fact.target, fact.target)
     due = local_time(fact.due_at, fact.decided_at, fact.zone)
-    label = f"{handle(fact.handle)}'s conversation"
+    label = f"{customer_ref(fact.handle, fact.name)}'s conversation"
     thread = f"<{fact.thread_link}|{label}>" if is_safe_url(fact.thread_link) else label
     headline = (
         f"Still unanswered: {what} was due at {due} for {thread}"
@@ -218,7 +219,7 @@ def _missed(fact: f.ResponseMissed) -> Rendered:
 def _urgent(fact: f.UrgentConversation) -> Rendered:
     who = mention(fact.on_call) if fact.on_call else NOBODY_ON_CALL
     reasons = escape(" · ".join(fact.reasons))
-    return f":red_circle: *Urgent*: {handle(fact.handle)} ({reasons}). {who}", None
+    return f":red_circle: *Urgent*: {customer_ref(fact.handle, fact.name)} ({reasons}). {who}", None
 
 
 @_renders(f.OnCallHandoff)

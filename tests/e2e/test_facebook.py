@@ -17,6 +17,9 @@ from bot.sandbox.slack_api import SlackEmulator
 from bot.sandbox.world import CHANNEL, World, running_world
 from bot.slack import blocks
 from storage.models import Message
+from tests.e2e.conftest import MONDAY_10, ROME_OFFICE, channel_posts
+
+MONDAY_22 = MONDAY_10 + timedelta(hours=12)  # closed; open Tuesday at 9:00 in Rome
 
 PAGE = SANDBOX_PAGE["page_id"]
 
@@ -321,3 +324,113 @@ def test_a_page_token_that_expires_mid_run_is_said_once_and_work_resumes(
     assert [m["text"] for m in meta.sent_messages] == ["eccoci", "ci siamo"]
     back = [m["text"] for m in fb.slack.messages(CHANNEL) if "accepts the credentials" in m["text"]]
     assert len(back) == 1
+
+
+# --- notices, response targets, limits, attachments ---------------------------------------------
+NIGHT = {
+    "TIMEZONE": "Europe/Rome",
+    "BUSINESS_HOURS": "mon-fri 09:00-18:00",
+    "NETIQUETTE_URL": "https://acme.example/rules",
+}
+
+
+def night_world(
+    database_url: str,
+    slack: SlackEmulator,
+    x: XEmulator,
+    meta: GraphEmulator,
+    **env: str,
+) -> Iterator[World]:
+    clock = ManualClock(MONDAY_22)
+    slack.clock = x.clock = meta.clock = clock.timestamp
+    yield from page_world(database_url, clock, slack, x, meta, **{**NIGHT, **env})
+
+
+def test_out_of_hours_messenger_gets_the_notice_a_comment_only_with_the_public_switch(
+    database_url: str, slack_emulator: SlackEmulator, x_emulator: XEmulator, meta: GraphEmulator
+) -> None:
+    for world in night_world(database_url, slack_emulator, x_emulator, meta):
+        meta.message("7002", "Ciao, il mio ordine non è ancora arrivato")
+        meta.comment("7001", "Il pacco è fermo da giorni")
+        world.deliver()
+        [notice] = meta.sent_messages
+        assert notice["recipient_id"] == "7002" and notice["messaging_type"] == "RESPONSE"
+        assert notice["text"].startswith("Ciao Marco, grazie per averci scritto!")
+        assert "domani alle 9:00" in notice["text"]
+        assert meta.sent_comments == []  # public: not without OUT_OF_HOURS_PUBLIC
+        marco, giulia = fb_card(world, "Marco Bianchi"), fb_card(world, "Giulia Rossi")
+        assert any("Sent out-of-hours notice on Facebook" in t for t in thread_texts(world, marco))
+        assert any("No out-of-hours notice sent" in t for t in thread_texts(world, giulia))
+
+
+def test_with_the_public_switch_a_comment_gets_its_notice_as_a_reply_without_an_address(
+    database_url: str, slack_emulator: SlackEmulator, x_emulator: XEmulator, meta: GraphEmulator
+) -> None:
+    env = {"OUT_OF_HOURS_PUBLIC": "true"}
+    for world in night_world(database_url, slack_emulator, x_emulator, meta, **env):
+        comment = meta.comment("7001", "Il pacco è fermo da giorni")
+        world.deliver()
+        [reply] = meta.sent_comments
+        assert reply["in_reply_to"] == comment
+        assert reply["message"].startswith("Ciao Giulia")  # threaded under hers: no @address
+        assert "domani alle 9:00" in reply["message"]
+
+
+def test_response_targets_warn_in_the_thread_and_breach_in_the_channel(
+    database_url: str, slack_emulator: SlackEmulator, x_emulator: XEmulator, meta: GraphEmulator
+) -> None:
+    clock = ManualClock(MONDAY_10)
+    slack_emulator.clock = x_emulator.clock = meta.clock = clock.timestamp
+    env = {**ROME_OFFICE, "SLACK_LEADS": "UCARLA"}
+    for world in page_world(database_url, clock, slack_emulator, x_emulator, meta, **env):
+        world.events.slash_command(
+            "UANNA", "/care", "oncall set <@UCARLA|carla> daily 09:00", CHANNEL
+        )
+        meta.comment("7001", "Nessuno risponde?")
+        world.deliver()
+        card = fb_card(world, "Giulia Rossi")
+        assert "first answer due 11:00" in str(card["blocks"])
+        world.advance(timedelta(minutes=51))
+        [warning] = thread_texts(world, card)
+        assert warning.startswith(":alarm_clock: <@UCARLA> first answer due at 11:00")
+        world.advance(timedelta(minutes=10))
+        [breach] = channel_posts(world)
+        assert breach.startswith(":rotating_light: Target missed: first answer was due at 11:00")
+        assert "Giulia Rossi's conversation" in breach and "<!subteam^S0LEADS>" in breach
+        assert "*Breached*" in str(fb_card(world, "Giulia Rossi")["blocks"])
+
+
+def test_answers_over_facebooks_limits_are_refused_privately_with_the_text(
+    fb: World, meta: GraphEmulator
+) -> None:
+    meta.comment("7001", "domanda pubblica")
+    meta.message("7002", "domanda privata")
+    fb.deliver()
+    comment_card, messenger_card = fb_card(fb, "Giulia Rossi"), fb_card(fb, "Marco Bianchi")
+    fb.reply_in_thread("UANNA", "a" * 8_001, str(comment_card["ts"]))
+    fb.reply_in_thread("UANNA", "b" * 2_001, str(messenger_card["ts"]))
+    fb.reply_in_thread("UANNA", "c" * 2_000, str(comment_card["ts"]))  # fine for a comment
+    fb.settle()
+    assert [len(c["message"]) for c in meta.sent_comments] == [2_000]
+    assert meta.sent_messages == []
+    told = [e["text"] for e in fb.slack.ephemerals if e["user"] == "UANNA"]
+    assert any("8001 characters" in t and "allows 8000" in t for t in told), told
+    assert any("2001 characters" in t and "allows 2000" in t for t in told), told
+
+
+def test_a_photo_and_a_file_show_in_the_thread(fb: World, meta: GraphEmulator) -> None:
+    meta.message("7002", "ecco lo scontrino")
+    fb.deliver()
+    card = fb_card(fb, "Marco Bianchi")
+    meta.message(
+        "7002",
+        attachments=[
+            ("image", "https://scontent.example/receipt.jpg"),
+            ("file", "https://cdn.example/invoice.pdf"),
+        ],
+    )
+    fb.deliver()
+    [mirror] = fb.slack.thread(str(card["ts"]), CHANNEL)
+    shown = str(mirror["blocks"])
+    assert "https://scontent.example/receipt.jpg" in shown and "image" in shown
+    assert "https://cdn.example/invoice.pdf" in shown
