@@ -22,6 +22,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
+from bot.networks.facebook.emulator import GraphEmulator
 from bot.networks.x.emulator import XEmulator
 from bot.sandbox.slack_api import SlackEmulator, ts_to_micros
 from bot.slack.mrkdwn import unescape
@@ -242,6 +243,8 @@ class ChannelView:
         channel: str,
         user_names: Mapping[str, str],
         channel_name: str = "support",
+        meta: GraphEmulator | None = None,
+        people: Mapping[str, str] | None = None,  # Facebook ids -> names, for Messenger
     ) -> None:
         self.console = console
         self.slack = slack
@@ -254,6 +257,9 @@ class ChannelView:
         self._ephemerals = 0  # the emulators only append, so a count marks what was shown
         self._tweets = 0
         self._dms = 0
+        self.meta = meta
+        self.people = people or {}
+        self._facebook_sent = 0
 
     def show_changes(self) -> None:
         roots = self._roots()
@@ -401,6 +407,50 @@ class ChannelView:
             others = [i for i in ids if i != self.x.brand_id]
             to = f"@{self._handle(others[0])}" if len(ids) == 2 and others else "a group"
             self._print_x(f"DM to {to}", dm)
+        self._show_facebook()
+
+    def _show_facebook(self) -> None:
+        if self.meta is None:
+            return
+        # Who wrote what, as Meta's webhooks named them (Messenger names only the id).
+        names: dict[str, str] = {}
+        for delivery in self.meta.deliveries:
+            for entry in delivery.payload.get("entry", []):
+                for change in entry.get("changes", []):
+                    value = change.get("value", {})
+                    author = value.get("from") or {}
+                    if value.get("comment_id") and author.get("name"):
+                        names[value["comment_id"]] = author["name"]
+        sent = [
+            *(
+                ("reply under " + self._whose(c["in_reply_to"], names), c["message"], c["id"])
+                for c in self.meta.sent_comments
+            ),
+            *(
+                ("Messenger to " + self._person(m["recipient_id"]), m["text"], m["message_id"])
+                for m in self.meta.sent_messages
+            ),
+            *(
+                (
+                    "private reply to " + self._whose(r["comment_id"], names),
+                    r["text"],
+                    r["message_id"],
+                )
+                for r in self.meta.private_replies
+            ),
+        ]
+        for what, text, _ in sent[self._facebook_sent :]:
+            self.console.print(
+                Text.assemble(("→ Facebook ", "bold blue"), (what, "bold"), ": ", text)
+            )
+        self._facebook_sent = len(sent)
+
+    def _whose(self, comment_id: str, names: Mapping[str, str]) -> str:
+        name = names.get(comment_id)
+        return f"{name}'s comment" if name else "a comment"
+
+    def _person(self, psid: str) -> str:
+        return self.people.get(psid, psid)
 
     def _print_x(self, what: str, sent: dict[str, Any]) -> None:
         self.console.print(Text.assemble(("→ X ", "bold blue"), (what, "bold"), ": ", sent["text"]))

@@ -22,10 +22,12 @@ from sqlalchemy import select
 from bot.clock import ManualClock
 from bot.demo.interactive import Repl
 from bot.demo.render import ChannelView
-from bot.demo.script import AGENTS, LEADS, MORNING, SETTINGS, Step
+from bot.demo.script import AGENTS, FACEBOOK_PEOPLE, LEADS, MORNING, SETTINGS, Step
 from bot.domain.kpis import median
 from bot.domain.model import Direction, Visibility
 from bot.logs import configure_logging
+from bot.networks.base import NetworkSpec
+from bot.networks.facebook.emulator import GraphEmulator
 from bot.reports.render import human_duration
 from bot.sandbox.world import CHANNEL, World, running_world
 from storage.models import Conversation, Message
@@ -45,9 +47,20 @@ def run_demo(
     today = datetime.now(UTC).replace(hour=8, minute=44, second=0, microsecond=0)
     clock = ManualClock(today)
     database_url = f"sqlite:///{folder / 'carebridge.db'}"
-    with running_world(database_url, clock, agents=AGENTS, env=SETTINGS) as world:
+    with (
+        GraphEmulator(clock=clock.timestamp) as meta,
+        running_world(database_url, clock, agents=AGENTS, env=SETTINGS, meta=meta) as world,
+    ):
         names = {**AGENTS, LEADS: "support-leads"}
-        view = ChannelView(console, world.slack, world.x, channel=CHANNEL, user_names=names)
+        view = ChannelView(
+            console,
+            world.slack,
+            world.x,
+            channel=CHANNEL,
+            user_names=names,
+            meta=meta,
+            people=FACEBOOK_PEOPLE,
+        )
         console.print(_welcome(folder))
         for step in MORNING:
             _play(world, view, console, step, today)
@@ -70,6 +83,7 @@ def _play(world: World, view: ChannelView, console: Console, step: Step, day: da
     if isinstance(private, str):
         console.print(private, style="dim italic")
     world.poll()
+    world.deliver()  # Meta's webhooks: what happened on Facebook in this step
     world.settle()
     view.show_changes()
 
@@ -77,8 +91,9 @@ def _play(world: World, view: ChannelView, console: Console, step: Step, day: da
 def _welcome(folder: Path) -> Panel:
     return Panel.fit(
         "A morning of social customer care, compressed into a minute.\n"
-        "Customers write on an emulated X; three agents (Anna, Bruno, Carla) work in an "
-        "emulated Slack channel #support.\nThe bot between them is the real Carebridge: "
+        "Customers write on an emulated X and an emulated Facebook Page (comments and "
+        "Messenger); three agents (Anna, Bruno, Carla) work in an emulated Slack channel "
+        "#support.\nThe bot between them is the real Carebridge: "
         f"its database is in {folder}.",
         title="carebridge demo",
     )
@@ -111,9 +126,12 @@ def summary(world: World) -> Table:
             )
             if waited is not None:
                 first_responses.append(waited)
+            customer = conversation.customer
+            spec = world.app.services.context.accounts.spec(customer.network)
+            public = conversation.visibility == Visibility.PUBLIC
             table.add_row(
-                f"@{conversation.customer.handle}",
-                "public" if conversation.visibility == Visibility.PUBLIC else "DM",
+                f"@{customer.handle}" if customer.handle else customer.name,
+                _where(spec, public),
                 {"waiting_on_customer": "answered"}.get(conversation.status, conversation.status),
                 AGENTS.get(conversation.assignee or "", "-"),
                 human_duration(waited) if waited else "not yet",
@@ -122,12 +140,31 @@ def summary(world: World) -> Table:
             )
     middle = median(first_responses)
     median_text = human_duration(middle) if middle is not None else "-"
+    meta = world.meta
+    facebook = (
+        f"{_count(len(meta.sent_comments), 'comment reply', 'comment replies')} and "
+        f"{_count(len(meta.sent_messages), 'Messenger message', 'Messenger messages')} sent on "
+        "Facebook · "
+        if meta is not None
+        else ""
+    )
     table.caption = (
         f"median first answer {median_text} · {len(world.x.sent_tweets)} public replies and "
-        f"{len(world.x.sent_dms)} DMs sent on X · "
+        f"{len(world.x.sent_dms)} DMs sent on X · {facebook}"
         f"{len(world.slack.calls('chat.postMessage'))} Slack posts, paced to one per second"
     )
     return table
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _where(spec: NetworkSpec | None, public: bool) -> str:
+    """ "X mention", "X DM", "Facebook comment", "Facebook Messenger"."""
+    if spec is None:
+        return "public" if public else "private"
+    return f"{spec.label} {spec.public_name if public else spec.private_name}"
 
 
 def _in_target(conversation: Conversation) -> str:

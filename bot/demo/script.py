@@ -10,12 +10,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.networks.facebook.emulator import GraphEmulator
 from bot.sandbox.world import World
 from bot.slack import blocks
 
 ANNA, BRUNO, CARLA = "UANNA", "UBRUNO", "UCARLA"
 AGENTS = {ANNA: "Anna", BRUNO: "Bruno", CARLA: "Carla"}
 LEADS = "S0SUPPORTLEADS"  # a Slack user group: the managers watching escalations
+ELENA, PAOLO = "8000000000000001", "8000000000000002"  # Facebook ids (Page-scoped)
+FACEBOOK_PEOPLE = {ELENA: "Elena Conti", PAOLO: "Paolo Greco"}
 # Tight targets, so the morning shows warnings and an escalation; open every day, so the demo
 # works on any day of the week.
 SETTINGS = {
@@ -39,6 +42,16 @@ class Step:
 
 def _answer(agent: str, handle: str, text: str) -> Callable[[World], object]:
     return lambda world: world.reply_in_thread(agent, text, world.card_of(handle)["ts"])
+
+
+def _answer_named(agent: str, name: str, text: str) -> Callable[[World], object]:
+    """An answer in the thread of a Facebook customer, who has a name but no @handle."""
+    return lambda world: world.reply_in_thread(agent, text, world.card_named(name)["ts"])
+
+
+def _page(world: World) -> GraphEmulator:
+    assert world.meta is not None, "the demo's world has a Facebook Page"
+    return world.meta
 
 
 def _press(agent: str, action_id: str, handle: str) -> Callable[[World], object]:
@@ -78,10 +91,28 @@ def _cast(world: World) -> None:
     world.customer("sofia_l", "Sofia Longo", followers=140)
     world.customer("troll_99", "Anon", followers=3)
     world.customer("luca_press", "Luca Ferri", followers=31_000, verified=True)
+    page = _page(world)
+    for psid, name in FACEBOOK_PEOPLE.items():
+        first, last = name.split()
+        page.add_user(psid, first, last)
+
+
+def _elena_thanks_and_the_page_answers_on_facebook(world: World) -> None:
+    """Elena writes again under her comment; the social media manager, scrolling the Page on
+    her phone, answers right there on Facebook, not in Slack."""
+    page = _page(world)
+    thanks = page.comment(ELENA, "Grazie, ora è tutto chiaro!")
+    world.deliver()
+    page.page_replies_directly(thanks, "Figurati Elena, buona giornata! 🌞")
 
 
 MORNING: tuple[Step, ...] = (
-    Step("08:45", "We open at 9:00. Carebridge polls X every minute, day and night.", _cast),
+    Step(
+        "08:45",
+        "We open at 9:00. Carebridge polls X every minute, day and night; Facebook comments "
+        "and Messenger arrive by Meta's webhook the moment they are written.",
+        _cast,
+    ),
     Step(
         "08:50",
         "Sofia DMs before opening time: the bot answers with the hours, in Italian.",
@@ -109,6 +140,13 @@ MORNING: tuple[Step, ...] = (
         "Giulia Rossi (48k followers, verified) tweets: her parcel is stuck.",
         lambda w: w.mention(
             "giulia_r", "il mio pacco è fermo a Bologna da 5 giorni, ordine 4411. Qualcuno c'è?"
+        ),
+    ),
+    Step(
+        "09:03",
+        "On Facebook, Elena comments under the Page's latest post: her bill doubled.",
+        lambda w: _page(w).comment(
+            ELENA, "La bolletta di novembre è il doppio del solito, come mai? Nessuno risponde"
         ),
     ),
     Step(
@@ -145,6 +183,16 @@ MORNING: tuple[Step, ...] = (
         _answer(BRUNO, "giulia_r", "note: il corriere conferma ritardi nel deposito di Bologna"),
     ),
     Step(
+        "09:13",
+        "Anna answers Elena the same way: on Facebook it is a reply under her comment.",
+        _answer_named(
+            ANNA,
+            "Elena Conti",
+            "Ciao Elena, la bolletta include il conguaglio annuale: te lo spieghiamo nel "
+            "dettaglio in privato.",
+        ),
+    ),
+    Step(
         "09:15",
         "Carla takes Tom's conversation by answering in its thread.",
         _answer(CARLA, "tom_h", "So sorry, Tom! We'll make this right."),
@@ -153,6 +201,21 @@ MORNING: tuple[Step, ...] = (
         "09:16",
         "Carla needs his order details: Move to DM invites him publicly to write privately.",
         _press(CARLA, blocks.MOVE_TO_DM, "tom_h"),
+    ),
+    Step(
+        "09:18",
+        "Paolo writes to the Page on Messenger; the card shows until when Messenger lets the "
+        "Page answer (24 hours after his last message).",
+        lambda w: _page(w).message(
+            PAOLO, "Ciao! Posso pagare l'abbonamento con PayPal invece che con la carta?"
+        ),
+    ),
+    Step(
+        "09:19",
+        "Bruno answers him: it goes out on Messenger.",
+        _answer_named(
+            BRUNO, "Paolo Greco", "Ciao Paolo, certo: Profilo > Pagamenti > Aggiungi PayPal."
+        ),
     ),
     Step(
         "09:21",
@@ -217,6 +280,12 @@ MORNING: tuple[Step, ...] = (
         "09:48",
         "There is nothing to answer: Anna resolves it.",
         _press(ANNA, blocks.RESOLVE, "troll_99"),
+    ),
+    Step(
+        "10:30",
+        "Elena thanks, and a colleague answers her on Facebook itself: the thread shows it, "
+        "and it counts as an answer.",
+        _elena_thanks_and_the_page_answers_on_facebook,
     ),
     Step(
         "10:42",

@@ -195,6 +195,7 @@ class NetworkSpec:
     public_name: str = "mention"  # what the network calls a customer's public message
     private_name: str = "DM"  # what the network calls a private message
     handles: Handles | None = None  # None: customers have no @handles
+    has_followers: bool = True  # whether the network says how many followers a customer has
     # Whether a public notice starts with "@handle " (a network that threads replies under the
     # customer's post needs no address).
     address_public_notices: bool = False

@@ -157,6 +157,13 @@ class World:
             raise LookupError(f"no card for @{handle} in {channel}")
         return cards[-1]
 
+    def card_named(self, name: str, channel: str = CHANNEL) -> dict[str, Any]:
+        """The latest card of a customer known by name (a network without @handles)."""
+        cards = [c for c in self.cards(channel) if f"*{name}*" in str(c["blocks"])]
+        if not cards:
+            raise LookupError(f"no card for {name} in {channel}")
+        return cards[-1]
+
     def reply_in_thread(
         self, user: str, text: str, thread_ts: str, channel: str = CHANNEL
     ) -> dict[str, Any]:

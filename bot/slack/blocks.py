@@ -36,7 +36,7 @@ class Customer:
     name: str
     handle: str
     profile_url: str
-    followers: int = 0
+    followers: int | None = 0  # None: the network does not say
     verified: bool = False
 
 
@@ -140,10 +140,11 @@ def profile_link(customer: Customer) -> str:
 
 
 def customer_line(customer: Customer) -> str:
-    parts = [f"*{escape(customer.name)}* {profile_link(customer)}"]
+    parts = [f"*{escape(customer.name)}* {profile_link(customer)}".rstrip()]
     if customer.verified:
         parts.append(":ballot_box_with_check: verified")
-    parts.append(f"{compact_number(customer.followers)} followers")
+    if customer.followers is not None:
+        parts.append(f"{compact_number(customer.followers)} followers")
     return " · ".join(parts)
 
 
@@ -190,7 +191,7 @@ def customer_message(
     wrote (attachments, edits...) when there is more than the text."""
     view = f" · {link(permalink, f'View on {network}')}" if permalink else ""
     fallback = f"{who(customer)}: {escape(truncate(text, 200))}"
-    head = f"*{escape(customer.name)}* {profile_link(customer)}{view}".rstrip()
+    head = " ".join(p for p in (f"*{escape(customer.name)}*", profile_link(customer)) if p) + view
     return fallback, [context(head), *(body if body is not None else [quote(text)])]
 
 

@@ -52,7 +52,7 @@ class Cards:
             private_name=spec.private_name if spec else "DM",
             account_handle=conversation.account.handle if spec and spec.handles else "",
             account_name=conversation.account.handle,
-            customer=customer(conversation),
+            customer=customer(conversation, spec is None or spec.has_followers),
             text=first.text if first else "",
             body=body(first) if first else None,
             permalink=first.permalink if first else "",
@@ -149,9 +149,10 @@ class Cards:
         return spec.extended_private_window if allowed else None
 
 
-def customer(conversation: Conversation) -> blocks.Customer:
+def customer(conversation: Conversation, followers: bool = True) -> blocks.Customer:
     c = conversation.customer
-    return blocks.Customer(c.name, c.handle, c.profile_url, c.followers, c.verified)
+    count = c.followers if followers else None
+    return blocks.Customer(c.name, c.handle, c.profile_url, count, c.verified)
 
 
 def body(message: Message) -> blocks.Blocks | None:

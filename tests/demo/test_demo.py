@@ -53,6 +53,17 @@ def test_the_scripted_morning_shows_slack_and_x(console: Console) -> None:
     # priority: a VIP journalist writing angrily is urgent, with reasons, and on call is pinged
     assert "🔴 Urgent: journalist, Corriere (VIP) · 31k followers · verified · angry" in shown
     assert "#support: 🔴 Urgent: @luca_press" in shown
+    # Facebook next to X: a comment answered under it, Messenger with its window, and an
+    # answer given on Facebook itself shown in the thread
+    assert "Facebook · Acme Italia · Public comment" in shown
+    assert "→ Facebook reply under Elena Conti's comment: Ciao Elena" in shown
+    assert "Facebook · Acme Italia · Messenger" in shown
+    assert "⏳ Messenger: can answer until" in shown
+    assert "→ Facebook Messenger to Paolo Greco: Ciao Paolo" in shown
+    assert "💬 Answered on Facebook directly: Figurati Elena" in shown
+    flat = " ".join(shown.split())  # the summary's caption wraps
+    assert "1 comment reply and 1 Messenger message sent on Facebook" in flat
+    assert "Elena Conti · 0 followers" not in shown  # a Page sees no audience
 
 
 def test_interactive_mode_lets_you_answer_and_write_as_a_customer(console: Console) -> None:
@@ -60,8 +71,8 @@ def test_interactive_mode_lets_you_answer_and_write_as_a_customer(console: Conso
         "tweet luca_v il codice sconto non funziona",
         "list",
         "as bruno",
-        "say 7 Ciao Luca, prova ora: BENVENUTO10",
-        "resolve 7",
+        "say 9 Ciao Luca, prova ora: BENVENUTO10",
+        "resolve 9",
         "say 99 hello",
         "bogus",
         "quit",

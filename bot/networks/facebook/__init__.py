@@ -117,6 +117,7 @@ FACEBOOK = NetworkSpec(
     public_name="comment",
     private_name="Messenger",
     handles=None,  # a Facebook user has no public @handle Carebridge can address
+    has_followers=False,  # a Page sees a person, not their audience
     address_public_notices=False,  # a reply threads under the customer's comment
     webhook=Webhook(WEBHOOK_PATH, MetaReceiver.for_accounts),
     private_message_link=messenger_link,
