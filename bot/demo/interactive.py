@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from bot.demo.render import ChannelView
 from bot.demo.script import AGENTS
+from bot.networks.facebook.emulator import GraphEmulator
 from bot.sandbox.world import World
 from bot.slack import blocks
 from storage.models import Conversation
@@ -30,6 +31,8 @@ HELP = """\
 [bold]As a customer[/]
   [cyan]tweet handle text[/]        mention the brand on X
   [cyan]dm-from handle text[/]      send the brand a DM
+  [cyan]comment name text[/]        comment under the Facebook Page's post
+  [cyan]messenger name text[/]      write to the Page on Messenger
 [bold]Other[/]
   [cyan]channel[/] shows the whole channel · [cyan]wait M[/] lets M minutes pass · [cyan]quit[/]"""
 
@@ -83,6 +86,8 @@ class Repl:
             return True
         self.world.clock.advance(timedelta(minutes=1))
         self.world.poll()
+        if self.world.meta is not None:
+            self.world.deliver()
         self.world.settle()
         self.view.show_changes()
         return True
@@ -96,11 +101,31 @@ class Repl:
             "say": self._say,
             "tweet": lambda a: self.world.mention(_handle(a), _text(a)),
             "dm-from": lambda a: self.world.direct_message(_handle(a), _text(a)),
+            "comment": lambda a: self._page().comment(self._person(a), _text(a)),
+            "messenger": lambda a: self._page().message(self._person(a), _text(a)),
             "wait": lambda a: self.world.clock.advance(timedelta(minutes=int(a[0]))),
         }
         for word, action_id in BUTTONS.items():
             commands[word] = partial(self._press, action_id)
         return commands
+
+    def _page(self) -> GraphEmulator:
+        if self.world.meta is None:
+            raise LookupError("this demo has no Facebook Page")
+        return self.world.meta
+
+    def _person(self, args: list[str]) -> str:
+        """The Facebook id of the person called args[0], made up the first time."""
+        if len(args) < 2:
+            raise ValueError("give a name and a text, e.g. messenger Elena ciao, una domanda")
+        name = args[0].capitalize()
+        known = {n.split()[0]: psid for psid, n in self.view.people.items()}
+        if name not in known:
+            psid = str(9_000_000_000_000_000 + len(self.view.people))
+            self._page().add_user(psid, name)
+            self.view.people[psid] = name
+            known[name] = psid
+        return known[name]
 
     def _switch(self, args: list[str]) -> None:
         wanted = {name.lower(): user for user, name in AGENTS.items()}
@@ -132,7 +157,8 @@ class Repl:
         with self.world.app.database.transaction() as session:
             for c in session.scalars(select(Conversation).order_by(Conversation.id)):
                 owner = AGENTS.get(c.assignee or "", c.assignee or "-")
-                table.add_row(str(c.id), f"@{c.customer.handle}", c.visibility, c.status, owner)
+                who = f"@{c.customer.handle}" if c.customer.handle else c.customer.name
+                table.add_row(str(c.id), who, c.visibility, c.status, owner)
         return table
 
 

@@ -258,7 +258,7 @@ class ChannelView:
         self._tweets = 0
         self._dms = 0
         self.meta = meta
-        self.people = people or {}
+        self.people: dict[str, str] = dict(people or {})
         self._facebook_sent = 0
 
     def show_changes(self) -> None:

@@ -74,6 +74,8 @@ def test_interactive_mode_lets_you_answer_and_write_as_a_customer(console: Conso
         "say 9 Ciao Luca, prova ora: BENVENUTO10",
         "resolve 9",
         "say 99 hello",
+        "messenger Sara ciao, il codice non arriva",
+        "list",
         "bogus",
         "quit",
     ]
@@ -84,3 +86,5 @@ def test_interactive_mode_lets_you_answer_and_write_as_a_customer(console: Conso
     assert "Resolved" in shown
     assert "there is no conversation 99" in shown
     assert "Unknown command 'bogus'" in shown
+    assert "Facebook · Acme Italia · Messenger" in shown and "il codice non arriva" in shown
+    assert "│ 10 │ Sara" in shown
