@@ -22,6 +22,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.domain.facts import AppTokenRefused
 from bot.domain.hours import BusinessCalendar
 from bot.domain.priority import PriorityRules, parse_keywords
 from bot.domain.sla import Priority, SlaClock, SlaPolicy, Targets, policy_targets
@@ -54,6 +55,7 @@ from bot.slack.directory import ChannelMembers, UserGroups, lead_checker
 from bot.slack.failures import CALL_FAILED, NETWORK_FAILED
 from bot.slack.jobs import SlackJobHandlers
 from handlers import register_all
+from handlers.socket_mode import SocketModeReceiver, Timing
 from handlers.web import wsgi_app
 from storage import migrate
 from storage.db import Database
@@ -73,6 +75,7 @@ class Carebridge:
     slack: WebClient
     bolt: App
     services: Services
+    receiver: SocketModeReceiver | None = None
 
     @classmethod
     def build(
@@ -103,8 +106,9 @@ class Carebridge:
                 signing_secret=settings.slack_signing_secret or "",
                 # Listeners only write to the database (Slack calls go through the outbox), so
                 # they finish well within Slack's 3 seconds; answering after them makes a
-                # retried delivery see the committed state.
-                process_before_response=not settings.socket_mode,
+                # retried delivery see the committed state. In Socket Mode too: the receiver
+                # acknowledges after 2 seconds at the latest (handlers/socket_mode.py).
+                process_before_response=True,
             ),
         )
         register_all(bolt, services)
@@ -113,10 +117,37 @@ class Carebridge:
     def wsgi(self) -> Callable[..., Iterable[bytes]]:
         return wsgi_app(
             self.bolt,
-            self.services.health,
+            self.health,
             self.settings.slack_signing_secret,
             self.services.webhooks,
         )
+
+    def health(self) -> dict[str, Any]:
+        """/healthz: the database, each account, and the Slack connection (Socket Mode)."""
+        report = self.services.health()
+        if self.receiver is None:
+            return {**report, "slack": {"transport": "http"}}
+        slack = self.receiver.status()
+        return {**report, "ok": report["ok"] and slack["ok"], "slack": slack}
+
+    def socket_mode(self, timing: Timing | None = None) -> SocketModeReceiver:
+        """The Socket Mode receiver (made once): holds the link while `run` runs."""
+        if self.receiver is None:
+            token = self.settings.slack_app_token
+            if not token:
+                raise ValueError("Socket Mode needs SLACK_APP_TOKEN")
+            self.receiver = SocketModeReceiver(
+                self.bolt, self.slack, token, on_refused=self._app_token_refused, timing=timing
+            )
+        return self.receiver
+
+    def _app_token_refused(self, reason: str) -> None:
+        context = self.services.context
+        now = context.clock.now()
+        channel = self.settings.slack_channel_id
+        with context.transaction() as session:
+            key = f"slack:app_token_refused:{now.isoformat()}"
+            context.outbox.channel(session, channel, key, AppTokenRefused(reason))
 
     def start_background(self) -> Background:
         """The outbox worker thread and the scheduler (pollers, deadlines, handoffs, digest)."""
@@ -131,29 +162,26 @@ class Carebridge:
         timers.start()
         return Background(stop, worker, timers, self.services.worker.notify)
 
-    def serve(self) -> None:
-        """Block serving Slack: Socket Mode when an app token is set, otherwise HTTP. Webhooks
-        need the HTTP server in Socket Mode too."""
+    def serve(self, stop: threading.Event | None = None) -> None:
+        """Block serving Slack: Socket Mode when an app token is set, otherwise HTTP. In Socket
+        Mode the HTTP server runs too, for /healthz and the networks' webhooks."""
         import waitress
 
+        port = self.settings.port
         if self.settings.socket_mode:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-            if self.services.webhooks.paths():
-                port = self.settings.port
-                threading.Thread(
-                    target=waitress.serve,
-                    args=(self.wsgi(),),
-                    kwargs={"host": "0.0.0.0", "port": port, "threads": 8},
-                    name="http",
-                    daemon=True,
-                ).start()
-                log.info("http.webhooks", port=port, paths=self.services.webhooks.paths())
-            log.info("slack.socket_mode")
-            SocketModeHandler(self.bolt, self.settings.slack_app_token).start()
+            receiver = self.socket_mode()
+            threading.Thread(
+                target=waitress.serve,
+                args=(self.wsgi(),),
+                kwargs={"host": "0.0.0.0", "port": port, "threads": 8},
+                name="http",
+                daemon=True,
+            ).start()
+            log.info("slack.socket_mode", port=port, paths=self.services.webhooks.paths())
+            receiver.run(stop or threading.Event())
             return
-        log.info("slack.http_mode", port=self.settings.port, path="/slack/events")
-        waitress.serve(self.wsgi(), host="0.0.0.0", port=self.settings.port, threads=8)
+        log.info("slack.http_mode", port=port, path="/slack/events")
+        waitress.serve(self.wsgi(), host="0.0.0.0", port=port, threads=8)
 
     def close(self) -> None:
         self.database.dispose()

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from bot.clock import ManualClock
 from bot.networks.x.emulator import XEmulator
 from bot.sandbox.slack_api import SlackEmulator
+from bot.sandbox.world import TRANSPORTS
 from storage import migrate
 from storage.db import Database
 
@@ -122,6 +123,12 @@ def _tables() -> list:
     from storage.models import Base
 
     return list(Base.metadata.sorted_tables)
+
+
+@pytest.fixture(params=TRANSPORTS)
+def transport(request: pytest.FixtureRequest) -> str:
+    """How Slack reaches the bot: every Slack-facing flow runs over HTTP and over Socket Mode."""
+    return str(request.param)
 
 
 @pytest.fixture

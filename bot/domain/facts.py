@@ -181,6 +181,13 @@ class CredentialsRefused:
 
 
 @dataclass(frozen=True)
+class AppTokenRefused:
+    """Slack refused the app-level token: in Socket Mode nothing reaches the bot from Slack."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class CredentialsWork:
     account: str
     network_label: str
@@ -236,6 +243,7 @@ Fact = Union[  # noqa: UP007 - a runtime value: get_type_hints and isinstance ne
     AccountFailing,
     AccountRecovered,
     CredentialsRefused,
+    AppTokenRefused,
     CredentialsWork,
     Refusal,
     ClaimedByOther,

@@ -21,8 +21,10 @@ Like slack.com, every answer to a recognised token carries the `x-oauth-scopes` 
 the token was granted: by default the bot scopes of slack-manifest.yml, or `scopes=` to emulate an
 install missing some) and `x-accepted-oauth-scopes` (the scopes the method accepts). The app-level
 token (`xapp-`) is good for `apps.connections.open` only, and bot tokens are not: both are refused
-with `not_allowed_token_type`, as Slack does. The emulator serves no WebSocket: the URL
-`apps.connections.open` hands out proves the token is accepted, nothing more.
+with `not_allowed_token_type`, as Slack does. The URL `apps.connections.open` hands out is a
+WebSocket of the emulator's Socket Mode server (`bot/sandbox/socket_mode.py`, started on first
+use), over which `send_envelope()` delivers events, interactions and commands as Slack does;
+`revoke_app_token()` makes it answer `token_revoked`.
 """
 
 from __future__ import annotations
@@ -33,12 +35,14 @@ import itertools
 import json
 import mimetypes
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.sandbox.loopback import Fault, LoopbackServer, Reply, Request
+from bot.sandbox.socket_mode import SocketModeServer
 from bot.slack.scopes import REQUIRED_BOT_SCOPES
 
 MAX_TEXT_CHARS = 40_000
@@ -264,6 +268,9 @@ class SlackEmulator(LoopbackServer):
         super().__init__(clock=clock)
         self.bot_token = bot_token
         self.app_token = app_token
+        self.app_token_revoked = False
+        self._socket_mode: SocketModeServer | None = None
+        self._socket_lock = threading.Lock()
         # What the bot token was granted: an install from slack-manifest.yml unless told otherwise.
         self.scopes: tuple[str, ...] = tuple(REQUIRED_BOT_SCOPES if scopes is None else scopes)
         self.bot_user_id = bot_user_id
@@ -482,6 +489,8 @@ class SlackEmulator(LoopbackServer):
             raise SlackError("not_allowed_token_type")
         if token != (self.app_token if app_level else self.bot_token):
             raise SlackError("invalid_auth")
+        if app_level and self.app_token_revoked:
+            raise SlackError("token_revoked")
         return APP_TOKEN_SCOPES if app_level else self.scopes
 
     def _receive_upload(self, request: Request) -> Reply:
@@ -517,8 +526,26 @@ class SlackEmulator(LoopbackServer):
         }
 
     def _apps_connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
-        ticket = f"{next(self._ids):08d}-sandbox"
-        return {"url": f"wss://wss-primary.slack.com/link/?ticket={ticket}&app_id={APP_ID}"}
+        return {"url": self.socket_mode.issue_url()}
+
+    # --- Socket Mode ----------------------------------------------------------------------------
+    @property
+    def socket_mode(self) -> SocketModeServer:
+        """Slack's Socket Mode side for this app, started on first use."""
+        with self._socket_lock:
+            if self._socket_mode is None:
+                self._socket_mode = SocketModeServer(APP_ID, clock=self.clock)
+            return self._socket_mode
+
+    def revoke_app_token(self, revoked: bool = True) -> None:
+        """`apps.connections.open` answers `token_revoked` (or works again)."""
+        self.app_token_revoked = revoked
+
+    def stop(self) -> None:
+        super().stop()
+        if self._socket_mode is not None:
+            self._socket_mode.stop()
+            self._socket_mode = None
 
     def _chat_post_message(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(params.get("channel"))

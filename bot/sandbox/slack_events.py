@@ -23,6 +23,8 @@ from urllib.parse import urlencode
 
 import requests
 
+from bot.sandbox.socket_mode import SocketModeServer
+
 DEFAULT_APP_ID = "ASANDBOX"
 DEFAULT_BOT_USER_ID = "UCAREBOT"
 # The legacy verification token Slack still puts in payloads; Bolt checks signatures instead.
@@ -88,6 +90,18 @@ class SlackEventSender:
     def _send_form(self, fields: Mapping[str, str]) -> requests.Response:
         return self._send(urlencode(fields).encode(), "application/x-www-form-urlencoded")
 
+    # How each kind of request travels: over HTTP here, as envelopes in SocketModeSender.
+    def _deliver_event(
+        self, body: Mapping[str, Any], extra: Mapping[str, str] | None = None
+    ) -> requests.Response:
+        return self._send_json(body, extra)
+
+    def _deliver_interaction(self, payload: Mapping[str, Any]) -> requests.Response:
+        return self._send_form({"payload": json.dumps(payload)})
+
+    def _deliver_command(self, fields: Mapping[str, str]) -> requests.Response:
+        return self._send_form(fields)
+
     def _unique(self, prefix: str) -> str:
         return f"{prefix}{int(self.clock())}{next(self._ids):06d}"
 
@@ -139,7 +153,7 @@ class SlackEventSender:
         extra: dict[str, str] = {}
         if retry_num is not None:
             extra = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
-        return self._send_json(self.envelope(event, event_id=event_id), extra)
+        return self._deliver_event(self.envelope(event, event_id=event_id), extra)
 
     def message(
         self, user: str, text: str, channel: str, ts: str, thread_ts: str | None = None
@@ -235,11 +249,15 @@ class SlackEventSender:
                 }
             ],
         }
-        return self._send_form({"payload": json.dumps(payload)})
+        return self.interaction(payload)
+
+    def interaction(self, payload: Mapping[str, Any]) -> requests.Response:
+        """Any interaction payload (a click, a modal's submission), as Slack delivers it."""
+        return self._deliver_interaction(payload)
 
     def slash_command(self, user: str, command: str, text: str, channel: str) -> requests.Response:
         """A slash command, sent as Slack sends it: a flat form."""
-        return self._send_form(
+        return self._deliver_command(
             {
                 "token": VERIFICATION_TOKEN,
                 "team_id": self.team_id,
@@ -256,3 +274,51 @@ class SlackEventSender:
                 "trigger_id": self._trigger_id(),
             }
         )
+
+
+class SocketModeSender(SlackEventSender):
+    """The same requests, delivered as Socket Mode envelopes over the emulator's links; each call
+    returns when the app acknowledged (200, the ack's payload as the body) or Slack gave up on
+    it (500), redeliveries included, as a `requests.Response` for the tests' sake. Raw posts
+    (`post_raw`, `unsigned`) still go to `url`: the HTTP route a forger might try."""
+
+    def __init__(
+        self,
+        server: SocketModeServer,
+        url: str,
+        signing_secret: str,
+        *,
+        wait: float = 20.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(url, signing_secret, **kwargs)
+        self.server = server
+        self.wait = wait
+
+    def _deliver_event(
+        self, body: Mapping[str, Any], extra: Mapping[str, str] | None = None
+    ) -> requests.Response:
+        return self._envelope("events_api", dict(body), answers=False)
+
+    def _deliver_interaction(self, payload: Mapping[str, Any]) -> requests.Response:
+        return self._envelope("interactive", dict(payload), answers=True)
+
+    def _deliver_command(self, fields: Mapping[str, str]) -> requests.Response:
+        return self._envelope("slash_commands", dict(fields), answers=True)
+
+    def _envelope(self, kind: str, payload: dict[str, Any], *, answers: bool) -> requests.Response:
+        envelope = self.server.send(kind, payload, accepts_response_payload=answers)
+        envelope.done.wait(self.wait)
+        response = requests.Response()
+        response.status_code = 200 if envelope.acked_at is not None else 500
+        body = envelope.response or {}
+        # As the same answer reads over HTTP: a text alone is plain text, anything else JSON.
+        if set(body) == {"text"} and isinstance(body["text"], str):
+            response._content = body["text"].encode()
+            response.headers["Content-Type"] = "text/plain;charset=utf-8"
+        elif body:
+            response._content = json.dumps(body).encode()
+            response.headers["Content-Type"] = "application/json"
+        else:
+            response._content = b""
+        return response

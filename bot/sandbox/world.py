@@ -27,9 +27,10 @@ from bot.networks.registry import Registry
 from bot.networks.x import X
 from bot.networks.x.emulator import XEmulator
 from bot.sandbox.slack_api import SlackEmulator
-from bot.sandbox.slack_events import SlackEventSender
+from bot.sandbox.slack_events import SlackEventSender, SocketModeSender
 
 CHANNEL = "CSUPPORT"
+TRANSPORTS = ("http", "socket")
 SIGNING_SECRET = "sandbox-signing-secret"
 
 
@@ -58,6 +59,8 @@ class World:
     x: XEmulator
     events: SlackEventSender
     meta: GraphEmulator | None = None  # Facebook, when the world has a Page
+    base_url: str = ""  # the bot's HTTP server (webhooks, /healthz)
+    transport: str = "http"  # how Slack reaches the bot: "http" or "socket" (Socket Mode)
     _customers: set[str] = field(default_factory=set)
 
     # --- time and work -------------------------------------------------------------------------
@@ -132,7 +135,7 @@ class World:
     # --- Facebook ------------------------------------------------------------------------------
     @property
     def webhook_url(self) -> str:
-        return self.events.url.replace("/slack/events", "/webhooks/meta")
+        return f"{self.base_url}/webhooks/meta"
 
     def deliver(self, *, batch: bool = False) -> None:
         """Meta delivers what is pending (comments, messages, echoes...) to the bot's webhook,
@@ -209,9 +212,14 @@ def running_world(
     env: dict[str, str] | None = None,
     registry: Registry | None = None,
     meta: GraphEmulator | None = None,
+    transport: str = "http",
 ) -> Iterator[World]:
     """Start the emulators (unless given) and the bot; stop what was started here. `env` adds
-    or overrides settings (hours, targets, on-call...)."""
+    or overrides settings (hours, targets, on-call...). `transport`: how Slack reaches the bot,
+    "http" (signed requests to /slack/events) or "socket" (Socket Mode envelopes over a
+    WebSocket the bot opens); the HTTP server runs either way, for webhooks and /healthz."""
+    if transport not in TRANSPORTS:
+        raise ValueError(f"transport is one of {', '.join(TRANSPORTS)}")
     agents = agents or {}
     own_slack, own_x = slack is None, x is None
     slack = slack or SlackEmulator(clock=clock.timestamp, members=list(agents)).start()
@@ -220,8 +228,10 @@ def running_world(
         slack.add_user(user_id, name)
     registry = registry or Registry.default()
     page = network_env(FACEBOOK, FACEBOOK.sandbox_values(meta.graph_url)) if meta else {}
+    socket = {"SLACK_APP_TOKEN": slack.app_token} if transport == "socket" else {}
     settings = load_settings(
-        {**sandbox_env(slack, x, database_url), **page, **(env or {})}, registry=registry
+        {**sandbox_env(slack, x, database_url), **page, **socket, **(env or {})},
+        registry=registry,
     )
     app = Carebridge.build(settings, clock=clock, registry=registry)
     server = create_server(app.wsgi(), host="127.0.0.1", port=0, threads=4)
@@ -241,8 +251,16 @@ def running_world(
     threading.Thread(target=serve, name="sandbox-http", daemon=True).start()
     _, port = server.getsockname()
     url = f"http://127.0.0.1:{port}/slack/events"
+    events: SlackEventSender = SlackEventSender(url, SIGNING_SECRET)
+    if transport == "socket":
+        threading.Thread(
+            target=app.socket_mode().run, args=(closing,), name="sandbox-socket", daemon=True
+        ).start()
+        slack.socket_mode.wait_for_links(1)
+        events = SocketModeSender(slack.socket_mode, url, SIGNING_SECRET)
     try:
-        yield World(app, clock, slack, x, SlackEventSender(url, SIGNING_SECRET), meta)
+        base_url = f"http://127.0.0.1:{port}"
+        yield World(app, clock, slack, x, events, meta, base_url=base_url, transport=transport)
     finally:
         closing.set()
         server.close()

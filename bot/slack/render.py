@@ -280,6 +280,18 @@ def _refused(fact: f.CredentialsRefused) -> Rendered:
     return text, None
 
 
+@_renders(f.AppTokenRefused)
+def _app_token_refused(fact: f.AppTokenRefused) -> Rendered:
+    text = (
+        f":no_entry: Slack refused Carebridge's app-level token ({escape(fact.reason)}): in "
+        "Socket Mode nothing from Slack reaches the bot (no answers from threads, no buttons, no "
+        "/care) until it is fixed. To fix: at api.slack.com/apps > your app > Basic Information > "
+        "App-Level Tokens, generate a token with connections:write, put it in SLACK_APP_TOKEN and "
+        "restart Carebridge. It keeps trying every few minutes meanwhile."
+    )
+    return text, None
+
+
 @_renders(f.CredentialsWork)
 def _credentials_work(fact: f.CredentialsWork) -> Rendered:
     return (

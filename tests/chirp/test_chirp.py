@@ -40,6 +40,7 @@ def world(
     x_emulator: XEmulator,
     database_url: str,
     clock: ManualClock,
+    transport: str,
 ) -> Iterator[World]:
     accounts = tmp_path / "accounts.toml"
     accounts.write_text(
@@ -74,13 +75,19 @@ app_secret = "${{CHIRP_SECRET}}"
     }
     registry = Registry.default().with_network(CHIRP)
     with running_world(
-        database_url, clock, slack=slack_emulator, x=x_emulator, env=env, registry=registry
+        database_url,
+        clock,
+        slack=slack_emulator,
+        x=x_emulator,
+        env=env,
+        registry=registry,
+        transport=transport,
     ) as running:
         yield running
 
 
 def webhook(world: World) -> str:
-    return world.events.url.replace("/slack/events", "/webhooks/chirp")
+    return f"{world.base_url}/webhooks/chirp"
 
 
 def post(world: World, chirp: ChirpEmulator, event_id: str, text: str, **kw: Any) -> None:

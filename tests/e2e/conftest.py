@@ -11,7 +11,13 @@ import pytest
 from bot.clock import ManualClock
 from bot.networks.x.emulator import XEmulator
 from bot.sandbox.slack_api import SlackEmulator
-from bot.sandbox.world import CHANNEL, SIGNING_SECRET, World, running_world, sandbox_env
+from bot.sandbox.world import (
+    CHANNEL,
+    SIGNING_SECRET,
+    World,
+    running_world,
+    sandbox_env,
+)
 
 __all__ = ["CHANNEL", "SIGNING_SECRET", "Harness", "settings_env"]
 
@@ -21,10 +27,16 @@ settings_env = sandbox_env
 
 @pytest.fixture
 def bot(
-    slack_emulator: SlackEmulator, x_emulator: XEmulator, database_url: str, clock: ManualClock
+    slack_emulator: SlackEmulator,
+    x_emulator: XEmulator,
+    database_url: str,
+    clock: ManualClock,
+    transport: str,
 ) -> Iterator[World]:
     env = {"SLACK_LEADS": "UCARLA"}  # Carla leads the team: she may take over and lift holds
-    with running_world(database_url, clock, slack=slack_emulator, x=x_emulator, env=env) as world:
+    with running_world(
+        database_url, clock, slack=slack_emulator, x=x_emulator, env=env, transport=transport
+    ) as world:
         yield world
 
 
@@ -43,13 +55,18 @@ ROME_OFFICE = {
 
 @pytest.fixture
 def office(
-    slack_emulator: SlackEmulator, x_emulator: XEmulator, database_url: str
+    slack_emulator: SlackEmulator, x_emulator: XEmulator, database_url: str, transport: str
 ) -> Iterator[World]:
     clock = ManualClock(MONDAY_10)
     slack_emulator.clock = clock.timestamp
     x_emulator.clock = clock.timestamp
     with running_world(
-        database_url, clock, slack=slack_emulator, x=x_emulator, env=ROME_OFFICE
+        database_url,
+        clock,
+        slack=slack_emulator,
+        x=x_emulator,
+        env=ROME_OFFICE,
+        transport=transport,
     ) as world:
         yield world
 

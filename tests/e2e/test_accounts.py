@@ -85,9 +85,12 @@ def two(
     x_emulator: XEmulator,
     database_url: str,
     clock: ManualClock,
+    transport: str,
 ) -> Iterator[World]:
     _, env = setup
-    with running_world(database_url, clock, slack=slack_emulator, x=x_emulator, env=env) as world:
+    with running_world(
+        database_url, clock, slack=slack_emulator, x=x_emulator, env=env, transport=transport
+    ) as world:
         yield world
 
 

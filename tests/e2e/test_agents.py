@@ -226,11 +226,16 @@ def test_an_answer_waits_for_slack_to_say_who_is_a_member_instead_of_being_refus
     message = bot.slack.post_as_user("UANNA", "On it, sorry for the wait", thread_ts=card["ts"])
     event = bot.events.message_event("UANNA", message["text"], CHANNEL, message["ts"], card["ts"])
     first = bot.events.event(event, event_id="EvANSWER")
-    assert first.status_code == 500  # Slack will redeliver; nothing was stored or refused
-    bot.settle()
-    assert bot.x.sent_tweets == [] and bot.ephemerals_for("UANNA") == []
-    again = bot.events.event(event, event_id="EvANSWER", retry_num=1)
-    assert again.status_code == 200
+    if bot.transport == "http":
+        assert first.status_code == 500  # Slack will redeliver; nothing was stored or refused
+        bot.settle()
+        assert bot.x.sent_tweets == [] and bot.ephemerals_for("UANNA") == []
+        again = bot.events.event(event, event_id="EvANSWER", retry_num=1)
+        assert again.status_code == 200
+    else:  # not acknowledged: Slack sent the envelope again by itself, and that one went through
+        assert first.status_code == 200
+        [envelope] = bot.slack.socket_mode.envelopes()
+        assert envelope.retry_attempt == 1
     bot.settle()
     [sent] = bot.x.sent_tweets
     assert sent["text"].endswith("On it, sorry for the wait")

@@ -38,10 +38,17 @@ def page_world(
     slack: SlackEmulator,
     x: XEmulator,
     meta: GraphEmulator,
+    transport: str = "http",
     **env: str,
 ) -> Iterator[World]:
     with running_world(
-        database_url, clock, slack=slack, x=x, meta=meta, env={"SLACK_LEADS": "UCARLA", **env}
+        database_url,
+        clock,
+        slack=slack,
+        x=x,
+        meta=meta,
+        env={"SLACK_LEADS": "UCARLA", **env},
+        transport=transport,
     ) as world:
         yield world
 
@@ -53,8 +60,9 @@ def fb(
     slack_emulator: SlackEmulator,
     x_emulator: XEmulator,
     meta: GraphEmulator,
+    transport: str,
 ) -> Iterator[World]:
-    yield from page_world(database_url, clock, slack_emulator, x_emulator, meta)
+    yield from page_world(database_url, clock, slack_emulator, x_emulator, meta, transport)
 
 
 def where(card: dict[str, object]) -> str:
@@ -164,10 +172,11 @@ def test_with_human_agent_an_answer_within_7_days_goes_out_tagged(
     slack_emulator: SlackEmulator,
     x_emulator: XEmulator,
     meta: GraphEmulator,
+    transport: str,
 ) -> None:
     meta.approve_human_agent()
     for world in page_world(
-        database_url, clock, slack_emulator, x_emulator, meta, META_HUMAN_AGENT="true"
+        database_url, clock, slack_emulator, x_emulator, meta, transport, META_HUMAN_AGENT="true"
     ):
         meta.message("7002", "Salve")
         world.deliver()
@@ -231,9 +240,12 @@ def test_a_second_abusive_comment_is_hidden_by_itself_with_hide_abusive(
     slack_emulator: SlackEmulator,
     x_emulator: XEmulator,
     meta: GraphEmulator,
+    transport: str,
 ) -> None:
     env = {"META_HIDE_ABUSIVE": "true", "NETIQUETTE_URL": "https://acme.example/rules"}
-    for world in page_world(database_url, clock, slack_emulator, x_emulator, meta, **env):
+    for world in page_world(
+        database_url, clock, slack_emulator, x_emulator, meta, transport, **env
+    ):
         first = meta.comment("7002", "siete degli idioti")
         world.deliver()
         assert meta.hidden.get(first) is not True  # the first gets the rules
@@ -251,9 +263,12 @@ def test_an_answer_given_on_facebook_itself_counts_and_shows(
     slack_emulator: SlackEmulator,
     x_emulator: XEmulator,
     meta: GraphEmulator,
+    transport: str,
 ) -> None:
     env = {"SLA_FIRST_RESPONSE": "30m", "SLA_WARN_BEFORE": "10m"}
-    for world in page_world(database_url, clock, slack_emulator, x_emulator, meta, **env):
+    for world in page_world(
+        database_url, clock, slack_emulator, x_emulator, meta, transport, **env
+    ):
         comment = meta.comment("7001", "c'è qualcuno?")
         meta.message("7002", "aiuto per favore")
         world.deliver()
@@ -339,17 +354,22 @@ def night_world(
     slack: SlackEmulator,
     x: XEmulator,
     meta: GraphEmulator,
+    transport: str,
     **env: str,
 ) -> Iterator[World]:
     clock = ManualClock(MONDAY_22)
     slack.clock = x.clock = meta.clock = clock.timestamp
-    yield from page_world(database_url, clock, slack, x, meta, **{**NIGHT, **env})
+    yield from page_world(database_url, clock, slack, x, meta, transport, **{**NIGHT, **env})
 
 
 def test_out_of_hours_messenger_gets_the_notice_a_comment_only_with_the_public_switch(
-    database_url: str, slack_emulator: SlackEmulator, x_emulator: XEmulator, meta: GraphEmulator
+    database_url: str,
+    slack_emulator: SlackEmulator,
+    x_emulator: XEmulator,
+    meta: GraphEmulator,
+    transport: str,
 ) -> None:
-    for world in night_world(database_url, slack_emulator, x_emulator, meta):
+    for world in night_world(database_url, slack_emulator, x_emulator, meta, transport):
         meta.message("7002", "Ciao, il mio ordine non è ancora arrivato")
         meta.comment("7001", "Il pacco è fermo da giorni")
         world.deliver()
@@ -364,10 +384,14 @@ def test_out_of_hours_messenger_gets_the_notice_a_comment_only_with_the_public_s
 
 
 def test_with_the_public_switch_a_comment_gets_its_notice_as_a_reply_without_an_address(
-    database_url: str, slack_emulator: SlackEmulator, x_emulator: XEmulator, meta: GraphEmulator
+    database_url: str,
+    slack_emulator: SlackEmulator,
+    x_emulator: XEmulator,
+    meta: GraphEmulator,
+    transport: str,
 ) -> None:
     env = {"OUT_OF_HOURS_PUBLIC": "true"}
-    for world in night_world(database_url, slack_emulator, x_emulator, meta, **env):
+    for world in night_world(database_url, slack_emulator, x_emulator, meta, transport, **env):
         comment = meta.comment("7001", "Il pacco è fermo da giorni")
         world.deliver()
         [reply] = meta.sent_comments
@@ -377,12 +401,18 @@ def test_with_the_public_switch_a_comment_gets_its_notice_as_a_reply_without_an_
 
 
 def test_response_targets_warn_in_the_thread_and_breach_in_the_channel(
-    database_url: str, slack_emulator: SlackEmulator, x_emulator: XEmulator, meta: GraphEmulator
+    database_url: str,
+    slack_emulator: SlackEmulator,
+    x_emulator: XEmulator,
+    meta: GraphEmulator,
+    transport: str,
 ) -> None:
     clock = ManualClock(MONDAY_10)
     slack_emulator.clock = x_emulator.clock = meta.clock = clock.timestamp
     env = {**ROME_OFFICE, "SLACK_LEADS": "UCARLA"}
-    for world in page_world(database_url, clock, slack_emulator, x_emulator, meta, **env):
+    for world in page_world(
+        database_url, clock, slack_emulator, x_emulator, meta, transport, **env
+    ):
         world.events.slash_command(
             "UANNA", "/care", "oncall set <@UCARLA|carla> daily 09:00", CHANNEL
         )

@@ -159,7 +159,7 @@ def test_unsigned_or_forged_requests_get_401_and_change_nothing(bot: Harness) ->
 def test_health_endpoint_reports_the_database(bot: Harness) -> None:
     import requests
 
-    url = bot.events.url.replace("/slack/events", "/healthz")
+    url = f"{bot.base_url}/healthz"
     response = requests.get(url, timeout=5)
     assert response.status_code == 200 and response.json()["database"] == "ok"
     assert requests.get(bot.events.url, timeout=5).status_code == 405
@@ -227,7 +227,7 @@ def test_a_network_failing_for_five_minutes_is_reported_once_then_its_recovery(
 ) -> None:
     import requests
 
-    health_url = bot.events.url.replace("/slack/events", "/healthz")
+    health_url = f"{bot.base_url}/healthz"
     bot.poll()
     channel = requests.get(health_url, timeout=5).json()["accounts"]["x"]
     assert channel["failing_since"] is None and channel["last_poll_age_seconds"] == 0

@@ -24,23 +24,30 @@ MONDAY_22 = MONDAY_10 + timedelta(hours=12)  # closed; we open Tuesday at 9:00 i
 
 
 def world_at(
-    start, slack: SlackEmulator, x: XEmulator, database_url: str, **env: str
+    start,
+    slack: SlackEmulator,
+    x: XEmulator,
+    database_url: str,
+    transport: str = "http",
+    **env: str,
 ) -> Iterator[World]:
     clock = ManualClock(start)
     slack.clock = x.clock = clock.timestamp
     slack.add_usergroup("S0LEADS", ["UCARLA"])
-    with running_world(database_url, clock, slack=slack, x=x, env={**NOTICES, **env}) as world:
+    with running_world(
+        database_url, clock, slack=slack, x=x, env={**NOTICES, **env}, transport=transport
+    ) as world:
         yield world
 
 
 @pytest.fixture
-def night(slack_emulator, x_emulator, database_url) -> Iterator[World]:
-    yield from world_at(MONDAY_22, slack_emulator, x_emulator, database_url)
+def night(slack_emulator, x_emulator, database_url, transport) -> Iterator[World]:
+    yield from world_at(MONDAY_22, slack_emulator, x_emulator, database_url, transport)
 
 
 @pytest.fixture
-def day(slack_emulator, x_emulator, database_url) -> Iterator[World]:
-    yield from world_at(MONDAY_10, slack_emulator, x_emulator, database_url)
+def day(slack_emulator, x_emulator, database_url, transport) -> Iterator[World]:
+    yield from world_at(MONDAY_10, slack_emulator, x_emulator, database_url, transport)
 
 
 def thread(world: World, handle: str) -> list[str]:

@@ -23,12 +23,14 @@ CRM = "https://crm.acme.example/search?q={handle}"
 
 @pytest.fixture
 def desk(
-    slack_emulator: SlackEmulator, x_emulator: XEmulator, database_url: str
+    slack_emulator: SlackEmulator, x_emulator: XEmulator, database_url: str, transport: str
 ) -> Iterator[World]:
     clock = ManualClock(MONDAY_10)
     slack_emulator.clock = x_emulator.clock = clock.timestamp
     env = {**ROME_OFFICE, "SLA_CLOCK": "always", "CRM_URL_TEMPLATE": CRM}
-    with running_world(database_url, clock, slack=slack_emulator, x=x_emulator, env=env) as world:
+    with running_world(
+        database_url, clock, slack=slack_emulator, x=x_emulator, env=env, transport=transport
+    ) as world:
         yield world
 
 

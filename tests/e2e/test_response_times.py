@@ -25,6 +25,7 @@ def another_bot(office: World) -> AbstractContextManager[World]:
         slack=office.slack,
         x=office.x,
         env=ROME_OFFICE,
+        transport=office.transport,
     )
 
 

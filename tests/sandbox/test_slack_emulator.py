@@ -8,6 +8,7 @@ delivering signed events, button clicks and slash commands to Bolt in HTTP mode.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -158,12 +159,18 @@ def test_scopes_of_an_install_can_be_chosen(clock: FakeClock) -> None:
 def test_apps_connections_open_takes_the_app_level_token_only(emu: SlackEmulator) -> None:
     app_client = WebClient(token=emu.app_token, base_url=emu.url)
     answer = app_client.apps_connections_open(app_token=emu.app_token)
-    assert answer["url"].startswith("wss://")
+    # Slack's is wss://wss-primary.slack.com/link/?ticket=...; the emulator's is on loopback.
+    assert re.fullmatch(
+        r"ws://127\.0\.0\.1:\d+/link/\?ticket=[\w-]+&app_id=ASANDBOX", answer["url"]
+    )
     assert answer.headers["x-oauth-scopes"] == "connections:write"
     bot_token = _error(app_client.apps_connections_open, app_token=TOKEN).response
     assert bot_token["error"] == "not_allowed_token_type"
     wrong = _error(app_client.apps_connections_open, app_token="xapp-1-A0-revoked").response
     assert wrong["error"] == "invalid_auth"
+    emu.revoke_app_token()
+    revoked = _error(app_client.apps_connections_open, app_token=emu.app_token).response
+    assert revoked["error"] == "token_revoked"
     # ... and the app-level token cannot act as the bot.
     assert _error(app_client.auth_test).response["error"] == "not_allowed_token_type"
 
