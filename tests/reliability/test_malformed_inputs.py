@@ -38,7 +38,7 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
@@ -814,6 +814,13 @@ DM_EXTRA = {"event_type": "MessageCreate", "dm_conversation_id": f"{BRAND_ID}-{k
 
 @fuzz("x_mentions")
 @given(body=pages("id", "author_id", TWEET_EXTRA), cursor=st.sampled_from([None, CURSOR]))
+@example(  # found by this test: a tweet older than since_id made the walk go backwards
+    body={
+        "data": [{"id": "1860000000000000002", "text": "", **TWEET_EXTRA}],
+        "meta": {"result_count": 0, "next_token": "loop"},
+    },
+    cursor=CURSOR,
+)
 def test_malformed_mentions_pages(
     x_world: World, engine: Engine, body: Any, cursor: str | None
 ) -> None:

@@ -130,8 +130,11 @@ class Inbound:
                     )
                 )
             meta = read.as_dict(body.get("meta"))
-            tweets = [t for t in read.items(body) if read.is_id(t.get("id"))]
-            if newest is None and read.is_id(meta.get("newest_id")):
+            # What X should not have sent (at or below since_id, at or above until_id) is left
+            # out: a cursor must never move back, nor a walk loop on an id it already passed.
+            tweets = [t for t in read.items(body) if _inside(t.get("id"), walk.known, until)]
+            body = {**body, "data": tweets}
+            if newest is None and _inside(meta.get("newest_id"), walk.known, until):
                 newest = meta["newest_id"]
             for tweet in tweets:
                 newest = read.max_id(newest, tweet["id"])
@@ -285,3 +288,13 @@ class Inbound:
             visibility=Visibility.PRIVATE,
             permalink=link,
         )
+
+
+def _inside(tweet_id: Any, since_id: str | None, until_id: str | None) -> bool:
+    """An id within the window asked for: above since_id, below until_id."""
+    if not read.is_id(tweet_id):
+        return False
+    number = int(tweet_id)
+    return (since_id is None or number > int(since_id)) and (
+        until_id is None or number < int(until_id)
+    )
