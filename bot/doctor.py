@@ -7,11 +7,14 @@ traceback, and the others still run. Doctor only reads: it upgrades and creates 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
+from typing import Any
 
+import websocket
 from rich.console import Console
 from rich.text import Text
 from slack_sdk import WebClient
@@ -256,11 +259,11 @@ def check_connection(settings: Settings) -> Check:
             f"HTTP mode on port {settings.port}: point Event Subscriptions, Interactivity and "
             "/care at https://<your host>/slack/events",
         )
-    # apps.connections.open only hands out a WebSocket URL (that expires unused): nothing connects.
+    # A real link, as the bot opens it: the URL, the WebSocket, Slack's hello; then closed.
     token = settings.slack_app_token or ""
     client = WebClient(token=token, base_url=settings.slack_api_url, timeout=SLACK_TIMEOUT_SECONDS)
     try:
-        client.apps_connections_open(app_token=token)
+        url = str(client.apps_connections_open(app_token=token)["url"])
     except OSError as error:
         return Check(
             name, False, f"Socket Mode: {describe(error)}", _reach_fix("SLACK_API_URL", settings)
@@ -274,7 +277,40 @@ def check_connection(settings: Settings) -> Check:
             "and put it (xapp-…) in SLACK_APP_TOKEN; turn Socket Mode on in the app settings "
             "(or leave SLACK_APP_TOKEN empty for HTTP mode)",
         )
-    return Check(name, True, "Socket Mode: Slack accepts the app-level token")
+    try:
+        hello = say_hello(url, timeout=SLACK_TIMEOUT_SECONDS)
+    except (OSError, websocket.WebSocketException, ValueError) as error:
+        return Check(
+            name,
+            False,
+            f"Socket Mode: Slack accepted the app-level token but the WebSocket failed "
+            f"({type(error).__name__})",
+            "check that outbound WebSocket connections (wss://, port 443) are allowed here",
+        )
+    if hello.get("type") != "hello":
+        return Check(
+            name,
+            False,
+            f"Socket Mode: Slack answered {hello.get('reason') or hello.get('type')!s} "
+            "instead of hello",
+            "an app may hold 10 connections: stop stray processes of this app",
+        )
+    return Check(
+        name,
+        True,
+        f"Socket Mode: connected, Slack said hello ({hello.get('num_connections', '?')} "
+        "connection(s) open for this app)",
+    )
+
+
+def say_hello(url: str, timeout: float) -> dict[str, Any]:
+    """Open a Socket Mode link, read Slack's first message, close the link."""
+    ws = websocket.create_connection(url, timeout=timeout)
+    try:
+        first = json.loads(ws.recv())
+    finally:
+        ws.close()
+    return first if isinstance(first, dict) else {}
 
 
 # --- accounts -----------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ def well_formed(body: bytes, content_type: str) -> bool:
     return _interaction(_json_object(form["payload"][-1]))
 
 
-def socket_mode_payload(kind: str, payload: Any) -> bool:
+def socket_mode_payload(kind: Any, payload: Any) -> bool:
     """A Socket Mode envelope's payload of type `kind`: the JSON Slack would POST, as an object
     (a slash command's form fields too)."""
     if not isinstance(payload, dict):

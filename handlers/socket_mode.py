@@ -52,19 +52,21 @@ from handlers.shapes import MAX_PAYLOAD_BYTES, socket_mode_payload
 log = structlog.get_logger(__name__)
 
 REFUSED = {"invalid_auth", "token_revoked", "not_allowed_token_type", "account_inactive"}
-MAX_BACKOFF = 30.0  # seconds between attempts to connect, at most
-REFUSED_RETRY = 300.0  # a refused app token is tried again this often
-UNHEALTHY_AFTER = 60.0  # /healthz turns 503 after this long without a working link
 KEEP_ACKED = 2000  # envelope ids remembered, so a repeat is acknowledged without a second run
 
 
 @dataclass
 class Timing:
+    """How patient the receiver is, in seconds (tests shorten them)."""
+
     ping_interval: float = 3.0
     pong_timeout: float = 4.0
     silence_timeout: float = 30.0  # Slack pings every few seconds; silence means a dead link
     hello_timeout: float = 10.0
     ack_budget: float = 2.0
+    max_backoff: float = 30.0  # between attempts to connect, at most
+    refused_retry: float = 300.0  # a refused app token is tried again this often
+    unhealthy_after: float = 60.0  # /healthz turns 503 after this long without a working link
 
 
 @dataclass
@@ -182,6 +184,7 @@ class SocketModeReceiver:
         self._lock = threading.Lock()
         self._links: list[Link] = []
         self._told_refused = False
+        self.connected = threading.Event()  # a link said hello and works
 
     # --- the connection ---------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -220,7 +223,9 @@ class SocketModeReceiver:
             if isinstance(wait, Link):
                 return wait
             failures += 1
-            delay = wait if wait is not None else min(2.0 ** (failures - 1), MAX_BACKOFF)
+            delay = (
+                wait if wait is not None else min(2.0 ** (failures - 1), self.timing.max_backoff)
+            )
             log.info("socket_mode.retry_in", seconds=round(delay, 1), attempt=failures)
             stop.wait(delay)
         return None
@@ -234,7 +239,7 @@ class SocketModeReceiver:
             self.health.last_error = code
             if code in REFUSED:
                 self._refused(code)
-                return REFUSED_RETRY
+                return self.timing.refused_retry
             if error.response.status_code == 429:
                 return float(error.response.headers.get("Retry-After", "1") or 1)
             log.warning("socket_mode.open_failed", error=code)
@@ -274,6 +279,7 @@ class SocketModeReceiver:
         self.health.reconnects.append(now)
         self.health.connected_since = time.time()
         self.health.down_since = None
+        self.connected.set()
         log.info(
             "socket_mode.connected",
             link=link.id,
@@ -290,6 +296,7 @@ class SocketModeReceiver:
                 self._links.remove(link)
 
     def _down(self, reason: str) -> None:
+        self.connected.clear()
         self.health.connected_since = None
         self.health.down_since = self.health.down_since or time.monotonic()
         self.health.last_error = reason
@@ -318,13 +325,13 @@ class SocketModeReceiver:
             "reconnects_last_hour": max(len(reconnects) - 1, 0),
             "app_token_refused": self.health.refused,
             "last_error": self.health.last_error,
-            "ok": down is None or now - down < UNHEALTHY_AFTER,
+            "ok": down is None or now - down < self.timing.unhealthy_after,
         }
 
     # --- envelopes --------------------------------------------------------------------------------
     def on_text(self, link: Link, text: str) -> None:
-        try:
-            frame = json.loads(text) if len(text) <= MAX_PAYLOAD_BYTES else None
+        try:  # a frame far bigger than Slack's is not even parsed
+            frame = json.loads(text) if len(text) <= 10 * MAX_PAYLOAD_BYTES else None
         except ValueError:
             frame = None
         if not isinstance(frame, dict):
@@ -343,14 +350,16 @@ class SocketModeReceiver:
         if not isinstance(envelope_id, str) or not envelope_id:
             return  # hello again, or something Slack added: nothing to acknowledge
         payload = frame.get("payload")
-        if not isinstance(payload, dict) or not socket_mode_payload(str(kind), payload):
-            log.warning("socket_mode.malformed_envelope", type=str(kind)[:40])
+        oversized = len(text) > MAX_PAYLOAD_BYTES
+        if oversized or not isinstance(payload, dict) or not socket_mode_payload(kind, payload):
+            log.warning("socket_mode.malformed_envelope", type=str(kind)[:40], size=len(text))
             self._ack(link, envelope_id, None)  # never again: it cannot get better
             return
         with self._lock:
             seen = envelope_id in self._acked
-        if seen:  # its ack was lost: Slack sent it again
-            self._ack(link, envelope_id, None)
+        if seen:  # handled, but the ack was lost on the way: Slack sent it again
+            log.info("socket_mode.acked_again", envelope_id=envelope_id)
+            self._send_ack(link, envelope_id, None)
             return
         headers: dict[str, str | Sequence[str]] = {}
         if isinstance(frame.get("retry_attempt"), int) and frame["retry_attempt"] > 0:
@@ -383,12 +392,16 @@ class SocketModeReceiver:
             self._ack(link, envelope_id, None)
 
     def _ack(self, link: Link, envelope_id: str, payload: dict[str, Any] | None) -> None:
+        """Acknowledge once: the first of Bolt's answer and the budget's end wins."""
         with self._lock:
             if envelope_id in self._acked:
                 return
             self._acked[envelope_id] = None
             while len(self._acked) > KEEP_ACKED:
                 self._acked.popitem(last=False)
+        self._send_ack(link, envelope_id, payload)
+
+    def _send_ack(self, link: Link, envelope_id: str, payload: dict[str, Any] | None) -> None:
         frame: dict[str, Any] = {"envelope_id": envelope_id}
         if payload:
             frame["payload"] = payload

@@ -1,8 +1,9 @@
 """`carebridge demo`: the real bot, the emulators, and a morning of social care in a minute.
 
-The bot is the one `carebridge run` builds (composition root, Bolt listeners over signed HTTP,
-outbox, poller, SQLite in a temporary folder); only the clock is manual, so a morning passes in
-seconds. The terminal shows the Slack channel as it changes and what reached customers on X.
+The bot is the one `carebridge run` builds (composition root, Bolt listeners over Socket Mode
+as most teams run it, outbox, poller, SQLite in a temporary folder); only the clock is manual,
+so a morning passes in seconds. The terminal shows the Slack channel as it changes and what
+reached customers on X and Facebook.
 """
 
 from __future__ import annotations
@@ -49,7 +50,9 @@ def run_demo(
     database_url = f"sqlite:///{folder / 'carebridge.db'}"
     with (
         GraphEmulator(clock=clock.timestamp) as meta,
-        running_world(database_url, clock, agents=AGENTS, env=SETTINGS, meta=meta) as world,
+        running_world(
+            database_url, clock, agents=AGENTS, env=SETTINGS, meta=meta, transport="socket"
+        ) as world,
     ):
         names = {**AGENTS, LEADS: "support-leads"}
         view = ChannelView(

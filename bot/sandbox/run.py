@@ -1,9 +1,9 @@
 """`carebridge run --sandbox`: the real bot against the bundled Slack and X emulators.
 
 No Slack app, no X account: both emulators start on loopback, a customer's mention waits on the
-emulated X, and the bot (the same code as `carebridge run`, HTTP mode, SQLite in a temporary
-folder) polls it, opens the conversation and posts the card to the emulated Slack. Stop with
-Ctrl-C.
+emulated X, and the bot (the same code as `carebridge run`, in Socket Mode as most teams run it,
+SQLite in a temporary folder) polls it, opens the conversation and posts the card to the
+emulated Slack. Stop with Ctrl-C.
 """
 
 from __future__ import annotations
@@ -34,7 +34,12 @@ def run_sandbox() -> int:
     x.post_tweet("giulia_r", "@acmecare il mio pacco è fermo da 5 giorni, potete aiutarmi?")
     folder = Path(tempfile.mkdtemp(prefix="carebridge-sandbox-"))
     env = sandbox_env(slack, x, f"sqlite:///{folder / 'carebridge.db'}")
-    env |= {"X_POLL_SECONDS": "5", "PORT": os.environ.get("PORT", "3000")}
+    # Socket Mode, as most teams run it (the HTTP server still serves /healthz on $PORT).
+    env |= {
+        "X_POLL_SECONDS": "5",
+        "PORT": os.environ.get("PORT", "3000"),
+        "SLACK_APP_TOKEN": slack.app_token,
+    }
     settings = load_settings({**env, "LOG_FORMAT": os.environ.get("LOG_FORMAT", "")})
     log.info("sandbox.started", slack_api=slack.url, x_api=x.url, database=str(folder))
     watcher = threading.Thread(target=_show_slack, args=(slack,), daemon=True)

@@ -18,7 +18,8 @@ What Slack does, as its Socket Mode documentation and slack_sdk's clients descri
   `link_disabled` ends the link.
 
 Faults for tests: `drop()` closes a link without a close frame, `stall()` makes it silent (no
-pongs, nothing sent), `forget()` makes Slack stop using it while it still answers pings (no
+pongs, nothing sent), `deafen()` loses what the app sends on it (its acks, its pings) while
+Slack still sends, and `forget()` makes Slack stop using it while it still answers pings (no
 envelopes, no server pings: the "connected but deaf" sockets users report).
 """
 
@@ -88,14 +89,14 @@ class Link:
     sock: socket.socket
     ws: WSConnection
     opened_at: float
-    state: str = "open"  # open | retiring | forgotten | stalled | closed
+    state: str = "open"  # open | retiring | forgotten | stalled | deaf | closed
     pings_received: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def usable(self) -> bool:
         """Slack sends envelopes and pings here."""
-        return self.state == "open"
+        return self.state in ("open", "deaf")
 
 
 class SocketModeServer:
@@ -230,6 +231,11 @@ class SocketModeServer:
         """Say nothing more on the link, not even a pong: a half-dead TCP connection."""
         (link or self._newest()).state = "stalled"
 
+    def deafen(self, link: Link | None = None) -> None:
+        """Slack still sends on the link, but nothing the app sends arrives (acks, pings): the
+        app processes an envelope and Slack, never hearing the ack, sends it again."""
+        (link or self._newest()).state = "deaf"
+
     def forget(self, link: Link | None = None) -> None:
         """Slack stops using the link but it stays open: pongs still come, nothing else."""
         (link or self._newest()).state = "forgotten"
@@ -308,6 +314,8 @@ class SocketModeServer:
 
     def _on_frame(self, link: Link, event: object) -> bool:
         """Handle one frame from the app; False when the link is over."""
+        if link.state == "deaf":
+            return True  # nothing from the app arrives
         if isinstance(event, Ping):
             link.pings_received += 1
             if link.state != "stalled":

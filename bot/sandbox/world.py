@@ -28,6 +28,7 @@ from bot.networks.x import X
 from bot.networks.x.emulator import XEmulator
 from bot.sandbox.slack_api import SlackEmulator
 from bot.sandbox.slack_events import SlackEventSender, SocketModeSender
+from handlers.socket_mode import Timing
 
 CHANNEL = "CSUPPORT"
 TRANSPORTS = ("http", "socket")
@@ -213,6 +214,7 @@ def running_world(
     registry: Registry | None = None,
     meta: GraphEmulator | None = None,
     transport: str = "http",
+    socket_timing: Timing | None = None,
 ) -> Iterator[World]:
     """Start the emulators (unless given) and the bot; stop what was started here. `env` adds
     or overrides settings (hours, targets, on-call...). `transport`: how Slack reaches the bot,
@@ -254,9 +256,13 @@ def running_world(
     events: SlackEventSender = SlackEventSender(url, SIGNING_SECRET)
     if transport == "socket":
         threading.Thread(
-            target=app.socket_mode().run, args=(closing,), name="sandbox-socket", daemon=True
+            target=app.socket_mode(socket_timing).run,
+            args=(closing,),
+            name="sandbox-socket",
+            daemon=True,
         ).start()
-        slack.socket_mode.wait_for_links(1)
+        if not app.socket_mode().connected.wait(10):
+            raise TimeoutError("the bot opened no Socket Mode link")
         events = SocketModeSender(slack.socket_mode, url, SIGNING_SECRET)
     try:
         base_url = f"http://127.0.0.1:{port}"

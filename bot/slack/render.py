@@ -6,6 +6,7 @@ fact is escaped or checked here (`bot.slack.mrkdwn`); services never write marku
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -280,10 +281,15 @@ def _refused(fact: f.CredentialsRefused) -> Rendered:
     return text, None
 
 
+def code(error: str) -> str:
+    """An API's error code, as code: only the characters such codes have."""
+    return f"`{re.sub(r'[^a-z0-9_]', '', error.lower())[:60]}`"
+
+
 @_renders(f.AppTokenRefused)
 def _app_token_refused(fact: f.AppTokenRefused) -> Rendered:
     text = (
-        f":no_entry: Slack refused Carebridge's app-level token ({escape(fact.reason)}): in "
+        f":no_entry: Slack refused Carebridge's app-level token ({code(fact.reason)}): in "
         "Socket Mode nothing from Slack reaches the bot (no answers from threads, no buttons, no "
         "/care) until it is fixed. To fix: at api.slack.com/apps > your app > Basic Information > "
         "App-Level Tokens, generate a token with connections:write, put it in SLACK_APP_TOKEN and "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import socket
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -235,9 +236,15 @@ def test_socket_mode_with_a_good_app_token(
     status, lines = doctor(env | {"SLACK_APP_TOKEN": slack_emulator.app_token})
     assert status == 0, lines
     assert line(lines, "Slack connection") == (
-        "✔ Slack connection: Socket Mode: Slack accepts the app-level token"
+        "✔ Slack connection: Socket Mode: connected, Slack said hello "
+        "(1 connection(s) open for this app)"
     )
     assert len(slack_emulator.calls("apps.connections.open")) == 1
+    [link] = slack_emulator.socket_mode.links()  # a real link: opened, hello read, closed
+    deadline = time.monotonic() + 5
+    while link.state != "closed" and time.monotonic() < deadline:
+        time.sleep(0.02)  # the emulator's reader notices the close on its own thread
+    assert link.state == "closed"
 
 
 def test_socket_mode_with_a_bad_app_token(env: dict[str, str]) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+
+import requests
 
 
 def free_port() -> int:
@@ -17,7 +20,8 @@ def free_port() -> int:
 
 
 def test_sigterm_stops_the_running_bot_cleanly(tmp_path) -> None:
-    env = {**os.environ, "LOG_FORMAT": "json", "PORT": str(free_port())}
+    port = free_port()
+    env = {**os.environ, "LOG_FORMAT": "json", "PORT": str(port)}
     bot = subprocess.Popen(
         [sys.executable, "-m", "bot", "run", "--sandbox"],
         cwd=tmp_path,
@@ -32,6 +36,11 @@ def test_sigterm_stops_the_running_bot_cleanly(tmp_path) -> None:
         lines.append(line)
         if "sandbox.slack_message" in line:
             break
+    # Socket Mode, as a team runs it; /healthz still on $PORT, with the connection's state.
+    health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+    assert health.status_code == 200
+    assert health.json()["slack"]["transport"] == "socket_mode"
+    assert health.json()["slack"]["connected"] is True
     bot.send_signal(signal.SIGTERM)
     started = time.monotonic()
     output, _ = bot.communicate(timeout=30)
@@ -42,6 +51,9 @@ def test_sigterm_stops_the_running_bot_cleanly(tmp_path) -> None:
     assert '"event": "carebridge.stopping"' in log and '"signal": "SIGTERM"' in log
     assert '"event": "carebridge.stopped"' in log and '"finished_in_time": true' in log
     assert "Traceback" not in log
+    assert '"event": "socket_mode.connected"' in log
+    for line in lines:  # no library's line breaks the JSON format
+        assert isinstance(json.loads(line), dict), line
     # the logs of the whole run carry no secret, whatever logged them
     for secret in (
         "xoxb-sandbox",
