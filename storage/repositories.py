@@ -7,12 +7,12 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.domain.model import Author, Direction, Status, Visibility
-from bot.domain.sla import PlannedAlert
+from bot.domain.sla import PlannedAlert, Priority
 from storage.db import matched_rows
 from storage.models import (
     Alert,
@@ -156,16 +156,43 @@ def first_inbound(session: Session, conversation_id: int) -> Message | None:
 
 
 def open_conversations(
-    session: Session, *, assignee: str | None = None, channels: Collection[str] | None = None
-) -> list[Conversation]:
-    """Open conversations of `assignee` (None: the unclaimed ones), in `channels` if given."""
-    query = select(Conversation).where(Conversation.status != Status.RESOLVED)
-    query = query.where(
-        Conversation.assignee == assignee if assignee else Conversation.assignee.is_(None)
-    )
+    session: Session,
+    *,
+    assignee: str | None = None,
+    channels: Collection[str] | None = None,
+    limit: int = 50,
+) -> tuple[list[Conversation], int]:
+    """The `limit` most urgent open conversations of `assignee` (None: the unclaimed ones), in
+    `channels` if given, and how many there are: by priority (urgent first), then the current
+    response deadline (none last), then the oldest."""
+    owner = Conversation.assignee == assignee if assignee else Conversation.assignee.is_(None)
+    where = [Conversation.status != Status.RESOLVED, owner]
     if channels is not None:
-        query = query.where(Conversation.slack_channel_id.in_(channels))
-    return list(session.scalars(query.order_by(Conversation.opened_at).limit(50)))
+        where.append(Conversation.slack_channel_id.in_(channels))
+    ranks = (Priority.URGENT, Priority.HIGH, Priority.NORMAL, Priority.LOW)
+    rank = case(
+        {p.value: n for n, p in enumerate(ranks)},
+        value=Conversation.priority,
+        else_=2,  # an unknown priority shows, and sorts, as normal
+    )
+    # The deadline the card shows (services.sla.Deadlines.current), as SQL.
+    deadline = case(
+        (Conversation.netiquette_hold.is_(True), None),
+        (
+            Conversation.first_response_at.is_(None)
+            & Conversation.first_response_due_at.is_not(None),
+            Conversation.first_response_due_at,
+        ),
+        else_=Conversation.next_response_due_at,
+    )
+    query = (
+        select(Conversation)
+        .where(*where)
+        .order_by(rank, deadline.is_(None), deadline, Conversation.opened_at, Conversation.id)
+        .limit(limit)
+    )
+    total = session.scalar(select(func.count()).select_from(Conversation).where(*where))
+    return list(session.scalars(query)), int(total or 0)
 
 
 def audit(

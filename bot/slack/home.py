@@ -49,29 +49,37 @@ class HomeItem:
 
 
 def home_view(
-    mine: Sequence[HomeItem], queue: Sequence[HomeItem], now: datetime, *, user: str
+    mine: Sequence[HomeItem],
+    queue: Sequence[HomeItem],
+    now: datetime,
+    *,
+    user: str,
+    totals: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     """The Home tab of `user`: {"type": "home", "blocks": [...]}, at most 100 blocks.
 
     `mine` are the conversations `user` owns, `queue` the unclaimed ones; either order is fine,
     both are sorted here. If both lists are long they share the room evenly; a short one leaves
-    its unused room to the other.
+    its unused room to the other. `totals`: how many there are in all, when the lists hold only
+    the most urgent `ITEM_BUDGET` of each.
     """
+    mine_total, queue_total = totals or (len(mine), len(queue))
     half = ITEM_BUDGET // 2
     mine_room = min(len(mine), max(half, ITEM_BUDGET - len(queue)))
     queue_room = ITEM_BUDGET - mine_room
     blocks: Blocks = [
-        _header("Your conversations", len(mine)),
+        _header("Your conversations", mine_total),
         *_items(
             order(mine),
             mine_room,
+            mine_total,
             now,
             empty=f"Nothing assigned to {mention(user)} right now. Claim one from the team queue "
             "below.",
         ),
         {"type": "divider"},
-        _header("Team queue", len(queue)),
-        *_items(order(queue), queue_room, now, empty="The queue is empty. :tada:"),
+        _header("Team queue", queue_total),
+        *_items(order(queue), queue_room, queue_total, now, empty="The queue is empty. :tada:"),
         context(f"Most urgent first · {_updated(now)}"),
     ]
     return {"type": "home", "blocks": blocks}
@@ -89,12 +97,13 @@ def order(items: Iterable[HomeItem]) -> list[HomeItem]:
     return sorted(items, key=key)
 
 
-def _items(items: list[HomeItem], room: int, now: datetime, *, empty: str) -> Blocks:
+def _items(items: list[HomeItem], room: int, total: int, now: datetime, *, empty: str) -> Blocks:
     if not items:
         return [section(empty)]
-    blocks = [section(_line(item, now)) for item in items[:room]]
-    if len(items) > room:
-        blocks.append(context(f"… and {len(items) - room} more, not shown here."))
+    shown = items[:room]
+    blocks = [section(_line(item, now)) for item in shown]
+    if total > len(shown):
+        blocks.append(context(f"… and {total - len(shown)} more, not shown here."))
     return blocks
 
 

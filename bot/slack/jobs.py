@@ -40,7 +40,7 @@ from bot.slack import blocks
 from bot.slack.cards import Cards
 from bot.slack.directory import ChannelMembers
 from bot.slack.failures import CALL_FAILED
-from bot.slack.home import home_view
+from bot.slack.home import ITEM_BUDGET, home_view
 from bot.slack.render import render
 from storage import repositories as repo
 from storage.db import Database
@@ -212,15 +212,14 @@ class SlackJobHandlers:
         user = _read(HomeJob, job).user
         channels = self._channels_of(user)
         with self.database.transaction() as session:
-            mine = [
-                self.cards.home_item(session, c)
-                for c in repo.open_conversations(session, assignee=user)
-            ]
-            queue = [
-                self.cards.home_item(session, c)
-                for c in repo.open_conversations(session, channels=channels)
-            ]
-        view = home_view(mine, queue, self.clock.now(), user=user)
+            owned, owned_total = repo.open_conversations(session, assignee=user, limit=ITEM_BUDGET)
+            waiting, waiting_total = repo.open_conversations(
+                session, channels=channels, limit=ITEM_BUDGET
+            )
+            mine = [self.cards.home_item(session, c) for c in owned]
+            queue = [self.cards.home_item(session, c) for c in waiting]
+        now = self.clock.now()
+        view = home_view(mine, queue, now, user=user, totals=(owned_total, waiting_total))
         self.call(self.client.views_publish, user_id=user, view=view)
         return {}
 

@@ -1,0 +1,70 @@
+"""The queues App Home shows: the most urgent of all open conversations, counted in full."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.domain.model import Status, Visibility
+from storage import repositories as repo
+from storage.db import Database
+from storage.models import ChannelAccount, Conversation, Customer
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def add_conversations(database: Database, specs: list[dict[str, object]]) -> list[int]:
+    with database.transaction() as session:
+        account = ChannelAccount(
+            network="x", external_id="1", handle="acme", slack_channel_id="C1", created_at=T0
+        )
+        session.add(account)
+        session.flush()
+        ids = []
+        for n, spec in enumerate(specs):
+            customer = Customer(
+                network="x",
+                external_id=str(100 + n),
+                handle=f"c{n}",
+                name=f"C {n}",
+                first_seen_at=T0,
+                updated_at=T0,
+            )
+            session.add(customer)
+            session.flush()
+            conversation = Conversation(
+                account_id=account.id,
+                customer_id=customer.id,
+                visibility=Visibility.PUBLIC,
+                slack_channel_id="C1",
+                opened_at=T0 + timedelta(minutes=n),
+                last_inbound_at=T0 + timedelta(minutes=n),
+                **spec,
+            )
+            session.add(conversation)
+            session.flush()
+            ids.append(conversation.id)
+        return ids
+
+
+def test_the_queue_is_the_most_urgent_of_all_not_the_oldest(database: Database) -> None:
+    due = T0 + timedelta(hours=1)
+    specs: list[dict[str, object]] = [{"priority": "normal"} for _ in range(120)]  # the oldest
+    specs += [
+        {"priority": "high", "first_response_due_at": due + timedelta(minutes=5)},
+        {"priority": "high", "first_response_due_at": due},
+        {"priority": "urgent"},  # no deadline: still first, being urgent
+        {"priority": "normal", "status": Status.RESOLVED},  # not open
+        {"priority": "urgent", "assignee": "UANNA"},  # someone's, not the team queue's
+        {"priority": "low", "next_response_due_at": due},
+        {"priority": "urgent", "netiquette_hold": True, "first_response_due_at": due},
+    ]
+    ids = add_conversations(database, specs)
+    with database.transaction() as session:
+        queue, total = repo.open_conversations(session, limit=5)
+        assert total == 125  # 120 normal, two high, two urgent, one low; unclaimed and open
+        # urgent (on hold: no deadline, like the other), high by deadline, then the oldest
+        assert [c.id for c in queue] == [ids[122], ids[126], ids[121], ids[120], ids[0]]
+        mine, mine_total = repo.open_conversations(session, assignee="UANNA")
+        assert [c.id for c in mine] == [ids[124]] and mine_total == 1
+        other, other_total = repo.open_conversations(session, channels=["C2"])
+        assert other == [] and other_total == 0
