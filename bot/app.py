@@ -34,6 +34,7 @@ from bot.services.conversations import Conversations
 from bot.services.customers import Customers
 from bot.services.delivery import DeliverToCustomer
 from bot.services.health import AccountsHealth
+from bot.services.housekeeping import Housekeeping
 from bot.services.ingest import Ingest
 from bot.services.moderation import HideMessage, Moderation
 from bot.services.notice_templates import NoticeTemplates
@@ -329,6 +330,7 @@ def build_services(
         customers=customers,
         moderation=moderation,
         notifier=notifier,
+        housekeeping=Housekeeping(context, settings.outbox_retention),
     )
 
 

@@ -59,6 +59,9 @@ class Settings:
     accounts_file: str | None = None
     http_timeout: timedelta = timedelta(seconds=10)  # per Slack or network request
     reopen_window: timedelta = timedelta(hours=24)
+    # Finished outbox jobs and processed webhook deliveries are deleted after this long; their
+    # keys keep effects once-only meanwhile (a retry or redelivery comes within minutes).
+    outbox_retention: timedelta = timedelta(days=7)
     database_url: str = "sqlite:///carebridge.db"
     port: int = 3000
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
@@ -197,6 +200,12 @@ def load_settings(
         accounts_file=accounts_file,
         http_timeout=duration("HTTP_TIMEOUT", timedelta(seconds=10)),
         reopen_window=duration("REOPEN_WINDOW", timedelta(hours=24)),
+        outbox_retention=parsed(
+            "OUTBOX_RETENTION",
+            timedelta(days=7),
+            _at_least_a_day,
+            "a duration of a day or more, e.g. 7d",
+        ),
         database_url=parsed(
             "DATABASE_URL",
             "sqlite:///carebridge.db",
@@ -322,3 +331,10 @@ def _weekly_time(value: str) -> tuple[int, time] | None:
     if not match or match[1] not in WEEKDAYS or int(match[2]) > 23 or int(match[3]) > 59:
         raise ValueError(value)
     return WEEKDAYS.index(match[1]), time(int(match[2]), int(match[3]))
+
+
+def _at_least_a_day(text: str) -> timedelta:
+    value = parse_duration(text)
+    if value < timedelta(days=1):
+        raise ValueError("less than a day")
+    return value

@@ -1,5 +1,5 @@
 """The one scheduler (APScheduler 3, in memory): a poller per account, the next deadline,
-handoffs, the digest.
+handoffs, the digest, the hourly clean-up of finished outbox jobs.
 
 Never one job per conversation: a single `sla` job is re-armed for the earliest `next_alert_at`
 in the database (and at least every SAFETY_INTERVAL, to see what other processes changed). No
@@ -62,6 +62,13 @@ class Timers:
             )
         self.start_polling()
         self.start_digest()
+        self.scheduler.add_job(
+            self._guard("housekeeping", self.services.housekeeping.prune),
+            IntervalTrigger(hours=1),
+            id="housekeeping",
+            next_run_time=self.clock.now() + timedelta(minutes=5),  # not in start-up's way
+            **NEVER_SKIP,
+        )
         self.start_deadlines()
         self.arm_handoff()
 

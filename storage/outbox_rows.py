@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -160,3 +160,15 @@ def mark_failed(job: OutboxJob, now: datetime, error: str) -> None:
     job.done_at = now
     job.leased_until = None
     job.last_error = error
+
+
+def prune(session: Session, before: datetime, *, batch: int = 5_000) -> int:
+    """Delete up to `batch` jobs finished (done or given up) before `before`; the caller
+    repeats, committing in between, so no transaction holds the table long."""
+    finished = select(OutboxJob.id).where(
+        OutboxJob.status.in_((DONE, FAILED)), OutboxJob.done_at < before
+    )
+    ids = list(session.scalars(finished.limit(batch)))
+    if ids:
+        session.execute(delete(OutboxJob).where(OutboxJob.id.in_(ids)))
+    return len(ids)

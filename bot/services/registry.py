@@ -12,6 +12,7 @@ from bot.services.accounts import Accounts
 from bot.services.context import Context, Notifier
 from bot.services.conversations import Conversations
 from bot.services.customers import Customers
+from bot.services.housekeeping import Housekeeping
 from bot.services.moderation import Moderation
 from bot.services.notice_templates import NoticeTemplates
 from bot.services.notices import Notices
@@ -45,6 +46,7 @@ class Services:
     customers: Customers
     moderation: Moderation
     notifier: Notifier
+    housekeeping: Housekeeping
 
     @property
     def accounts(self) -> Accounts:

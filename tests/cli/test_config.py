@@ -135,6 +135,14 @@ def test_a_facebook_page_alone_needs_no_x_setting_and_x_alone_no_meta_one() -> N
     ]
 
 
+def test_outbox_retention_is_a_day_or_more() -> None:
+    assert load_settings(VALID).outbox_retention == timedelta(days=7)
+    assert load_settings({**VALID, "OUTBOX_RETENTION": "30d"}).outbox_retention.days == 30
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**VALID, "OUTBOX_RETENTION": "1h"})
+    assert "OUTBOX_RETENTION" in str(caught.value) and "a day or more" in str(caught.value)
+
+
 def test_no_account_at_all_names_every_networks_way_in() -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(SLACK_ONLY)

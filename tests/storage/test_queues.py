@@ -1,13 +1,18 @@
-"""The queues App Home shows: the most urgent of all open conversations, counted in full."""
+"""What the database answers for lists and keeps: App Home's queues (the most urgent of all open
+conversations, counted in full) and the clean-up of finished work."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from bot.clock import ManualClock
 from bot.domain.model import Status, Visibility
+from bot.services.context import Context
+from bot.services.housekeeping import Housekeeping
+from bot.services.outbox import Outbox
 from storage import repositories as repo
 from storage.db import Database
-from storage.models import ChannelAccount, Conversation, Customer
+from storage.models import ChannelAccount, Conversation, Customer, InboxDelivery, OutboxJob
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -68,3 +73,35 @@ def test_the_queue_is_the_most_urgent_of_all_not_the_oldest(database: Database) 
         assert [c.id for c in mine] == [ids[124]] and mine_total == 1
         other, other_total = repo.open_conversations(session, channels=["C2"])
         assert other == [] and other_total == 0
+
+
+def test_finished_jobs_and_deliveries_are_pruned_after_the_retention(
+    database: Database,
+) -> None:
+    clock = ManualClock(T0)
+    old, recent = T0 - timedelta(days=8), T0 - timedelta(days=6)
+    with database.transaction() as session:
+        for n, (status, done_at) in enumerate(
+            [("done", old), ("failed", old), ("done", recent), ("pending", None), ("running", None)]
+        ):
+            session.add(
+                OutboxJob(
+                    kind="slack.thread_message",
+                    idempotency_key=f"job-{n}",
+                    status=status,
+                    next_attempt_at=old,
+                    created_at=old,
+                    done_at=done_at,
+                )
+            )
+        session.add(
+            InboxDelivery(path="/webhooks/meta", body=b"{}", received_at=old, processed_at=old)
+        )
+        session.add(InboxDelivery(path="/webhooks/meta", body=b"{}", received_at=old))
+    context = Context(database, Outbox(clock), clock, accounts=None)  # type: ignore[arg-type]
+    assert Housekeeping(context, timedelta(days=7)).prune() == 3
+    with database.transaction() as session:
+        kept = sorted(j.idempotency_key for j in session.query(OutboxJob))
+        assert kept == ["job-2", "job-3", "job-4"]  # recent, and everything not finished
+        [waiting] = session.query(InboxDelivery).all()
+        assert waiting.processed_at is None  # a delivery not yet processed is never dropped
