@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from bot.domain.answers import CommandError, StatsReport
+from bot.domain.hours import BusinessCalendar
 from bot.domain.kpis import ConversationFacts, DailyPoint, Exchange, KpiReport, compute_kpis
 from bot.domain.kpis import daily_series as daily
 from bot.domain.model import Delivery, Direction
@@ -25,6 +27,7 @@ from bot.services.service_hours import ServiceHours
 from storage.models import ChannelAccount, Conversation, Message
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ class Scope:
     account: str | None = None
     channel: str | None = None
 
-    def applied(self, query: Select[Conversation]) -> Select[Conversation]:
+    def applied(self, query: Select[T]) -> Select[T]:
         if self.account is not None:
             query = query.join(ChannelAccount).where(ChannelAccount.name == self.account)
         if self.channel is not None:
@@ -70,51 +73,73 @@ class Stats:
     def facts(
         self, session: Session, since: datetime, until: datetime, scope: Scope
     ) -> list[ConversationFacts]:
-        query = select(Conversation).where(
-            Conversation.opened_at >= since, Conversation.opened_at < until
-        )
-        conversations = session.scalars(scope.applied(query).order_by(Conversation.id)).unique()
-        return [self._facts(session, c) for c in conversations]
-
-    def _facts(self, session: Session, conversation: Conversation) -> ConversationFacts:
-        messages = list(
-            session.scalars(
-                select(Message)
-                .filter_by(conversation_id=conversation.id)
-                .order_by(Message.created_at, Message.id)
+        """Three queries whatever the number of conversations: the conversations (their own
+        columns), the follow-ups that started a clock, and the answers counted per
+        conversation. A per-conversation query took 12 s for 100,000 of them."""
+        in_period = (Conversation.opened_at >= since, Conversation.opened_at < until)
+        chosen = scope.applied(select(Conversation.id).where(*in_period)).subquery()
+        rows = session.execute(
+            select(
+                Conversation.id,
+                Conversation.opened_at,
+                Conversation.assignee,
+                Conversation.first_response_at,
+                Conversation.first_response_due_at,
+                Conversation.resolved_at,
+                ChannelAccount.name,
             )
-        )
-        calendar = self.hours.calendar(session, conversation.account.name)
-
-        def wait(asked: datetime, answered: datetime | None) -> timedelta | None:
-            return None if answered is None else calendar.between(asked, answered)
-
-        inbound = [m for m in messages if m.direction == Direction.INBOUND]
-        first = Exchange(
-            asked_at=conversation.opened_at,
-            answered_at=conversation.first_response_at,
-            due_at=conversation.first_response_due_at,
-            business_wait=wait(conversation.opened_at, conversation.first_response_at),
-        )
-        follow_ups = tuple(
-            Exchange(
-                m.created_at, m.responded_at, m.response_due_at, wait(m.created_at, m.responded_at)
+            .join(ChannelAccount, ChannelAccount.id == Conversation.account_id)
+            .where(Conversation.id.in_(select(chosen.c.id)))
+            .order_by(Conversation.id)
+        ).all()
+        # Every customer message but the opening one (whose clock is the first response) that
+        # started a response clock.
+        follow_ups: dict[int, list[tuple[datetime, datetime | None, datetime | None]]] = {}
+        seen: set[int] = set()
+        for conversation_id, asked, answered, due in session.execute(
+            select(
+                Message.conversation_id,
+                Message.created_at,
+                Message.responded_at,
+                Message.response_due_at,
             )
-            for m in inbound[1:]
-            if m.response_due_at is not None
+            .where(
+                Message.conversation_id.in_(select(chosen.c.id)),
+                Message.direction == Direction.INBOUND,
+            )
+            .order_by(Message.conversation_id, Message.created_at, Message.id)
+        ):
+            if conversation_id not in seen:
+                seen.add(conversation_id)  # the opening message
+            elif due is not None:
+                follow_ups.setdefault(conversation_id, []).append((asked, answered, due))
+        answer_counts = session.execute(
+            select(Message.conversation_id, func.count())
+            .where(
+                Message.conversation_id.in_(select(chosen.c.id)),
+                Message.direction == Direction.OUTBOUND,
+                Message.delivery == Delivery.SENT,
+            )
+            .group_by(Message.conversation_id)
         )
-        answers = sum(
-            1 for m in messages if m.direction == Direction.OUTBOUND and m.delivery == Delivery.SENT
-        )
-        return ConversationFacts(
-            conversation_id=conversation.id,
-            opened_at=conversation.opened_at,
-            assignee=conversation.assignee,
-            first=first,
-            next=follow_ups,
-            resolved_at=conversation.resolved_at,
-            agent_messages=answers,
-        )
+        answers: dict[int, int] = {row[0]: int(row[1]) for row in answer_counts}
+        calendars = {name: self.hours.calendar(session, name) for name in {r[6] for r in rows}}
+        facts = []
+        for conversation_id, opened, assignee, first_at, first_due, resolved, account in rows:
+            calendar = calendars[account]
+            later = follow_ups.get(conversation_id, [])
+            facts.append(
+                ConversationFacts(
+                    conversation_id=conversation_id,
+                    opened_at=opened,
+                    assignee=assignee,
+                    first=_exchange(calendar, opened, first_at, first_due),
+                    next=tuple(_exchange(calendar, *exchange) for exchange in later),
+                    resolved_at=resolved,
+                    agent_messages=answers.get(conversation_id, 0),
+                )
+            )
+        return facts
 
     def command(self, text: str, channel: str | None = None) -> StatsReport | CommandError:
         """`/care stats [today|7d|30d] [account|all]`: the figures, privately."""
@@ -167,3 +192,13 @@ class Stats:
         """A channel's digest counts that channel's conversations when there are several."""
         several = len(self.context.accounts.support_channels()) > 1
         return Scope(channel=channel) if several else Scope()
+
+
+def _exchange(
+    calendar: BusinessCalendar,
+    asked: datetime,
+    answered: datetime | None,
+    due: datetime | None,
+) -> Exchange:
+    wait = None if answered is None else calendar.between(asked, answered)
+    return Exchange(asked, answered, due, wait)
