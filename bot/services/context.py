@@ -38,6 +38,17 @@ class Access:
     is_member: Callable[[str, str], bool] = field(default=lambda _user, _channel: True)
     is_lead: Callable[[str], bool] = field(default=lambda _: False)
 
+    def standing(self, user: str, channel: str, *, lead: bool = False) -> Standing:
+        """What Slack says of `user`, asked before a write transaction begins: a slow Slack
+        must not hold the database (only what `lead` asks for is looked up)."""
+        return Standing(self.is_member(user, channel), self.is_lead(user) if lead else False)
+
+
+@dataclass(frozen=True)
+class Standing:
+    member: bool  # of the conversation's support channel
+    lead: bool  # one of SLACK_LEADS (False when not asked)
+
 
 class TryAgainLater(Exception):
     """Nothing was done, and the same request will likely succeed in a moment: Slack redelivers

@@ -13,7 +13,7 @@ from bot.domain.conversation import dm_invitation, private_invitation
 from bot.domain.facts import ClaimedByOther, HoldLifted, Refusal, TakenOver
 from bot.domain.model import Delivery, Direction, Status, Visibility
 from bot.networks.base import AccountIdentity
-from bot.services.context import Access, Context, UnknownConversation
+from bot.services.context import Access, Context, Standing, UnknownConversation
 from bot.services.sla import Deadlines
 from storage import repositories as repo
 from storage.models import Conversation, Message
@@ -27,15 +27,28 @@ class Conversations:
         self.deadlines = deadlines
         self.access = access or Access()
 
-    def _member(self, session: Session, conversation: Conversation, user: str) -> bool:
-        if self.access.is_member(user, conversation.slack_channel_id):
+    def _standing(self, conversation_id: int, user: str, *, lead: bool = False) -> Standing:
+        """Slack's answer about `user`, from a short read before the write transaction."""
+        with self.context.database.transaction() as session:
+            channel = _get(session, conversation_id).slack_channel_id
+        return self.access.standing(user, channel, lead=lead)
+
+    def _member(
+        self, session: Session, conversation: Conversation, user: str, standing: Standing
+    ) -> bool:
+        if standing.member:
             return True
         return self._refuse(session, conversation, user, Refusal("not_member"), "not a member")
 
     def _owner_or_lead(
-        self, session: Session, conversation: Conversation, user: str, what: str
+        self,
+        session: Session,
+        conversation: Conversation,
+        user: str,
+        what: str,
+        standing: Standing,
     ) -> bool:
-        if user == conversation.assignee or self.access.is_lead(user):
+        if user == conversation.assignee or standing.lead:
             return True
         refusal = Refusal("owner_or_lead", what)
         return self._refuse(
@@ -58,12 +71,13 @@ class Conversations:
 
     def lift_hold(self, conversation_id: int, user: str) -> None:
         """The owner or a lead lifts a netiquette hold; the clock runs again if needed."""
+        standing = self._standing(conversation_id, user, lead=True)
         with self.context.transaction() as session:
             conversation = _get(session, conversation_id, lock=True)
             if not conversation.netiquette_hold:
                 self._tell(session, conversation, user, Refusal("not_on_hold"))
                 return
-            if not self._owner_or_lead(session, conversation, user, "lift the hold"):
+            if not self._owner_or_lead(session, conversation, user, "lift the hold", standing):
                 return
             now = self.context.clock.now()
             conversation.netiquette_hold = False
@@ -79,9 +93,10 @@ class Conversations:
             log.info("netiquette.hold_lifted", conversation_id=conversation_id, user=user)
 
     def claim(self, conversation_id: int, user: str) -> bool:
+        standing = self._standing(conversation_id, user)
         with self.context.transaction() as session:
             conversation = _get(session, conversation_id)
-            if not self._member(session, conversation, user):
+            if not self._member(session, conversation, user, standing):
                 return False
             if conversation.status == Status.RESOLVED:
                 self._tell(session, conversation, user, Refusal("reopen_first"))
@@ -96,12 +111,15 @@ class Conversations:
             return False
 
     def take_over(self, conversation_id: int, user: str) -> None:
+        standing = self._standing(conversation_id, user, lead=True)
         with self.context.transaction() as session:
             conversation = _get(session, conversation_id, lock=True)
-            if not self._member(session, conversation, user):
+            if not self._member(session, conversation, user, standing):
                 return
             taking = conversation.assignee not in (None, user)
-            if taking and not self._owner_or_lead(session, conversation, user, "take it over"):
+            if taking and not self._owner_or_lead(
+                session, conversation, user, "take it over", standing
+            ):
                 return
             previous = conversation.assignee
             if previous == user:
@@ -120,9 +138,10 @@ class Conversations:
             log.info("conversation.taken_over", conversation_id=conversation_id, user=user)
 
     def resolve(self, conversation_id: int, user: str) -> None:
+        standing = self._standing(conversation_id, user)
         with self.context.transaction() as session:
             conversation = _get(session, conversation_id, lock=True)
-            if not self._member(session, conversation, user):
+            if not self._member(session, conversation, user, standing):
                 return
             if conversation.status == Status.RESOLVED:
                 self._tell(session, conversation, user, Refusal("already_resolved"))
@@ -136,9 +155,10 @@ class Conversations:
             log.info("conversation.resolved", conversation_id=conversation_id, user=user)
 
     def reopen(self, conversation_id: int, user: str) -> None:
+        standing = self._standing(conversation_id, user)
         with self.context.transaction() as session:
             conversation = _get(session, conversation_id, lock=True)
-            if not self._member(session, conversation, user):
+            if not self._member(session, conversation, user, standing):
                 return
             if conversation.status != Status.RESOLVED:
                 self._tell(session, conversation, user, Refusal("already_open"))
@@ -153,9 +173,10 @@ class Conversations:
     def move_to_dm(self, conversation_id: int, user: str) -> None:
         """Invite the customer to continue privately on the same network: publicly with the
         link where the network has no private reply (X), else by a private reply (Facebook)."""
+        standing = self._standing(conversation_id, user)
         with self.context.transaction() as session:
             conversation = _get(session, conversation_id, lock=True)
-            if not self._member(session, conversation, user):
+            if not self._member(session, conversation, user, standing):
                 return
             if (
                 conversation.visibility != Visibility.PUBLIC

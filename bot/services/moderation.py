@@ -14,7 +14,7 @@ from bot.domain.delivery import PermanentError
 from bot.domain.facts import CommentHidden, Refusal
 from bot.domain.model import Visibility
 from bot.networks.base import Hiding
-from bot.services.context import Access, Context, UnknownConversation
+from bot.services.context import Access, Context, Standing, UnknownConversation
 from bot.services.outbox import HideJob, read
 from bot.services.worker import Job
 from storage import repositories as repo
@@ -30,11 +30,16 @@ class Moderation:
 
     def hide_from_card(self, conversation_id: int, user: str, hidden: bool = True) -> None:
         """The owner or a lead hides (or shows again) the customer's latest public message."""
+        with self.context.database.transaction() as session:  # Slack is asked outside the write
+            found = repo.conversation(session, conversation_id)
+            if found is None:
+                raise UnknownConversation(f"no conversation {conversation_id}")
+            standing = self.access.standing(user, found.slack_channel_id, lead=True)
         with self.context.transaction() as session:
             conversation = repo.conversation(session, conversation_id, lock=True)
             if conversation is None:
                 raise UnknownConversation(f"no conversation {conversation_id}")
-            refusal = self._refusal(session, conversation, user)
+            refusal = self._refusal(conversation, user, standing)
             if refusal is not None:
                 self.context.outbox.tell(
                     session, channel=conversation.slack_channel_id, user=user, fact=refusal
@@ -61,13 +66,13 @@ class Moderation:
         repo.audit(session, conversation.id, by or "carebridge", action, now, message_id=message.id)
         log.info("message.hide_requested", message_id=message.id, hidden=hidden)
 
-    def _refusal(self, session: Session, conversation: Conversation, user: str) -> Refusal | None:
+    def _refusal(self, conversation: Conversation, user: str, standing: Standing) -> Refusal | None:
         spec = self.context.accounts.spec(conversation.account.network)
         if spec is None or not spec.can_hide:
             return Refusal("cannot_hide", self.context.label(conversation.account.network))
-        if not self.access.is_member(user, conversation.slack_channel_id):
+        if not standing.member:
             return Refusal("not_member")
-        if user != conversation.assignee and not self.access.is_lead(user):
+        if user != conversation.assignee and not standing.lead:
             return Refusal("owner_or_lead", "hide or show a comment")
         return None
 

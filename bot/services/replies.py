@@ -71,14 +71,17 @@ class Replies:
         return decision.kind
 
     def retry_delivery(self, message_id: int, user: str) -> None:
+        with self.context.database.transaction() as session:  # Slack is asked outside the write
+            found = repo.message(session, message_id)
+            if found is None or found.direction != Direction.OUTBOUND:
+                raise UnknownConversation(f"no answer {message_id} to retry")
+            channel = found.conversation.slack_channel_id
+        member = self.access.is_member(user, channel)
         with self.context.transaction() as session:
             message = repo.message(session, message_id)
-            if message is None or message.direction != Direction.OUTBOUND:
-                raise UnknownConversation(f"no answer {message_id} to retry")
-            if message.delivery != Delivery.FAILED:
+            if message is None or message.delivery != Delivery.FAILED:
                 return  # already retried or sent: one click is enough
-            channel = message.conversation.slack_channel_id
-            if not self.access.is_member(user, channel):
+            if not member:
                 self.context.outbox.tell(
                     session, channel=channel, user=user, fact=Refusal("not_member")
                 )
