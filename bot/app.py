@@ -306,7 +306,7 @@ def build_services(
         database,
         handlers,
         clock,
-        pacing={"slack": timedelta(seconds=1)},
+        pacing={"slack": settings.slack_post_interval},
         # A job makes up to a few requests (a lookup of an earlier attempt, then the call): its
         # lease must outlast them, or a second worker could repeat it while it still runs.
         lease=max(timedelta(seconds=30), 4 * settings.http_timeout),

@@ -58,6 +58,8 @@ class Settings:
     accounts: tuple[AccountConfig, ...] = ()
     accounts_file: str | None = None
     http_timeout: timedelta = timedelta(seconds=10)  # per Slack or network request
+    # Posts to one Slack channel are this far apart: Slack allows about one a second.
+    slack_post_interval: timedelta = timedelta(seconds=1)
     reopen_window: timedelta = timedelta(hours=24)
     # Finished outbox jobs and processed webhook deliveries are deleted after this long; their
     # keys keep effects once-only meanwhile (a retry or redelivery comes within minutes).
@@ -199,6 +201,12 @@ def load_settings(
         accounts=accounts,
         accounts_file=accounts_file,
         http_timeout=duration("HTTP_TIMEOUT", timedelta(seconds=10)),
+        slack_post_interval=parsed(
+            "SLACK_POST_INTERVAL",
+            timedelta(seconds=1),
+            parse_duration,
+            DURATION_FORM + " (0s: no pacing, for emulators and benchmarks)",
+        ),
         reopen_window=duration("REOPEN_WINDOW", timedelta(hours=24)),
         outbox_retention=parsed(
             "OUTBOX_RETENTION",

@@ -135,6 +135,13 @@ def test_a_facebook_page_alone_needs_no_x_setting_and_x_alone_no_meta_one() -> N
     ]
 
 
+def test_slack_post_interval_paces_posts_and_may_be_lifted() -> None:
+    assert load_settings(VALID).slack_post_interval == timedelta(seconds=1)
+    assert load_settings({**VALID, "SLACK_POST_INTERVAL": "0s"}).slack_post_interval == timedelta()
+    with pytest.raises(ConfigError):
+        load_settings({**VALID, "SLACK_POST_INTERVAL": "often"})
+
+
 def test_outbox_retention_is_a_day_or_more() -> None:
     assert load_settings(VALID).outbox_retention == timedelta(days=7)
     assert load_settings({**VALID, "OUTBOX_RETENTION": "30d"}).outbox_retention.days == 30

@@ -110,3 +110,24 @@ def test_a_dm_backlog_is_fetched_whole_and_a_restart_resumes_it(
         assert again.poll() == 0
         again.x.send_dm("writer3", "and another thing")
         assert again.poll() == 1
+
+
+@pytest.mark.parametrize(("interval", "cards_at_once"), [("1s", 1), ("0s", 3)])
+def test_posts_to_a_channel_are_paced_by_slack_post_interval(
+    slack_emulator: SlackEmulator,
+    x_emulator: XEmulator,
+    database_url: str,
+    clock: ManualClock,
+    interval: str,
+    cards_at_once: int,
+) -> None:
+    env = {"SLACK_POST_INTERVAL": interval}
+    with running_world(database_url, clock, slack=slack_emulator, x=x_emulator, env=env) as world:
+        for n in range(3):
+            world.x.add_user(f"cust{n}", f"Customer {n}")
+            world.x.post_tweet(f"cust{n}", f"@acmecare question {n}")
+        world.poll()
+        world.run_due()  # what is due now, the clock standing still
+        assert len(world.cards()) == cards_at_once
+        world.settle()
+        assert len(world.cards()) == 3
