@@ -33,6 +33,7 @@ import base64
 import copy
 import itertools
 import json
+import math
 import mimetypes
 import random
 import threading
@@ -269,6 +270,9 @@ class SlackEmulator(LoopbackServer):
         self.bot_token = bot_token
         self.app_token = app_token
         self.app_token_revoked = False
+        self._post_limit: tuple[float, int] | None = None  # limit_posts()
+        self._post_buckets: dict[str, tuple[float, float]] = {}  # channel -> (tokens, at)
+        self.posts_limited = 0
         self._socket_mode: SocketModeServer | None = None
         self._socket_lock = threading.Lock()
         # What the bot token was granted: an install from slack-manifest.yml unless told otherwise.
@@ -365,6 +369,26 @@ class SlackEmulator(LoopbackServer):
         if rng.random() < 0.25:
             return "429", Fault(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
         return super().random_fault(request, rng, timeout_after)
+
+    def limit_posts(self, per_second: float = 1.0, burst: int = 3) -> None:
+        """Model Slack's limit on chat.postMessage per channel: about one a second with short
+        bursts; beyond it a 429 with Retry-After (counted in `posts_limited`)."""
+        self._post_limit = (per_second, burst)
+
+    def _post_limit_wait(self, channel: str) -> int | None:
+        """Whole seconds to wait before posting in `channel`, or None to post now (a token
+        bucket per channel, on the emulator's clock)."""
+        if self._post_limit is None:
+            return None
+        rate, burst = self._post_limit
+        now = self.clock()
+        tokens, at = self._post_buckets.get(channel, (float(burst), now))
+        tokens = min(float(burst), tokens + (now - at) * rate)
+        if tokens >= 1.0:
+            self._post_buckets[channel] = (tokens - 1.0, now)
+            return None
+        self._post_buckets[channel] = (tokens, now)
+        return max(1, math.ceil((1.0 - tokens) / rate))
 
     def post_as_user(
         self, user: str, text: str, thread_ts: str | None = None, channel: str | None = None
@@ -473,6 +497,12 @@ class SlackEmulator(LoopbackServer):
                     "x-oauth-scopes": ",".join(granted),
                     "x-accepted-oauth-scopes": ",".join(ACCEPTED_SCOPES.get(method, ())),
                 }
+                if method == "chat.postMessage":
+                    wait = self._post_limit_wait(str(params.get("channel", "")))
+                    if wait is not None:
+                        self.posts_limited += 1
+                        limited = {**headers, "Retry-After": str(wait)}
+                        return Reply(429, {"ok": False, "error": "ratelimited"}, limited)
                 try:
                     return Reply(200, {"ok": True, **handler(params)}, headers)
                 except SlackError as error:

@@ -176,6 +176,23 @@ def test_apps_connections_open_takes_the_app_level_token_only(emu: SlackEmulator
 
 
 # --- chat.postMessage --------------------------------------------------------------------------
+def test_posting_beyond_about_one_a_second_per_channel_is_answered_429(
+    emu: SlackEmulator, clock: FakeClock
+) -> None:
+    emu.add_channel("C0OTHER", members=[AGENT])
+    client = WebClient(token=TOKEN, base_url=emu.url, retry_handlers=[])
+    emu.limit_posts(per_second=1.0, burst=3)
+    for n in range(3):  # a short burst is fine
+        assert client.chat_postMessage(channel=SUPPORT, text=f"burst {n}")["ok"]
+    limited = _error(client.chat_postMessage, channel=SUPPORT, text="one too many").response
+    assert limited.status_code == 429 and limited["error"] == "ratelimited"
+    assert limited.headers["Retry-After"] == "1"
+    assert client.chat_postMessage(channel="C0OTHER", text="another channel")["ok"]
+    clock.now += 1.0  # a token back
+    assert client.chat_postMessage(channel=SUPPORT, text="after a second")["ok"]
+    assert emu.posts_limited == 1
+
+
 def test_post_message_answers_like_slack_with_increasing_ts(
     client: WebClient, emu: SlackEmulator, clock: FakeClock
 ) -> None:
