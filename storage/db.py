@@ -1,5 +1,7 @@
 """Engine and sessions. SQLite runs in WAL mode with write transactions taken up front
-(`BEGIN IMMEDIATE`), so concurrent writers queue on the lock instead of failing half-way."""
+(`BEGIN IMMEDIATE`), so concurrent writers queue on the lock instead of failing half-way; reads
+(`Database.reading()`) take no lock at all, so /healthz, Slack's acknowledgements and the
+outbox's renders never wait behind a writer."""
 
 from __future__ import annotations
 
@@ -19,6 +21,14 @@ class Database:
         self.url = url
         self.engine = create_database_engine(url, echo=echo)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # On SQLite, reads get an engine of their own whose transactions begin deferred: a
+        # snapshot, no write lock. PostgreSQL's reads never block writers anyway.
+        self._read_engine = (
+            create_database_engine(url, echo=echo, for_reading=True)
+            if self.is_sqlite
+            else self.engine
+        )
+        self._readers = sessionmaker(self._read_engine, expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -30,11 +40,19 @@ class Database:
         with self._sessions.begin() as session:
             yield session
 
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A consistent read that writes nothing (on SQLite it could not: it holds no lock)."""
+        with self._readers.begin() as session:
+            yield session
+
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._read_engine is not self.engine:
+            self._read_engine.dispose()
 
 
-def create_database_engine(url: str, *, echo: bool = False) -> Engine:
+def create_database_engine(url: str, *, echo: bool = False, for_reading: bool = False) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # Without a connect timeout, a host that drops packets hangs start-up and doctor for
@@ -43,11 +61,11 @@ def create_database_engine(url: str, *, echo: bool = False) -> Engine:
             url, echo=echo, pool_pre_ping=True, connect_args={"connect_timeout": 10}
         )
     engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 15})
-    _sqlite_write_lock_up_front(engine)
+    _sqlite_transactions(engine, begin="BEGIN" if for_reading else "BEGIN IMMEDIATE")
     return engine
 
 
-def _sqlite_write_lock_up_front(engine: Engine) -> None:
+def _sqlite_transactions(engine: Engine, begin: str) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not pysqlite, decide when a transaction begins (see "begin" below).
@@ -61,7 +79,7 @@ def _sqlite_write_lock_up_front(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql(begin)
 
 
 def session_dialect(session: Session) -> str:

@@ -7,6 +7,7 @@ SQLite; a lease that expires lets another worker (or this one after a restart) p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -54,34 +55,51 @@ def enqueue(session: Session, job: NewJob, now: datetime) -> bool:
 
 
 def lease_due(
-    session: Session, now: datetime, *, limit: int, lease: timedelta, skip_lanes: set[str]
+    session: Session,
+    now: datetime,
+    *,
+    limit: int,
+    lease: timedelta,
+    skip_lanes: set[str],
+    paced: Callable[[str], bool] = lambda lane: True,
 ) -> list[OutboxJob]:
-    """Take up to `limit` due jobs, highest priority first, each the oldest of its ordering key.
+    """Take up to `limit` due jobs, highest priority first, each the oldest of its ordering key,
+    none in `skip_lanes` (waiting out their pacing) and one per lane that `paced` says is.
 
-    On PostgreSQL, `FOR UPDATE SKIP LOCKED` lets replicas lease disjoint jobs; expired leases of
-    a crashed worker count as due again.
+    The candidates are chosen by id and lane alone (no payload is read for the ones left);
+    then the chosen rows are locked, on PostgreSQL with `FOR UPDATE SKIP LOCKED` so replicas
+    lease disjoint jobs. Expired leases of a crashed worker count as due again.
     """
-    due = (OutboxJob.status == PENDING) & (OutboxJob.next_attempt_at <= now) | (
-        OutboxJob.status == RUNNING
-    ) & (OutboxJob.leased_until <= now)
-    query = (
+    pending = (OutboxJob.status == PENDING) & (OutboxJob.next_attempt_at <= now)
+    expired = (OutboxJob.status == RUNNING) & (OutboxJob.leased_until <= now)
+    candidates: list[tuple[int, int, str | None]] = []
+    for due in (pending, expired):  # apart, so each is one walk of its index
+        query = select(OutboxJob.id, OutboxJob.priority, OutboxJob.lane).where(
+            due, _first_of_its_ordering_key()
+        )
+        if skip_lanes:
+            query = query.where(OutboxJob.lane.is_(None) | OutboxJob.lane.not_in(skip_lanes))
+        query = query.order_by(OutboxJob.priority.desc(), OutboxJob.id).limit(limit * 4)
+        candidates += [(row.id, row.priority, row.lane) for row in session.execute(query)]
+    chosen: list[int] = []
+    lanes_taken: set[str] = set()
+    for job_id, _, lane in sorted(candidates, key=lambda c: (-c[1], c[0])):
+        if lane is not None and paced(lane):
+            if lane in lanes_taken:
+                continue  # one job per paced lane per batch: pacing decides the next
+            lanes_taken.add(lane)
+        chosen.append(job_id)
+        if len(chosen) == limit:
+            break
+    if not chosen:
+        return []
+    locked = (
         select(OutboxJob)
-        .where(due)
-        .where(_first_of_its_ordering_key())
+        .where(OutboxJob.id.in_(chosen), pending | expired)  # still due: not taken meanwhile
         .order_by(OutboxJob.priority.desc(), OutboxJob.id)
-        .limit(limit * 4)
         .with_for_update(skip_locked=True, of=OutboxJob)
     )
-    jobs: list[OutboxJob] = []
-    lanes_taken = set(skip_lanes)
-    for job in session.scalars(query):
-        if job.lane is not None:
-            if job.lane in lanes_taken:
-                continue  # one job per rate-limited lane per batch: pacing decides the next
-            lanes_taken.add(job.lane)
-        jobs.append(job)
-        if len(jobs) == limit:
-            break
+    jobs = list(session.scalars(locked))
     for job in jobs:
         job.status = RUNNING
         job.attempts += 1

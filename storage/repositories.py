@@ -7,7 +7,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import Select, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -93,7 +93,7 @@ def latest_conversation_of_person(
     return session.scalar(
         select(Conversation)
         .where(
-            Conversation.customer_id.in_(linked_customer_ids(session, customer)),
+            Conversation.customer_id.in_(linked_customers(customer)),
             Conversation.account_id == account_id,
         )
         .order_by(Conversation.opened_at.desc(), Conversation.id.desc())
@@ -306,24 +306,27 @@ def person_of(customer: Customer) -> int:
     return customer.person_id or customer.id
 
 
-def linked_customer_ids(session: Session, customer: Customer) -> list[int]:
+def linked_customers(customer: Customer) -> Select[int]:
+    """The ids of every account of this person, as a subquery for `in_()`."""
     person = person_of(customer)
     # coalesce(person_id, id) = person, spelled so that the primary key and the person_id
     # index serve it (no index serves the coalesce: every message scanned all customers).
-    query = select(Customer.id).where(
+    return select(Customer.id).where(
         or_(
             Customer.person_id == person,
             Customer.person_id.is_(None) & (Customer.id == person),
         )
     )
-    return list(session.scalars(query))
+
+
+def linked_customer_ids(session: Session, customer: Customer) -> list[int]:
+    return list(session.scalars(linked_customers(customer)))
 
 
 def contacts_since(session: Session, customer: Customer, since: datetime) -> int:
     """Conversations of this person (all linked accounts) opened since `since`."""
-    ids = linked_customer_ids(session, customer)
     query = select(func.count(Conversation.id)).where(
-        Conversation.customer_id.in_(ids), Conversation.opened_at >= since
+        Conversation.customer_id.in_(linked_customers(customer)), Conversation.opened_at >= since
     )
     return session.scalar(query) or 0
 
@@ -331,10 +334,9 @@ def contacts_since(session: Session, customer: Customer, since: datetime) -> int
 def person_conversations(
     session: Session, customer: Customer, *, limit: int = 15
 ) -> list[Conversation]:
-    ids = linked_customer_ids(session, customer)
     query = (
         select(Conversation)
-        .where(Conversation.customer_id.in_(ids))
+        .where(Conversation.customer_id.in_(linked_customers(customer)))
         .order_by(Conversation.opened_at.desc(), Conversation.id.desc())
         .limit(limit)
     )

@@ -172,7 +172,7 @@ class Accounts:
 
     def stored(self) -> list[StoredAccount]:
         """Every stored account with its open conversations: `carebridge accounts`."""
-        with self.database.transaction() as session:
+        with self.database.reading() as session:
             return [
                 StoredAccount(
                     account_id=row.id,

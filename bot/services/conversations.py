@@ -29,7 +29,7 @@ class Conversations:
 
     def _standing(self, conversation_id: int, user: str, *, lead: bool = False) -> Standing:
         """Slack's answer about `user`, from a short read before the write transaction."""
-        with self.context.database.transaction() as session:
+        with self.context.database.reading() as session:
             channel = _get(session, conversation_id).slack_channel_id
         return self.access.standing(user, channel, lead=lead)
 
@@ -231,7 +231,7 @@ class Conversations:
         if match is None:
             return Usage("audit")
         channel, ts = match["channel"], f"{match['seconds']}.{match['micros']}"
-        with self.context.database.transaction() as session:
+        with self.context.database.reading() as session:
             conversation = repo.conversation_by_thread(session, channel, ts)
             if conversation is None:
                 return NotAConversation()

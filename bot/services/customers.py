@@ -64,7 +64,7 @@ class Customers:
         wanted = parse_handle(text.split()[0], self.networks)
         if isinstance(wanted, CommandError):
             return wanted
-        with self.context.database.transaction() as session:
+        with self.context.database.reading() as session:
             customer = repo.customer_by_handle(session, wanted.network, wanted.handle)
             if customer is None:
                 return NoSuchCustomer((wanted.handle,))

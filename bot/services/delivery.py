@@ -54,7 +54,7 @@ class DeliverToCustomer:
         self.health = health
 
     def perform(self, job: Job) -> dict[str, Any] | None:
-        with self.context.database.transaction() as session:
+        with self.context.database.reading() as session:
             message = _message(session, job)
             if message.delivery == Delivery.SENT:
                 return {"external_id": message.external_id, "permalink": message.permalink}

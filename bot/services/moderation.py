@@ -30,7 +30,7 @@ class Moderation:
 
     def hide_from_card(self, conversation_id: int, user: str, hidden: bool = True) -> None:
         """The owner or a lead hides (or shows again) the customer's latest public message."""
-        with self.context.database.transaction() as session:  # Slack is asked outside the write
+        with self.context.database.reading() as session:  # Slack is asked outside the write
             found = repo.conversation(session, conversation_id)
             if found is None:
                 raise UnknownConversation(f"no conversation {conversation_id}")
@@ -87,7 +87,7 @@ class HideMessage:
 
     def perform(self, job: Job) -> dict[str, Any]:
         request = _request(job)
-        with self.context.database.transaction() as session:
+        with self.context.database.reading() as session:
             message = _message(session, request.message_id)
             row = message.conversation.account
             found = (row.id, row.network, row.external_id, row.name)

@@ -29,7 +29,7 @@ class NoticeTemplates:
 
     def current(self, kind: NoticeKind, language: str) -> tuple[str, bool]:
         """The text in force and whether it is the default."""
-        with self.context.database.transaction() as session:
+        with self.context.database.reading() as session:
             stored = self.override(session, kind, language)
         if stored is not None:
             return stored, False

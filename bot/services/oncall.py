@@ -34,7 +34,7 @@ class OnCallService:
         return rules.on_call(_rotation(repo.current_rotation(session)), overrides, now, self.zone)
 
     def next_handoff(self) -> datetime | None:
-        with self.context.database.transaction() as session:
+        with self.context.database.reading() as session:
             rotation = _rotation(repo.current_rotation(session))
         if rotation is None:
             return None

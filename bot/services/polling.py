@@ -66,7 +66,7 @@ class Poller:
             return 0, None  # rate limited: the rest of the bot carries on meanwhile
         account_id = account.account_id
         assert account_id is not None  # identified above
-        with self.context.database.transaction() as session:
+        with self.context.database.reading() as session:
             row = session.get(ChannelAccount, account_id)
             cursor = (row.cursors or {}).get(stream) if row is not None else None
         bound = log.bind(account=account.name, stream=stream)

@@ -172,7 +172,7 @@ class Vips:
         return _Vip(parsed.network, parsed.handle.lower())
 
     def _list(self) -> VipList:
-        with self.context.database.transaction() as session:
+        with self.context.database.reading() as session:
             entries = tuple(
                 VipEntry(v.handle, v.note, self.context.label(v.network))
                 for spec in self.networks

@@ -81,7 +81,7 @@ class Webhooks:
     def process(self, inbox_id: int) -> str:
         """Parse and ingest a stored delivery (outside any transaction: completing a message
         may ask the network); returns what became of it."""
-        with self.context.database.transaction() as session:
+        with self.context.database.reading() as session:
             delivery = session.get(InboxDelivery, inbox_id)
             if delivery is None:
                 raise PermanentError(f"no webhook delivery {inbox_id}")

@@ -65,7 +65,7 @@ class Services:
 
     def health(self) -> dict[str, Any]:
         try:
-            with self.context.database.transaction() as session:
+            with self.context.database.reading() as session:
                 session.execute(text("SELECT 1"))
             database = "ok"
         except Exception as error:  # report, don't raise: this is the health endpoint

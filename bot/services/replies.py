@@ -29,7 +29,7 @@ class Replies:
         Returns what it was, or None if the thread is not a conversation or was seen before."""
         # Most threads the bot hears are no conversation (agents chatting in any channel the
         # bot is in): a database read settles that before Slack is asked anything.
-        with self.context.database.transaction() as session:
+        with self.context.database.reading() as session:
             if repo.conversation_by_thread(session, channel, thread_ts) is None:
                 if bots_thread and outbox_rows.unfinished(session, POST_CARD, slack_lane(channel)):
                     raise ThreadNotReady(f"thread {thread_ts} may be a card not yet recorded")
@@ -71,7 +71,7 @@ class Replies:
         return decision.kind
 
     def retry_delivery(self, message_id: int, user: str) -> None:
-        with self.context.database.transaction() as session:  # Slack is asked outside the write
+        with self.context.database.reading() as session:  # Slack is asked outside the write
             found = repo.message(session, message_id)
             if found is None or found.direction != Direction.OUTBOUND:
                 raise UnknownConversation(f"no answer {message_id} to retry")

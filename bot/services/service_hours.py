@@ -37,7 +37,14 @@ class ServiceHours:
         self.account_hours = dict(account_hours or {})  # from ACCOUNTS_FILE
 
     def calendar(self, session: Session, account: str | None = None) -> BusinessCalendar:
-        """The calendar in force for `account` (a configured name), or the team's."""
+        """The calendar in force for `account` (a configured name), or the team's: read once
+        per transaction (a page of 100 messages asked three times each)."""
+        known: dict[str | None, BusinessCalendar] = session.info.setdefault("calendars", {})
+        if account not in known:
+            known[account] = self._calendar(session, account)
+        return known[account]
+
+    def _calendar(self, session: Session, account: str | None) -> BusinessCalendar:
         if account is not None:
             own = session.get(TeamSetting, _key(account))
             if own is not None:
@@ -50,7 +57,7 @@ class ServiceHours:
         return self.default
 
     def calendar_now(self, account: str | None = None) -> BusinessCalendar:
-        with self.context.database.transaction() as session:
+        with self.context.database.reading() as session:
             return self.calendar(session, account)
 
     def set(self, text: str, user: str, account: str | None = None) -> HoursNow:

@@ -170,7 +170,7 @@ class SlaSweeper:
                 return fired
 
     def next_wake(self) -> datetime | None:
-        with self.context.database.transaction() as session:
+        with self.context.database.reading() as session:
             return repo.earliest_alert_at(session)
 
     def _fire(self, session: Session, conversation: Conversation, now: datetime) -> int:

@@ -59,14 +59,14 @@ class Stats:
     ) -> KpiReport:
         now = self.context.clock.now()
         until = until or now
-        with self.context.database.transaction() as session:
+        with self.context.database.reading() as session:
             facts = self.facts(session, since, until, scope or Scope())
         return compute_kpis(facts, since, until, now)
 
     def daily_series(
         self, since: datetime, until: datetime, scope: Scope | None = None
     ) -> list[DailyPoint]:
-        with self.context.database.transaction() as session:
+        with self.context.database.reading() as session:
             facts = self.facts(session, since, until, scope or Scope())
         return daily(facts, since, until, self.zone)
 

@@ -102,18 +102,33 @@ class OutboxWorker:
             busy = {lane for lane, free_at in self._lane_free_at.items() if free_at > now}
             with self.database.transaction() as session:
                 leased = rows.lease_due(
-                    session, now, limit=self.batch, lease=self.lease, skip_lanes=busy
+                    session,
+                    now,
+                    limit=self.batch,
+                    lease=self.lease,
+                    skip_lanes=busy,
+                    paced=self._paced,
                 )
                 jobs = [Job.of(row) for row in leased]
             if not jobs:
                 return attempted
+            leased_at = self.clock.now()
             for job in jobs:
+                # The lease runs from the batch's start: renewed only once a third is used up.
+                if self.clock.now() - leased_at > self.lease / 3 and not self._renew(job):
+                    log.info("outbox.lease_lost", job_id=job.id, kind=job.kind)
+                    continue  # another worker took it while it waited its turn
                 self._run(job)
                 attempted += 1
 
+    def _paced(self, lane: str) -> bool:
+        """Whether posts in `lane` are kept apart (Slack's channels, unless SLACK_POST_INTERVAL
+        is 0s): then one job of it per batch."""
+        return bool(self.pacing.get(lane.split(":", 1)[0]))
+
     def next_wake(self) -> datetime | None:
         """The next moment a job may become runnable (a due time, a lease, a lane's pacing)."""
-        with self.database.transaction() as session:
+        with self.database.reading() as session:
             due = rows.next_due_at(session)
         now = self.clock.now()
         if due is None or due > now:
@@ -143,9 +158,6 @@ class OutboxWorker:
         if handler is None:
             self._finish_failed(job, None, f"no handler for job kind {job.kind!r}")
             bound.error("outbox.unknown_kind")
-            return
-        if not self._renew(job):
-            bound.info("outbox.lease_lost")  # another worker took it while it waited its turn
             return
         try:
             result = handler.perform(job)

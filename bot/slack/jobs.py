@@ -90,6 +90,7 @@ class SlackJobHandlers:
         self.clock = clock
         self.accounts = accounts
         self.cards = Cards(accounts, deadlines, oncall, customers, clock)
+        self._workspace_url: str | None = None  # from auth.test, once
 
     def handlers(self) -> dict[str, JobHandler]:
         return {
@@ -106,19 +107,29 @@ class SlackJobHandlers:
 
     # --- performers ----------------------------------------------------------------------------
     def _post_card(self, job: Job) -> dict[str, Any]:
-        with self.database.transaction() as session:
+        with self.database.reading() as session:
             conversation = self._conversation(session, job)
             text, body = blocks.conversation_card(self.cards.card(session, conversation))
             channel = conversation.slack_channel_id
-        posted = {"ts": self.post_once(job, channel, None, text, body)}
-        permalink = None
-        try:  # a convenience for links between threads; the card is posted either way
-            permalink = self.client.chat_getPermalink(channel=channel, message_ts=posted["ts"])[
-                "permalink"
-            ]
+        ts = self.post_once(job, channel, None, text, body)
+        return {"ts": ts, "permalink": self._permalink(channel, ts)}
+
+    def _permalink(self, channel: str, ts: str) -> str | None:
+        """A root message's permalink, as Slack forms it from the workspace's URL, the channel
+        and the ts: no chat.getPermalink call per card. A convenience for links between
+        threads: None when Slack cannot say, the card is posted either way."""
+        if self._workspace_url is None:
+            try:
+                self._workspace_url = str(self.client.auth_test()["url"])
+            except (SlackClientError, KeyError):
+                log.warning("slack.workspace_url_unknown")
+        if self._workspace_url:
+            return f"{self._workspace_url.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"
+        try:
+            return str(self.client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"])
         except SlackClientError:
-            log.warning("slack.permalink_failed", channel=channel, ts=posted["ts"])
-        return {"ts": posted["ts"], "permalink": permalink}
+            log.warning("slack.permalink_failed", channel=channel, ts=ts)
+            return None
 
     def _record_card(self, session: Session, job: Job, result: dict[str, Any]) -> None:
         conversation = self._conversation(session, job)
@@ -129,7 +140,7 @@ class SlackJobHandlers:
             first.slack_ts = result["ts"]
 
     def _update_card(self, job: Job) -> dict[str, Any]:
-        with self.database.transaction() as session:
+        with self.database.reading() as session:
             conversation = self._conversation(session, job)
             text, body = blocks.conversation_card(self.cards.card(session, conversation))
             channel, ts = conversation.slack_channel_id, conversation.slack_thread_ts
@@ -139,7 +150,7 @@ class SlackJobHandlers:
         return {"ts": ts}
 
     def _mirror(self, job: Job) -> dict[str, Any]:
-        with self.database.transaction() as session:
+        with self.database.reading() as session:
             message_id = _read(MirrorJob, job).message_id
             message = repo.message(session, message_id)
             if message is None:
@@ -151,7 +162,7 @@ class SlackJobHandlers:
 
     def _update_mirror(self, job: Job) -> dict[str, Any]:
         """A customer's message changed (edited, deleted, reacted to): show it as it is now."""
-        with self.database.transaction() as session:
+        with self.database.reading() as session:
             message_id = _read(MirrorJob, job).message_id
             message = repo.message(session, message_id)
             if message is None:
@@ -170,7 +181,7 @@ class SlackJobHandlers:
 
     def _thread_message(self, job: Job) -> dict[str, Any]:
         post = _read(ThreadPost, job)
-        with self.database.transaction() as session:
+        with self.database.reading() as session:
             conversation = self._conversation(session, post.conversation_id)
             channel, thread = conversation.slack_channel_id, conversation.slack_thread_ts
         text, body = render(post.fact)
@@ -211,7 +222,7 @@ class SlackJobHandlers:
     def _publish_home(self, job: Job) -> dict[str, Any]:
         user = _read(HomeJob, job).user
         channels = self._channels_of(user)
-        with self.database.transaction() as session:
+        with self.database.reading() as session:
             owned, owned_total = repo.open_conversations(session, assignee=user, limit=ITEM_BUDGET)
             waiting, waiting_total = repo.open_conversations(
                 session, channels=channels, limit=ITEM_BUDGET

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from slack_sdk import WebClient
 from sqlalchemy import select
 
 from bot.domain.model import Status
@@ -125,3 +126,18 @@ def test_answers_written_in_xs_own_app_show_in_the_thread_and_count(bot: Harness
     bot.settle()
     texts = [m["text"] for c in bot.cards() for m in bot.slack.thread(c["ts"], CHANNEL)]
     assert sum("directly" in t for t in texts) == 2
+
+
+def test_a_cards_permalink_is_slacks_own_without_asking_slack_per_card(bot: Harness) -> None:
+    bot.mention("giulia_r", "where is my parcel?", "Giulia Rossi")
+    bot.mention("tom_h", "box crushed", "Tom")
+    with bot.app.database.transaction() as session:
+        stored = {
+            c.slack_thread_ts: c.slack_permalink for c in session.scalars(select(Conversation))
+        }
+    client = WebClient(token=bot.slack.bot_token, base_url=bot.slack.url)
+    for ts, permalink in stored.items():
+        assert permalink == client.chat_getPermalink(channel=CHANNEL, message_ts=ts)["permalink"]
+    assert len(bot.slack.calls("chat.getPermalink")) == len(
+        stored
+    )  # this test's, none of the bot's
