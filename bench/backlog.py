@@ -8,11 +8,12 @@ The emulators run in a process of their own (bench/emulators.py) with `--mention
 waiting; then the bot starts as `carebridge run` starts it (`python -m bot run`, Slack's pacing
 lifted with SLACK_POST_INTERVAL=0s unless --limit-posts models Slack's real limit), `--replicas`
 of it on PostgreSQL. While it mirrors the backlog, /healthz is asked every 50 ms and a Slack
-event (App Home opened) is delivered every 100 ms. Printed: the time from the first mentions page
-to the last card and the messages per second; the first card's delay after the first page; the
-latencies of /healthz and of Slack's acknowledgements (p50, p99, max) and any 503; "database is
-locked" in the logs; the 429s Slack answered; and, with Slack unlimited, the same X and Slack
-calls made by a minimal script with the same SDKs, and the ratio. It measures; it asserts nothing.
+event (agents chatting in a thread) is delivered every 100 ms. Printed: the time from the first
+mentions page to the last card and the messages per second; the first card's delay after the
+first page; the latencies of /healthz and of Slack's acknowledgements (p50, p99, max) and any
+503; "database is locked" in the logs; the 429s Slack answered; and, with Slack unlimited, the
+same X and Slack calls made by a minimal script with the same SDKs, and the ratio. It measures;
+it asserts nothing.
 """
 
 from __future__ import annotations
@@ -209,7 +210,9 @@ def _probe_acks(
 ) -> None:
     sender = SlackEventSender(f"http://127.0.0.1:{port}/slack/events", SIGNING_SECRET)
     envelope_url = urls["slack"].replace("/api/", "/bench/envelope")
-    event = {"type": "app_home_opened", "user": "UANNA", "channel": "D0HOME", "tab": "home"}
+    # Agents talking in a thread of their own: the bot looks it up, finds no conversation.
+    event = sender.message_event("UANNA", "lunch?", "CSUPPORT", "1700000000.2", "1700000000.1")
+    event["parent_user_id"] = "UBRUNO"
     while not stop.wait(0.1):
         if transport == "http":
             started = time.perf_counter()

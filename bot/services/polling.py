@@ -19,6 +19,7 @@ from bot.services.ingest import Ingest
 from storage.models import ChannelAccount
 
 log = structlog.get_logger(__name__)
+CHUNK = 20  # messages per transaction
 
 
 class Poller:
@@ -79,13 +80,19 @@ class Poller:
         stored = fetched = 0
         try:
             for batch in account.channel.fetch(stream, cursor, since):
-                with self.context.transaction() as session:
-                    row = session.get(ChannelAccount, account_id)
-                    assert row is not None
-                    stored += self.ingest.ingest(session, row, batch.messages)
-                    if batch.cursor is not None:
-                        row.cursors = {**(row.cursors or {}), stream: batch.cursor}
-                fetched += len(batch.messages)
+                # A page is stored in short transactions, so Slack's acknowledgements and the
+                # outbox never wait long for the database; the cursor goes with the last one (a
+                # page cut short by a crash is fetched again, and what was stored is skipped).
+                events = list(batch.messages)
+                chunks = [events[i : i + CHUNK] for i in range(0, len(events), CHUNK)] or [[]]
+                for number, chunk in enumerate(chunks, start=1):
+                    with self.context.transaction() as session:
+                        row = session.get(ChannelAccount, account_id)
+                        assert row is not None
+                        stored += self.ingest.ingest(session, row, chunk)
+                        if number == len(chunks) and batch.cursor is not None:
+                            row.cursors = {**(row.cursors or {}), stream: batch.cursor}
+                fetched += len(events)
         except RateLimited as limited:
             retry_at = rate_limit_until(limited.retry_at, now)
             self._blocked_until[lane] = retry_at
