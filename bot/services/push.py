@@ -15,13 +15,19 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 from sqlalchemy.orm import Session
 
-from bot.domain.delivery import PermanentError
+from bot.domain.delivery import (
+    CredentialsRefused,
+    DeliveryError,
+    PermanentError,
+    RateLimited,
+    TransientError,
+)
 from bot.domain.model import InboundMessage, NetworkEvent
 from bot.networks.base import MalformedPayload, NetworkSpec, Pushed, WebhookReceiver
 from bot.services.accounts import Account
@@ -33,6 +39,7 @@ from storage.models import ChannelAccount, InboxDelivery
 
 log = structlog.get_logger(__name__)
 MAX_DELIVERY_BYTES = 1_000_000
+CREDENTIALS_RETRY = timedelta(minutes=1)
 
 
 class Webhooks:
@@ -119,14 +126,26 @@ class Webhooks:
         return outcome
 
     def _account(self, spec: NetworkSpec, external_id: str) -> Account | None:
+        """The configured account the network names; None if no account is it. An account
+        that cannot be identified just now may be it: then the delivery is tried again (the
+        network already heard 200 and will not send it again)."""
+        unknown: DeliveryError | None = None
         for account in self.context.accounts.of_network(spec.name):
             try:
                 identity = self.context.accounts.identify(account)
-            except Exception as error:
-                log.warning("webhook.identify_failed", account=account.name, error=str(error))
+            except DeliveryError as error:
+                log.warning("webhook.identify_failed", account=account.name, error=error.reason)
+                unknown = unknown or error
                 continue
             if identity.external_id == external_id:
                 return account
+        if isinstance(unknown, CredentialsRefused):
+            # Until someone fixes the token (said in the channel by the deliveries' health):
+            # wait, without spending the attempts that would give the delivery up.
+            retry_at = self.context.clock.now() + CREDENTIALS_RETRY
+            raise RateLimited(f"could not tell which account this is: {unknown.reason}", retry_at)
+        if unknown is not None:
+            raise TransientError(f"could not tell which account this is: {unknown.reason}")
         return None
 
 

@@ -13,6 +13,7 @@ import requests
 from bot.clock import ManualClock
 from bot.networks.facebook.emulator import SANDBOX_PAGE, GraphEmulator
 from bot.networks.x.emulator import XEmulator
+from bot.sandbox.loopback import Fault
 from bot.sandbox.slack_api import SlackEmulator
 from bot.sandbox.world import CHANNEL, World, running_world
 from bot.slack import blocks
@@ -464,3 +465,39 @@ def test_a_photo_and_a_file_show_in_the_thread(fb: World, meta: GraphEmulator) -
     shown = str(mirror["blocks"])
     assert "https://scontent.example/receipt.jpg" in shown and "image" in shown
     assert "https://cdn.example/invoice.pdf" in shown
+
+
+def test_a_page_lookup_failing_when_a_delivery_is_processed_delays_it_never_loses_it(
+    database_url: str,
+    clock: ManualClock,
+    slack_emulator: SlackEmulator,
+    x_emulator: XEmulator,
+    meta: GraphEmulator,
+) -> None:
+    # Found by the fault-injection suite: a fresh process identifies its Page with the first
+    # delivery; a Graph failure then dropped the delivery's events, already answered 200.
+    for world in page_world(database_url, clock, slack_emulator, x_emulator, meta):
+        meta.message("7001", "[m0022] hello?")
+        meta.inject("GET /{page-id}", Fault.server_error(500))
+        [delivery] = meta.deliver(world.webhook_url)
+        assert delivery.delivered  # Meta heard 200: it will not send it again
+        world.settle()
+        assert [c for c in world.cards() if "[m0022]" in str(c["blocks"])]
+
+
+def test_a_refused_page_token_keeps_deliveries_waiting_until_it_works(
+    database_url: str,
+    clock: ManualClock,
+    slack_emulator: SlackEmulator,
+    x_emulator: XEmulator,
+    meta: GraphEmulator,
+) -> None:
+    for world in page_world(database_url, clock, slack_emulator, x_emulator, meta):
+        meta.revoke(SANDBOX_PAGE["page_access_token"])  # before the Page was ever looked up
+        meta.message("7002", "salve, qualcuno?")
+        world.deliver()
+        world.settle(limit=timedelta(minutes=30))  # far past the outbox's eight attempts
+        assert world.cards() == []
+        meta.restore(SANDBOX_PAGE["page_access_token"])
+        world.settle(limit=timedelta(minutes=5))
+        assert len(world.cards()) == 1
