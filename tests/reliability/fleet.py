@@ -41,6 +41,11 @@ class Replica:
     def events_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/slack/events"
 
+    @property
+    def webhook_url(self) -> str:
+        """Where Meta delivers a Page's comments and messages."""
+        return f"http://127.0.0.1:{self.port}/webhooks/meta"
+
     def start(self) -> None:
         self.incarnation += 1
         log = self.logs / f"{self.name}-{self.incarnation:03d}.log"

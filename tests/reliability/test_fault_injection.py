@@ -1,6 +1,7 @@
-"""Nothing lost, nothing doubled: the real bot, SIGKILLed at random while Slack and X fail 20% of
-its requests, mirrors every customer message once in the right thread, delivers every answer
-once and sends no alert or notice twice.
+"""Nothing lost, nothing doubled: the real bot, SIGKILLed at random while Slack, X and the Graph
+API fail 20% of its requests and Meta's webhooks come batched, late and twice, mirrors every
+customer message (mentions and DMs on X, comments and Messenger messages on Facebook) once in the
+right thread, delivers every answer once to the right person and sends no alert or notice twice.
 
 The normal run is small enough for every test run; `pytest --long tests/reliability` plays the
 full one (500 customer messages, 100 answers, at least 24 kills; about 20 minutes). The figures
