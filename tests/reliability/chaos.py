@@ -34,7 +34,7 @@ from bot.networks.facebook import FACEBOOK
 from bot.networks.facebook.emulator import GraphEmulator
 from bot.networks.x.emulator import XEmulator
 from bot.sandbox.slack_api import SlackEmulator
-from bot.sandbox.slack_events import SlackEventSender
+from bot.sandbox.slack_events import SlackEventSender, SocketModeSender
 from bot.sandbox.world import CHANNEL, SIGNING_SECRET, network_env, sandbox_env
 from bot.slack import blocks
 from storage import outbox_rows
@@ -72,6 +72,9 @@ class Plan:
     # Slack takes about one post per second in a channel: a big run needs time to catch up.
     drain_timeout: float = 600.0
     seed: int = 20261124
+    # How Slack reaches the bots: signed HTTP requests, or Socket Mode envelopes over each
+    # replica's own WebSocket (Slack picks the link; an unacknowledged envelope comes again).
+    transport: str = "http"
 
 
 def closed_all_day(today: datetime) -> str:
@@ -105,6 +108,8 @@ class ChaosRun:
                 "DIGEST_SCHEDULE": "off",
             }
         )
+        if plan.transport == "socket":
+            env["SLACK_APP_TOKEN"] = self.slack.app_token
         self.fleet = Fleet.of(plan.replicas, env, logs, random.Random(plan.seed + 1))
         self.webhooks = MetaWebhooks(self.meta, self.fleet, random.Random(plan.seed + 3))
         self.record = Record()
@@ -304,6 +309,12 @@ class ChaosRun:
         return self.rng.choice(live) if live else self.fleet.replicas[0]
 
     def _sender(self, replica: Replica) -> SlackEventSender:
+        if self.plan.transport == "socket":  # Slack chooses among the links, not us
+            if 0 not in self._senders:
+                self._senders[0] = SocketModeSender(
+                    self.slack.socket_mode, replica.events_url, SIGNING_SECRET, wait=15.0
+                )
+            return self._senders[0]
         if replica.port not in self._senders:
             self._senders[replica.port] = SlackEventSender(
                 replica.events_url, SIGNING_SECRET, timeout=5.0

@@ -10,6 +10,7 @@ are printed at the end of the test session.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -44,9 +45,21 @@ def test_every_message_once_under_faults_and_kills(
     check(play(plan, database_url, tmp_path), plan, request)
 
 
-def test_three_replicas_share_the_work_and_replace_a_killed_leader(
+def test_every_message_once_over_socket_mode_under_faults_and_kills(
     database_url: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
+    """The same, with Slack reaching the bot over Socket Mode, as most teams run it: a killed
+    process's link drops, envelopes it did not acknowledge come again on the next one."""
+    plan = LONG if request.config.getoption("--long") else SHORT
+    check(play(replace(plan, transport="socket"), database_url, tmp_path), plan, request)
+
+
+@pytest.mark.parametrize("transport", ["http", "socket"])
+def test_three_replicas_share_the_work_and_replace_a_killed_leader(
+    database_url: str, tmp_path: Path, request: pytest.FixtureRequest, transport: str
+) -> None:
+    """Each replica holds its own Socket Mode link in the socket run: Slack spreads the
+    envelopes over them and sends an unacknowledged one again to any."""
     if not postgres_url():
         pytest.skip("replicas share a PostgreSQL database: set TEST_DATABASE_URL")
     long = request.config.getoption("--long")
@@ -60,6 +73,7 @@ def test_three_replicas_share_the_work_and_replace_a_killed_leader(
         pace=1.2 if long else 0.4,
         response_target=60 if long else 30,
         drain_timeout=1800 if long else 600,
+        transport=transport,
     )
     verdict = play(plan, database_url, tmp_path)
     check(verdict, plan, request)
