@@ -4,8 +4,9 @@ and response targets as on X."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import timedelta
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime, timedelta
 
 import pytest
 import requests
@@ -33,37 +34,43 @@ def meta(clock: ManualClock) -> Iterator[GraphEmulator]:
         yield emulator
 
 
-def page_world(
-    database_url: str,
-    clock: ManualClock,
-    slack: SlackEmulator,
-    x: XEmulator,
-    meta: GraphEmulator,
-    transport: str = "http",
-    **env: str,
-) -> Iterator[World]:
-    with running_world(
-        database_url,
-        clock,
-        slack=slack,
-        x=x,
-        meta=meta,
-        env={"SLACK_LEADS": "UCARLA", **env},
-        transport=transport,
-    ) as world:
-        yield world
+OpenPage = Callable[..., AbstractContextManager[World]]
 
 
 @pytest.fixture
-def fb(
+def open_page(
     database_url: str,
     clock: ManualClock,
     slack_emulator: SlackEmulator,
     x_emulator: XEmulator,
     meta: GraphEmulator,
     transport: str,
-) -> Iterator[World]:
-    yield from page_world(database_url, clock, slack_emulator, x_emulator, meta, transport)
+) -> OpenPage:
+    """Start the bot with the Page: `with open_page(**settings) as world`, `at=` another moment
+    (the emulators' clocks follow)."""
+
+    @contextmanager
+    def start(at: datetime | None = None, **env: str) -> Iterator[World]:
+        world_clock = ManualClock(at) if at is not None else clock
+        slack_emulator.clock = x_emulator.clock = meta.clock = world_clock.timestamp
+        with running_world(
+            database_url,
+            world_clock,
+            slack=slack_emulator,
+            x=x_emulator,
+            meta=meta,
+            env={"SLACK_LEADS": "UCARLA", **env},
+            transport=transport,
+        ) as world:
+            yield world
+
+    return start
+
+
+@pytest.fixture
+def fb(open_page: OpenPage) -> Iterator[World]:
+    with open_page() as world:
+        yield world
 
 
 def where(card: dict[str, object]) -> str:
@@ -168,17 +175,10 @@ def test_outside_the_24_hours_an_answer_waits_and_the_agent_is_told(
 
 
 def test_with_human_agent_an_answer_within_7_days_goes_out_tagged(
-    database_url: str,
-    clock: ManualClock,
-    slack_emulator: SlackEmulator,
-    x_emulator: XEmulator,
-    meta: GraphEmulator,
-    transport: str,
+    open_page: OpenPage, meta: GraphEmulator
 ) -> None:
     meta.approve_human_agent()
-    for world in page_world(
-        database_url, clock, slack_emulator, x_emulator, meta, transport, META_HUMAN_AGENT="true"
-    ):
+    with open_page(META_HUMAN_AGENT="true") as world:
         meta.message("7002", "Salve")
         world.deliver()
         card = fb_card(world, "Marco Bianchi")
@@ -236,17 +236,10 @@ def test_hide_comment_from_the_card_and_unhide(fb: World, meta: GraphEmulator) -
 
 
 def test_a_second_abusive_comment_is_hidden_by_itself_with_hide_abusive(
-    database_url: str,
-    clock: ManualClock,
-    slack_emulator: SlackEmulator,
-    x_emulator: XEmulator,
-    meta: GraphEmulator,
-    transport: str,
+    open_page: OpenPage, meta: GraphEmulator
 ) -> None:
     env = {"META_HIDE_ABUSIVE": "true", "NETIQUETTE_URL": "https://acme.example/rules"}
-    for world in page_world(
-        database_url, clock, slack_emulator, x_emulator, meta, transport, **env
-    ):
+    with open_page(**env) as world:
         first = meta.comment("7002", "siete degli idioti")
         world.deliver()
         assert meta.hidden.get(first) is not True  # the first gets the rules
@@ -259,17 +252,10 @@ def test_a_second_abusive_comment_is_hidden_by_itself_with_hide_abusive(
 
 
 def test_an_answer_given_on_facebook_itself_counts_and_shows(
-    database_url: str,
-    clock: ManualClock,
-    slack_emulator: SlackEmulator,
-    x_emulator: XEmulator,
-    meta: GraphEmulator,
-    transport: str,
+    open_page: OpenPage, meta: GraphEmulator
 ) -> None:
     env = {"SLA_FIRST_RESPONSE": "30m", "SLA_WARN_BEFORE": "10m"}
-    for world in page_world(
-        database_url, clock, slack_emulator, x_emulator, meta, transport, **env
-    ):
+    with open_page(**env) as world:
         comment = meta.comment("7001", "c'è qualcuno?")
         meta.message("7002", "aiuto per favore")
         world.deliver()
@@ -350,27 +336,10 @@ NIGHT = {
 }
 
 
-def night_world(
-    database_url: str,
-    slack: SlackEmulator,
-    x: XEmulator,
-    meta: GraphEmulator,
-    transport: str,
-    **env: str,
-) -> Iterator[World]:
-    clock = ManualClock(MONDAY_22)
-    slack.clock = x.clock = meta.clock = clock.timestamp
-    yield from page_world(database_url, clock, slack, x, meta, transport, **{**NIGHT, **env})
-
-
 def test_out_of_hours_messenger_gets_the_notice_a_comment_only_with_the_public_switch(
-    database_url: str,
-    slack_emulator: SlackEmulator,
-    x_emulator: XEmulator,
-    meta: GraphEmulator,
-    transport: str,
+    open_page: OpenPage, meta: GraphEmulator
 ) -> None:
-    for world in night_world(database_url, slack_emulator, x_emulator, meta, transport):
+    with open_page(at=MONDAY_22, **NIGHT) as world:
         meta.message("7002", "Ciao, il mio ordine non è ancora arrivato")
         meta.comment("7001", "Il pacco è fermo da giorni")
         world.deliver()
@@ -385,14 +354,10 @@ def test_out_of_hours_messenger_gets_the_notice_a_comment_only_with_the_public_s
 
 
 def test_with_the_public_switch_a_comment_gets_its_notice_as_a_reply_without_an_address(
-    database_url: str,
-    slack_emulator: SlackEmulator,
-    x_emulator: XEmulator,
-    meta: GraphEmulator,
-    transport: str,
+    open_page: OpenPage, meta: GraphEmulator
 ) -> None:
     env = {"OUT_OF_HOURS_PUBLIC": "true"}
-    for world in night_world(database_url, slack_emulator, x_emulator, meta, transport, **env):
+    with open_page(at=MONDAY_22, **NIGHT, **env) as world:
         comment = meta.comment("7001", "Il pacco è fermo da giorni")
         world.deliver()
         [reply] = meta.sent_comments
@@ -402,18 +367,9 @@ def test_with_the_public_switch_a_comment_gets_its_notice_as_a_reply_without_an_
 
 
 def test_response_targets_warn_in_the_thread_and_breach_in_the_channel(
-    database_url: str,
-    slack_emulator: SlackEmulator,
-    x_emulator: XEmulator,
-    meta: GraphEmulator,
-    transport: str,
+    open_page: OpenPage, meta: GraphEmulator
 ) -> None:
-    clock = ManualClock(MONDAY_10)
-    slack_emulator.clock = x_emulator.clock = meta.clock = clock.timestamp
-    env = {**ROME_OFFICE, "SLACK_LEADS": "UCARLA"}
-    for world in page_world(
-        database_url, clock, slack_emulator, x_emulator, meta, transport, **env
-    ):
+    with open_page(at=MONDAY_10, **ROME_OFFICE) as world:
         world.events.slash_command(
             "UANNA", "/care", "oncall set <@UCARLA|carla> daily 09:00", CHANNEL
         )
@@ -468,15 +424,11 @@ def test_a_photo_and_a_file_show_in_the_thread(fb: World, meta: GraphEmulator) -
 
 
 def test_a_page_lookup_failing_when_a_delivery_is_processed_delays_it_never_loses_it(
-    database_url: str,
-    clock: ManualClock,
-    slack_emulator: SlackEmulator,
-    x_emulator: XEmulator,
-    meta: GraphEmulator,
+    open_page: OpenPage, meta: GraphEmulator
 ) -> None:
     # Found by the fault-injection suite: a fresh process identifies its Page with the first
     # delivery; a Graph failure then dropped the delivery's events, already answered 200.
-    for world in page_world(database_url, clock, slack_emulator, x_emulator, meta):
+    with open_page() as world:
         meta.message("7001", "[m0022] hello?")
         meta.inject("GET /{page-id}", Fault.server_error(500))
         [delivery] = meta.deliver(world.webhook_url)
@@ -486,13 +438,9 @@ def test_a_page_lookup_failing_when_a_delivery_is_processed_delays_it_never_lose
 
 
 def test_a_refused_page_token_keeps_deliveries_waiting_until_it_works(
-    database_url: str,
-    clock: ManualClock,
-    slack_emulator: SlackEmulator,
-    x_emulator: XEmulator,
-    meta: GraphEmulator,
+    open_page: OpenPage, meta: GraphEmulator
 ) -> None:
-    for world in page_world(database_url, clock, slack_emulator, x_emulator, meta):
+    with open_page() as world:
         meta.revoke(SANDBOX_PAGE["page_access_token"])  # before the Page was ever looked up
         meta.message("7002", "salve, qualcuno?")
         world.deliver()
