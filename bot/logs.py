@@ -62,14 +62,17 @@ def configure_logging(
         structlog.processors.format_exc_info,
         SecretRedactor(secrets),
     ]
+    # Carebridge's events and the libraries' records (slack_bolt, apscheduler, waitress) go out
+    # through one handler, so one lock keeps lines whole between threads (two writers of one
+    # stream interleaved a JSON line now and then), with the same renderer and redactor.
+    own = logging.getLogger("carebridge")
+    own.setLevel(level)
     structlog.configure(
-        processors=[*shared, renderer],
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=lambda *_: own,
         cache_logger_on_first_use=False,
     )
-    # Libraries (slack_bolt, apscheduler, waitress) log through the standard library: route them
-    # through the same renderer and redactor so the output stays one format.
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
