@@ -155,6 +155,22 @@ def first_inbound(session: Session, conversation_id: int) -> Message | None:
     return session.scalar(query.order_by(Message.id).limit(1))
 
 
+def first_inbound_of(session: Session, conversation_ids: list[int]) -> dict[int, Message]:
+    """Each conversation's first inbound message (as first_inbound), in one query."""
+    if not conversation_ids:
+        return {}
+    firsts = (
+        select(func.min(Message.id))
+        .where(
+            Message.conversation_id.in_(conversation_ids),
+            Message.direction == Direction.INBOUND,
+        )
+        .group_by(Message.conversation_id)
+    )
+    rows = session.scalars(select(Message).where(Message.id.in_(firsts)))
+    return {m.conversation_id: m for m in rows}
+
+
 def open_conversations(
     session: Session,
     *,

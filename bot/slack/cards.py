@@ -82,8 +82,12 @@ class Cards:
             body(message),
         )
 
-    def home_item(self, session: Session, conversation: Conversation) -> HomeItem:
-        first = repo.first_inbound(session, conversation.id)
+    def home_items(self, session: Session, conversations: list[Conversation]) -> list[HomeItem]:
+        """App Home's lines: the conversations' first messages read in one query."""
+        firsts = repo.first_inbound_of(session, [c.id for c in conversations])
+        return [self.home_item(c, firsts.get(c.id)) for c in conversations]
+
+    def home_item(self, conversation: Conversation, first: Message | None) -> HomeItem:
         deadline = self.deadlines.current(conversation)
         return HomeItem(
             conversation_id=conversation.id,

@@ -227,8 +227,8 @@ class SlackJobHandlers:
             waiting, waiting_total = repo.open_conversations(
                 session, channels=channels, limit=ITEM_BUDGET
             )
-            mine = [self.cards.home_item(session, c) for c in owned]
-            queue = [self.cards.home_item(session, c) for c in waiting]
+            mine = self.cards.home_items(session, owned)
+            queue = self.cards.home_items(session, waiting)
         now = self.clock.now()
         view = home_view(mine, queue, now, user=user, totals=(owned_total, waiting_total))
         self.call(self.client.views_publish, user_id=user, view=view)
