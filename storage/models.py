@@ -17,6 +17,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -188,7 +189,19 @@ class OutboxJob(Base):
     """A side effect on Slack or a network, written in the transaction of the change causing it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        # "Is an earlier job of this ordering key still waiting?" is asked for every due job:
+        # a partial index of the unfinished ones answers it without walking the finished ones,
+        # however many have piled up (both SQLite and PostgreSQL use it).
+        Index(
+            "ix_outbox_unfinished_by_key",
+            "ordering_key",
+            "id",
+            postgresql_where=text("status IN ('pending', 'running')"),
+            sqlite_where=text("status IN ('pending', 'running')"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
@@ -198,7 +211,7 @@ class OutboxJob(Base):
     priority: Mapped[int] = mapped_column(default=0)
     # Jobs with the same ordering key run one after the other, in id order (a conversation's
     # root message before its replies); `lane` is the rate-limit bucket (a Slack channel, X).
-    ordering_key: Mapped[str | None] = mapped_column(String(80), index=True)
+    ordering_key: Mapped[str | None] = mapped_column(String(80))
     lane: Mapped[str | None] = mapped_column(String(80))
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime]

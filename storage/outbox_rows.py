@@ -54,26 +54,20 @@ def enqueue(session: Session, job: NewJob, now: datetime) -> bool:
     return session.execute(statement).scalar() is not None
 
 
-def lease_due(
+def due_candidates(
     session: Session,
     now: datetime,
     *,
     limit: int,
-    lease: timedelta,
     skip_lanes: set[str],
     paced: Callable[[str], bool] = lambda lane: True,
-) -> list[OutboxJob]:
-    """Take up to `limit` due jobs, highest priority first, each the oldest of its ordering key,
-    none in `skip_lanes` (waiting out their pacing) and one per lane that `paced` says is.
-
-    The candidates are chosen by id and lane alone (no payload is read for the ones left);
-    then the chosen rows are locked, on PostgreSQL with `FOR UPDATE SKIP LOCKED` so replicas
-    lease disjoint jobs. Expired leases of a crashed worker count as due again.
-    """
-    pending = (OutboxJob.status == PENDING) & (OutboxJob.next_attempt_at <= now)
-    expired = (OutboxJob.status == RUNNING) & (OutboxJob.leased_until <= now)
+) -> list[int]:
+    """The ids of up to `limit` due jobs, highest priority first, each the oldest of its
+    ordering key, none in `skip_lanes` (waiting out their pacing) and one per lane that `paced`
+    says is. Chosen by id, priority and lane alone (no payload read), in a read: `lease()`
+    takes them in a short write. Expired leases of a crashed worker count as due again."""
     candidates: list[tuple[int, int, str | None]] = []
-    for due in (pending, expired):  # apart, so each is one walk of its index
+    for due in _due(now):  # apart, so each is one walk of its index
         query = select(OutboxJob.id, OutboxJob.priority, OutboxJob.lane).where(
             due, _first_of_its_ordering_key()
         )
@@ -91,11 +85,18 @@ def lease_due(
         chosen.append(job_id)
         if len(chosen) == limit:
             break
-    if not chosen:
+    return chosen
+
+
+def lease(session: Session, ids: list[int], now: datetime, duration: timedelta) -> list[OutboxJob]:
+    """Take the jobs among `ids` that are still due (another worker may have taken some since
+    they were chosen); on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so replicas never share."""
+    if not ids:
         return []
+    pending, expired = _due(now)
     locked = (
         select(OutboxJob)
-        .where(OutboxJob.id.in_(chosen), pending | expired)  # still due: not taken meanwhile
+        .where(OutboxJob.id.in_(ids), pending | expired)
         .order_by(OutboxJob.priority.desc(), OutboxJob.id)
         .with_for_update(skip_locked=True, of=OutboxJob)
     )
@@ -103,8 +104,14 @@ def lease_due(
     for job in jobs:
         job.status = RUNNING
         job.attempts += 1
-        job.leased_until = now + lease
+        job.leased_until = now + duration
     return jobs
+
+
+def _due(now: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    pending = (OutboxJob.status == PENDING) & (OutboxJob.next_attempt_at <= now)
+    expired = (OutboxJob.status == RUNNING) & (OutboxJob.leased_until <= now)
+    return pending, expired
 
 
 def next_due_at(session: Session) -> datetime | None:

@@ -100,18 +100,18 @@ class OutboxWorker:
         while True:
             now = self.clock.now()
             busy = {lane for lane, free_at in self._lane_free_at.items() if free_at > now}
-            with self.database.transaction() as session:
-                leased = rows.lease_due(
-                    session,
-                    now,
-                    limit=self.batch,
-                    lease=self.lease,
-                    skip_lanes=busy,
-                    paced=self._paced,
+            # Chosen in a read, taken in a short write: SQLite's write lock is not held while
+            # the outbox looks through what is due (webhooks and listeners wait on that lock).
+            with self.database.reading() as session:
+                chosen = rows.due_candidates(
+                    session, now, limit=self.batch, skip_lanes=busy, paced=self._paced
                 )
-                jobs = [Job.of(row) for row in leased]
-            if not jobs:
+            if not chosen:
                 return attempted
+            with self.database.transaction() as session:
+                jobs = [Job.of(row) for row in rows.lease(session, chosen, now, self.lease)]
+            if not jobs:
+                continue  # another worker took them meanwhile: look again
             leased_at = self.clock.now()
             for job in jobs:
                 # The lease runs from the batch's start: renewed only once a third is used up.
