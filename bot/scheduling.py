@@ -114,8 +114,14 @@ class Timers:
         was_leading, self._leading = self._leading, self.leadership.is_leader()
         if self._leading and not was_leading:
             log.info("leadership.leading")
-            self._arm_sla(self.clock.now())  # catch up on what came due meanwhile
+            now = self.clock.now()
+            self._arm_sla(now)  # catch up on what came due meanwhile
             self.arm_handoff()
+            # Poll now: waiting for the next tick of a job that idled while another replica led
+            # leaves the networks unread for up to a poll interval after every takeover.
+            for job in self.scheduler.get_jobs():
+                if job.id.startswith("poll:"):
+                    job.modify(next_run_time=now)
 
     # --- response times ----------------------------------------------------------------------
     def wake_sla(self) -> None:

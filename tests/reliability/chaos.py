@@ -30,6 +30,7 @@ from typing import Any
 import requests
 from sqlalchemy import func, select
 
+from bot.domain.model import Direction
 from bot.networks.facebook import FACEBOOK
 from bot.networks.facebook.emulator import GraphEmulator
 from bot.networks.x.emulator import XEmulator
@@ -39,9 +40,10 @@ from bot.sandbox.world import CHANNEL, SIGNING_SECRET, network_env, sandbox_env
 from bot.slack import blocks
 from storage import outbox_rows
 from storage.db import Database
-from storage.models import OutboxJob
+from storage.models import Message, OutboxJob
 from tests.reliability.fleet import Fleet, Replica
 from tests.reliability.verdict import (
+    MESSAGE,
     RULES_URL,
     MetaTraffic,
     Record,
@@ -336,7 +338,9 @@ class ChaosRun:
         if `timeout` came first (then the run was too slow, and what they carry shows as lost).
         Deadlines still ahead are not waited for: the alerts that fired during the run, kills
         and faults included, are the ones checked. Meta must have nothing left to deliver
-        either (the echoes of the last answers included)."""
+        either (the echoes of the last answers included), and every message the customers
+        wrote must be stored: X's are polled, and a poll may not have come since the last kill
+        (what is still unread then shows as lost if `timeout` comes first)."""
         deadline = time.monotonic() + timeout
         database = Database(self.database_url)
         busy = 0
@@ -352,7 +356,12 @@ class ChaosRun:
                         .select_from(OutboxJob)
                         .where(OutboxJob.status.in_((outbox_rows.PENDING, outbox_rows.RUNNING)))
                     )
-                quiet = quiet + 1 if busy == 0 and self.webhooks.idle() else 0
+                    stored = session.scalars(
+                        select(Message.text).where(Message.direction == Direction.INBOUND)
+                    ).all()
+                unread = set(self.record.inbound) - set(MESSAGE.findall(" ".join(stored)))
+                settled = busy == 0 and not unread and self.webhooks.idle()
+                quiet = quiet + 1 if settled else 0
             return 0
         finally:
             database.dispose()
