@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -134,7 +134,9 @@ def _first_of_its_ordering_key() -> ColumnElement[bool]:
     blocked_by_earlier = exists().where(
         and_(
             earlier.ordering_key == OutboxJob.ordering_key,
-            earlier.status.in_((PENDING, RUNNING)),
+            # Written out, not bound: only then can SQLite prove the partial index's condition
+            # (ix_outbox_unfinished_by_key) and seek by key instead of walking every unfinished job.
+            earlier.status.in_([literal(s, literal_execute=True) for s in (PENDING, RUNNING)]),
             earlier.id < OutboxJob.id,
         )
     )
