@@ -1,10 +1,16 @@
 """Engine and sessions. SQLite runs in WAL mode with write transactions taken up front
 (`BEGIN IMMEDIATE`), so concurrent writers queue on the lock instead of failing half-way; reads
 (`Database.reading()`) take no lock at all, so /healthz, Slack's acknowledgements and the
-outbox's renders never wait behind a writer."""
+outbox's renders never wait behind a writer.
+
+Within the process, SQLite writers also queue on a lock of ours before `BEGIN IMMEDIATE`:
+SQLite's busy handler retries by sleeping (up to 100 ms a time, no queue), so under a burst a
+writer could lose the lock again and again (webhook acknowledgements waited 2 s that way);
+a thread waiting on our lock is woken the moment the writer before it commits."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -29,6 +35,7 @@ class Database:
             else self.engine
         )
         self._readers = sessionmaker(self._read_engine, expire_on_commit=False)
+        self._writers = threading.RLock()  # SQLite: one writer at a time, the others queued
 
     @property
     def is_sqlite(self) -> bool:
@@ -37,8 +44,19 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work: committed when the block ends, rolled back if it raises."""
-        with self._sessions.begin() as session:
-            yield session
+        if not self.is_sqlite:
+            with self._sessions.begin() as session:
+                yield session
+            return
+        # Re-entrant, and given up after SQLite's own timeout: a nested transaction or a writer
+        # in another process then meets SQLite's busy handler and its error, as without it.
+        gated = self._writers.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        try:
+            with self._sessions.begin() as session:
+                yield session
+        finally:
+            if gated:
+                self._writers.release()
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
