@@ -40,7 +40,7 @@ from bot.services.moderation import HideMessage, Moderation
 from bot.services.notice_templates import NoticeTemplates
 from bot.services.notices import Notices
 from bot.services.oncall import OnCallService
-from bot.services.outbox import DELIVER, DIGEST, HIDE, PROCESS_INBOX, Outbox
+from bot.services.outbox import CUSTOMER_FACING, DELIVER, DIGEST, HIDE, PROCESS_INBOX, Outbox
 from bot.services.polling import Poller
 from bot.services.priority import Prioritizer, Vips
 from bot.services.push import ProcessDelivery, Webhooks
@@ -61,6 +61,7 @@ from handlers.web import wsgi_app
 from storage import migrate
 from storage.db import Database
 from storage.leadership import Leadership
+from storage.outbox_rows import Kinds
 
 T = TypeVar("T")
 _pause = time.sleep  # start-up only; tests replace it
@@ -151,17 +152,28 @@ class Carebridge:
             context.outbox.channel(session, channel, key, AppTokenRefused(reason))
 
     def start_background(self) -> Background:
-        """The outbox worker thread and the scheduler (pollers, deadlines, handoffs, digest)."""
+        """The outbox worker threads and the scheduler (pollers, deadlines, handoffs, digest).
+
+        Two workers share the outbox: one for what a customer waits for (answers, hiding a
+        comment), one for everything else, so an agent's answer goes out at once even while a
+        backlog of cards and thread messages is being posted."""
         stop = threading.Event()
-        worker = threading.Thread(
-            target=self.services.worker.run_forever, args=(stop,), name="outbox", daemon=True
-        )
-        worker.start()
+        workers = [
+            self.services.worker.taking(Kinds(only=CUSTOMER_FACING)),
+            self.services.worker.taking(Kinds(but=CUSTOMER_FACING)),
+        ]
+        threads = []
+        for name, worker in zip(("outbox-answers", "outbox"), workers, strict=True):
+            self.services.notifier.subscribe(worker.notify)
+            thread = threading.Thread(target=worker.run_forever, args=(stop,), name=name)
+            thread.daemon = True
+            thread.start()
+            threads.append(thread)
         timers = Timers(self.settings, self.services, self.clock, Leadership(self.database))
         self.services.notifier.subscribe(timers.wake_sla)
         self.services.oncall.on_rotation_change = timers.arm_handoff
         timers.start()
-        return Background(stop, worker, timers, self.services.worker.notify)
+        return Background(stop, threads, timers, [w.notify for w in workers])
 
     def serve(self, stop: threading.Event | None = None) -> None:
         """Block serving Slack: Socket Mode when an app token is set, otherwise HTTP. In Socket
@@ -213,17 +225,20 @@ def _transient(error: BaseException) -> bool:
 @dataclass
 class Background:
     stop_event: threading.Event
-    worker: threading.Thread
+    workers: list[threading.Thread]
     timers: Timers
-    wake_worker: Callable[[], None]
+    wake_workers: list[Callable[[], None]]
 
     def stop(self, timeout: float = 10.0) -> bool:
-        """Take no more work, let the job in hand finish; True if all stopped within `timeout`."""
+        """Take no more work, let the jobs in hand finish; True if all stopped within `timeout`."""
         self.stop_event.set()
         self.timers.shutdown()
-        self.wake_worker()  # it may be waiting for its next job: let it see the stop at once
-        self.worker.join(timeout)
-        return not self.worker.is_alive()
+        for wake in self.wake_workers:
+            wake()  # it may be waiting for its next job: let it see the stop at once
+        deadline = time.monotonic() + timeout
+        for worker in self.workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+        return not any(worker.is_alive() for worker in self.workers)
 
 
 def build_accounts(

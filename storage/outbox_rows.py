@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, literal, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, literal, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -61,6 +61,7 @@ def due_candidates(
     limit: int,
     skip_lanes: set[str],
     paced: Callable[[str], bool] = lambda lane: True,
+    kinds: Kinds | None = None,
 ) -> list[int]:
     """The ids of up to `limit` due jobs, highest priority first, each the oldest of its
     ordering key, none in `skip_lanes` (waiting out their pacing) and one per lane that `paced`
@@ -69,7 +70,7 @@ def due_candidates(
     candidates: list[tuple[int, int, str | None]] = []
     for due in _due(now):  # apart, so each is one walk of its index
         query = select(OutboxJob.id, OutboxJob.priority, OutboxJob.lane).where(
-            due, _first_of_its_ordering_key()
+            due, _first_of_its_ordering_key(), _of_kinds(kinds)
         )
         if skip_lanes:
             query = query.where(OutboxJob.lane.is_(None) | OutboxJob.lane.not_in(skip_lanes))
@@ -114,19 +115,38 @@ def _due(now: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     return pending, expired
 
 
-def next_due_at(session: Session) -> datetime | None:
+def next_due_at(session: Session, kinds: Kinds | None = None) -> datetime | None:
     """When the earliest runnable job (or expiring lease) becomes due: the worker sleeps until.
     Jobs waiting behind an earlier job of their ordering key don't count: that one decides."""
     pending = select(OutboxJob.next_attempt_at).where(
-        (OutboxJob.status == PENDING) & _first_of_its_ordering_key()
+        (OutboxJob.status == PENDING) & _first_of_its_ordering_key() & _of_kinds(kinds)
     )
-    leased = select(OutboxJob.leased_until).where(OutboxJob.status == RUNNING)
+    leased = select(OutboxJob.leased_until).where((OutboxJob.status == RUNNING) & _of_kinds(kinds))
     times = [
         session.scalar(pending.order_by(OutboxJob.next_attempt_at).limit(1)),
         session.scalar(leased.order_by(OutboxJob.leased_until).limit(1)),
     ]
     present = [t for t in times if t is not None]
     return min(present) if present else None
+
+
+@dataclass(frozen=True)
+class Kinds:
+    """Which kinds of job a worker takes: `only` these, or every kind but `but`."""
+
+    only: frozenset[str] | None = None
+    but: frozenset[str] = frozenset()
+
+
+def _of_kinds(kinds: Kinds | None) -> ColumnElement[bool]:
+    if kinds is None:
+        return true()
+    condition: ColumnElement[bool] = true()
+    if kinds.only is not None:
+        condition = OutboxJob.kind.in_(sorted(kinds.only))
+    if kinds.but:
+        condition = condition & OutboxJob.kind.not_in(sorted(kinds.but))
+    return condition
 
 
 def _first_of_its_ordering_key() -> ColumnElement[bool]:

@@ -37,6 +37,7 @@ DIGEST = "slack.digest"
 DELIVER = "network.deliver"
 PROCESS_INBOX = "inbox.process"
 HIDE = "network.hide"
+CUSTOMER_FACING = frozenset({DELIVER, HIDE})  # what a customer waits for: a worker of its own
 
 # Higher runs first: an agent waiting for feedback beats a backlog of mirrored messages, and
 # among mirrored messages a VIP's or an angry customer's go before ordinary ones.

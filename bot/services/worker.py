@@ -78,6 +78,7 @@ class OutboxWorker:
         pacing: Mapping[str, timedelta] | None = None,
         lease: timedelta = timedelta(seconds=30),
         batch: int = 20,
+        kinds: rows.Kinds | None = None,
     ) -> None:
         self.database = database
         self.handlers = dict(handlers)
@@ -87,8 +88,22 @@ class OutboxWorker:
         self.pacing = dict(pacing if pacing is not None else {"slack": timedelta(seconds=1)})
         self.lease = lease
         self.batch = batch
+        self.kinds = kinds
         self._lane_free_at: dict[str, datetime] = {}
         self._wake = threading.Event()
+
+    def taking(self, kinds: rows.Kinds) -> OutboxWorker:
+        """A worker like this one for only some kinds of job, to run in a thread of its own:
+        answers to customers then never wait behind a batch of Slack posts and renders."""
+        return OutboxWorker(
+            self.database,
+            self.handlers,
+            self.clock,
+            pacing=self.pacing,
+            lease=self.lease,
+            batch=self.batch,
+            kinds=kinds,
+        )
 
     def notify(self) -> None:
         """Something was enqueued: look now instead of at the next planned wake-up."""
@@ -104,7 +119,12 @@ class OutboxWorker:
             # the outbox looks through what is due (webhooks and listeners wait on that lock).
             with self.database.reading() as session:
                 chosen = rows.due_candidates(
-                    session, now, limit=self.batch, skip_lanes=busy, paced=self._paced
+                    session,
+                    now,
+                    limit=self.batch,
+                    skip_lanes=busy,
+                    paced=self._paced,
+                    kinds=self.kinds,
                 )
             if not chosen:
                 return attempted
@@ -129,7 +149,7 @@ class OutboxWorker:
     def next_wake(self) -> datetime | None:
         """The next moment a job may become runnable (a due time, a lease, a lane's pacing)."""
         with self.database.reading() as session:
-            due = rows.next_due_at(session)
+            due = rows.next_due_at(session, self.kinds)
         now = self.clock.now()
         if due is None or due > now:
             return due

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.sandbox.loopback import Fault
+from bot.services.outbox import CUSTOMER_FACING
 from bot.slack import blocks
 from storage import repositories as repo
+from storage.outbox_rows import Kinds
 from tests.e2e.conftest import CHANNEL, Harness
 
 
@@ -240,3 +242,22 @@ def test_an_answer_waits_for_slack_to_say_who_is_a_member_instead_of_being_refus
     [sent] = bot.x.sent_tweets
     assert sent["text"].endswith("On it, sorry for the wait")
     assert sent["request_json"]["reply"]["in_reply_to_tweet_id"] == tweet["id"]
+
+
+def test_an_answer_goes_out_while_a_backlog_of_cards_waits_for_slack(bot: Harness) -> None:
+    _, card = open_mention(bot)
+    for n in range(30):
+        bot.x.add_user(f"waiting{n}", f"Waiting {n}")
+        bot.x.post_tweet(f"waiting{n}", f"@acmecare question {n}")
+    bot.poll()  # 30 cards to post, none posted yet
+    bot.click("UANNA", blocks.CLAIM, "1", card["ts"])
+    bot.reply_in_thread("UANNA", "Ciao Giulia, it leaves today.", card["ts"])
+
+    # The worker that runs in a thread of its own for what customers wait for.
+    answers = bot.app.services.worker.taking(Kinds(only=CUSTOMER_FACING))
+    answers.run_due()
+    assert [t["text"] for t in bot.x.sent_tweets] == ["Ciao Giulia, it leaves today."]
+    assert len(bot.cards()) == 1  # the backlog is left to the other worker
+
+    bot.settle()
+    assert len(bot.cards()) == 31
