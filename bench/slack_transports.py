@@ -1,14 +1,14 @@
 """How fast does the bot acknowledge Slack, and how soon does an agent's answer reach the
 customer, over HTTP mode and over Socket Mode?
 
-Run:  .venv/bin/python bench/slack_transports.py [--answers 200] [--agents 4]
+Run:  .venv/bin/python bench/slack_transports.py [--answers 200] [--agents 4] [--every 0.5]
       [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 For each transport the real bot runs as `carebridge run` runs it (its outbox worker and
 scheduler threads, the system clock, waitress on loopback; in Socket Mode its receiver holding a
 link to the emulator's Socket Mode server) against the Slack and X emulators. Customers' mentions
 are mirrored first; then `--agents` agents answer in the threads at once, `--answers` answers in
-all. For each answer it measures:
+all, each agent one every `--every` seconds. For each answer it measures:
 
 - envelope-to-ack: from Slack sending the event (the POST, or the envelope's frame) to the bot's
   answer (the HTTP 200, or the ack frame);
@@ -57,10 +57,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--answers", type=int, default=200)
     parser.add_argument("--agents", type=int, default=4, help="answering at the same time")
+    parser.add_argument(
+        "--every",
+        type=float,
+        default=0.5,
+        help="seconds between two answers of one agent (0: back to back, a saturation test)",
+    )
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temp folder")
     args = parser.parse_args()
     configure_logging("console", level=logging.WARNING)
-    rows = {t: measure(t, args.answers, args.agents, args.database_url) for t in ("http", "socket")}
+    rows = {
+        t: measure(t, args.answers, args.agents, args.every, args.database_url)
+        for t in ("http", "socket")
+    }
     print(f"\n{'transport':<12} | {'what':<26} | {'p50 ms':>7} | {'p99 ms':>7} | {'max ms':>7}")
     print("-" * 70)
     for transport, samples in rows.items():
@@ -73,11 +82,16 @@ def main() -> None:
         lost = len(samples) - len(effects)
         if lost:
             print(f"{name:<12} | answers that never reached X: {lost}")
-    print(f"\n{len(rows['http'])} answers per transport, {args.agents} agents at once")
+    print(
+        f"\n{len(rows['http'])} answers per transport, {args.agents} agents at once,"
+        f" each answering every {args.every} s"
+    )
     print("command:", " ".join([Path(sys.executable).name, *sys.argv]))
 
 
-def measure(transport: str, answers: int, agents: int, database_url: str | None) -> list[Sample]:
+def measure(
+    transport: str, answers: int, agents: int, every: float, database_url: str | None
+) -> list[Sample]:
     customers = max(agents, 20)
     with (
         SlackEmulator(members=["UANNA"]) as slack,
@@ -91,7 +105,12 @@ def measure(transport: str, answers: int, agents: int, database_url: str | None)
         cards = _wait_for_cards(slack, customers)
         samples = [Sample(0.0) for _ in range(answers)]
 
+        start = time.monotonic()
+
         def answer(index: int) -> None:
+            # Each agent answers every `every` seconds: what is measured is the path an answer
+            # takes, not a queue of answers written faster than anyone types.
+            time.sleep(max(0.0, start + (index // agents) * every - time.monotonic()))
             card = cards[index % len(cards)]
             words = f"answer number {index}"
             message = slack.post_as_user("UANNA", words, thread_ts=card["ts"])
