@@ -47,6 +47,7 @@ class Timers:
         self._leading = leadership is None
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self._sla_at: datetime | None = None
+        self._recheck_pending = False
         self._handoff_at: datetime | None = None
         self._lock = threading.Lock()
 
@@ -125,7 +126,24 @@ class Timers:
 
     # --- response times ----------------------------------------------------------------------
     def wake_sla(self) -> None:
-        """After a commit: if a deadline moved earlier than the armed run, re-arm for it."""
+        """After a commit: a deadline may have moved earlier than the armed run. Looked at in
+        the scheduler's threads, not the committing one (a Slack acknowledgement, an answer on
+        its way): the commits of a burst share one look."""
+        with self._lock:
+            if self._recheck_pending:
+                return
+            self._recheck_pending = True
+        self.scheduler.add_job(
+            self._recheck_sla,
+            DateTrigger(run_date=self.clock.now()),
+            id="sla-recheck",
+            replace_existing=True,
+            **NEVER_SKIP,
+        )
+
+    def _recheck_sla(self) -> None:
+        with self._lock:
+            self._recheck_pending = False  # a commit from here on asks for a look of its own
         earliest = self.services.sweeper.next_wake()
         with self._lock:
             armed = self._sla_at

@@ -12,7 +12,6 @@ from bot.clock import ManualClock
 from bot.networks.x.emulator import SANDBOX_CREDENTIALS, XEmulator
 from bot.sandbox.slack_api import SlackEmulator
 from bot.sandbox.world import World, running_world
-from bot.scheduling import Timers
 from tests.e2e.conftest import Harness
 
 
@@ -132,34 +131,3 @@ def test_posts_to_a_channel_are_paced_by_slack_post_interval(
         assert len(world.cards()) == cards_at_once
         world.settle()
         assert len(world.cards()) == 3
-
-
-class Takeover:
-    """Leadership another replica holds until `ours` is set."""
-
-    def __init__(self) -> None:
-        self.ours = False
-
-    def is_leader(self) -> bool:
-        return self.ours
-
-    def resign(self) -> None:
-        self.ours = False
-
-
-def test_a_replica_that_takes_over_the_lead_polls_at_once(bot: Harness) -> None:
-    leadership = Takeover()
-    timers = Timers(bot.app.settings, bot.app.services, bot.clock, leadership)  # type: ignore[arg-type]
-    timers.scheduler.start(paused=True)  # jobs are looked at, never run
-    try:
-        timers.start_polling()
-        poll = timers.scheduler.get_job("poll:x")
-        poll.modify(next_run_time=bot.clock.now() + timedelta(seconds=55))  # idled meanwhile
-        timers._elect()
-        assert poll.next_run_time is not None and poll.next_run_time > bot.clock.now()
-
-        leadership.ours = True  # the leader died: this replica took the lock
-        timers._elect()
-        assert timers.scheduler.get_job("poll:x").next_run_time == bot.clock.now()
-    finally:
-        timers.scheduler.shutdown(wait=False)
