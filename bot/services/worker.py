@@ -160,6 +160,9 @@ class OutboxWorker:
     def run_forever(self, stop: threading.Event, *, idle: float = 5.0) -> None:
         log.info("outbox.started")
         while not stop.is_set():
+            # Cleared before looking, not after waiting: a job enqueued while this round runs
+            # leaves the flag set, so the wait below returns at once instead of missing it.
+            self._wake.clear()
             try:
                 self.run_due()
                 wake = self.next_wake()
@@ -168,7 +171,6 @@ class OutboxWorker:
                 wake = None
             delay = idle if wake is None else (wake - self.clock.now()).total_seconds()
             self._wake.wait(timeout=min(max(delay, 0.05), idle))
-            self._wake.clear()
         log.info("outbox.stopped")
 
     # --- one job -------------------------------------------------------------------------------
