@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -56,6 +57,7 @@ from bot.slack.directory import ChannelMembers, UserGroups, lead_checker
 from bot.slack.failures import CALL_FAILED, NETWORK_FAILED
 from bot.slack.jobs import SlackJobHandlers
 from handlers import register_all
+from handlers.commands import RunLater
 from handlers.socket_mode import SocketModeReceiver, Timing
 from handlers.web import wsgi_app
 from storage import migrate
@@ -86,6 +88,7 @@ class Carebridge:
         *,
         clock: Clock | None = None,
         registry: Registry | None = None,
+        later: RunLater | None = None,
     ) -> Carebridge:
         clock = clock or SystemClock()
         registry = registry or Registry.default()
@@ -113,7 +116,7 @@ class Carebridge:
                 process_before_response=True,
             ),
         )
-        register_all(bolt, services)
+        register_all(bolt, services, later or _in_background())
         return cls(settings, database, clock, slack, bolt, services)
 
     def wsgi(self) -> Callable[..., Iterable[bytes]]:
@@ -198,6 +201,23 @@ class Carebridge:
 
     def close(self) -> None:
         self.database.dispose()
+
+
+def _in_background() -> RunLater:
+    """Two threads for what a listener answers after its acknowledgement; a failure is logged
+    (the person sees no figures and can ask again)."""
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="after-ack")
+
+    def run(job: Callable[[], None]) -> None:
+        def guarded() -> None:
+            try:
+                job()
+            except Exception:
+                log.exception("after_ack.failed")
+
+        pool.submit(guarded)
+
+    return run
 
 
 def _retrying_at_start(what: str, build: Callable[[], T], attempts: int = 6) -> T:

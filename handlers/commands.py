@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.domain.answers import Answer, CommandError, Usage
@@ -28,6 +28,7 @@ class Command:
 
 
 Handler = Callable[[Services, Command], Answer]
+RunLater = Callable[[Callable[[], None]], None]
 
 
 def _hours(services: Services, command: Command) -> Answer:
@@ -60,11 +61,15 @@ COMMANDS: dict[str, Handler] = {
     "link": lambda s, c: s.customers.link(c.rest, c.user),
     "audit": lambda s, c: s.conversations.audit_report(c.rest, s.hours.default.zone),
 }
+# Answered after the acknowledgement, through the command's response_url: a month of figures
+# over 100,000 conversations takes seconds, and Slack waits three.
+SLOW = {"stats"}
+WORKING = "Counting… the figures follow here in a moment."
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, services: Services, later: RunLater) -> None:
     @app.command("/care")
-    def care(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
+    def care(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
         text = (command.get("text") or "").strip()
         word, _, rest = text.partition(" ")
         word = word.lower()
@@ -80,11 +85,20 @@ def register(app: App, services: Services) -> None:
             ack(fallback)
             return
         parsed = Command(rest, command["user_id"], str(command.get("channel_id") or ""))
+        if word in SLOW:
+            ack(WORKING)
+            later(lambda: _answer(respond, handler(services, parsed)))
+            return
         fallback, blocks = render_answer(handler(services, parsed))
         if blocks is None:
             ack(fallback)
         else:
             ack(text=fallback, blocks=blocks)
+
+
+def _answer(respond: Respond, answer: Answer) -> None:
+    fallback, blocks = render_answer(answer)
+    respond(text=fallback, blocks=blocks, response_type="ephemeral")
 
 
 def _template(

@@ -90,6 +90,7 @@ _JSON_PARAMS = {
     "files": "invalid_arguments",  # files.completeUploadExternal: [{"id", "title"}, ...]
 }
 UPLOAD_PATH = "/upload/"  # where upload URLs point; not a Web API method
+HOOKS_PATH = "/hooks/"  # where the response_urls of commands and actions point (hooks.slack.com)
 UPLOAD_FAULT_KEY = "upload"  # `inject("upload", ...)` fails the byte upload step
 
 
@@ -289,6 +290,7 @@ class SlackEmulator(LoopbackServer):
         self._views_published: dict[str, dict[str, Any]] = {}
         self._views_opened: list[dict[str, Any]] = []
         self._uploads: dict[str, _Upload] = {}
+        self._responses: list[dict[str, Any]] = []
         self._uploaded_files: list[dict[str, Any]] = []
         self._last_micros = 0
         self._ids = itertools.count(1)
@@ -434,6 +436,17 @@ class SlackEmulator(LoopbackServer):
             return copy.deepcopy(self._ephemerals)
 
     @property
+    def hooks_url(self) -> str:
+        """The base of the response_urls this Slack hands out (Slack's is hooks.slack.com)."""
+        return f"{self.base_url}{HOOKS_PATH.rstrip('/')}"
+
+    @property
+    def responses(self) -> list[dict[str, Any]]:
+        """What the app posted to response_urls, in order: the JSON body and `url` (its path)."""
+        with self._lock:
+            return copy.deepcopy(self._responses)
+
+    @property
     def views_published(self) -> dict[str, dict[str, Any]]:
         """user_id -> the latest Home tab view published for that user."""
         with self._lock:
@@ -479,6 +492,8 @@ class SlackEmulator(LoopbackServer):
     def handle(self, request: Request) -> Reply:
         if request.path.startswith(UPLOAD_PATH):
             return self._receive_upload(request)
+        if request.path.startswith(HOOKS_PATH):
+            return self._receive_response(request)
         method = request.path.removeprefix("/api/")
         try:
             params = _decode_params(request)
@@ -522,6 +537,22 @@ class SlackEmulator(LoopbackServer):
         if app_level and self.app_token_revoked:
             raise SlackError("token_revoked")
         return APP_TOKEN_SCOPES if app_level else self.scopes
+
+    def _receive_response(self, request: Request) -> Reply:
+        """A response_url: JSON in (`text`, `blocks`, `response_type`), `ok` out; the URL is the
+        credential, as on Slack. A body that is not a JSON object gets 400 `invalid_payload`."""
+        text = {"content-type": "text/plain; charset=utf-8"}
+        if request.method != "POST":
+            return Reply(405, b"Method Not Allowed", text)
+        try:
+            body = request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return Reply(400, b"invalid_payload", text)
+        with self._lock:
+            self._responses.append({**body, "url": request.path})
+        return Reply(200, b"ok", text)
 
     def _receive_upload(self, request: Request) -> Reply:
         """The upload URL: raw bytes in, `OK - <length>` out, as files.slack.com answers.

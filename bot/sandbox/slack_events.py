@@ -46,8 +46,10 @@ class SlackEventSender:
         bot_user_id: str = DEFAULT_BOT_USER_ID,
         team_domain: str = "sandbox",
         timeout: float = 10.0,
+        response_urls: str = RESPONSE_URL_BASE,
     ) -> None:
         self.url = url
+        self.response_urls = response_urls  # an emulator's hooks_url, to see what was answered
         self.signing_secret = signing_secret
         self.team_id = team_id
         self.clock = clock
@@ -110,7 +112,7 @@ class SlackEventSender:
         return f"{int(self.clock())}.{next(self._ids):010d}.{self.team_id.lower():0>32}"
 
     def _response_url(self, kind: str) -> str:
-        return f"{RESPONSE_URL_BASE}/{kind}/{self.team_id}/{next(self._ids)}/sandbox"
+        return f"{self.response_urls}/{kind}/{self.team_id}/{next(self._ids)}/sandbox"
 
     # --- Events API -----------------------------------------------------------------------------
     def envelope(self, event: Mapping[str, Any], *, event_id: str | None = None) -> dict[str, Any]:

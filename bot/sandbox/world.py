@@ -178,6 +178,18 @@ class World:
             raise RuntimeError(f"the bot answered {response.status_code}: {response.text}")
         return message
 
+    def care(self, user: str, text: str, channel: str = CHANNEL) -> str:
+        """`/care <text>`: what the person sees, the acknowledgement's text and then whatever
+        the bot answered through the command's response_url (slow reports come that way)."""
+        before = len(self.slack.responses)
+        response = self.events.slash_command(user, "/care", text, channel)
+        if response.status_code != 200:
+            raise RuntimeError(f"the bot answered {response.status_code}: {response.text}")
+        later = [
+            f"{r.get('text', '')} {r.get('blocks', '')}" for r in self.slack.responses[before:]
+        ]
+        return "\n".join([response.text, *later])
+
     def click(
         self, user: str, action_id: str, value: str, message_ts: str, channel: str = CHANNEL
     ) -> None:
@@ -235,7 +247,9 @@ def running_world(
         {**sandbox_env(slack, x, database_url), **page, **socket, **(env or {})},
         registry=registry,
     )
-    app = Carebridge.build(settings, clock=clock, registry=registry)
+    # What listeners answer after their acknowledgement runs at once: tests see it when the
+    # request returns, and never wait for a thread.
+    app = Carebridge.build(settings, clock=clock, registry=registry, later=lambda job: job())
     server = create_server(app.wsgi(), host="127.0.0.1", port=0, threads=4)
     if not isinstance(server, BaseWSGIServer):  # one host and port make one server, not several
         raise TypeError(f"waitress served one address with a {type(server).__name__}")
@@ -253,7 +267,7 @@ def running_world(
     threading.Thread(target=serve, name="sandbox-http", daemon=True).start()
     _, port = server.getsockname()
     url = f"http://127.0.0.1:{port}/slack/events"
-    events: SlackEventSender = SlackEventSender(url, SIGNING_SECRET)
+    events: SlackEventSender = SlackEventSender(url, SIGNING_SECRET, response_urls=slack.hooks_url)
     if transport == "socket":
         threading.Thread(
             target=app.socket_mode(socket_timing).run,
@@ -263,7 +277,9 @@ def running_world(
         ).start()
         if not app.socket_mode().connected.wait(10):
             raise TimeoutError("the bot opened no Socket Mode link")
-        events = SocketModeSender(slack.socket_mode, url, SIGNING_SECRET)
+        events = SocketModeSender(
+            slack.socket_mode, url, SIGNING_SECRET, response_urls=slack.hooks_url
+        )
     try:
         base_url = f"http://127.0.0.1:{port}"
         yield World(app, clock, slack, x, events, meta, base_url=base_url, transport=transport)

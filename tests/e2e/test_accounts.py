@@ -266,14 +266,12 @@ def test_access_and_commands_work_per_support_channel(two: World) -> None:
         assert [e.detail["reason"] for e in refused] == ["not a member"]
 
     two.clock.advance(timedelta(minutes=5))
-    stats = two.events.slash_command("UANNA", "/care", "stats 7d acme-brand", CHANNEL)
-    assert "acme-brand" in stats.text and "1 opened" in stats.text
-    here = two.events.slash_command("UANNA", "/care", "stats 7d", BRAND_CHANNEL)
-    assert "1 opened" in here.text
-    everything = two.events.slash_command("UANNA", "/care", "stats 7d all", BRAND_CHANNEL)
-    assert "2 opened" in everything.text
-    unknown = two.events.slash_command("UANNA", "/care", "stats 7d acme-nope", CHANNEL)
-    assert "no account 'acme-nope'" in unknown.text and "acme-brand" in unknown.text
+    stats = two.care("UANNA", "stats 7d acme-brand", CHANNEL)
+    assert "acme-brand" in stats and "1 opened" in stats
+    assert "1 opened" in two.care("UANNA", "stats 7d", BRAND_CHANNEL)
+    assert "2 opened" in two.care("UANNA", "stats 7d all", BRAND_CHANNEL)
+    unknown = two.care("UANNA", "stats 7d acme-nope", CHANNEL)
+    assert "no account 'acme-nope'" in unknown and "acme-brand" in unknown
 
 
 def test_an_account_has_its_own_business_hours(two: World) -> None:

@@ -15,9 +15,7 @@ from tests.e2e.conftest import ROME_OFFICE, channel_posts
 
 
 def care(world: World, user: str, text: str) -> str:
-    response = world.events.slash_command(user, "/care", text, CHANNEL)
-    assert response.status_code == 200
-    return response.text
+    return world.care(user, text)
 
 
 def test_oncall_from_slack_with_clear_errors(office: World) -> None:
@@ -87,6 +85,15 @@ def test_kpis_of_a_known_morning(office: World) -> None:
 
     assert "Carebridge stats" in care(office, "UCARLA", "stats today")
     assert "'bad' is not a period" in care(office, "UCARLA", "stats bad")
+
+
+def test_stats_are_answered_after_the_acknowledgement_privately(office: World) -> None:
+    acknowledged = office.events.slash_command("UCARLA", "/care", "stats 30d", CHANNEL)
+    assert "Counting" in acknowledged.text and "Carebridge stats" not in acknowledged.text
+    [answer] = office.slack.responses
+    assert answer["response_type"] == "ephemeral"
+    assert "Carebridge stats" in answer["text"]
+    assert answer["url"].startswith("/hooks/commands/")
 
 
 def test_stats_on_the_command_line_as_a_table_and_csv(office: World, tmp_path) -> None:

@@ -35,7 +35,7 @@ def desk(
 
 
 def care(world: World, text: str, user: str = "UANNA") -> str:
-    return world.events.slash_command(user, "/care", text, CHANNEL).text
+    return world.care(user, text)
 
 
 def card_text(world: World, handle: str) -> str:

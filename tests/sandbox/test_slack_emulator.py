@@ -26,6 +26,7 @@ from slack_sdk.http_retry import (
     ConnectionErrorRetryHandler,
     FixedValueRetryIntervalCalculator,
 )
+from slack_sdk.webhook import WebhookClient
 
 from bot.sandbox.loopback import Fault
 from bot.sandbox.slack_api import SlackEmulator
@@ -875,3 +876,21 @@ def test_url_verification_handshake(sender: SlackEventSender) -> None:
     answer = sender.url_verification("challenge-123")
     assert answer.status_code == 200
     assert answer.json() == {"challenge": "challenge-123"}
+
+
+def test_a_response_url_takes_json_through_the_sdks_webhook_client(emu: SlackEmulator) -> None:
+    url = f"{emu.hooks_url}/commands/TSANDBOX/1/sandbox"
+    sent = WebhookClient(url).send(text="Counting done", response_type="ephemeral")
+    assert (sent.status_code, sent.body) == (200, "ok")
+    assert emu.responses == [
+        {
+            "text": "Counting done",
+            "response_type": "ephemeral",
+            "url": "/hooks/commands/TSANDBOX/1/sandbox",
+        }
+    ]
+    request = urllib.request.Request(url, data=b"not json", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    assert (refused.value.code, refused.value.read()) == (400, b"invalid_payload")
+    assert len(emu.responses) == 1
