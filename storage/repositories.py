@@ -201,14 +201,21 @@ def open_conversations(
         ),
         else_=Conversation.next_response_due_at,
     )
-    query = (
-        select(Conversation)
-        .where(*where)
-        .order_by(rank, deadline.is_(None), deadline, Conversation.opened_at, Conversation.id)
-        .limit(limit)
+    # The ids first, then their rows: selecting whole rows (joined to the customer and the
+    # account) put the LIMIT above the joins, and PostgreSQL sorted 80,000 full rows on disk
+    # (273 ms) where the ids alone take a top-N heap sort (37 ms).
+    chosen = list(
+        session.scalars(
+            select(Conversation.id)
+            .where(*where)
+            .order_by(rank, deadline.is_(None), deadline, Conversation.opened_at, Conversation.id)
+            .limit(limit)
+        )
     )
+    rows = session.scalars(select(Conversation).where(Conversation.id.in_(chosen))).unique()
+    by_id = {conversation.id: conversation for conversation in rows}
     total = session.scalar(select(func.count()).select_from(Conversation).where(*where))
-    return list(session.scalars(query)), int(total or 0)
+    return [by_id[i] for i in chosen if i in by_id], int(total or 0)
 
 
 def audit(

@@ -108,6 +108,9 @@ class Stats:
                 Message.direction == Direction.INBOUND,
             )
             .order_by(Message.conversation_id, Message.created_at, Message.id)
+            # Streamed: a busy month is ~750,000 customer messages, and loading them all at
+            # once took the process from 90 to 450 MB.
+            .execution_options(yield_per=5_000)
         ):
             if conversation_id not in seen:
                 seen.add(conversation_id)  # the opening message
