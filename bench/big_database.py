@@ -382,6 +382,7 @@ class RunningBot:
     memory_settled: tuple[int, int]  # SETTLE_SECONDS later
     stats_seconds: float
     stats_status: int
+    figures_seconds: float | None
     home_seconds: float | None
     mentions_seconds: float | None
     cards: int
@@ -418,10 +419,15 @@ def run_bot(env: dict[str, str], slack: SlackEmulator, x: XEmulator) -> RunningB
             memory_up = memory(process.pid)
             time.sleep(SETTLE_SECONDS)
             memory_settled = memory(process.pid)
-            sender = SlackEventSender(f"{url}/slack/events", SIGNING_SECRET, timeout=120)
+            sender = SlackEventSender(
+                f"{url}/slack/events", SIGNING_SECRET, timeout=120, response_urls=slack.hooks_url
+            )
+            answered = len(slack.responses)
             asked = time.perf_counter()
             answer = sender.slash_command(AGENT, "/care", "stats 30d", CHANNEL)
             stats_seconds = time.perf_counter() - asked
+            # The figures follow the acknowledgement through the command's response_url.
+            figures_seconds = _wait_for(lambda: len(slack.responses) > answered, asked)
             published = len(slack.calls("views.publish"))
             asked = time.perf_counter()
             home = {"type": "app_home_opened", "user": AGENT, "channel": "DBENCH", "tab": "home"}
@@ -451,6 +457,7 @@ def run_bot(env: dict[str, str], slack: SlackEmulator, x: XEmulator) -> RunningB
         memory_settled=memory_settled,
         stats_seconds=stats_seconds,
         stats_status=answer.status_code,
+        figures_seconds=figures_seconds,
         home_seconds=home_seconds,
         mentions_seconds=mentions_seconds,
         cards=cards,
@@ -865,8 +872,9 @@ def report(
     )
     print(f"Carebridge.build in this process (imports done): {_s(build)}")
     print(
-        f"the running bot: /care stats 30d answered in {_s(bot.stats_seconds)} "
-        f"(HTTP {bot.stats_status}; Slack waits 3 s); App Home opened -> view published "
+        f"the running bot: /care stats 30d acknowledged in {_s(bot.stats_seconds)} "
+        f"(HTTP {bot.stats_status}; Slack waits 3 s), its figures in Slack after "
+        f"{_s(bot.figures_seconds)}; App Home opened -> view published "
         f"{_s(bot.home_seconds)}; {MENTIONS} mentions posted on X -> {bot.cards} cards in "
         f"{_s(bot.mentions_seconds)} (polls every 5 s, SLACK_POST_INTERVAL=0s); log {bot.log}"
     )
