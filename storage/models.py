@@ -16,10 +16,14 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    case,
     false,
+    literal_column,
+    null,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import Grouping
 
 from bot.domain.model import Delivery, Direction, Status, Visibility
 
@@ -141,6 +145,46 @@ class Conversation(Base):
     account: Mapped[ChannelAccount] = relationship(lazy="joined")
     customer: Mapped[Customer] = relationship(lazy="joined")
     previous: Mapped[Conversation | None] = relationship(remote_side=[id])
+
+
+# The order of the queues (App Home, the team's and each agent's): priority, urgent first; then
+# the deadline the card shows (services.sla.Deadlines.current), none last; then the oldest.
+# Written out, with no bound parameters, so that the query's ORDER BY is the very expression of
+# the index below and both SQLite and PostgreSQL walk it and stop at the page's last row: sorting
+# 80,000 open conversations for 50 took 400 ms on SQLite.
+QUEUE_RANK = case(
+    *(
+        (Conversation.priority == literal_column(f"'{name}'"), literal_column(str(rank)))
+        for rank, name in enumerate(("urgent", "high", "normal", "low"))
+    ),
+    else_=literal_column("2"),  # an unknown priority shows, and sorts, as normal
+)
+QUEUE_DEADLINE = case(
+    # The bare column, not `= true`: PostgreSQL simplifies that in the query, not in the index.
+    (Conversation.netiquette_hold, null()),
+    (
+        Conversation.first_response_at.is_(None) & Conversation.first_response_due_at.is_not(None),
+        Conversation.first_response_due_at,
+    ),
+    else_=Conversation.next_response_due_at,
+)
+QUEUE_ORDER = (
+    # A queue is one assignee's (or the unclaimed), so this orders nothing; yet PostgreSQL reads
+    # the index in order after `assignee IS NULL` only when the column leads the ORDER BY too.
+    Conversation.assignee,
+    Grouping(QUEUE_RANK),  # parenthesised: PostgreSQL indexes an expression only so written
+    QUEUE_DEADLINE.is_(None),
+    Grouping(QUEUE_DEADLINE),
+    Conversation.opened_at,
+    Conversation.id,
+)
+UNRESOLVED = Conversation.status != literal_column(f"'{Status.RESOLVED.value}'")
+Index(
+    "ix_conversations_queue",
+    *QUEUE_ORDER,
+    postgresql_where=UNRESOLVED,
+    sqlite_where=UNRESOLVED,
+)
 
 
 class Message(Base):
