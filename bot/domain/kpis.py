@@ -28,7 +28,9 @@ T = TypeVar("T", timedelta, float, int)
 _TICK = timedelta(microseconds=1)  # `until` is exclusive: its last instant is one tick before
 
 
-@dataclass(frozen=True)
+# Slotted: a month of a busy team is ~100,000 conversations and ~600,000 exchanges in memory at
+# once, and a __dict__ each took the bot's peak from ~200 to ~275 MB.
+@dataclass(frozen=True, slots=True)
 class Exchange:
     """A customer message that started a response clock, and its answer."""
 
@@ -43,7 +45,7 @@ class Exchange:
         return None if self.answered_at is None else self.answered_at - self.asked_at
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ConversationFacts:
     conversation_id: int
     opened_at: datetime

@@ -92,9 +92,11 @@ class Stats:
             .where(Conversation.id.in_(select(chosen.c.id)))
             .order_by(Conversation.id)
         ).all()
+        calendars = {name: self.hours.calendar(session, name) for name in {r[6] for r in rows}}
+        calendar_of = {row[0]: calendars[row[6]] for row in rows}
         # Every customer message but the opening one (whose clock is the first response) that
-        # started a response clock.
-        follow_ups: dict[int, list[tuple[datetime, datetime | None, datetime | None]]] = {}
+        # started a response clock, as an exchange at once: no second copy of them in memory.
+        follow_ups: dict[int, list[Exchange]] = {}
         seen: set[int] = set()
         for conversation_id, asked, answered, due in session.execute(
             select(
@@ -114,8 +116,9 @@ class Stats:
         ):
             if conversation_id not in seen:
                 seen.add(conversation_id)  # the opening message
-            elif due is not None:
-                follow_ups.setdefault(conversation_id, []).append((asked, answered, due))
+            elif due is not None and conversation_id in calendar_of:
+                exchange = _exchange(calendar_of[conversation_id], asked, answered, due)
+                follow_ups.setdefault(conversation_id, []).append(exchange)
         answer_counts = session.execute(
             select(Message.conversation_id, func.count())
             .where(
@@ -126,18 +129,15 @@ class Stats:
             .group_by(Message.conversation_id)
         )
         answers: dict[int, int] = {row[0]: int(row[1]) for row in answer_counts}
-        calendars = {name: self.hours.calendar(session, name) for name in {r[6] for r in rows}}
         facts = []
         for conversation_id, opened, assignee, first_at, first_due, resolved, account in rows:
-            calendar = calendars[account]
-            later = follow_ups.get(conversation_id, [])
             facts.append(
                 ConversationFacts(
                     conversation_id=conversation_id,
                     opened_at=opened,
                     assignee=assignee,
-                    first=_exchange(calendar, opened, first_at, first_due),
-                    next=tuple(_exchange(calendar, *exchange) for exchange in later),
+                    first=_exchange(calendars[account], opened, first_at, first_due),
+                    next=tuple(follow_ups.pop(conversation_id, ())),
                     resolved_at=resolved,
                     agent_messages=answers.get(conversation_id, 0),
                 )
