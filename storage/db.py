@@ -6,11 +6,15 @@ outbox's renders never wait behind a writer.
 Within the process, SQLite writers also queue on a lock of ours before `BEGIN IMMEDIATE`:
 SQLite's busy handler retries by sleeping (up to 100 ms a time, no queue), so under a burst a
 writer could lose the lock again and again (webhook acknowledgements waited 2 s that way);
-a thread waiting on our lock is woken the moment the writer before it commits."""
+a thread waiting on our lock is woken the moment the writer before it commits. The lock is
+handed over in arrival order: Python's own locks are not fair, and the poller, ingesting a
+backlog in back-to-back transactions, took it again before the waiting outbox woke up, so no card
+was posted until the whole backlog was stored."""
 
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -35,7 +39,7 @@ class Database:
             else self.engine
         )
         self._readers = sessionmaker(self._read_engine, expire_on_commit=False)
-        self._writers = threading.RLock()  # SQLite: one writer at a time, the others queued
+        self._writers = FairLock()  # SQLite: one writer at a time, the others queued
 
     @property
     def is_sqlite(self) -> bool:
@@ -68,6 +72,43 @@ class Database:
         self.engine.dispose()
         if self._read_engine is not self.engine:
             self._read_engine.dispose()
+
+
+class FairLock:
+    """A re-entrant lock taken in the order it was asked for."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition(threading.Lock())
+        self._waiting: deque[object] = deque()
+        self._owner: int | None = None
+        self._depth = 0
+
+    def acquire(self, timeout: float) -> bool:
+        me = threading.get_ident()
+        with self._changed:
+            if self._owner == me:
+                self._depth += 1
+                return True
+            turn = object()
+            self._waiting.append(turn)
+            if not self._changed.wait_for(
+                lambda: self._owner is None and self._waiting[0] is turn, timeout
+            ):
+                self._waiting.remove(turn)
+                self._changed.notify_all()  # the next in line may be first now
+                return False
+            self._waiting.popleft()
+            self._owner, self._depth = me, 1
+            return True
+
+    def release(self) -> None:
+        with self._changed:
+            if self._owner != threading.get_ident():
+                raise RuntimeError("released by a thread that does not hold it")
+            self._depth -= 1
+            if self._depth == 0:
+                self._owner = None
+                self._changed.notify_all()
 
 
 def create_database_engine(url: str, *, echo: bool = False, for_reading: bool = False) -> Engine:
