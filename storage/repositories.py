@@ -54,6 +54,35 @@ def message_exists(session: Session, network: str, external_id: str) -> bool:
     return session.scalar(query) is not None
 
 
+def stored_message_ids(session: Session, network: str, external_ids: Collection[str]) -> set[str]:
+    """Which of these messages of `network` are stored already: one query for a page."""
+    if not external_ids:
+        return set()
+    query = select(Message.external_id).where(
+        Message.network == network, Message.external_id.in_(external_ids)
+    )
+    return set(session.scalars(query))
+
+
+def customers_by_id(
+    session: Session, network: str, external_ids: Collection[str]
+) -> dict[str, Customer]:
+    """The known customers among these authors of `network`, by their network id."""
+    if not external_ids:
+        return {}
+    query = select(Customer).where(
+        Customer.network == network, Customer.external_id.in_(external_ids)
+    )
+    return {customer.external_id: customer for customer in session.scalars(query)}
+
+
+def update_customer(customer: Customer, author: Author, now: datetime) -> None:
+    """The network's latest word on name, handle and followers wins."""
+    customer.handle, customer.name = author.handle, author.name or author.handle
+    customer.followers, customer.verified = author.followers, author.verified
+    customer.profile_url, customer.updated_at = author.profile_url, now
+
+
 def find_or_add_customer(session: Session, network: str, author: Author, now: datetime) -> Customer:
     """The customer with this id, or a new one from `author`; an existing one is left as is."""
     customer = session.scalar(
@@ -71,10 +100,7 @@ def upsert_customer(session: Session, network: str, author: Author, now: datetim
             network=network, external_id=author.external_id, first_seen_at=now, vip_note=None
         )
         session.add(customer)
-    # The network's latest word on name, handle and followers wins.
-    customer.handle, customer.name = author.handle, author.name or author.handle
-    customer.followers, customer.verified = author.followers, author.verified
-    customer.profile_url, customer.updated_at = author.profile_url, now
+    update_customer(customer, author, now)
     session.flush()
     return customer
 
@@ -278,11 +304,12 @@ def active_overrides(session: Session, now: datetime) -> list[OnCallOverride]:
 
 
 # --- priority -----------------------------------------------------------------------------------
-def vip_note(session: Session, customer: Customer) -> str | None:
-    vip = session.scalar(
-        select(Vip).filter_by(network=customer.network, handle=customer.handle.lower())
-    )
-    return vip.note if vip else None
+def vip_notes(session: Session, network: str, handles: Collection[str]) -> dict[str, str]:
+    """The VIP notes of these handles (lower case) of `network`: one query for a page."""
+    if not handles:
+        return {}
+    query = select(Vip.handle, Vip.note).where(Vip.network == network, Vip.handle.in_(handles))
+    return {handle: note for handle, note in session.execute(query)}
 
 
 def vips(session: Session, network: str) -> list[Vip]:

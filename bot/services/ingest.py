@@ -3,7 +3,9 @@ what else it reports (edits, deletions, reactions, answers given on the network)
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
@@ -18,7 +20,7 @@ from bot.services.priority import Prioritizer
 from bot.services.sla import Deadlines
 from bot.services.updates import Updates
 from storage import repositories as repo
-from storage.models import ChannelAccount, Conversation, Message
+from storage.models import ChannelAccount, Conversation, Customer, Message
 
 log = structlog.get_logger(__name__)
 
@@ -49,14 +51,18 @@ class Ingest:
         """Store new messages and apply the other events, in the caller's transaction; return
         how many messages were new. A repeated delivery or poll changes nothing."""
         events = list(events)
-        messages = [e for e in events if isinstance(e, InboundMessage)]
+        messages = sorted(
+            (e for e in events if isinstance(e, InboundMessage)), key=lambda m: m.created_at
+        )
+        page = _Page.read(session, messages)
         stored = 0
-        for inbound in sorted(messages, key=lambda m: m.created_at):
+        for inbound in messages:
             if inbound.author.external_id == account.external_id:
                 continue  # the brand's own words are never mirrored back
-            if repo.message_exists(session, inbound.network, inbound.external_id):
+            if (inbound.network, inbound.external_id) in page.stored:
                 continue  # fetched before: stored once, however often a poll brings it
-            self._ingest_one(session, account, inbound)
+            self._ingest_one(session, account, inbound, page)
+            page.stored.add((inbound.network, inbound.external_id))
             stored += 1
         for event in events:  # after the messages they may be about, in the network's order
             if not isinstance(event, InboundMessage):
@@ -64,11 +70,30 @@ class Ingest:
         return stored
 
     def _ingest_one(
-        self, session: Session, account: ChannelAccount, inbound: InboundMessage
+        self, session: Session, account: ChannelAccount, inbound: InboundMessage, page: _Page
     ) -> None:
         now = self.clock.now()
-        customer = repo.upsert_customer(session, inbound.network, inbound.author, now)
-        previous = repo.latest_conversation_of_person(session, customer, account.id)
+        author = (inbound.network, inbound.author.external_id)
+        customer = page.customers.get(author)
+        first_contact = customer is None
+        if customer is None:
+            customer = Customer(
+                network=inbound.network,
+                external_id=inbound.author.external_id,
+                first_seen_at=now,
+                vip_note=None,
+            )
+            session.add(customer)
+            page.customers[author] = customer
+        repo.update_customer(customer, inbound.author, now)
+        session.flush()
+        # Someone never seen before has no earlier conversation to look up (and no linked
+        # accounts yet): for a backlog of new customers that is two queries a message saved.
+        previous = (
+            None
+            if first_contact
+            else repo.latest_conversation_of_person(session, customer, account.id)
+        )
         state = (
             None
             if previous is None
@@ -116,7 +141,10 @@ class Ingest:
 
         # Priority first: it picks the response targets and the order of the Slack posts.
         previous_priority = conversation.priority
-        self.prioritizer.assess(session, conversation, customer, message)
+        vip_note = page.vip_notes.get((inbound.network, customer.handle.lower()))
+        self.prioritizer.assess(
+            session, conversation, customer, message, vip_note=vip_note, first_contact=first_contact
+        )
         if route == Route.NEW:
             self.deadlines.opened(conversation, message)
             self.outbox.post_card(session, conversation)
@@ -145,3 +173,31 @@ class Ingest:
         if changed:
             self.outbox.refresh_card(session, conversation)
         bound.info("conversation.customer_wrote")
+
+
+@dataclass
+class _Page:
+    """What a page of messages needs to know before it is stored, read in three queries
+    rather than three for each message: which are stored already, their authors as known
+    customers, and the VIP notes of their handles (all keyed by network)."""
+
+    stored: set[tuple[str, str]]
+    customers: dict[tuple[str, str], Customer]
+    vip_notes: dict[tuple[str, str], str]
+
+    @classmethod
+    def read(cls, session: Session, messages: Iterable[InboundMessage]) -> _Page:
+        page = cls(set(), {}, {})
+        by_network: dict[str, list[InboundMessage]] = defaultdict(list)
+        for message in messages:
+            by_network[message.network].append(message)
+        for network, group in by_network.items():
+            ids = {m.external_id for m in group}
+            page.stored |= {(network, i) for i in repo.stored_message_ids(session, network, ids)}
+            authors = {m.author.external_id for m in group}
+            for author, customer in repo.customers_by_id(session, network, authors).items():
+                page.customers[network, author] = customer
+            handles = {m.author.handle.lower() for m in group}
+            for handle, note in repo.vip_notes(session, network, handles).items():
+                page.vip_notes[network, handle] = note
+        return page

@@ -41,19 +41,33 @@ class Prioritizer:
         self.oncall = oncall
 
     def assess(
-        self, session: Session, conversation: Conversation, customer: Customer, message: Message
+        self,
+        session: Session,
+        conversation: Conversation,
+        customer: Customer,
+        message: Message,
+        *,
+        vip_note: str | None,
+        first_contact: bool,
     ) -> PriorityResult:
         """Score the conversation on the customer's latest message (inside ingest's transaction);
-        an urgent one pings the on-call agent in the channel, once."""
+        an urgent one pings the on-call agent in the channel, once. `vip_note` is the VIP list's
+        note on the customer's handle, read by the caller for a whole page; on a `first_contact`
+        the customer has no conversation but this one."""
         now = self.context.clock.now()
         since = now - timedelta(days=self.rules.repeat_window_days)
+        contacts = (
+            int(conversation.opened_at >= since)
+            if first_contact
+            else repo.contacts_since(session, customer, since)
+        )
         facts = PriorityInput(
-            vip_note=repo.vip_note(session, customer) or customer.vip_note,
+            vip_note=vip_note or customer.vip_note,
             followers=customer.followers,
             verified=customer.verified,
             sentiment_score=sentiment(message.text).score,
             text=message.text,
-            contacts_in_window=repo.contacts_since(session, customer, since),
+            contacts_in_window=contacts,
         )
         result = score_priority(facts, self.rules)
         conversation.priority = str(result.priority)
