@@ -182,6 +182,8 @@ UNRESOLVED = Conversation.status != literal_column(f"'{Status.RESOLVED.value}'")
 Index(
     "ix_conversations_queue",
     *QUEUE_ORDER,
+    # Last: a queue limited to some channels is filtered while the index is walked, no row read.
+    Conversation.slack_channel_id,
     postgresql_where=UNRESOLVED,
     sqlite_where=UNRESOLVED,
 )

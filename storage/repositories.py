@@ -214,8 +214,8 @@ def open_conversations(
     if channels is not None:
         where.append(Conversation.slack_channel_id.in_(channels))
     # The ids first, then their rows: selecting whole rows (joined to the customer and the
-    # account) put the LIMIT above the joins. The ids come straight off ix_conversations_queue,
-    # in its order.
+    # account) put the LIMIT above the joins. The ids, and the count when no channels are
+    # given, come off ix_conversations_queue alone.
     chosen = list(
         session.scalars(select(Conversation.id).where(*where).order_by(*QUEUE_ORDER).limit(limit))
     )

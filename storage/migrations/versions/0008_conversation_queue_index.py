@@ -1,7 +1,8 @@
 """The queues' order indexed: App Home lists the 50 most urgent open conversations by priority,
 then deadline, then age. Sorting every open conversation for them took 400 ms on SQLite with
 80,000 open; with this partial index on the very expressions of the ORDER BY, both SQLite and
-PostgreSQL read the first 50 entries and stop.
+PostgreSQL read the first 50 entries and stop. The support channel comes last, so a queue
+limited to some channels is filtered from the index alone.
 
 The expressions are those of `storage.models.QUEUE_ORDER` as they stood at this revision.
 
@@ -58,6 +59,7 @@ def _queue_order() -> list[sa.ColumnElement[object]]:
         Grouping(deadline),
         sa.column("opened_at"),
         sa.column("id"),
+        sa.column("slack_channel_id"),
     ]
 
 
