@@ -561,9 +561,8 @@ def time_home(app: Carebridge, slack: SlackEmulator) -> HomeFigures:
     def build() -> dict[str, Any]:  # bot/slack/jobs.py SlackJobHandlers._publish_home, less Slack
         with services.context.database.reading() as session:
             owned, owned_total = repo.open_conversations(session, assignee=AGENT, limit=ITEM_BUDGET)
-            waiting, waiting_total = repo.open_conversations(
-                session, channels=[CHANNEL], limit=ITEM_BUDGET
-            )
+            # The agent is in the one support channel: the job names no channel then.
+            waiting, waiting_total = repo.open_conversations(session, limit=ITEM_BUDGET)
             mine = cards.home_items(session, owned)
             queue = cards.home_items(session, waiting)
         now = app.clock.now()
