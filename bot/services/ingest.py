@@ -86,7 +86,6 @@ class Ingest:
             session.add(customer)
             page.customers[author] = customer
         repo.update_customer(customer, inbound.author, now)
-        session.flush()
         # Someone never seen before has no earlier conversation to look up (and no linked
         # accounts yet): for a backlog of new customers that is two queries a message saved.
         previous = (
@@ -104,7 +103,7 @@ class Ingest:
         if route == Route.NEW or previous is None:
             conversation = Conversation(
                 account_id=account.id,
-                customer_id=customer.id,
+                customer=customer,
                 visibility=inbound.visibility,
                 status=Status.OPEN,
                 slack_channel_id=account.slack_channel_id,
@@ -114,11 +113,12 @@ class Ingest:
                 inbound_count=0,
             )
             session.add(conversation)
-            session.flush()
         else:
             conversation = previous
+        # The customer, the conversation and the message by their relationships, inserted in
+        # one flush: a flush each cost a fifth of ingesting a message.
         message = Message(
-            conversation_id=conversation.id,
+            conversation=conversation,
             direction=Direction.INBOUND,
             visibility=inbound.visibility,
             network=inbound.network,
@@ -128,7 +128,7 @@ class Ingest:
             text=inbound.text,
             created_at=inbound.created_at,
             delivery=Delivery.RECEIVED,
-            customer_id=customer.id,
+            customer=customer,
             attachments=[
                 {"kind": str(a.kind), "url": a.url, "title": a.title} for a in inbound.attachments
             ],
