@@ -38,6 +38,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.domain.sla import Priority
 
@@ -183,11 +184,13 @@ def keyword_hits(text: str, keywords: tuple[str, ...]) -> tuple[str, ...]:
     """The words of `text` (as written, in order, each once) that match one of `keywords`."""
     words = _WORD.findall(text)
     plain = [_fold(word) for word in words]
-    stems = [tuple(_fold(w) for w in _WORD.findall(k)) for k in keywords]
     hits: list[str] = []
-    for i in range(len(words)):
-        for stem in stems:
-            if stem and all(
+    for i, first in enumerate(plain):
+        for stem in _stems(keywords):
+            # The cheap test first: this runs for every word against every keyword.
+            if not first.startswith(stem[0]):
+                continue
+            if all(
                 i + j < len(plain) and _matches(plain[i + j], part) for j, part in enumerate(stem)
             ):
                 hit = " ".join(words[i : i + len(stem)])
@@ -195,6 +198,13 @@ def keyword_hits(text: str, keywords: tuple[str, ...]) -> tuple[str, ...]:
                     hits.append(hit)
                 break
     return tuple(hits)
+
+
+@lru_cache(maxsize=16)
+def _stems(keywords: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """Each keyword as its folded words, made once per list rather than once per message."""
+    stems = (tuple(_fold(w) for w in _WORD.findall(k)) for k in keywords)
+    return tuple(stem for stem in stems if stem)
 
 
 def _matches(word: str, stem: str) -> bool:
