@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import random
 import resource
 import shutil
@@ -45,13 +44,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from scratch import postgres_schema
 from slack_sdk import WebClient
-from sqlalchemy import create_engine, insert, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, select, text, update
 
 from bot.app import build_services
 from bot.clock import SystemClock
-from bot.config import load_settings, normalise_database_url
+from bot.config import load_settings
 from bot.domain.model import Author, InboundMessage, Visibility
 from bot.logs import configure_logging
 from bot.networks.registry import Registry
@@ -378,24 +377,8 @@ def _database(given: str | None) -> Iterator[str]:
         finally:
             shutil.rmtree(folder)  # at a million conversations the file is large
         return
-    base = make_url(normalise_database_url(given))
-    if base.get_backend_name() != "postgresql":
-        raise SystemExit("--database-url: PostgreSQL only (SQLite is the default)")
-    schema = f"carebridge_bench_sla_{os.getpid()}"
-    admin = create_engine(base)
-
-    def execute(statement: str) -> None:
-        with admin.begin() as connection:
-            connection.execute(text(statement))
-
-    execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-    execute(f"CREATE SCHEMA {schema}")
-    try:
-        url = base.update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        admin.dispose()
+    with postgres_schema(given, "carebridge_bench_sla") as (url, _):
+        yield url
 
 
 if __name__ == "__main__":

@@ -52,7 +52,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from sqlalchemy import create_engine, func, insert, select, text
+from scratch import postgres_schema
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import make_url
 
 from bot.config import normalise_database_url
@@ -511,28 +512,12 @@ def _database(given: str | None) -> Iterator[tuple[str, str]]:
         folder = Path(tempfile.mkdtemp(prefix="carebridge-bench-db-"))
         yield f"sqlite:///{folder / 'carebridge.db'}", "SQLite (file, WAL)"
         return
-    base = make_url(normalise_database_url(given))
-    if base.get_backend_name() != "postgresql":
-        yield given, base.get_backend_name()
+    backend = make_url(normalise_database_url(given)).get_backend_name()
+    if backend != "postgresql":
+        yield given, backend
         return
-    schema = f"carebridge_bench_{os.getpid()}"
-    admin = create_engine(base)
-
-    def execute(statement: str) -> None:
-        with admin.begin() as connection:
-            connection.execute(text(statement))
-
-    execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-    execute(f"CREATE SCHEMA {schema}")
-    try:
-        url = base.update_query_dict({"options": f"-csearch_path={schema}"})
-        version = ""
-        with admin.connect() as connection:
-            version = str(connection.execute(text("SHOW server_version")).scalar())
-        yield url.render_as_string(hide_password=False), f"PostgreSQL {version} (schema {schema})"
-    finally:
-        execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        admin.dispose()
+    with postgres_schema(given, "carebridge_bench") as database:
+        yield database
 
 
 # --- the report -----------------------------------------------------------------------------------
