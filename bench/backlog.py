@@ -39,8 +39,8 @@ from typing import Any
 
 import requests
 import tweepy
+from scratch import postgres_schema
 from slack_sdk import WebClient
-from sqlalchemy import create_engine, text
 
 from bot.networks.x.emulator import SANDBOX_CREDENTIALS
 from bot.networks.x.http import point_client_at
@@ -67,8 +67,11 @@ def main() -> None:
     if args.replicas > 1 and not args.database_url:
         parser.error("replicas share a PostgreSQL database: give --database-url")
 
-    with emulators(args.mentions, args.vips, args.limit_posts) as urls:
-        figures = run_bot(urls, args)
+    with (
+        emulators(args.mentions, args.vips, args.limit_posts) as urls,
+        _database(args.database_url) as database_url,
+    ):
+        figures = run_bot(urls, args, database_url)
     rows: list[tuple[str, str]] = [
         ("mentions mirrored", f"{figures['cards']:,} of {args.mentions:,}"),
         ("first page to last card", f"{figures['seconds']:.1f} s"),
@@ -123,10 +126,7 @@ def emulators(mentions: int, vips: int, limit_posts: bool) -> Iterator[dict[str,
         process.wait(timeout=30)
 
 
-def run_bot(urls: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    database_url = args.database_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
-    if args.database_url:
-        _reset(database_url)
+def run_bot(urls: dict[str, Any], args: argparse.Namespace, database_url: str) -> dict[str, Any]:
     if urls["vips"]:
         _register_vips(database_url, urls["vips"])
     ports = [_free_port() for _ in range(args.replicas)]
@@ -330,12 +330,15 @@ def _wait_healthy(port: int) -> None:
     raise TimeoutError("the bot did not start")
 
 
-def _reset(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+@contextmanager
+def _database(given: str | None) -> Iterator[str]:
+    """SQLite in a temporary folder, or a scratch schema of the PostgreSQL database given (the
+    replicas share it): never the database's own tables."""
+    if given is None:
+        yield f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
+        return
+    with postgres_schema(given, "carebridge_bench_backlog") as (url, _):
+        yield url
 
 
 def _free_port() -> int:
