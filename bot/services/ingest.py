@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy.orm import Session
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock
 from bot.domain.conversation import PreviousConversation, Route, route_inbound
 from bot.domain.model import Delivery, Direction, InboundMessage, NetworkEvent, Status
+from bot.domain.priority import PriorityResult
 from bot.services.notices import Notices
 from bot.services.outbox import Outbox
 from bot.services.priority import Prioritizer
@@ -55,27 +56,32 @@ class Ingest:
             (e for e in events if isinstance(e, InboundMessage)), key=lambda m: m.created_at
         )
         page = _Page.read(session, messages)
-        stored = 0
-        for inbound in messages:
-            if inbound.author.external_id == account.external_id:
-                continue  # the brand's own words are never mirrored back
-            if (inbound.network, inbound.external_id) in page.stored:
-                continue  # fetched before: stored once, however often a poll brings it
-            self._ingest_one(session, account, inbound, page)
-            page.stored.add((inbound.network, inbound.external_id))
-            stored += 1
+        arrivals: list[_Arrival] = []
+        # Two passes: first the rows and what they decide (route, priority, deadlines), all
+        # inserted in one flush; then what needs their ids (outbox jobs, notices, audit). A
+        # flush a message was more than half the cost of a backlog.
+        with session.no_autoflush:
+            for inbound in messages:
+                if inbound.author.external_id == account.external_id:
+                    continue  # the brand's own words are never mirrored back
+                if (inbound.network, inbound.external_id) in page.stored:
+                    continue  # fetched before: stored once, however often a poll brings it
+                arrivals.append(self._store(session, account, inbound, page))
+                page.stored.add((inbound.network, inbound.external_id))
+        session.flush()
+        for arrival in arrivals:
+            self._follow_up(session, arrival)
         for event in events:  # after the messages they may be about, in the network's order
             if not isinstance(event, InboundMessage):
                 self.updates.apply(session, account, event)
-        return stored
+        return len(arrivals)
 
-    def _ingest_one(
+    def _store(
         self, session: Session, account: ChannelAccount, inbound: InboundMessage, page: _Page
-    ) -> None:
+    ) -> _Arrival:
         now = self.clock.now()
         author = (inbound.network, inbound.author.external_id)
         customer = page.customers.get(author)
-        first_contact = customer is None
         if customer is None:
             customer = Customer(
                 network=inbound.network,
@@ -86,13 +92,8 @@ class Ingest:
             session.add(customer)
             page.customers[author] = customer
         repo.update_customer(customer, inbound.author, now)
-        # Someone never seen before has no earlier conversation to look up (and no linked
-        # accounts yet): for a backlog of new customers that is two queries a message saved.
-        previous = (
-            None
-            if first_contact
-            else repo.latest_conversation_of_person(session, customer, account.id)
-        )
+        person = page.person(customer)
+        previous = page.latest(session, customer, account.id)
         state = (
             None
             if previous is None
@@ -102,7 +103,7 @@ class Ingest:
 
         if route == Route.NEW or previous is None:
             conversation = Conversation(
-                account_id=account.id,
+                account=account,
                 customer=customer,
                 visibility=inbound.visibility,
                 status=Status.OPEN,
@@ -111,12 +112,13 @@ class Ingest:
                 last_inbound_at=inbound.created_at,
                 previous_id=previous.id if previous else None,
                 inbound_count=0,
+                card_version=0,
+                reopened_count=0,
             )
             session.add(conversation)
+            page.opened[person].append(conversation)
         else:
             conversation = previous
-        # The customer, the conversation and the message by their relationships, inserted in
-        # one flush: a flush each cost a fifth of ingesting a message.
         message = Message(
             conversation=conversation,
             direction=Direction.INBOUND,
@@ -134,56 +136,90 @@ class Ingest:
             ],
         )
         session.add(message)
-        session.flush()
         conversation.inbound_count += 1
         conversation.last_inbound_at = max(conversation.last_inbound_at, inbound.created_at)
-        bound = log.bind(conversation_id=conversation.id, network=inbound.network, route=route)
 
         # Priority first: it picks the response targets and the order of the Slack posts.
         previous_priority = conversation.priority
-        vip_note = page.vip_notes.get((inbound.network, customer.handle.lower()))
-        self.prioritizer.assess(
-            session, conversation, customer, message, vip_note=vip_note, first_contact=first_contact
+        since = now - timedelta(days=self.prioritizer.rules.repeat_window_days)
+        priority = self.prioritizer.assess(
+            conversation,
+            customer,
+            message,
+            vip_note=page.vip_notes.get((inbound.network, customer.handle.lower())),
+            contacts=page.contacts_since(session, customer, since),
         )
+        arrival = _Arrival(route, conversation, message, customer, priority)
         if route == Route.NEW:
             self.deadlines.opened(conversation, message)
-            self.outbox.post_card(session, conversation)
-            self.notices.on_inbound(session, conversation, message, customer)
-            bound.info("conversation.opened", visibility=inbound.visibility)
-            return
+            return arrival
         # The customer chose where to write last: answers follow them there (a DM after
         # "Move to DM" turns the conversation private, in the same thread).
-        changed = conversation.visibility != inbound.visibility
-        changed |= conversation.priority != previous_priority
+        arrival.changed = conversation.visibility != inbound.visibility
+        arrival.changed |= conversation.priority != previous_priority
         conversation.visibility = inbound.visibility
         if route == Route.REOPEN:
             conversation.status, conversation.resolved_at = Status.OPEN, None
             conversation.resolved_by = None
             conversation.reopened_count += 1
-            repo.audit(
-                session, conversation.id, "carebridge", "reopen", now, reason="customer wrote"
-            )
-            changed = True
+            arrival.changed = True
         elif conversation.status == Status.WAITING_ON_CUSTOMER:
             conversation.status = Status.OPEN
-            changed = True
+            arrival.changed = True
         self.deadlines.customer_wrote(conversation, message)
-        self.outbox.mirror(session, conversation, message)
+        return arrival
+
+    def _follow_up(self, session: Session, arrival: _Arrival) -> None:
+        """What a stored message sets off once it has an id: the Slack posts, the on-call
+        agent's ping for an urgent conversation (after its card), the notices."""
+        conversation, message, customer = arrival.conversation, arrival.message, arrival.customer
+        bound = log.bind(
+            conversation_id=conversation.id, network=message.network, route=arrival.route
+        )
+        if arrival.route == Route.NEW:
+            self.outbox.post_card(session, conversation)
+        else:
+            if arrival.route == Route.REOPEN:
+                now = self.clock.now()
+                repo.audit(
+                    session, conversation.id, "carebridge", "reopen", now, reason="customer wrote"
+                )
+            self.outbox.mirror(session, conversation, message)
+        self.prioritizer.ping_if_urgent(session, conversation, customer, arrival.priority)
         self.notices.on_inbound(session, conversation, message, customer)
-        if changed:
+        if arrival.changed:
             self.outbox.refresh_card(session, conversation)
-        bound.info("conversation.customer_wrote")
+        if arrival.route == Route.NEW:
+            bound.info("conversation.opened", visibility=message.visibility)
+        else:
+            bound.info("conversation.customer_wrote")
+
+
+@dataclass(slots=True)
+class _Arrival:
+    """A message stored by the first pass, for the second."""
+
+    route: Route
+    conversation: Conversation
+    message: Message
+    customer: Customer
+    priority: PriorityResult
+    changed: bool = False
 
 
 @dataclass
 class _Page:
     """What a page of messages needs to know before it is stored, read in three queries
     rather than three for each message: which are stored already, their authors as known
-    customers, and the VIP notes of their handles (all keyed by network)."""
+    customers, and the VIP notes of their handles (all keyed by network). While it is stored,
+    the conversations it opened, by person: not in the database until the page's flush."""
 
     stored: set[tuple[str, str]]
     customers: dict[tuple[str, str], Customer]
     vip_notes: dict[tuple[str, str], str]
+    opened: defaultdict[object, list[Conversation]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
 
     @classmethod
     def read(cls, session: Session, messages: Iterable[InboundMessage]) -> _Page:
@@ -201,3 +237,28 @@ class _Page:
             for handle, note in repo.vip_notes(session, network, handles).items():
                 page.vip_notes[network, handle] = note
         return page
+
+    @staticmethod
+    def person(customer: Customer) -> object:
+        """Whose conversations these are: the linked person's, or a customer new on this page."""
+        if customer.id is None:
+            return customer
+        return customer.person_id or customer.id
+
+    def latest(self, session: Session, customer: Customer, account_id: int) -> Conversation | None:
+        """The person's latest conversation with the account, opened on this page or before.
+        Someone never seen before has none stored: for a backlog of new customers that is a
+        query a message saved."""
+        opened = self.opened.get(self.person(customer))
+        if opened:
+            return opened[-1]
+        if customer.id is None:
+            return None
+        return repo.latest_conversation_of_person(session, customer, account_id)
+
+    def contacts_since(self, session: Session, customer: Customer, since: datetime) -> int:
+        """The person's conversations opened since `since`, stored or on this page."""
+        on_page = sum(c.opened_at >= since for c in self.opened.get(self.person(customer), ()))
+        if customer.id is None:
+            return on_page
+        return repo.contacts_since(session, customer, since) + on_page

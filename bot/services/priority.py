@@ -11,7 +11,6 @@ import io
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 
 import structlog
 from sqlalchemy.orm import Session
@@ -42,25 +41,16 @@ class Prioritizer:
 
     def assess(
         self,
-        session: Session,
         conversation: Conversation,
         customer: Customer,
         message: Message,
         *,
         vip_note: str | None,
-        first_contact: bool,
+        contacts: int,
     ) -> PriorityResult:
-        """Score the conversation on the customer's latest message (inside ingest's transaction);
-        an urgent one pings the on-call agent in the channel, once. `vip_note` is the VIP list's
-        note on the customer's handle, read by the caller for a whole page; on a `first_contact`
-        the customer has no conversation but this one."""
-        now = self.context.clock.now()
-        since = now - timedelta(days=self.rules.repeat_window_days)
-        contacts = (
-            int(conversation.opened_at >= since)
-            if first_contact
-            else repo.contacts_since(session, customer, since)
-        )
+        """Score the conversation on the customer's latest message, inside ingest's
+        transaction. `vip_note` is the VIP list's note on the customer's handle and `contacts`
+        the person's conversations within the repeat window, read by the caller for a page."""
         facts = PriorityInput(
             vip_note=vip_note or customer.vip_note,
             followers=customer.followers,
@@ -72,20 +62,29 @@ class Prioritizer:
         result = score_priority(facts, self.rules)
         conversation.priority = str(result.priority)
         conversation.priority_reasons = list(result.reasons)
-        if result.priority == Priority.URGENT and conversation.urgent_pinged_at is None:
-            conversation.urgent_pinged_at = now
-            on_call = self.oncall.current(session, now).user
-            self.context.outbox.channel(
-                session,
-                conversation.slack_channel_id,
-                f"urgent:{conversation.id}",
-                UrgentConversation(
-                    customer.handle, tuple(result.reasons), on_call, name=customer.name
-                ),
-                after=conversation,
-            )
-            log.info("priority.urgent", conversation_id=conversation.id)
         return result
+
+    def ping_if_urgent(
+        self,
+        session: Session,
+        conversation: Conversation,
+        customer: Customer,
+        result: PriorityResult,
+    ) -> None:
+        """An urgent conversation pings the on-call agent in the channel, once, after its card."""
+        if result.priority != Priority.URGENT or conversation.urgent_pinged_at is not None:
+            return
+        now = self.context.clock.now()
+        conversation.urgent_pinged_at = now
+        on_call = self.oncall.current(session, now).user
+        self.context.outbox.channel(
+            session,
+            conversation.slack_channel_id,
+            f"urgent:{conversation.id}",
+            UrgentConversation(customer.handle, tuple(result.reasons), on_call, name=customer.name),
+            after=conversation,
+        )
+        log.info("priority.urgent", conversation_id=conversation.id)
 
 
 @dataclass(frozen=True)

@@ -64,8 +64,11 @@ def test_a_vip_journalist_writing_angrily_for_the_third_time_is_urgent(desk: Wor
     assert "*Urgent*: journalist, Corriere (VIP) · 48k followers · angry" in text
     assert "3rd contact this week" in text
     assert "3rd contact in 30 days" in text and "resolved by <@UANNA>" in text
-    assert "first answer due 12:15, in 14 min" in text  # urgent: a quarter of the 1 h target
+    assert "first answer due 12:15, in 15 min" in text  # urgent: a quarter of the 1 h target
     [ping] = [p for p in channel_posts(desk) if "Urgent" in p][pings_before:]
+    # The ping speaks of the conversation: it comes after the card, never before.
+    [ping_ts] = [m["ts"] for m in desk.slack.messages(CHANNEL) if m["text"] == ping]
+    assert float(desk.card_of("giulia_r")["ts"]) < float(ping_ts)
     assert "<@UBRUNO>" in ping and "@giulia_r" in ping and "3rd contact this week" in ping
     desk.mention("giulia_r", "allora?")
     pings_after = len([p for p in channel_posts(desk) if "Urgent" in p])
