@@ -33,6 +33,7 @@ from storage.db import Database
 from storage.models import OutboxJob
 
 log = structlog.get_logger(__name__)
+RECORD_BATCH = 10  # results recorded per write transaction, at most
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,16 @@ class Job:
         tried = row.attempts > 1 or row.last_error is not None
         payload = dict(row.payload)
         return cls(row.id, row.kind, row.idempotency_key, payload, row.attempts, row.lane, tried)
+
+
+@dataclass(frozen=True)
+class _Performed:
+    """A job whose call succeeded, waiting for its result to be recorded."""
+
+    job: Job
+    handler: JobHandler
+    result: dict[str, Any] | None
+    at: datetime
 
 
 class JobHandler(Protocol):
@@ -133,13 +144,20 @@ class OutboxWorker:
             if not jobs:
                 continue  # another worker took them meanwhile: look again
             leased_at = self.clock.now()
+            performed: list[_Performed] = []
             for job in jobs:
                 # The lease runs from the batch's start: renewed only once a third is used up.
                 if self.clock.now() - leased_at > self.lease / 3 and not self._renew(job):
                     log.info("outbox.lease_lost", job_id=job.id, kind=job.kind)
                     continue  # another worker took it while it waited its turn
-                self._run(job)
+                done = self._perform(job)
                 attempted += 1
+                if done is not None:
+                    performed.append(done)
+                if len(performed) == RECORD_BATCH:
+                    self._record(performed)
+                    performed = []
+            self._record(performed)
 
     def _paced(self, lane: str) -> bool:
         """Whether posts in `lane` are kept apart (Slack's channels, unless SLACK_POST_INTERVAL
@@ -174,13 +192,15 @@ class OutboxWorker:
         log.info("outbox.stopped")
 
     # --- one job -------------------------------------------------------------------------------
-    def _run(self, job: Job) -> None:
+    def _perform(self, job: Job) -> _Performed | None:
+        """Make the job's call; what it returned, to be recorded, or None when it failed (the
+        failure is recorded here)."""
         handler = self.handlers.get(job.kind)
         bound = log.bind(job_id=job.id, kind=job.kind, attempt=job.attempts)
         if handler is None:
             self._finish_failed(job, None, f"no handler for job kind {job.kind!r}")
             bound.error("outbox.unknown_kind")
-            return
+            return None
         try:
             result = handler.perform(job)
         except RateLimited as limited:
@@ -189,30 +209,56 @@ class OutboxWorker:
                 self._lane_free_at[job.lane] = retry_at
             self._retry(job, retry_at, limited.reason, count_attempt=False)
             bound.warning("outbox.rate_limited", retry_at=retry_at.isoformat())
-            return
+            return None
         except PermanentError as error:
             self._finish_failed(job, handler, error.reason)
             bound.warning("outbox.failed", reason=error.reason)
-            return
+            return None
         except (TransientError, DeliveryError) as error:
             self._retry_or_give_up(job, handler, error.reason, bound)
-            return
+            return None
         except Exception as error:  # a bug in a handler must not stop the outbox
             bound.exception("outbox.handler_crashed")
             self._retry_or_give_up(job, handler, f"{type(error).__name__}: {error}", bound)
-            return
+            return None
         now = self.clock.now()
         gap = self.pacing.get(job.lane.split(":", 1)[0]) if job.lane else None
         if job.lane and gap:
             self._lane_free_at[job.lane] = now + gap
-        with self.database.transaction() as session:
-            row = session.get(OutboxJob, job.id)
-            if row is None or not rows.held(row, job.attempts):
-                return  # lease expired and another worker took over; it records instead
-            handler.record(session, job, result, now)
-            rows.mark_done(row, now, result)
-        bound.info("outbox.done")
+        return _Performed(job, handler, result, now)
+
+    def _record(self, performed: list[_Performed]) -> None:
+        """Store what the calls returned and mark their jobs done, several in one transaction:
+        a write transaction per job made a backlog's cards wait for SQLite's lock in turn.
+        Should one job's record fail, the others are recorded one by one, as before."""
+        if not performed:
+            return
+        try:
+            with self.database.transaction() as session:
+                for done in performed:
+                    self._record_one(session, done)
+        except Exception:
+            if len(performed) == 1:
+                raise  # the loop logs it; the job's lease runs out and it is tried again
+            for done in performed:
+                try:
+                    self._record([done])
+                except Exception:
+                    log.exception("outbox.record_failed", job_id=done.job.id, kind=done.job.kind)
+            return
+        for done in performed:
+            log.info(
+                "outbox.done", job_id=done.job.id, kind=done.job.kind, attempt=done.job.attempts
+            )
         self._wake.set()  # record() may have enqueued follow-ups (a reaction after a delivery)
+
+    @staticmethod
+    def _record_one(session: Session, done: _Performed) -> None:
+        row = session.get(OutboxJob, done.job.id)
+        if row is None or not rows.held(row, done.job.attempts):
+            return  # lease expired and another worker took over; it records instead
+        done.handler.record(session, done.job, done.result, done.at)
+        rows.mark_done(row, done.at, done.result)
 
     def _renew(self, job: Job) -> bool:
         """A batch is leased at once; each job's lease restarts when its turn comes, so a
