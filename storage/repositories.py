@@ -183,6 +183,22 @@ def first_inbound(session: Session, conversation_id: int) -> Message | None:
     return session.scalar(query.order_by(Message.id).limit(1))
 
 
+def record_card(session: Session, conversation_id: int, ts: str, permalink: str | None) -> None:
+    """The card's ts on its conversation and on the message it shows (the first inbound):
+    two updates, nothing loaded, since a backlog records hundreds of cards a second."""
+    session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(slack_thread_ts=ts, slack_permalink=permalink)
+    )
+    first = (
+        select(func.min(Message.id))
+        .where(Message.conversation_id == conversation_id, Message.direction == Direction.INBOUND)
+        .scalar_subquery()
+    )
+    session.execute(update(Message).where(Message.id == first).values(slack_ts=ts))
+
+
 def first_inbound_of(session: Session, conversation_ids: list[int]) -> dict[int, Message]:
     """Each conversation's first inbound message (as first_inbound), in one query."""
     if not conversation_ids:

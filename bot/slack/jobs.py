@@ -132,12 +132,8 @@ class SlackJobHandlers:
             return None
 
     def _record_card(self, session: Session, job: Job, result: dict[str, Any]) -> None:
-        conversation = self._conversation(session, job)
-        conversation.slack_thread_ts = result["ts"]
-        conversation.slack_permalink = result.get("permalink")
-        first = repo.first_inbound(session, conversation.id)
-        if first is not None:
-            first.slack_ts = result["ts"]
+        conversation_id = _read(CardJob, job).conversation_id
+        repo.record_card(session, conversation_id, result["ts"], result.get("permalink"))
 
     def _update_card(self, job: Job) -> dict[str, Any]:
         with self.database.reading() as session:
