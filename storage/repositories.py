@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, Table, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -185,18 +185,33 @@ def first_inbound(session: Session, conversation_id: int) -> Message | None:
 
 def record_card(session: Session, conversation_id: int, ts: str, permalink: str | None) -> None:
     """The card's ts on its conversation and on the message it shows (the first inbound):
-    two updates, nothing loaded, since a backlog records hundreds of cards a second."""
-    session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation_id)
-        .values(slack_thread_ts=ts, slack_permalink=permalink)
-    )
-    first = (
-        select(func.min(Message.id))
-        .where(Message.conversation_id == conversation_id, Message.direction == Direction.INBOUND)
+    two prebuilt updates on the tables, nothing loaded, since a backlog records hundreds of
+    cards a second (building the ORM statements each time was most of their cost)."""
+    values = {"card_conversation": conversation_id, "card_ts": ts, "card_permalink": permalink}
+    session.execute(_CARD_ON_CONVERSATION, values)
+    session.execute(_CARD_ON_MESSAGE, values)
+
+
+_conversations = cast(Table, Conversation.__table__)
+_messages = cast(Table, Message.__table__)
+_CARD_ON_CONVERSATION = (
+    update(_conversations)
+    .where(_conversations.c.id == bindparam("card_conversation"))
+    .values(slack_thread_ts=bindparam("card_ts"), slack_permalink=bindparam("card_permalink"))
+)
+_CARD_ON_MESSAGE = (
+    update(_messages)
+    .where(
+        _messages.c.id
+        == select(func.min(_messages.c.id))
+        .where(
+            _messages.c.conversation_id == bindparam("card_conversation"),
+            _messages.c.direction == Direction.INBOUND,
+        )
         .scalar_subquery()
     )
-    session.execute(update(Message).where(Message.id == first).values(slack_ts=ts))
+    .values(slack_ts=bindparam("card_ts"))
+)
 
 
 def first_inbound_of(session: Session, conversation_ids: list[int]) -> dict[int, Message]:
