@@ -4,7 +4,7 @@ what else it reports (edits, deletions, reactions, answers given on the network)
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -15,6 +15,7 @@ from bot.clock import Clock
 from bot.domain.conversation import PreviousConversation, Route, route_inbound
 from bot.domain.model import Delivery, Direction, InboundMessage, NetworkEvent, Status
 from bot.domain.priority import PriorityResult
+from bot.domain.reading import Reading
 from bot.services.notices import Notices
 from bot.services.outbox import Outbox
 from bot.services.priority import Prioritizer
@@ -24,6 +25,7 @@ from storage import repositories as repo
 from storage.models import ChannelAccount, Conversation, Customer, Message
 
 log = structlog.get_logger(__name__)
+Readings = dict[tuple[str, str], Reading]  # by (network, external id)
 
 
 class Ingest:
@@ -46,16 +48,52 @@ class Ingest:
         self.clock = clock
         self.reopen_window = reopen_window
 
+    @staticmethod
+    def vips_first(session: Session, events: Sequence[NetworkEvent]) -> list[NetworkEvent]:
+        """The messages of VIPs first, then the rest, each author's in their order: a page
+        stored in several transactions then gives the outbox the VIPs' cards first."""
+        handles: defaultdict[str, set[str]] = defaultdict(set)
+        for event in events:
+            if isinstance(event, InboundMessage):
+                handles[event.network].add(event.author.handle.lower())
+        vips = {
+            (network, handle)
+            for network, names in handles.items()
+            for handle in repo.vip_notes(session, network, names)
+        }
+
+        def is_vip(event: NetworkEvent) -> bool:
+            author = event.author.handle.lower() if isinstance(event, InboundMessage) else None
+            return (event.network, author) in vips
+
+        return sorted(events, key=lambda event: not is_vip(event))  # stable
+
+    @staticmethod
+    def read(events: Iterable[NetworkEvent]) -> Readings:
+        """What the messages among `events` say: read before the transaction that stores them
+        (see bot/domain/reading.py), and given to `ingest`."""
+        return {
+            (e.network, e.external_id): Reading.of(e.text)
+            for e in events
+            if isinstance(e, InboundMessage)
+        }
+
     def ingest(
-        self, session: Session, account: ChannelAccount, events: Iterable[NetworkEvent]
+        self,
+        session: Session,
+        account: ChannelAccount,
+        events: Iterable[NetworkEvent],
+        readings: Readings | None = None,
     ) -> int:
         """Store new messages and apply the other events, in the caller's transaction; return
-        how many messages were new. A repeated delivery or poll changes nothing."""
+        how many messages were new. A repeated delivery or poll changes nothing. `readings`
+        (from `read`) saves reading the messages inside the transaction."""
         events = list(events)
         messages = sorted(
             (e for e in events if isinstance(e, InboundMessage)), key=lambda m: m.created_at
         )
         page = _Page.read(session, messages)
+        page.readings = dict(readings or {})
         arrivals: list[_Arrival] = []
         # Two passes: first the rows and what they decide (route, priority, deadlines), all
         # inserted in one flush; then what needs their ids (outbox jobs, notices, audit). A
@@ -142,14 +180,17 @@ class Ingest:
         # Priority first: it picks the response targets and the order of the Slack posts.
         previous_priority = conversation.priority
         since = now - timedelta(days=self.prioritizer.rules.repeat_window_days)
+        reading = page.readings.get((inbound.network, inbound.external_id))
+        reading = reading or Reading.of(inbound.text)
         priority = self.prioritizer.assess(
             conversation,
             customer,
             message,
             vip_note=page.vip_notes.get((inbound.network, customer.handle.lower())),
             contacts=page.contacts_since(session, customer, since),
+            reading=reading,
         )
-        arrival = _Arrival(route, conversation, message, customer, priority)
+        arrival = _Arrival(route, conversation, message, customer, priority, reading)
         if route == Route.NEW:
             self.deadlines.opened(conversation, message)
             return arrival
@@ -186,7 +227,7 @@ class Ingest:
                 )
             self.outbox.mirror(session, conversation, message)
         self.prioritizer.ping_if_urgent(session, conversation, customer, arrival.priority)
-        self.notices.on_inbound(session, conversation, message, customer)
+        self.notices.on_inbound(session, conversation, message, customer, arrival.reading)
         if arrival.changed:
             self.outbox.refresh_card(session, conversation)
         if arrival.route == Route.NEW:
@@ -204,6 +245,7 @@ class _Arrival:
     message: Message
     customer: Customer
     priority: PriorityResult
+    reading: Reading
     changed: bool = False
 
 
@@ -220,6 +262,7 @@ class _Page:
     opened: defaultdict[object, list[Conversation]] = field(
         default_factory=lambda: defaultdict(list)
     )
+    readings: Readings = field(default_factory=dict)
 
     @classmethod
     def read(cls, session: Session, messages: Iterable[InboundMessage]) -> _Page:

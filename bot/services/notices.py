@@ -19,9 +19,9 @@ import structlog
 from sqlalchemy.orm import Session
 
 from bot.domain.facts import AbuseNoted, NetiquetteHold, OutOfHoursNotSent
-from bot.domain.language import guess_language
 from bot.domain.model import Delivery, Direction, Visibility
-from bot.domain.netiquette import Verdict, assess
+from bot.domain.netiquette import Verdict
+from bot.domain.reading import Reading
 from bot.domain.templates import (
     NoticeKind,
     NoticeValues,
@@ -70,12 +70,17 @@ class Notices:
         self.netiquette_window = netiquette_window
 
     def on_inbound(
-        self, session: Session, conversation: Conversation, message: Message, customer: Customer
+        self,
+        session: Session,
+        conversation: Conversation,
+        message: Message,
+        customer: Customer,
+        reading: Reading,
     ) -> None:
+        """`reading`: what the message says (its language, whether it is abusive)."""
         now = self.context.clock.now()
         fresh = now - message.created_at <= FRESH
-        language = guess_language(message.text)
-        assessment = assess(message.text)  # both word lists: a guessed language can be wrong
+        language, assessment = reading.language, reading.netiquette
         if assessment.verdict == Verdict.ABUSE:
             reasons = "; ".join(assessment.reasons) or "abusive"
             self._abusive(session, conversation, message, customer, reasons, language, fresh, now)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bot.domain.answers import CommandError, Usage, VipAdded, VipEntry, VipList, VipRemoved
 from bot.domain.facts import UrgentConversation
 from bot.domain.priority import PriorityInput, PriorityResult, PriorityRules, score_priority
-from bot.domain.sentiment import sentiment
+from bot.domain.reading import Reading
 from bot.domain.sla import Priority
 from bot.networks.base import NetworkSpec
 from bot.services.context import Context
@@ -47,15 +47,17 @@ class Prioritizer:
         *,
         vip_note: str | None,
         contacts: int,
+        reading: Reading,
     ) -> PriorityResult:
         """Score the conversation on the customer's latest message, inside ingest's
-        transaction. `vip_note` is the VIP list's note on the customer's handle and `contacts`
-        the person's conversations within the repeat window, read by the caller for a page."""
+        transaction. `vip_note` is the VIP list's note on the customer's handle, `contacts`
+        the person's conversations within the repeat window and `reading` what the message
+        says, read by the caller for a page."""
         facts = PriorityInput(
             vip_note=vip_note or customer.vip_note,
             followers=customer.followers,
             verified=customer.verified,
-            sentiment_score=sentiment(message.text).score,
+            sentiment_score=reading.sentiment,
             text=message.text,
             contacts_in_window=contacts,
         )

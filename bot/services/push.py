@@ -117,10 +117,11 @@ class Webhooks:
         for name, events in by_account.items():
             account_id = found[name].account_id
             assert account_id is not None  # identified by _account
+            readings = self.ingest.read(events)  # outside the writer lock
             with self.context.transaction() as session:
                 row = session.get(ChannelAccount, account_id)
                 assert row is not None
-                stored += self.ingest.ingest(session, row, events)
+                stored += self.ingest.ingest(session, row, events, readings)
         outcome = f"{len(pushed)} events, {stored} new messages"
         log.info("webhook.processed", inbox_id=inbox_id, events=len(pushed), new=stored)
         return outcome
