@@ -162,7 +162,7 @@ class Carebridge:
         backlog of cards and thread messages is being posted."""
         stop = threading.Event()
         workers = [
-            self.services.worker.taking(Kinds(only=CUSTOMER_FACING)),
+            self.services.worker.taking(Kinds(only=CUSTOMER_FACING), urgent=True),
             self.services.worker.taking(Kinds(but=CUSTOMER_FACING)),
         ]
         threads = []

@@ -46,15 +46,16 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """One unit of work: committed when the block ends, rolled back if it raises."""
+    def transaction(self, *, urgent: bool = False) -> Iterator[Session]:
+        """One unit of work: committed when the block ends, rolled back if it raises. On
+        SQLite, an `urgent` one (someone waits for it) goes before queued background writers."""
         if not self.is_sqlite:
             with self._sessions.begin() as session:
                 yield session
             return
         # Re-entrant, and given up after SQLite's own timeout: a nested transaction or a writer
         # in another process then meets SQLite's busy handler and its error, as without it.
-        gated = self._writers.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        gated = self._writers.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, urgent=urgent)
         try:
             with self._sessions.begin() as session:
                 yield session
@@ -75,31 +76,38 @@ class Database:
 
 
 class FairLock:
-    """A re-entrant lock taken in the order it was asked for."""
+    """A re-entrant lock taken in the order it was asked for, except that a thread someone is
+    waiting on (an agent's answer on its way to the customer) goes before background work
+    (a backlog being stored, cards being recorded): it then waits for the holder only."""
 
     def __init__(self) -> None:
         self._changed = threading.Condition(threading.Lock())
         self._waiting: deque[object] = deque()
+        self._urgent: deque[object] = deque()
         self._owner: int | None = None
         self._depth = 0
 
-    def acquire(self, timeout: float) -> bool:
+    def acquire(self, timeout: float, *, urgent: bool = False) -> bool:
         me = threading.get_ident()
         with self._changed:
             if self._owner == me:
                 self._depth += 1
                 return True
-            turn = object()
-            self._waiting.append(turn)
+            turn, line = object(), self._urgent if urgent else self._waiting
+            line.append(turn)
             if not self._changed.wait_for(
-                lambda: self._owner is None and self._waiting[0] is turn, timeout
+                lambda: self._owner is None and self._next() is turn, timeout
             ):
-                self._waiting.remove(turn)
+                line.remove(turn)
                 self._changed.notify_all()  # the next in line may be first now
                 return False
-            self._waiting.popleft()
+            line.popleft()
             self._owner, self._depth = me, 1
             return True
+
+    def _next(self) -> object | None:
+        line = self._urgent or self._waiting
+        return line[0] if line else None
 
     def release(self) -> None:
         with self._changed:

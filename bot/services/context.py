@@ -78,9 +78,10 @@ class Context:
     notify: Callable[[], None] = field(default=lambda: None)  # wakes the outbox worker
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A unit of work; once committed, the outbox looks at what it enqueued right away."""
-        with self.database.transaction() as session:
+    def transaction(self, *, urgent: bool = False) -> Iterator[Session]:
+        """A unit of work; once committed, the outbox looks at what it enqueued right away.
+        `urgent`: someone waits for it (see Database.transaction)."""
+        with self.database.transaction(urgent=urgent) as session:
             yield session
         self.notify()
 

@@ -37,7 +37,7 @@ class Replies:
         # Ask Slack (or the cache) outside the transaction: a slow lookup must not hold the
         # database, and a failed one (AccessUnknown) must not store anything.
         member = self.access.is_member(user, channel)
-        with self.context.transaction() as session:
+        with self.context.transaction(urgent=True) as session:  # an answer on its way
             conversation = repo.conversation_by_thread(session, channel, thread_ts)
             if conversation is None:
                 return None

@@ -90,6 +90,7 @@ class OutboxWorker:
         lease: timedelta = timedelta(seconds=30),
         batch: int = 20,
         kinds: rows.Kinds | None = None,
+        urgent: bool = False,
     ) -> None:
         self.database = database
         self.handlers = dict(handlers)
@@ -101,11 +102,14 @@ class OutboxWorker:
         self.batch = batch
         self.kinds = kinds
         self._lane_free_at: dict[str, datetime] = {}
+        # A worker of what customers wait for (answers): its writes go before background ones.
+        self.urgent = urgent
         self._wake = threading.Event()
 
-    def taking(self, kinds: rows.Kinds) -> OutboxWorker:
+    def taking(self, kinds: rows.Kinds, *, urgent: bool = False) -> OutboxWorker:
         """A worker like this one for only some kinds of job, to run in a thread of its own:
-        answers to customers then never wait behind a batch of Slack posts and renders."""
+        answers to customers then never wait behind a batch of Slack posts and renders (and,
+        `urgent`, their writes not behind queued background ones)."""
         return OutboxWorker(
             self.database,
             self.handlers,
@@ -114,6 +118,7 @@ class OutboxWorker:
             lease=self.lease,
             batch=self.batch,
             kinds=kinds,
+            urgent=urgent,
         )
 
     def notify(self) -> None:
@@ -139,7 +144,7 @@ class OutboxWorker:
                 )
             if not chosen:
                 return attempted
-            with self.database.transaction() as session:
+            with self.database.transaction(urgent=self.urgent) as session:
                 jobs = [Job.of(row) for row in rows.lease(session, chosen, now, self.lease)]
             if not jobs:
                 continue  # another worker took them meanwhile: look again
@@ -234,7 +239,7 @@ class OutboxWorker:
         if not performed:
             return
         try:
-            with self.database.transaction() as session:
+            with self.database.transaction(urgent=self.urgent) as session:
                 for done in performed:
                     self._record_one(session, done)
         except Exception:
@@ -263,7 +268,7 @@ class OutboxWorker:
     def _renew(self, job: Job) -> bool:
         """A batch is leased at once; each job's lease restarts when its turn comes, so a
         long batch does not outlive its leases and a crash strands a job for one lease only."""
-        with self.database.transaction() as session:
+        with self.database.transaction(urgent=self.urgent) as session:
             return rows.renew_lease(session, job.id, job.attempts, self.clock.now() + self.lease)
 
     def _retry_or_give_up(self, job: Job, handler: JobHandler, reason: str, bound: Any) -> None:
@@ -276,14 +281,14 @@ class OutboxWorker:
         bound.info("outbox.retry", reason=reason, retry_at=retry_at.isoformat())
 
     def _retry(self, job: Job, at: datetime, reason: str, *, count_attempt: bool = True) -> None:
-        with self.database.transaction() as session:
+        with self.database.transaction(urgent=self.urgent) as session:
             row = session.get(OutboxJob, job.id)
             if row is not None and rows.held(row, job.attempts):
                 rows.mark_retry(row, at, reason, count_attempt=count_attempt)
 
     def _finish_failed(self, job: Job, handler: JobHandler | None, reason: str) -> None:
         now = self.clock.now()
-        with self.database.transaction() as session:
+        with self.database.transaction(urgent=self.urgent) as session:
             row = session.get(OutboxJob, job.id)
             if row is None or not rows.held(row, job.attempts):
                 return

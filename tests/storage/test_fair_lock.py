@@ -13,7 +13,7 @@ from storage.db import FairLock
 
 def _until_queued(lock: FairLock, count: int) -> None:
     deadline = time.monotonic() + 5
-    while len(lock._waiting) < count:
+    while len(lock._waiting) + len(lock._urgent) < count:
         assert time.monotonic() < deadline, "the waiting thread never queued"
         time.sleep(0.001)
 
@@ -58,3 +58,27 @@ def test_it_is_re_entrant_and_gives_up_after_the_timeout() -> None:
     assert outcome == [False, True]
     with pytest.raises(RuntimeError):
         lock.release()  # held by the other thread now
+
+
+def test_an_urgent_writer_goes_before_queued_background_writers_but_waits_for_the_holder() -> None:
+    lock, order = FairLock(), []
+    assert lock.acquire(timeout=1)  # the poller, storing a page
+
+    def writer(name: str, urgent: bool) -> None:
+        assert lock.acquire(timeout=5, urgent=urgent)
+        order.append(name)
+        lock.release()
+
+    threads = []
+    for count, (name, urgent) in enumerate(
+        [("next page", False), ("card recorded", False), ("answer", True), ("delivery", True)],
+        start=1,
+    ):
+        threads.append(threading.Thread(target=writer, args=(name, urgent)))
+        threads[-1].start()
+        _until_queued(lock, count)
+    order.append("page stored")
+    lock.release()
+    for thread in threads:
+        thread.join()
+    assert order == ["page stored", "answer", "delivery", "next page", "card recorded"]
