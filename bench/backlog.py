@@ -2,21 +2,22 @@
 
 Run:  .venv/bin/python bench/backlog.py [--mentions 5000] [--transport http|socket]
       [--replicas 1] [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
-      [--limit-posts --vips 5]
+      [--limit-posts --vips 5] [--answer-every 0.5]
 
 The emulators run in a process of their own (bench/emulators.py) with `--mentions` mentions
 waiting; then the bot starts as `carebridge run` starts it (`python -m bot run`, Slack's pacing
 lifted with SLACK_POST_INTERVAL=0s unless --limit-posts models Slack's real limit), `--replicas`
-of it on PostgreSQL. While it mirrors the backlog, /healthz is asked every 50 ms and a Slack
-event (agents chatting in a thread) is delivered every 100 ms. Printed: the time from the first
-mentions page to the last card and the messages per second; the first card's delay after the
-first page; the latencies of /healthz and of Slack's acknowledgements (p50, p99, max) and any
-503; "database is locked" in the logs; the 429s Slack answered; and, with Slack unlimited, the
-same X and Slack calls made by a minimal script with the same SDKs, and the ratio. With
---limit-posts, the time against Slack's floor (one post a second after a burst of three). With
---vips N, the newest N mentions are written by handles put on the VIP list before the bot
-starts, and it prints where their cards came among all cards and when the first came after
-the first mentions page. It measures; it asserts nothing.
+of it on PostgreSQL. While it mirrors the backlog, /healthz is asked every 50 ms, a Slack
+event (agents chatting in a thread) is delivered every 100 ms, and an agent answers a posted
+card's thread every `--answer-every` seconds. Printed: the time from the first mentions page to
+the last card and the messages per second; the first card's delay after the first page; the
+latencies of /healthz and of Slack's acknowledgements (p50, p99, max) and any 503; how long an
+answer took from leaving Slack to reaching X; "database is locked" in the logs; the 429s Slack
+answered; and, with Slack unlimited, the same X and Slack calls made by a minimal script with
+the same SDKs, and the ratio. With --limit-posts, the time against Slack's floor (one post a
+second after a burst of three). With --vips N, the newest N mentions are written by handles put
+on the VIP list before the bot starts, and it prints where their cards came among all cards and
+when the first came after the first mentions page. It measures; it asserts nothing.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -63,6 +65,9 @@ def main() -> None:
     parser.add_argument("--limit-posts", action="store_true", help="Slack's ~1 post/s/channel")
     parser.add_argument("--vips", type=int, default=0, help="the last mentions are VIPs'")
     parser.add_argument("--no-minimal", action="store_true", help="skip the minimal script")
+    parser.add_argument(
+        "--answer-every", type=float, default=0.5, help="seconds between agents' answers (0: none)"
+    )
     args = parser.parse_args()
     if args.replicas > 1 and not args.database_url:
         parser.error("replicas share a PostgreSQL database: give --database-url")
@@ -81,6 +86,8 @@ def main() -> None:
         ("/healthz answers other than 200", str(figures["health_failures"])),
         (f"Slack acks ({args.transport}) p50 / p99 / max", _ms(figures["acks"])),
         ("acks missed or over 3 s", str(figures["ack_failures"])),
+        ("answers: agent's message to X p50 / p99 / max", _ms(figures["answers"])),
+        ("answers that never reached X", f"{figures['unanswered']} of {figures['asked']}"),
         ('"database is locked" in the logs', str(figures["locked"])),
         ("429s from Slack", str(figures["limited"])),
     ]
@@ -163,12 +170,19 @@ def run_bot(urls: dict[str, Any], args: argparse.Namespace, database_url: str) -
     health_failures: list[int] = []
     acks: list[float] = []
     ack_failures: list[int] = []
+    answers: dict[str, float] = {}  # token -> when the agent's message left Slack (wall clock)
     probes = [
         threading.Thread(target=_probe_health, args=(ports[0], stop, health, health_failures)),
         threading.Thread(
             target=_probe_acks, args=(urls, ports[0], args.transport, stop, acks, ack_failures)
         ),
     ]
+    if args.answer_every > 0:
+        probe = threading.Thread(
+            target=_probe_answers,
+            args=(urls, ports[0], args.transport, args.answer_every, stop, answers),
+        )
+        probes.append(probe)
     try:
         _wait_healthy(ports[0])
         for probe in probes:
@@ -180,6 +194,9 @@ def run_bot(urls: dict[str, Any], args: argparse.Namespace, database_url: str) -
             if len(stats["cards_posted_at"]) >= args.mentions:
                 break
             time.sleep(0.5)
+        stop.set()
+        time.sleep(2.0)  # the last answers' way to X
+        stats = requests.get(stats_url, timeout=10).json()
     finally:
         stop.set()
         for probe in probes:
@@ -194,7 +211,16 @@ def run_bot(urls: dict[str, Any], args: argparse.Namespace, database_url: str) -
     first_page = min(stats["mention_pages_at"])
     seconds = (max(cards) - first_page) if cards else float("nan")
     locked = sum(Path(log.name).read_text().count("database is locked") for log in logs)
+    reached = {
+        token: at
+        for text, at in stats["replies_at"].items()
+        for token in [text[text.rfind("[") :]]
+        if token in answers
+    }
     return {
+        "answers": [reached[token] - sent for token, sent in answers.items() if token in reached],
+        "unanswered": len(answers) - len(reached),
+        "asked": len(answers),
         "cards": len(cards),
         "seconds": seconds,
         "rate": len(cards) / seconds if cards else 0.0,
@@ -252,6 +278,49 @@ def _probe_acks(
         took.append(seconds)
         if not ok or seconds > 3:
             bad.append(1)
+
+
+def _probe_answers(
+    urls: dict[str, Any],
+    port: int,
+    transport: str,
+    every: float,
+    stop: threading.Event,
+    sent: dict[str, float],
+) -> None:
+    """An agent answers a posted card's thread every `every` seconds: the bot claims the
+    conversation and replies on X. Each answer carries a token, so the X emulator's record of
+    the reply says when it arrived; the time it left Slack is noted here (the same wall clock)."""
+    sender = SlackEventSender(f"http://127.0.0.1:{port}/slack/events", SIGNING_SECRET)
+    envelope_url = urls["slack"].replace("/api/", "/bench/envelope")
+    slack = WebClient(token="xoxb-sandbox", base_url=urls["slack"])
+    answered: set[str] = set()
+    while not stop.wait(every):
+        history = slack.conversations_history(channel="CSUPPORT", limit=200)
+        cards = [m["ts"] for m in history["messages"] if m.get("blocks")]
+        fresh = [ts for ts in cards if ts not in answered]
+        if not fresh:
+            continue
+        card = fresh[-1]
+        answered.add(card)
+        token = f"[a{len(sent)}]"
+        text = f"Thanks for writing, we are checking your order now {token}"
+        event = sender.message_event("UANNA", text, "CSUPPORT", f"{time.time():.6f}", card)
+        sent[token] = time.time()
+        if transport == "http":
+            # As Slack does: an answer other than 200 (a card posted but not recorded yet) is
+            # delivered again, up to three times; the wait counts in the answer's latency.
+            event_id = f"Ev{uuid.uuid4().hex[:12].upper()}"
+            for retry in range(4):
+                if sender.event(event, event_id=event_id, retry_num=retry or None).ok:
+                    break
+                time.sleep(1.0)
+        else:
+            requests.post(
+                envelope_url,
+                json={"type": "events_api", "payload": sender.envelope(event)},
+                timeout=60,
+            )
 
 
 def minimal_script(urls: dict[str, Any], mentions: int) -> float:

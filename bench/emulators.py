@@ -7,7 +7,8 @@ Prints one JSON line (the emulators' URLs, the app token, the VIPs' handles), th
 its standard input closes. Besides the Slack Web API, the Slack emulator answers:
 
 - `GET /bench/stats`: chat.postMessage calls, the 429s answered, the moments (wall clock) of
-  the first mentions page served and of each card posted, and the VIPs' cards' positions;
+  the first mentions page served, of each card posted and of each reply tweet received (by its
+  text), and the VIPs' cards' positions;
 - `POST /bench/envelope` with a JSON body `{"type", "payload"}`: sends a Socket Mode envelope to
   the bot and answers when it is acknowledged, with how long that took.
 """
@@ -53,7 +54,10 @@ class BenchSlack(SlackEmulator):
 class BenchX(XEmulator):
     def stats(self) -> dict[str, Any]:
         pages = [r.received_at for r in self.requests if r.path.endswith("/mentions")]
-        return {"mention_pages_at": pages}
+        tweets = [r for r in self.requests if r.method == "POST" and r.path == "/2/tweets"]
+        # Agents' answers as they reached X, by their text: the benchmark tags each with a token.
+        replies = {str(r.json().get("text", "")): r.received_at for r in tweets}
+        return {"mention_pages_at": pages, "replies_at": replies}
 
 
 def main() -> None:
