@@ -46,12 +46,33 @@ class Exchange:
 
 
 @dataclass(frozen=True, slots=True)
+class Tally:
+    """Response clocks measured against their targets (see the module docstring), and met."""
+
+    met: int = 0
+    measured: int = 0
+
+    @classmethod
+    def of(
+        cls, exchanges: Iterable[Exchange], resolved_at: datetime | None, now: datetime
+    ) -> Tally:
+        met = measured = 0
+        for exchange in exchanges:
+            judged = _judged(exchange, resolved_at, now)
+            measured += judged is not None
+            met += judged is True
+        return cls(met, measured)
+
+
+@dataclass(frozen=True, slots=True)
 class ConversationFacts:
     conversation_id: int
     opened_at: datetime
     assignee: str | None  # Slack user id of the owner
     first: Exchange  # the opening message and the first response
-    next: tuple[Exchange, ...]  # customer follow-ups that restarted the clock
+    # The customer's follow-ups that restarted the clock, counted: a busy month has ~600,000 of
+    # them, which storage tallies in one aggregate query (bot/services/stats.py) by the same rule.
+    next: Tally
     resolved_at: datetime | None
     agent_messages: int  # answers delivered to the customer
 
@@ -117,8 +138,8 @@ def figures(conversations: Sequence[ConversationFacts], now: datetime) -> Figure
         opened=len(conversations),
         answered=len(first_waits),
         first_within_target=_within_target([(c.first, c.resolved_at) for c in conversations], now),
-        next_within_target=_within_target(
-            [(e, c.resolved_at) for c in conversations for e in c.next], now
+        next_within_target=_share(
+            sum(c.next.met for c in conversations), sum(c.next.measured for c in conversations)
         ),
         first_response_median=median(first_waits),
         first_response_p90=percentile(first_waits, 0.9),
@@ -190,16 +211,20 @@ def _within_target(
     exchanges: Sequence[tuple[Exchange, datetime | None]], now: datetime
 ) -> float | None:
     """Share of measured exchanges answered by their due time (see the module docstring)."""
-    met = measured = 0
-    for exchange, resolved_at in exchanges:
-        if exchange.due_at is None:
-            continue  # no target to meet or miss
-        if exchange.answered_at is not None:
-            measured += 1
-            met += exchange.answered_at <= exchange.due_at
-        elif exchange.due_at <= _clock_stop(resolved_at, now):
-            measured += 1  # overdue and unanswered: a miss, whatever happens next
-    return _share(met, measured)
+    tally = [_judged(exchange, resolved_at, now) for exchange, resolved_at in exchanges]
+    return _share(sum(t is True for t in tally), sum(t is not None for t in tally))
+
+
+def _judged(exchange: Exchange, resolved_at: datetime | None, now: datetime) -> bool | None:
+    """Whether the exchange met its target; None while it cannot be judged (no target, or
+    still running within it)."""
+    if exchange.due_at is None:
+        return None  # no target to meet or miss
+    if exchange.answered_at is not None:
+        return exchange.answered_at <= exchange.due_at
+    if exchange.due_at <= _clock_stop(resolved_at, now):
+        return False  # overdue and unanswered: a miss, whatever happens next
+    return None
 
 
 def _first_response_judged(conversation: ConversationFacts, now: datetime) -> bool:

@@ -11,6 +11,7 @@ from bot.domain.kpis import (
     ConversationFacts,
     Exchange,
     Figures,
+    Tally,
     compute_kpis,
     daily_series,
     median,
@@ -52,13 +53,14 @@ def conversation(
     agent_messages: int = 1,
     follow_ups: tuple[Exchange, ...] = (),
 ) -> ConversationFacts:
+    resolved_at = None if resolved_after is None else first.asked_at + resolved_after
     return ConversationFacts(
         conversation_id=cid,
         opened_at=first.asked_at,
         assignee=assignee,
         first=first,
-        next=follow_ups,
-        resolved_at=None if resolved_after is None else first.asked_at + resolved_after,
+        next=Tally.of(follow_ups, resolved_at, NOW),
+        resolved_at=resolved_at,
         agent_messages=agent_messages,
     )
 

@@ -87,6 +87,56 @@ def test_kpis_of_a_known_morning(office: World) -> None:
     assert "'bad' is not a period" in care(office, "UCARLA", "stats bad")
 
 
+def test_next_response_targets_judge_follow_ups_once_answered_or_overdue(office: World) -> None:
+    def answer(user: str, handle: str, text: str) -> None:
+        office.reply_in_thread(user, text, office.card_of(handle)["ts"])
+        office.settle()
+
+    minute = timedelta(minutes=1)
+    office.mention("giulia_r", "parcel stuck")  # 10:00
+    office.advance(5 * minute)
+    answer("UANNA", "giulia_r", "On it!")
+    office.advance(5 * minute)
+    office.mention("giulia_r", "any news?")  # 10:10, due 10:40
+    office.advance(20 * minute)
+    answer("UANNA", "giulia_r", "Tomorrow.")  # 10:30: met
+    office.mention("tom_h", "box crushed")
+    office.advance(minute)
+    answer("UBRUNO", "tom_h", "Sorry Tom!")
+    office.advance(minute)
+    office.mention("tom_h", "so what now?")  # 10:32, due 11:02
+    office.advance(3 * minute)
+    office.mention("giulia_r", "which time tomorrow?")  # 10:35, due 11:05: never answered
+    office.advance(40 * minute)
+    answer("UBRUNO", "tom_h", "A new one is on its way.")  # 11:15: late
+    office.mention("sara_p", "wrong size")
+    office.advance(minute)
+    answer("UANNA", "sara_p", "We will swap it.")
+    office.advance(minute)
+    office.mention("sara_p", "and the receipt?")  # 11:17, due 11:47, then resolved: the clock stops
+    office.advance(3 * minute)
+    office.press("UANNA", blocks.RESOLVE, office.slack.message(office.card_of("sara_p")["ts"]))
+    office.settle()
+    office.mention("marco_b", "charged twice")
+    office.advance(minute)
+    answer("UBRUNO", "marco_b", "Checking.")
+    office.advance(minute)
+    office.mention("marco_b", "twice!")  # 11:22, due 11:52: never answered
+    office.advance(30 * minute)  # 11:52: Sara's would be overdue too, had she not been resolved
+    office.mention("luca_v", "hello")
+    office.advance(minute)
+    answer("UANNA", "luca_v", "Hi Luca!")
+    office.advance(minute)
+    office.mention("luca_v", "where is it?")  # 11:54, due 12:24: still running, not judged yet
+    office.advance(minute)
+
+    team = office.app.services.stats.report(office.clock.now() - timedelta(days=1)).team
+    assert (team.opened, team.answered) == (5, 5)
+    assert team.first_within_target == 1.0
+    # Giulia's first follow-up met; Tom's answered late; Giulia's second and Marco's overdue.
+    assert team.next_within_target == 1 / 4
+
+
 def test_stats_are_answered_after_the_acknowledgement_privately(office: World) -> None:
     acknowledged = office.events.slash_command("UCARLA", "/care", "stats 30d", CHANNEL)
     assert "Counting" in acknowledged.text and "Carebridge stats" not in acknowledged.text
