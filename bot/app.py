@@ -285,6 +285,7 @@ def build_services(
     members = ChannelMembers(slack, clock)
     access = Access(
         is_member=members.is_member,
+        refresh=members.refresh,
         is_lead=lead_checker(settings.slack_leads, UserGroups(slack, clock)),
     )
     context = Context(database, outbox, clock, accounts, notify=notifier)
@@ -366,6 +367,7 @@ def build_services(
         moderation=moderation,
         notifier=notifier,
         housekeeping=Housekeeping(context, settings.outbox_retention),
+        access=access,
     )
 
 

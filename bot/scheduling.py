@@ -27,6 +27,7 @@ from storage.leadership import Leadership
 
 log = structlog.get_logger(__name__)
 SAFETY_INTERVAL = timedelta(seconds=30)
+MEMBERS_INTERVAL = timedelta(seconds=25)  # under half of ChannelMembers' one-minute cache
 LEADERSHIP_INTERVAL = timedelta(seconds=5)  # a dead leader is replaced within this (+ a poll)
 NEVER_SKIP: dict[str, Any] = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
 
@@ -72,6 +73,20 @@ class Timers:
         )
         self.start_deadlines()
         self.arm_handoff()
+        # Every replica keeps its own view of who is in the support channels: renewed ahead of
+        # its expiry, so an agent's answer never waits for Slack to list them.
+        self.scheduler.add_job(
+            self.refresh_members,
+            IntervalTrigger(seconds=MEMBERS_INTERVAL.total_seconds()),
+            id="channel_members",
+            **NEVER_SKIP,
+        )
+
+    def refresh_members(self) -> None:
+        try:
+            self.services.access.refresh(self.services.accounts.support_channels())
+        except Exception:  # the next run tries again; the scheduler must keep running
+            log.exception("channel_members.crashed")
 
     def start_polling(self) -> None:
         """One job per polled account, at its own pace: a slow or failing account holds up no

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -37,6 +37,8 @@ class Access:
 
     is_member: Callable[[str, str], bool] = field(default=lambda _user, _channel: True)
     is_lead: Callable[[str], bool] = field(default=lambda _: False)
+    # Renews what `is_member` keeps of these channels before it expires (the scheduler calls it).
+    refresh: Callable[[Iterable[str]], None] = field(default=lambda _channels: None)
 
     def standing(self, user: str, channel: str, *, lead: bool = False) -> Standing:
         """What Slack says of `user`, asked before a write transaction begins: a slow Slack

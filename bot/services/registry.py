@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from bot.domain.facts import Fact
 from bot.services.accounts import Accounts
-from bot.services.context import Context, Notifier
+from bot.services.context import Access, Context, Notifier
 from bot.services.conversations import Conversations
 from bot.services.customers import Customers
 from bot.services.housekeeping import Housekeeping
@@ -47,6 +47,7 @@ class Services:
     moderation: Moderation
     notifier: Notifier
     housekeeping: Housekeeping
+    access: Access
 
     @property
     def accounts(self) -> Accounts:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.sandbox.loopback import Fault
+from bot.scheduling import Timers
 from bot.services.outbox import CUSTOMER_FACING
 from bot.slack import blocks
 from storage import repositories as repo
@@ -242,6 +243,26 @@ def test_an_answer_waits_for_slack_to_say_who_is_a_member_instead_of_being_refus
     [sent] = bot.x.sent_tweets
     assert sent["text"].endswith("On it, sorry for the wait")
     assert sent["request_json"]["reply"]["in_reply_to_tweet_id"] == tweet["id"]
+
+
+def test_the_channel_members_are_renewed_ahead_so_an_answer_never_waits_to_list_them(
+    bot: Harness,
+) -> None:
+    _, card = open_mention(bot)
+    bot.reply_in_thread("UANNA", "On it!", card["ts"])  # the first answer lists the members
+    bot.settle()
+    listed = len(bot.slack.calls("conversations.members"))
+    timers = Timers(bot.app.settings, bot.app.services, bot.clock)
+    for _ in range(4):  # two minutes of the scheduler's renewals, twice the cache's life
+        bot.clock.advance(timedelta(seconds=30))
+        timers.refresh_members()
+    renewed = len(bot.slack.calls("conversations.members"))
+    assert renewed == listed + 4
+    bot.reply_in_thread("UANNA", "It is on its way.", card["ts"])
+    bot.settle()
+    assert len(bot.slack.calls("conversations.members")) == renewed  # answered from the list
+    [first, second] = bot.x.sent_tweets
+    assert first["text"].endswith("On it!") and second["text"].endswith("It is on its way.")
 
 
 def test_an_answer_goes_out_while_a_backlog_of_cards_waits_for_slack(bot: Harness) -> None:
