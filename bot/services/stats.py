@@ -195,12 +195,8 @@ def _follow_ups(chosen: Select[int], now: datetime) -> Select[int, Any, Any]:
     """Each conversation's follow-ups tallied as bot/domain/kpis.py's Tally does: a response
     clock with a due time is measured once answered, or once overdue while the conversation
     was open (resolving stops it), and met when answered by its due time. The opening message
-    is the first response's clock, not a follow-up: the first stored, as on the card."""
-    openings = (
-        select(func.min(Message.id))
-        .where(Message.conversation_id.in_(chosen), Message.direction == Direction.INBOUND)
-        .group_by(Message.conversation_id)
-    )
+    is the first response's clock, not a follow-up: the one written when the conversation was
+    opened (its time is the conversation's; finding the first stored read the messages twice)."""
     at = literal(now, Conversation.resolved_at.type)
     stop = case((Conversation.resolved_at < at, Conversation.resolved_at), else_=at)
     answered = Message.responded_at.is_not(None)
@@ -213,7 +209,7 @@ def _follow_ups(chosen: Select[int], now: datetime) -> Select[int, Any, Any]:
             Message.conversation_id.in_(chosen),
             Message.direction == Direction.INBOUND,
             Message.response_due_at.is_not(None),
-            Message.id.not_in(openings),
+            Message.created_at != Conversation.opened_at,
         )
         .group_by(Message.conversation_id)
     )
