@@ -300,8 +300,11 @@ def _probe_answers(
     answered: set[str] = set()
     while not stop.wait(every) and len(sent) < MAX_ANSWERS:
         history = slack.conversations_history(channel="CSUPPORT", limit=200)
+        # A card at least a second old, as a person would answer: a younger one may not be
+        # recorded yet, and the bot asks Slack to deliver the answer again (a second later).
+        settled = time.time() - 1.0
         cards = [m["ts"] for m in history["messages"] if m.get("blocks")]
-        fresh = [ts for ts in cards if ts not in answered]
+        fresh = [ts for ts in cards if ts not in answered and float(ts) < settled]
         if not fresh:
             continue
         card = fresh[-1]
