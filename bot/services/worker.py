@@ -151,6 +151,12 @@ class OutboxWorker:
             leased_at = self.clock.now()
             performed: list[_Performed] = []
             for job in jobs:
+                # Results are recorded by ten, or before each further call once the batch has
+                # used a third of its lease (Slack is slow): a result left unrecorded could
+                # outlive its job's lease, and another worker repeat the job.
+                if performed and self.clock.now() - leased_at > self.lease / 3:
+                    self._record(performed)
+                    performed = []
                 # The lease runs from the batch's start: renewed only once a third is used up.
                 if self.clock.now() - leased_at > self.lease / 3 and not self._renew(job):
                     log.info("outbox.lease_lost", job_id=job.id, kind=job.kind)

@@ -8,11 +8,13 @@ from datetime import timedelta
 
 import pytest
 from slack_bolt.error import BoltError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.sandbox.loopback import Fault
 from bot.sandbox.world import running_world
+from bot.services import outbox
 from bot.services.delivery import DeliverToCustomer
+from bot.services.worker import Job
 from bot.slack import blocks
 from storage.models import OutboxJob
 from tests.e2e.conftest import CHANNEL, Harness
@@ -333,3 +335,33 @@ def test_a_replica_that_never_polled_learns_the_brand_account_before_replying(
         replica.settle()
     assert [t["text"] for t in x_emulator.sent_tweets] == ["On its way"]
     assert "white_check_mark" in slack_emulator.message(answer["ts"], CHANNEL)["reactions"]
+
+
+def test_results_of_a_slow_batch_are_recorded_before_their_leases_could_run_out(
+    slack_emulator, x_emulator, database_url, clock
+) -> None:
+    env = {"SLACK_POST_INTERVAL": "0s"}  # three cards in one leased batch
+    with running_world(database_url, clock, slack=slack_emulator, x=x_emulator, env=env) as world:
+        for n in range(3):
+            world.x.add_user(f"customer{n}", f"Customer {n}")
+            world.x.post_tweet(f"customer{n}", f"@acmecare question {n}")
+        world.poll()
+        worker = world.app.services.worker
+        handler = worker.handlers[outbox.POST_CARD]
+        perform, done_before = handler.perform, []
+
+        def slow_slack(job: Job) -> dict | None:
+            with world.app.database.reading() as session:
+                done_before.append(
+                    session.scalar(select(func.count()).where(OutboxJob.status == "done"))
+                )
+            result = perform(job)
+            clock.advance(worker.lease / 3 + timedelta(seconds=1))  # each post this slow
+            return result
+
+        handler.perform = slow_slack  # type: ignore[method-assign]
+        world.run_due()
+        # Each card's result was recorded before the next post began: none waited for the
+        # batch's end while its lease ran out.
+        assert done_before == [0, 1, 2]
+        assert len(world.cards()) == 3
