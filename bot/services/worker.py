@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -102,8 +103,7 @@ class OutboxWorker:
         self.batch = batch
         self.kinds = kinds
         self._lane_free_at: dict[str, datetime] = {}
-        # A worker of what customers wait for (answers): its writes go before background ones.
-        self.urgent = urgent
+        self.urgent = urgent  # a worker of what customers wait for (answers): see _transaction
         self._wake = threading.Event()
 
     def taking(self, kinds: rows.Kinds, *, urgent: bool = False) -> OutboxWorker:
@@ -144,21 +144,22 @@ class OutboxWorker:
                 )
             if not chosen:
                 return attempted
-            with self.database.transaction(urgent=self.urgent) as session:
+            with self._transaction() as session:
                 jobs = [Job.of(row) for row in rows.lease(session, chosen, now, self.lease)]
             if not jobs:
                 continue  # another worker took them meanwhile: look again
             leased_at = self.clock.now()
             performed: list[_Performed] = []
             for job in jobs:
-                # Results are recorded by ten, or before each further call once the batch has
-                # used a third of its lease (Slack is slow): a result left unrecorded could
-                # outlive its job's lease, and another worker repeat the job.
-                if performed and self.clock.now() - leased_at > self.lease / 3:
+                # The lease runs from the batch's start: once a third is used up (Slack is
+                # slow), each job's is renewed at its turn, and the results so far recorded
+                # first, as one left unrecorded could outlive its job's lease and another
+                # worker repeat the job. Until then results are recorded by ten.
+                late = self.clock.now() - leased_at > self.lease / 3
+                if late and performed:
                     self._record(performed)
                     performed = []
-                # The lease runs from the batch's start: renewed only once a third is used up.
-                if self.clock.now() - leased_at > self.lease / 3 and not self._renew(job):
+                if late and not self._renew(job):
                     log.info("outbox.lease_lost", job_id=job.id, kind=job.kind)
                     continue  # another worker took it while it waited its turn
                 done = self._perform(job)
@@ -169,6 +170,10 @@ class OutboxWorker:
                     self._record(performed)
                     performed = []
             self._record(performed)
+
+    def _transaction(self) -> AbstractContextManager[Session]:
+        # The customer-facing worker's writes go before queued background ones (storage.db).
+        return self.database.transaction(urgent=self.urgent)
 
     def _paced(self, lane: str) -> bool:
         """Whether posts in `lane` are kept apart (Slack's channels, unless SLACK_POST_INTERVAL
@@ -245,7 +250,7 @@ class OutboxWorker:
         if not performed:
             return
         try:
-            with self.database.transaction(urgent=self.urgent) as session:
+            with self._transaction() as session:
                 for done in performed:
                     self._record_one(session, done)
         except Exception:
@@ -274,7 +279,7 @@ class OutboxWorker:
     def _renew(self, job: Job) -> bool:
         """A batch is leased at once; each job's lease restarts when its turn comes, so a
         long batch does not outlive its leases and a crash strands a job for one lease only."""
-        with self.database.transaction(urgent=self.urgent) as session:
+        with self._transaction() as session:
             return rows.renew_lease(session, job.id, job.attempts, self.clock.now() + self.lease)
 
     def _retry_or_give_up(self, job: Job, handler: JobHandler, reason: str, bound: Any) -> None:
@@ -287,14 +292,14 @@ class OutboxWorker:
         bound.info("outbox.retry", reason=reason, retry_at=retry_at.isoformat())
 
     def _retry(self, job: Job, at: datetime, reason: str, *, count_attempt: bool = True) -> None:
-        with self.database.transaction(urgent=self.urgent) as session:
+        with self._transaction() as session:
             row = session.get(OutboxJob, job.id)
             if row is not None and rows.held(row, job.attempts):
                 rows.mark_retry(row, at, reason, count_attempt=count_attempt)
 
     def _finish_failed(self, job: Job, handler: JobHandler | None, reason: str) -> None:
         now = self.clock.now()
-        with self.database.transaction(urgent=self.urgent) as session:
+        with self._transaction() as session:
             row = session.get(OutboxJob, job.id)
             if row is None or not rows.held(row, job.attempts):
                 return
