@@ -137,10 +137,10 @@ def figures(conversations: Sequence[ConversationFacts], now: datetime) -> Figure
     return Figures(
         opened=len(conversations),
         answered=len(first_waits),
-        first_within_target=_within_target([(c.first, c.resolved_at) for c in conversations], now),
-        next_within_target=_share(
-            sum(c.next.met for c in conversations), sum(c.next.measured for c in conversations)
+        first_within_target=_within_target(
+            Tally.of((c.first,), c.resolved_at, now) for c in conversations
         ),
+        next_within_target=_within_target(c.next for c in conversations),
         first_response_median=median(first_waits),
         first_response_p90=percentile(first_waits, 0.9),
         first_response_business_median=median(business_waits),
@@ -207,12 +207,12 @@ def median(values: Sequence[timedelta]) -> timedelta | None:
     return (ordered[middle - 1] + ordered[middle]) / 2
 
 
-def _within_target(
-    exchanges: Sequence[tuple[Exchange, datetime | None]], now: datetime
-) -> float | None:
-    """Share of measured exchanges answered by their due time (see the module docstring)."""
-    tally = [_judged(exchange, resolved_at, now) for exchange, resolved_at in exchanges]
-    return _share(sum(t is True for t in tally), sum(t is not None for t in tally))
+def _within_target(tallies: Iterable[Tally]) -> float | None:
+    """Share of measured response clocks answered by their due time (see the module docstring)."""
+    met = measured = 0
+    for tally in tallies:
+        met, measured = met + tally.met, measured + tally.measured
+    return _share(met, measured)
 
 
 def _judged(exchange: Exchange, resolved_at: datetime | None, now: datetime) -> bool | None:
