@@ -93,7 +93,7 @@ class Ingest:
             (e for e in events if isinstance(e, InboundMessage)), key=lambda m: m.created_at
         )
         page = _Page.read(session, messages)
-        page.readings = dict(readings or {})
+        page.readings = readings or {}
         arrivals: list[_Arrival] = []
         # Two passes: first the rows and what they decide (route, priority, deadlines), all
         # inserted in one flush; then what needs their ids (outbox jobs, notices, audit). A

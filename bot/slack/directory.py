@@ -74,22 +74,20 @@ class ChannelMembers:
             cached = self._cached.get(channel)
         if cached is not None and now - cached[0] < self.ttl:
             return cached[1]
-        return self._fetch(channel, cached)
+        return self._fetch(channel)
 
     def refresh(self, channels: Iterable[str]) -> None:
         """Ask Slack again before the lists expire (the scheduler does, every half TTL), so an
         agent's answer or click never waits for conversations.members; once a minute one did,
         up to a second while Slack was busy with a backlog's cards."""
         for channel in channels:
-            with self._lock:
-                cached = self._cached.get(channel)
             with suppress(AccessUnknown):
-                self._fetch(channel, cached)
+                self._fetch(channel)
 
-    def _fetch(
-        self, channel: str, cached: tuple[datetime, frozenset[str]] | None
-    ) -> frozenset[str]:
+    def _fetch(self, channel: str) -> frozenset[str]:
         now = self.clock.now()
+        with self._lock:
+            cached = self._cached.get(channel)
         try:
             users: set[str] = set()
             for page in self.client.conversations_members(channel=channel, limit=200):
