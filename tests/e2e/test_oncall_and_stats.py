@@ -88,11 +88,19 @@ def test_kpis_of_a_known_morning(office: World) -> None:
 
 
 def test_next_response_targets_judge_follow_ups_once_answered_or_overdue(office: World) -> None:
+    minute = timedelta(minutes=1)
+
     def answer(user: str, handle: str, text: str) -> None:
         office.reply_in_thread(user, text, office.card_of(handle)["ts"])
         office.settle()
 
-    minute = timedelta(minutes=1)
+    def answered_at_once(handle: str, text: str, user: str, reply: str) -> None:
+        """A customer writes; an agent answers a minute later; a minute passes."""
+        office.mention(handle, text)
+        office.advance(minute)
+        answer(user, handle, reply)
+        office.advance(minute)
+
     office.mention("giulia_r", "parcel stuck")  # 10:00
     office.advance(5 * minute)
     answer("UANNA", "giulia_r", "On it!")
@@ -100,33 +108,21 @@ def test_next_response_targets_judge_follow_ups_once_answered_or_overdue(office:
     office.mention("giulia_r", "any news?")  # 10:10, due 10:40
     office.advance(20 * minute)
     answer("UANNA", "giulia_r", "Tomorrow.")  # 10:30: met
-    office.mention("tom_h", "box crushed")
-    office.advance(minute)
-    answer("UBRUNO", "tom_h", "Sorry Tom!")
-    office.advance(minute)
+    answered_at_once("tom_h", "box crushed", "UBRUNO", "Sorry Tom!")
     office.mention("tom_h", "so what now?")  # 10:32, due 11:02
     office.advance(3 * minute)
     office.mention("giulia_r", "which time tomorrow?")  # 10:35, due 11:05: never answered
     office.advance(40 * minute)
     answer("UBRUNO", "tom_h", "A new one is on its way.")  # 11:15: late
-    office.mention("sara_p", "wrong size")
-    office.advance(minute)
-    answer("UANNA", "sara_p", "We will swap it.")
-    office.advance(minute)
+    answered_at_once("sara_p", "wrong size", "UANNA", "We will swap it.")
     office.mention("sara_p", "and the receipt?")  # 11:17, due 11:47, then resolved: the clock stops
     office.advance(3 * minute)
     office.press("UANNA", blocks.RESOLVE, office.slack.message(office.card_of("sara_p")["ts"]))
     office.settle()
-    office.mention("marco_b", "charged twice")
-    office.advance(minute)
-    answer("UBRUNO", "marco_b", "Checking.")
-    office.advance(minute)
+    answered_at_once("marco_b", "charged twice", "UBRUNO", "Checking.")
     office.mention("marco_b", "twice!")  # 11:22, due 11:52: never answered
     office.advance(30 * minute)  # 11:52: Sara's would be overdue too, had she not been resolved
-    office.mention("luca_v", "hello")
-    office.advance(minute)
-    answer("UANNA", "luca_v", "Hi Luca!")
-    office.advance(minute)
+    answered_at_once("luca_v", "hello", "UANNA", "Hi Luca!")
     office.mention("luca_v", "where is it?")  # 11:54, due 12:24: still running, not judged yet
     office.advance(minute)
 
