@@ -188,6 +188,10 @@ def conversation_row(shape: Shape, n: int, account_id: int, now: datetime) -> di
     else:
         sla_state, alert_at = "warning", deadline
     inbound = sum(shape.inbound(k, n) for k in range(n))
+    # What services.sla.Deadlines.answered keeps: the follow-ups' clocks answered, and in time;
+    # the first wait in business time (the bench sets no BUSINESS_HOURS: always open).
+    clocks = [(m["response_due_at"], m["responded_at"]) for m in message_rows(shape, n)][1:]
+    answered = [(due, at) for due, at in clocks if due is not None and at is not None]
     return {
         "id": shape.number,
         "account_id": account_id,
@@ -204,6 +208,11 @@ def conversation_row(shape: Shape, n: int, account_id: int, now: datetime) -> di
         "last_inbound_at": shape.sent_at(n - 1, n),
         "first_response_at": first_at,
         "first_response_due_at": first_due,
+        "first_response_business_seconds": (
+            None if first_at is None else (first_at - shape.opened_at).total_seconds()
+        ),
+        "follow_ups_answered": len(answered),
+        "follow_ups_met": sum(at <= due for due, at in answered),
         "next_response_due_at": next_due,
         "next_alert_at": alert_at,
         "netiquette_hold": shape.on_hold,

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     LargeBinary,
@@ -121,6 +122,12 @@ class Conversation(Base):
     first_response_at: Mapped[datetime | None]
     first_response_due_at: Mapped[datetime | None]
     next_response_due_at: Mapped[datetime | None]
+    # Kept as answers come, so that `/care stats` reads a month of figures from this table
+    # alone (services.sla.Deadlines.answered): the first wait in the account's business time
+    # as it stood then (None before revision 0009), and the follow-ups answered, and in time.
+    first_response_business_seconds: Mapped[float | None] = mapped_column(Float)
+    follow_ups_answered: Mapped[int] = mapped_column(default=0, server_default="0")
+    follow_ups_met: Mapped[int] = mapped_column(default=0, server_default="0")
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(32))
     dm_invited_at: Mapped[datetime | None]
@@ -189,6 +196,9 @@ Index(
 )
 
 
+WAITING = text("response_due_at IS NOT NULL AND responded_at IS NULL")
+
+
 class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
@@ -196,6 +206,17 @@ class Message(Base):
         UniqueConstraint("network", "external_id"),
         UniqueConstraint("conversation_id", "slack_ts"),
         Index("ix_messages_conversation_created", "conversation_id", "created_at"),
+        # The customer messages still waiting for an answer: few, whatever the history; with
+        # what `/care stats` asks of them, so that it reads the index alone.
+        Index(
+            "ix_messages_waiting",
+            "conversation_id",
+            "response_due_at",
+            "created_at",
+            "direction",
+            postgresql_where=WAITING,
+            sqlite_where=WAITING,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,12 +1,15 @@
-"""Weekly care figures: response times, targets met, resolution, per team and per agent.
+"""Care figures: response times, targets met, resolution, per team and per agent.
 
-Pure functions over plain facts about conversations (built elsewhere from storage). Rules:
+Storage counts what a period holds by the rules below (storage/kpi_queries.py, in aggregate
+queries: a month is ~100,000 conversations and ~600,000 customer messages); the functions here
+turn those counts and durations into figures. Rules:
 
 - A conversation belongs to a window when it was *opened* in `[since, until)`; everything about it
   (answers, resolution) counts with it, even when that happened after `until`.
 - A response clock is *measured* against its target when it has a due time and either was answered
   or is overdue: its due time passed before `now` (or before the conversation was resolved, which
   stops the clock). A clock still running within its target is not judged yet: it may still make it.
+  The first response has one clock; each customer follow-up that restarted the clock has its own.
 - *Never answered* is judged the same way: a conversation without a first response counts once its
   first response is overdue or it was resolved without one; one opened minutes ago, still within
   its target (or with no target and not resolved), is left out of the share's denominator too, so a
@@ -19,30 +22,14 @@ Pure functions over plain facts about conversations (built elsewhere from storag
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import TypeVar
 
 T = TypeVar("T", timedelta, float, int)
+M = TypeVar("M", timedelta, float)
 _TICK = timedelta(microseconds=1)  # `until` is exclusive: its last instant is one tick before
-
-
-# Slotted: a month of a busy team is ~100,000 conversations and ~600,000 exchanges in memory at
-# once, and a __dict__ each took the bot's peak from ~200 to ~275 MB.
-@dataclass(frozen=True, slots=True)
-class Exchange:
-    """A customer message that started a response clock, and its answer."""
-
-    asked_at: datetime
-    answered_at: datetime | None
-    due_at: datetime | None
-    business_wait: timedelta | None  # business-time wait until answered; None if unanswered
-
-    @property
-    def wait(self) -> timedelta | None:
-        """Wall-clock wait until the answer, or None while unanswered."""
-        return None if self.answered_at is None else self.answered_at - self.asked_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,29 +39,39 @@ class Tally:
     met: int = 0
     measured: int = 0
 
-    @classmethod
-    def of(
-        cls, exchanges: Iterable[Exchange], resolved_at: datetime | None, now: datetime
-    ) -> Tally:
-        met = measured = 0
-        for exchange in exchanges:
-            judged = _judged(exchange, resolved_at, now)
-            measured += judged is not None
-            met += judged is True
-        return cls(met, measured)
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(self.met + other.met, self.measured + other.measured)
 
 
-@dataclass(frozen=True, slots=True)
-class ConversationFacts:
-    conversation_id: int
-    opened_at: datetime
-    assignee: str | None  # Slack user id of the owner
-    first: Exchange  # the opening message and the first response
-    # The customer's follow-ups that restarted the clock, counted: a busy month has ~600,000 of
-    # them, which storage tallies in one aggregate query (bot/services/stats.py) by the same rule.
-    next: Tally
-    resolved_at: datetime | None
-    agent_messages: int  # answers delivered to the customer
+@dataclass(frozen=True)
+class Sample:
+    """What storage counted for one scope (the team, or one agent's conversations), by the
+    rules of the module docstring. Durations are in seconds: a month holds ~70,000 waits."""
+
+    opened: int = 0
+    first: Tally = Tally()  # the first responses' clocks
+    next: Tally = Tally()  # the follow-ups' clocks
+    judged: int = 0  # conversations whose first response is settled, given or not
+    never_answered: int = 0  # of those, the ones without a first response
+    resolved: int = 0
+    answers_when_resolved: int = 0  # answers delivered in the resolved ones
+    first_waits: list[float] = field(default_factory=list)  # wall-clock, of the answered ones
+    business_waits: list[float] = field(default_factory=list)  # in business time
+    resolutions: list[float] = field(default_factory=list)  # opened to resolved
+
+    def __add__(self, other: Sample) -> Sample:
+        return Sample(
+            self.opened + other.opened,
+            self.first + other.first,
+            self.next + other.next,
+            self.judged + other.judged,
+            self.never_answered + other.never_answered,
+            self.resolved + other.resolved,
+            self.answers_when_resolved + other.answers_when_resolved,
+            self.first_waits + other.first_waits,
+            self.business_waits + other.business_waits,
+            self.resolutions + other.resolutions,
+        )
 
 
 @dataclass(frozen=True)
@@ -89,7 +86,7 @@ class Figures:
     first_response_business_p90: timedelta | None
     resolution_median: timedelta | None
     never_answered: float | None  # share of judged conversations with no first response
-    exchanges_to_close: float | None  # mean agent_messages per resolved conversation
+    exchanges_to_close: float | None  # mean answers per resolved conversation
 
 
 @dataclass(frozen=True)
@@ -107,58 +104,46 @@ class DailyPoint:
     first_response_median: timedelta | None
 
 
-def compute_kpis(
-    facts: Iterable[ConversationFacts], since: datetime, until: datetime, now: datetime
-) -> KpiReport:
-    """Figures for conversations opened in `[since, until)`, for the team and each assignee."""
-    selected = [f for f in facts if since <= f.opened_at < until]
-    by_agent: dict[str, list[ConversationFacts]] = {}
-    for conversation in selected:
-        if conversation.assignee:
-            by_agent.setdefault(conversation.assignee, []).append(conversation)
+def kpi_report(samples: Mapping[str | None, Sample], since: datetime, until: datetime) -> KpiReport:
+    """The team's figures and each assignee's, from the samples by assignee (None: nobody)."""
+    team = sum(samples.values(), Sample())
+    agents = sorted(agent for agent in samples if agent)
     return KpiReport(
         since=since,
         until=until,
-        team=figures(selected, now),
-        per_agent={agent: figures(by_agent[agent], now) for agent in sorted(by_agent)},
+        team=figures(team),
+        per_agent={agent: figures(samples[agent]) for agent in agents},
     )
 
 
-def figures(conversations: Sequence[ConversationFacts], now: datetime) -> Figures:
+def figures(sample: Sample) -> Figures:
     """The figures of one scope (the team, or one agent's conversations)."""
-    first_waits = [c.first.wait for c in conversations if c.first.wait is not None]
-    business_waits = [
-        c.first.business_wait
-        for c in conversations
-        if c.first.answered_at is not None and c.first.business_wait is not None
-    ]
-    resolved = [c for c in conversations if c.resolved_at is not None]
-    judged = [c for c in conversations if _first_response_judged(c, now)]
+    waits, business = sample.first_waits, sample.business_waits
     return Figures(
-        opened=len(conversations),
-        answered=len(first_waits),
-        first_within_target=_within_target(
-            Tally.of((c.first,), c.resolved_at, now) for c in conversations
-        ),
-        next_within_target=_within_target(c.next for c in conversations),
-        first_response_median=median(first_waits),
-        first_response_p90=percentile(first_waits, 0.9),
-        first_response_business_median=median(business_waits),
-        first_response_business_p90=percentile(business_waits, 0.9),
-        resolution_median=median(
-            [c.resolved_at - c.opened_at for c in resolved if c.resolved_at is not None]
-        ),
-        never_answered=_share(sum(c.first.answered_at is None for c in judged), len(judged)),
+        opened=sample.opened,
+        answered=len(waits),
+        first_within_target=_share(sample.first.met, sample.first.measured),
+        next_within_target=_share(sample.next.met, sample.next.measured),
+        first_response_median=_duration(median(waits)),
+        first_response_p90=_duration(percentile(waits, 0.9)),
+        first_response_business_median=_duration(median(business)),
+        first_response_business_p90=_duration(percentile(business, 0.9)),
+        resolution_median=_duration(median(sample.resolutions)),
+        never_answered=_share(sample.never_answered, sample.judged),
         exchanges_to_close=(
-            sum(c.agent_messages for c in resolved) / len(resolved) if resolved else None
+            sample.answers_when_resolved / sample.resolved if sample.resolved else None
         ),
     )
 
 
 def daily_series(
-    facts: Iterable[ConversationFacts], since: datetime, until: datetime, zone: tzinfo
+    openings: Iterable[tuple[datetime, float | None]],
+    since: datetime,
+    until: datetime,
+    zone: tzinfo,
 ) -> list[DailyPoint]:
-    """One point per local day touching `[since, until)`, days without conversations included.
+    """One point per local day touching `[since, until)`, days without conversations included,
+    from each conversation's opening time and wall-clock first wait in seconds (None: none yet).
 
     A conversation counts on the local day it was opened; the median is of the wall-clock first
     response of that day's answered conversations.
@@ -169,15 +154,15 @@ def daily_series(
     last_day = (until - _TICK).astimezone(zone).date()
     days = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
     opened: dict[date, int] = dict.fromkeys(days, 0)
-    waits: dict[date, list[timedelta]] = {day: [] for day in days}
-    for conversation in facts:
-        if not since <= conversation.opened_at < until:
+    waits: dict[date, list[float]] = {day: [] for day in days}
+    for opened_at, wait in openings:
+        if not since <= opened_at < until:
             continue
-        day = conversation.opened_at.astimezone(zone).date()
+        day = opened_at.astimezone(zone).date()
         opened[day] += 1
-        if conversation.first.wait is not None:
-            waits[day].append(conversation.first.wait)
-    return [DailyPoint(day, opened[day], median(waits[day])) for day in days]
+        if wait is not None:
+            waits[day].append(wait)
+    return [DailyPoint(day, opened[day], _duration(median(waits[day]))) for day in days]
 
 
 def percentile(values: Sequence[T], q: float) -> T | None:
@@ -196,8 +181,8 @@ def percentile(values: Sequence[T], q: float) -> T | None:
     return ordered[max(rank, 1) - 1]
 
 
-def median(values: Sequence[timedelta]) -> timedelta | None:
-    """The median duration (mean of the two middle ones for an even count), or None if empty."""
+def median(values: Sequence[M]) -> M | None:
+    """The median (mean of the two middle ones for an even count), or None if empty."""
     if not values:
         return None
     ordered = sorted(values)
@@ -207,38 +192,11 @@ def median(values: Sequence[timedelta]) -> timedelta | None:
     return (ordered[middle - 1] + ordered[middle]) / 2
 
 
-def _within_target(tallies: Iterable[Tally]) -> float | None:
-    """Share of measured response clocks answered by their due time (see the module docstring)."""
-    met = measured = 0
-    for tally in tallies:
-        met, measured = met + tally.met, measured + tally.measured
-    return _share(met, measured)
-
-
-def _judged(exchange: Exchange, resolved_at: datetime | None, now: datetime) -> bool | None:
-    """Whether the exchange met its target; None while it cannot be judged (no target, or
-    still running within it)."""
-    if exchange.due_at is None:
-        return None  # no target to meet or miss
-    if exchange.answered_at is not None:
-        return exchange.answered_at <= exchange.due_at
-    if exchange.due_at <= _clock_stop(resolved_at, now):
-        return False  # overdue and unanswered: a miss, whatever happens next
-    return None
-
-
-def _first_response_judged(conversation: ConversationFacts, now: datetime) -> bool:
-    """Whether it is settled that this conversation got, or did not get, a first response."""
-    first = conversation.first
-    if first.answered_at is not None or conversation.resolved_at is not None:
-        return True
-    return first.due_at is not None and first.due_at <= now
-
-
-def _clock_stop(resolved_at: datetime | None, now: datetime) -> datetime:
-    """Where an unanswered clock stopped: at resolution, or still running now."""
-    return now if resolved_at is None else min(resolved_at, now)
-
-
 def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
+
+
+def _duration(seconds: float | None) -> timedelta | None:
+    """Seconds as a duration, to the millisecond: SQLite's arithmetic on times is exact to
+    about 50 microseconds, and a wait of 10 min should read as 10 min, not 9:59.99995."""
+    return None if seconds is None else timedelta(seconds=round(seconds, 3))

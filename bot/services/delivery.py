@@ -183,7 +183,6 @@ class DeliverToCustomer:
             self._show_notice(session, message, now)
             return
         conversation.outbound_count += 1
-        conversation.first_response_at = conversation.first_response_at or now
         self.deadlines.answered(session, conversation, now)
         if conversation.status == Status.OPEN:
             conversation.status = Status.WAITING_ON_CUSTOMER

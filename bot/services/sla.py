@@ -107,10 +107,22 @@ class Deadlines:
         self._restart(conversation)
 
     def answered(self, session: Session, conversation: Conversation, at: datetime) -> None:
-        """A delivered answer stops the clock; none starts until the customer writes again."""
+        """A delivered answer stops the clock; none starts until the customer writes again.
+
+        It also keeps what `/care stats` reads (bot/services/stats.py): the first wait in
+        business time, and the follow-ups answered (every customer message with a clock but
+        the opening one), and answered in time."""
+        if conversation.first_response_at is None:
+            conversation.first_response_at = at
+            calendar = self.policy_for(conversation).calendar
+            wait = calendar.between(conversation.opened_at, at)
+            conversation.first_response_business_seconds = wait.total_seconds()
         conversation.next_response_due_at = None
         for message in repo.waiting_for_response(session, conversation.id):
             message.responded_at = at
+            if message.created_at != conversation.opened_at:
+                conversation.follow_ups_answered += 1
+                conversation.follow_ups_met += at <= (message.response_due_at or at)
         self._restart(conversation)
 
     def resumed(self, session: Session, conversation: Conversation, now: datetime) -> None:

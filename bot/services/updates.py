@@ -100,7 +100,6 @@ class Updates:
         session.add(message)
         session.flush()
         conversation.outbound_count += 1
-        conversation.first_response_at = conversation.first_response_at or at
         self.deadlines.answered(session, conversation, at)
         if conversation.status == Status.OPEN:
             conversation.status = Status.WAITING_ON_CUSTOMER

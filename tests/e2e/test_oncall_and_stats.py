@@ -87,6 +87,19 @@ def test_kpis_of_a_known_morning(office: World) -> None:
     assert "'bad' is not a period" in care(office, "UCARLA", "stats bad")
 
 
+def test_the_first_wait_in_business_time_is_kept_when_answered(office: World) -> None:
+    office.advance(timedelta(hours=7, minutes=50))  # Monday 17:50 in Rome, closing at 18:00
+    office.mention("giulia_r", "parcel stuck")
+    office.advance(timedelta(hours=15, minutes=20))  # Tuesday 09:10
+    office.reply_in_thread("UANNA", "Good morning, on it!", office.card_of("giulia_r")["ts"])
+    office.settle()
+    office.app.services.hours.set("mon-sun 00:00-24:00", "UCARLA")  # kept: not recomputed
+
+    team = office.app.services.stats.report(office.clock.now() - timedelta(days=1)).team
+    assert team.first_response_median == timedelta(hours=15, minutes=20)
+    assert team.first_response_business_median == timedelta(minutes=20)
+
+
 def test_next_response_targets_judge_follow_ups_once_answered_or_overdue(office: World) -> None:
     minute = timedelta(minutes=1)
 
