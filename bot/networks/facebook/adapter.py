@@ -2,9 +2,8 @@
 to comments, hiding comments, and the lookups that fill in what Meta's webhooks leave out.
 
 Nothing is polled: Meta pushes comments and messages to the webhook (`webhook.py`), so
-`streams` is empty. Every call goes through one `requests.Session` with the Page token in the
-Authorization header (never in a URL, so no URL in a log or an exception carries it) and a
-timeout; `graph.translate()` turns Meta's refusals into the domain's delivery errors.
+`streams` is empty. Every call goes through `meta.graph.GraphClient` with the Page token, which
+turns Meta's refusals into the domain's delivery errors.
 """
 
 from __future__ import annotations
@@ -17,14 +16,13 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-import requests
 import structlog
 
 from bot.clock import Clock
 from bot.domain.delivery import DeliveryError, PermanentError, TransientError
 from bot.domain.model import InboundMessage, SentMessage, Visibility
 from bot.networks.base import AccountIdentity, Batch
-from bot.networks.facebook.graph import AlreadyReplied, NotReachable, Refusals, translate
+from bot.networks.meta.graph import AlreadyReplied, GraphClient, NotReachable, Refusals
 
 log = structlog.get_logger(__name__)
 
@@ -68,9 +66,7 @@ class FacebookChannel:
         self.page_id = page_id
         self.clock = clock
         self.timeout = timeout
-        self._token = page_access_token
-        self._session = requests.Session()
-        self._session.headers["Authorization"] = f"Bearer {page_access_token}"
+        self._graph = GraphClient(graph_url, page_access_token, clock, timeout, "Facebook")
         self._names: OrderedDict[str, str] = OrderedDict()  # psid -> "first last"
         self._names_lock = threading.Lock()
 
@@ -315,23 +311,7 @@ class FacebookChannel:
         body: dict[str, Any] | None = None,
         refusals: Refusals | None = None,
     ) -> dict[str, Any]:
-        try:
-            response = self._session.request(
-                method, f"{self.graph_url}/{path}", params=params, json=body, timeout=self.timeout
-            )
-        except requests.RequestException as error:  # refused, reset, timed out, cut short
-            raise TransientError(f"Facebook could not be reached while {doing}") from error
-        if not response.ok:
-            raise translate(
-                response, doing, now=self.clock.now(), token=self._token, refusals=refusals
-            )
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = None
-        if not isinstance(answer, dict):
-            raise TransientError(f"Facebook sent an unreadable answer while {doing}")
-        return answer
+        return self._graph.call(method, path, doing, params=params, body=body, refusals=refusals)
 
 
 def _node(external_id: str) -> str:

@@ -26,7 +26,7 @@ from bot.networks.base import AccountConfig, Hiding, PrivateReplies
 from bot.networks.facebook import doctor
 from bot.networks.facebook.adapter import UNKNOWN_NAME, FacebookChannel
 from bot.networks.facebook.emulator import SANDBOX_PAGE, GraphEmulator, graph_fault
-from bot.networks.facebook.graph import AlreadyReplied, NotReachable
+from bot.networks.meta.graph import AlreadyReplied, NotReachable
 from bot.sandbox.loopback import Fault
 
 PAGE = SANDBOX_PAGE["page_id"]

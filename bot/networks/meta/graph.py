@@ -1,4 +1,5 @@
-"""What the Graph API's refusals mean to Carebridge.
+"""The Graph API as Carebridge calls it (Facebook Pages and Instagram accounts alike), and what
+its refusals mean.
 
 Meta answers a refused call with `{"error": {"message", "type", "code", "error_subcode",
 "fbtrace_id"}}` (see shared/fixtures/meta/graph/) and reports rate-limit usage in headers.
@@ -18,6 +19,7 @@ from typing import Any
 
 import requests
 
+from bot.clock import Clock
 from bot.domain.delivery import (
     CredentialsRefused,
     DeliveryError,
@@ -62,6 +64,8 @@ class Refusals:
     outside_window: str = "Facebook no longer allows this answer: the time to answer has passed"
     # Code 10 without a known subcode: a permission the app lacks (the Human Agent tag).
     not_permitted: str | None = None
+    network: str = "Facebook"  # whose refusal it is, in the reasons
+    private_name: str = "Messenger"  # what its private messages are called
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,7 @@ def translate(
 ) -> DeliveryError:
     """The delivery error for a Graph API answer that is not a success."""
     refusals = refusals or Refusals()
+    network = refusals.network
     status = response.status_code
     try:
         error = GraphError.of(response.json())
@@ -104,37 +109,88 @@ def translate(
         error = None
     if error is None:
         if status >= 500:
-            return TransientError(f"Facebook answered {status} while {doing}")
-        return TransientError(f"Facebook sent an unreadable answer ({status}) while {doing}")
+            return TransientError(f"{network} answered {status} while {doing}")
+        return TransientError(f"{network} sent an unreadable answer ({status}) while {doing}")
     detail = scrub(error.message, token) or f"error {error.code}"
     if error.code in RATE_LIMIT_CODES:
-        return RateLimited(f"Facebook rate limit while {doing}: {detail}", regain_at(response, now))
+        return RateLimited(
+            f"{network} rate limit while {doing}: {detail}", regain_at(response, now)
+        )
     if error.code in CREDENTIAL_CODES:
         return CredentialsRefused(
-            f"Facebook refused the Page access token while {doing}: it has expired, was "
+            f"{network} refused the Page access token while {doing}: it has expired, was "
             "revoked or is mistyped"
         )
     if (error.code, error.subcode) == OUTSIDE_WINDOW:
         if refusals.messenger_window is not None:
-            return OutsideWindow("Messenger", refusals.messenger_window, None)
+            return OutsideWindow(refusals.private_name, refusals.messenger_window, None)
         return NotReachable(refusals.outside_window)
+    private = refusals.private_name
     if ALREADY_REPLIED in (error.code, error.subcode):
         return AlreadyReplied(
-            "This comment already has a private reply, and Facebook allows only one: continue "
-            "in Messenger once the customer writes, or reply publicly"
+            f"This comment already has a private reply, and {network} allows only one: "
+            f"continue in {private} once the customer writes, or reply publicly"
         )
     if error.code == NOT_AVAILABLE:
         return NotReachable(
-            "This person isn't available on Messenger right now (they may have blocked the "
-            "Page or left Facebook)"
+            f"This person isn't available on {private} right now (they may have blocked the "
+            f"account or left {network})"
         )
     if (error.code, error.subcode) == NO_MATCHING_USER:
-        return NotReachable("Messenger knows no such person for this Page")
+        return NotReachable(f"{private} knows no such person for this account")
     if error.code == 10 and refusals.not_permitted is not None:
         return PermanentError(refusals.not_permitted)
     if error.code in TEMPORARY_CODES or error.transient or status >= 500:
-        return TransientError(f"Facebook had a temporary problem while {doing}: {detail}")
-    return PermanentError(f"Facebook refused ({status}) while {doing}: {detail}")
+        return TransientError(f"{network} had a temporary problem while {doing}: {detail}")
+    return PermanentError(f"{network} refused ({status}) while {doing}: {detail}")
+
+
+class GraphClient:
+    """Calls to the Graph API with one token: in the Authorization header (never in a URL, so
+    no URL in a log or an exception carries it), with a timeout, refusals translated."""
+
+    def __init__(
+        self, graph_url: str, token: str, clock: Clock, timeout: float, network: str
+    ) -> None:
+        self.graph_url = graph_url.rstrip("/")  # with the version: https://graph.../v25.0
+        self.clock = clock
+        self.timeout = timeout
+        self.network = network
+        self._token = token
+        self._session = requests.Session()
+        self._session.headers["Authorization"] = f"Bearer {token}"
+
+    def __repr__(self) -> str:  # never the token
+        return f"GraphClient({self.graph_url!r})"
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        doing: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+        refusals: Refusals | None = None,
+    ) -> dict[str, Any]:
+        try:
+            response = self._session.request(
+                method, f"{self.graph_url}/{path}", params=params, json=body, timeout=self.timeout
+            )
+        except requests.RequestException as error:  # refused, reset, timed out, cut short
+            raise TransientError(f"{self.network} could not be reached while {doing}") from error
+        if not response.ok:
+            refusals = refusals or Refusals(network=self.network)
+            raise translate(
+                response, doing, now=self.clock.now(), token=self._token, refusals=refusals
+            )
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            raise TransientError(f"{self.network} sent an unreadable answer while {doing}")
+        return answer
 
 
 def regain_at(response: requests.Response, now: datetime) -> datetime | None:
