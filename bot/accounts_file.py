@@ -76,8 +76,12 @@ def accounts_from_environment(
         ways = "; or ".join(f"{', '.join(_required_env(spec))} for {spec.label}" for spec in specs)
         problems.add(f"no brand account is configured: set {ways} (or set ACCOUNTS_FILE)")
     for spec in specs:
-        present = [s for s in spec.settings if s.required and s.env and _env(env, s.env)]
-        wanted = bool(present)
+        # Wanted when a setting of its own is set: Instagram shares Facebook's Page token and
+        # the Meta app's secrets, which alone say nothing about which products are used.
+        shared = {s.env for other in specs if other is not spec for s in other.settings}
+        wanted = any(
+            s.required and s.env and s.env not in shared and _env(env, s.env) for s in spec.settings
+        )
         values: dict[str, Any] = {}
         for setting in spec.settings:
             text = _env(env, setting.env) if setting.env else None

@@ -53,6 +53,7 @@ class Registry:
 
 def builtin() -> list[NetworkSpec]:
     from bot.networks.facebook import FACEBOOK
+    from bot.networks.instagram import INSTAGRAM
     from bot.networks.x import X
 
-    return [X, FACEBOOK]
+    return [X, FACEBOOK, INSTAGRAM]

@@ -35,18 +35,20 @@ FOUND_PER_PAGE = 100  # how far back find_sent looks: an earlier attempt is minu
 # (an id from a tampered payload, "../me") must never become a Graph path.
 _NODE_ID = re.compile(r"[0-9]{1,32}(?:_[0-9]{1,32})?")
 
-_STANDARD_WINDOW = Refusals(messenger_window=timedelta(hours=24))
+_STANDARD_WINDOW = Refusals(messenger_window=timedelta(hours=24), network="Facebook")
 _HUMAN_AGENT_WINDOW = Refusals(
     messenger_window=timedelta(days=7),
     not_permitted=(
         "Facebook refused the Human Agent tag: the Page's app is not approved for it (apply "
         "for the Human Agent permission in the Meta app, or turn META_HUMAN_AGENT off)"
     ),
+    network="Facebook",
 )
 _PRIVATE_REPLY_WINDOW = Refusals(
     outside_window=(
         "Facebook allows a private reply only within 7 days of the comment: reply publicly instead"
-    )
+    ),
+    network="Facebook",
 )
 
 

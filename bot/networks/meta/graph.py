@@ -64,7 +64,7 @@ class Refusals:
     outside_window: str = "Facebook no longer allows this answer: the time to answer has passed"
     # Code 10 without a known subcode: a permission the app lacks (the Human Agent tag).
     not_permitted: str | None = None
-    network: str = "Facebook"  # whose refusal it is, in the reasons
+    network: str = "Meta"  # whose refusal it is, in the reasons (the network using the API)
     private_name: str = "Messenger"  # what its private messages are called
 
 
