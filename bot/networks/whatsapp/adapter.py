@@ -1,0 +1,259 @@
+"""A WhatsApp business number through the Cloud API: answers to customers, template messages
+that reopen a conversation, the number's own description, and the customers' media.
+
+Nothing is polled (Meta pushes messages to the webhook, `webhook.py`) and nothing is public.
+Every call goes through one `requests.Session` with the access token in the Authorization
+header (never in a URL, so no URL in a log or an exception carries it), retries of what never
+reached Meta, and a timeout; `cloud.translate()` turns Meta's refusals into the domain's
+delivery errors (131047, the closed 24-hour window, into `ReengagementRequired`).
+
+WhatsApp has no search of the messages a business sent, so `find_sent` finds nothing: an
+attempt whose answer was lost (a timeout after sending) is sent again, and the customer may see
+it twice. The outbox records every answer it hears in the same transaction that marks the job
+done, so only that unknown outcome can double. Each message carries Carebridge's marker as
+`biz_opaque_callback_data`, which Meta returns in the message's status webhooks: reading those
+(`webhook.delivery_statuses`) is how a future service could tell a lost answer from a lost
+message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+import structlog
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from bot.clock import Clock
+from bot.domain.delivery import PermanentError, TransientError
+from bot.domain.model import InboundMessage, SentMessage
+from bot.networks.base import AccountIdentity, Batch
+from bot.networks.whatsapp.cloud import ReengagementRequired, translate
+
+log = structlog.get_logger(__name__)
+
+__all__ = ["PhoneNumber", "ReengagementRequired", "WhatsAppChannel"]
+
+MARKER_LIMIT = 512  # Meta's limit of biz_opaque_callback_data
+MEDIA_LIMIT = 100 * 1024 * 1024  # the largest document WhatsApp carries
+# Hosts a media url of Meta's may point at; the token goes nowhere else.
+MEDIA_HOSTS = ("fbsbx.com", "facebook.com", "whatsapp.net", "fbcdn.net")
+_NODE_ID = re.compile(r"[0-9]{1,32}")  # phone number and media ids
+# A customer: their wa_id (the phone number, digits), or a business-scoped user id such as
+# "US.13491208655302741918" where Meta hides the number.
+_RECIPIENT = re.compile(r"[0-9]{5,20}|[A-Z]{2}\.[0-9]{5,40}")
+
+
+@dataclass(frozen=True)
+class PhoneNumber:
+    """The business number as Meta describes it."""
+
+    id: str
+    display_phone_number: str
+    verified_name: str
+    quality_rating: str  # GREEN, YELLOW, RED, or UNKNOWN for a new number
+
+
+class WhatsAppChannel:
+    streams: tuple[str, ...] = ()  # Meta pushes by webhook
+
+    def __init__(
+        self,
+        *,
+        graph_url: str,
+        phone_number_id: str,
+        access_token: str,
+        clock: Clock,
+        timeout: float = 10.0,
+    ) -> None:
+        self.graph_url = graph_url.rstrip("/")  # with the version: https://graph.../v25.0
+        self.phone_number_id = phone_number_id
+        self.clock = clock
+        self.timeout = timeout
+        self._token = access_token
+        self._session = requests.Session()
+        self._session.headers["Authorization"] = f"Bearer {access_token}"
+        # Only what never reached Meta is retried here (a refused connection): a send that
+        # may have arrived is the outbox's to decide.
+        retries = Retry(total=2, connect=2, read=0, status=0, other=0, backoff_factor=0.2)
+        self._session.mount("https://", HTTPAdapter(max_retries=retries))
+        self._session.mount("http://", HTTPAdapter(max_retries=retries))
+
+    def __repr__(self) -> str:  # ids only, never the token
+        return (
+            f"WhatsAppChannel(phone_number_id={self.phone_number_id!r}, "
+            f"graph_url={self.graph_url!r})"
+        )
+
+    # --- the account ---------------------------------------------------------------------------
+    def number(self) -> PhoneNumber:
+        doing = "looking up the phone number"
+        answer = self._call(
+            "GET",
+            _node(self.phone_number_id),
+            doing,
+            params={"fields": "display_phone_number,verified_name,quality_rating"},
+        )
+        number_id, display, name = (
+            answer.get("id"),
+            answer.get("display_phone_number"),
+            answer.get("verified_name"),
+        )
+        if not all(isinstance(v, str) and v for v in (number_id, display, name)):
+            raise TransientError(f"WhatsApp sent a malformed answer while {doing}")
+        quality = answer.get("quality_rating")
+        return PhoneNumber(
+            str(number_id),
+            str(display),
+            str(name),
+            quality if isinstance(quality, str) and quality else "UNKNOWN",
+        )
+
+    def identify(self) -> AccountIdentity:
+        number = self.number()
+        return AccountIdentity(number.id, number.display_phone_number, number.verified_name)
+
+    # --- inbound -------------------------------------------------------------------------------
+    def fetch(self, stream: str, cursor: str | None, since: datetime) -> Iterator[Batch]:
+        raise ValueError(f"WhatsApp has no stream {stream!r}: Meta pushes by webhook")
+
+    def complete(self, message: InboundMessage) -> InboundMessage:
+        # The webhook carries all there is: WhatsApp has no profile to look up.
+        return message
+
+    def media_url(self, media_id: str) -> str:
+        """Where a customer's media can be downloaded (for about five minutes)."""
+        doing = "looking up the customer's media"
+        answer = self._call("GET", _node(media_id), doing)
+        url = answer.get("url")
+        if not isinstance(url, str) or not self._may_carry_token(url):
+            raise TransientError(f"WhatsApp sent a malformed answer while {doing}")
+        return url
+
+    def download(self, url: str, *, limit: int = MEDIA_LIMIT) -> bytes:
+        """The media at a url `media_url()` gave (which needs the access token too)."""
+        doing = "downloading the customer's media"
+        if not self._may_carry_token(url):
+            raise PermanentError("that is not a WhatsApp media url: it was not downloaded")
+        try:
+            with self._session.get(url, timeout=self.timeout, stream=True) as response:
+                if response.status_code == 404:
+                    raise PermanentError(
+                        "the media url has expired (Meta keeps it five minutes): ask for it again"
+                    )
+                if not response.ok:
+                    raise translate(response, doing, now=self.clock.now(), token=self._token)
+                content = bytearray()
+                for chunk in response.iter_content(chunk_size=64 * 1024):
+                    content += chunk
+                    if len(content) > limit:
+                        raise PermanentError(f"the media is larger than {limit} bytes")
+                return bytes(content)
+        except requests.RequestException as error:
+            raise TransientError(f"WhatsApp could not be reached while {doing}") from error
+
+    # --- outbound ------------------------------------------------------------------------------
+    def reply_publicly(self, text: str, in_reply_to: str) -> SentMessage:
+        raise PermanentError("WhatsApp has no public messages: answer the customer privately")
+
+    def send_private(
+        self,
+        recipient_id: str,
+        text: str,
+        *,
+        extended: bool = False,
+        marker: str | None = None,
+        reply_to: str | None = None,
+    ) -> SentMessage:
+        """A text message. `extended` is never asked for (WhatsApp has no extended window);
+        `reply_to`: the customer's message it quotes."""
+        body: dict[str, Any] = {
+            "type": "text",
+            "text": {"preview_url": False, "body": text},
+        }
+        if reply_to is not None:
+            body["context"] = {"message_id": reply_to}
+        return self._send(recipient_id, body, marker, "sending the WhatsApp message")
+
+    def send_template(
+        self, recipient_id: str, name: str, language: str, *, marker: str | None = None
+    ) -> SentMessage:
+        """An approved template message: allowed outside the 24-hour window, so it can ask a
+        customer who went quiet to write again."""
+        body = {"type": "template", "template": {"name": name, "language": {"code": language}}}
+        return self._send(recipient_id, body, marker, "sending the WhatsApp template")
+
+    def find_sent(
+        self, text: str, *, in_reply_to: str | None, recipient_id: str | None, since: datetime
+    ) -> SentMessage | None:
+        return None  # WhatsApp lists no sent messages: see the module's docstring
+
+    def _send(
+        self, recipient_id: str, content: dict[str, Any], marker: str | None, doing: str
+    ) -> SentMessage:
+        if not _RECIPIENT.fullmatch(recipient_id):
+            raise PermanentError("that is not a WhatsApp customer: the message cannot go there")
+        body: dict[str, Any] = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": recipient_id,
+            **content,
+        }
+        if marker is not None:
+            body["biz_opaque_callback_data"] = marker[:MARKER_LIMIT]
+        path = f"{_node(self.phone_number_id)}/messages"
+        answer = self._call("POST", path, doing, body=body)
+        messages = answer.get("messages")
+        first = messages[0] if isinstance(messages, list) and messages else None
+        message_id = first.get("id") if isinstance(first, dict) else None
+        if not isinstance(message_id, str) or not message_id:
+            # It may have gone out: see the module's docstring.
+            raise TransientError(f"WhatsApp sent a malformed answer while {doing}")
+        return SentMessage(message_id)
+
+    # --- plumbing ------------------------------------------------------------------------------
+    def _may_carry_token(self, url: str) -> bool:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if parts.netloc == urlsplit(self.graph_url).netloc:
+            return parts.scheme in ("http", "https")  # the Graph host itself (or an emulator)
+        meta = any(host == h or host.endswith("." + h) for h in MEDIA_HOSTS)
+        return parts.scheme == "https" and meta
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        doing: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        try:
+            response = self._session.request(
+                method, f"{self.graph_url}/{path}", params=params, json=body, timeout=self.timeout
+            )
+        except requests.RequestException as error:  # refused, reset, timed out, cut short
+            raise TransientError(f"WhatsApp could not be reached while {doing}") from error
+        if not response.ok:
+            raise translate(response, doing, now=self.clock.now(), token=self._token)
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            raise TransientError(f"WhatsApp sent an unreadable answer while {doing}")
+        return answer
+
+
+def _node(external_id: str) -> str:
+    # An id from a tampered payload ("../me") must never become a Graph path.
+    if not _NODE_ID.fullmatch(external_id):
+        raise PermanentError("that is not a WhatsApp id: the request was not made")
+    return external_id
