@@ -23,10 +23,10 @@ from bot.networks.base import (
 from bot.networks.facebook.adapter import FacebookChannel
 from bot.networks.facebook.doctor import check
 from bot.networks.facebook.webhook import MetaReceiver
-from bot.parsing import boolean, http_url
+from bot.networks.meta.settings import APP_SECRET, GRAPH, GRAPH_URL, HUMAN_AGENT, VERIFY_TOKEN
+from bot.parsing import boolean
 
 NETWORK = "facebook"
-GRAPH_URL = "https://graph.facebook.com/v25.0"
 WEBHOOK_PATH = "/webhooks/meta"
 COMMENT_LIMIT = 8_000
 MESSENGER_LIMIT = 2_000
@@ -46,36 +46,10 @@ SETTINGS = (
         secret=True,
         expects="the Page access token",
     ),
-    Setting(
-        "app_secret",
-        "META_APP_SECRET",
-        required=True,
-        secret=True,
-        app_wide=True,
-        expects="the Meta app's secret (App settings > Basic)",
-    ),
-    Setting(
-        "verify_token",
-        "META_VERIFY_TOKEN",
-        required=True,
-        secret=True,
-        app_wide=True,
-        expects="the verify token you typed when subscribing the webhook",
-    ),
-    Setting(
-        "graph_url",
-        "META_GRAPH_URL",
-        parse=http_url,
-        expects="an http(s) URL with the Graph API version, e.g. " + GRAPH_URL,
-        default=GRAPH_URL,
-    ),
-    Setting(
-        "human_agent",
-        "META_HUMAN_AGENT",
-        parse=boolean,
-        expects="true or false",
-        default=False,
-    ),
+    APP_SECRET,
+    VERIFY_TOKEN,
+    GRAPH,
+    HUMAN_AGENT,
     Setting(
         "hide_abusive",
         "META_HIDE_ABUSIVE",

@@ -22,7 +22,15 @@ from bot.clock import Clock
 from bot.domain.delivery import DeliveryError, PermanentError, TransientError
 from bot.domain.model import InboundMessage, SentMessage, Visibility
 from bot.networks.base import AccountIdentity, Batch
-from bot.networks.meta.graph import AlreadyReplied, GraphClient, NotReachable, Refusals
+from bot.networks.meta.graph import (
+    AlreadyReplied,
+    GraphClient,
+    NotReachable,
+    Refusals,
+    created_id,
+    graph_time,
+    items,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -93,7 +101,7 @@ class FacebookChannel:
             "GET", f"{_node(self.page_id)}/subscribed_apps", "reading the webhook subscription"
         )
         fields: list[str] = []
-        for app in _items(body):
+        for app in items(body):
             for name in app.get("subscribed_fields") or []:
                 if isinstance(name, str) and name not in fields:
                     fields.append(name)
@@ -104,7 +112,7 @@ class FacebookChannel:
         body = self._call("GET", "me/permissions", "reading the token's permissions")
         return {
             item["permission"]: item["status"]
-            for item in _items(body)
+            for item in items(body)
             if isinstance(item.get("permission"), str) and isinstance(item.get("status"), str)
         }
 
@@ -181,7 +189,9 @@ class FacebookChannel:
         answer = self._call(
             "POST", f"{_node(in_reply_to)}/comments", "posting the reply", body={"message": text}
         )
-        return SentMessage(_created_id(answer, "id", "posting the reply"), _permalink(answer))
+        return SentMessage(
+            created_id(answer, "id", "posting the reply", "Facebook"), _permalink(answer)
+        )
 
     def send_private(
         self, recipient_id: str, text: str, *, extended: bool = False, marker: str | None = None
@@ -198,7 +208,7 @@ class FacebookChannel:
         doing = "sending the Messenger message"
         path = f"{_node(self.page_id)}/messages"
         answer = self._call("POST", path, doing, body=body, refusals=refusals)
-        return SentMessage(_created_id(answer, "message_id", doing))
+        return SentMessage(created_id(answer, "message_id", doing, "Facebook"))
 
     def reply_privately(self, text: str, in_reply_to: str) -> SentMessage:
         """A private reply to a comment: one Messenger message to its writer, once per comment,
@@ -210,7 +220,7 @@ class FacebookChannel:
         # The writer's Messenger id, which is not the id their comment showed.
         recipient = answer.get("recipient_id")
         return SentMessage(
-            _created_id(answer, "message_id", doing),
+            created_id(answer, "message_id", doing, "Facebook"),
             recipient_id=recipient if isinstance(recipient, str) else "",
         )
 
@@ -280,7 +290,7 @@ class FacebookChannel:
                 "fields": f"messages.limit({FOUND_PER_PAGE}){{id,message,from,created_time}}",
             },
         )
-        for conversation in _items(conversations):
+        for conversation in items(conversations):
             found = self._ours(conversation.get("messages"), text, since)
             if found is not None:
                 return SentMessage(found["id"])
@@ -288,9 +298,9 @@ class FacebookChannel:
 
     def _ours(self, listing: Any, text: str, since: datetime) -> dict[str, Any] | None:
         """The Page's own item with `text`, written at `since` or later, in a Graph listing."""
-        for item in _items(listing if isinstance(listing, dict) else {}):
+        for item in items(listing if isinstance(listing, dict) else {}):
             writer = item.get("from")
-            created = _parse_time(item.get("created_time"))
+            created = graph_time(item.get("created_time"))
             if (
                 isinstance(item.get("id"), str)
                 and isinstance(writer, dict)
@@ -322,28 +332,5 @@ def _node(external_id: str) -> str:
     return external_id
 
 
-def _created_id(answer: dict[str, Any], key: str, doing: str) -> str:
-    value = answer.get(key)
-    if not isinstance(value, str) or not value:
-        # The call may have taken effect: a retry looks for it first (find_sent).
-        raise TransientError(f"Facebook sent a malformed answer while {doing}")
-    return value
-
-
 def _permalink(comment: dict[str, Any]) -> str:
     return f"https://www.facebook.com/{comment['id']}" if isinstance(comment.get("id"), str) else ""
-
-
-def _items(body: dict[str, Any]) -> list[dict[str, Any]]:
-    data = body.get("data")
-    return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
-
-
-def _parse_time(value: Any) -> datetime | None:
-    """Graph API times: "2026-11-23T09:00:00+0000"."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
-    except ValueError:
-        return None

@@ -26,10 +26,9 @@ from bot.networks.base import (
 from bot.networks.instagram.adapter import InstagramChannel
 from bot.networks.instagram.doctor import check
 from bot.networks.instagram.webhook import InstagramReceiver
-from bot.parsing import boolean, http_url
+from bot.networks.meta.settings import APP_SECRET, GRAPH, GRAPH_URL, HUMAN_AGENT, VERIFY_TOKEN
 
 NETWORK = "instagram"
-GRAPH_URL = "https://graph.facebook.com/v25.0"
 WEBHOOK_PATH = "/webhooks/meta"
 COMMENT_LIMIT = 2_200
 DIRECT_LIMIT = 1_000
@@ -62,36 +61,10 @@ SETTINGS = (
         secret=True,
         expects="the access token of the Facebook Page linked to the account",
     ),
-    Setting(
-        "app_secret",
-        "META_APP_SECRET",
-        required=True,
-        secret=True,
-        app_wide=True,
-        expects="the Meta app's secret (App settings > Basic)",
-    ),
-    Setting(
-        "verify_token",
-        "META_VERIFY_TOKEN",
-        required=True,
-        secret=True,
-        app_wide=True,
-        expects="the verify token you typed when subscribing the webhook",
-    ),
-    Setting(
-        "graph_url",
-        "META_GRAPH_URL",
-        parse=http_url,
-        expects="an http(s) URL with the Graph API version, e.g. " + GRAPH_URL,
-        default=GRAPH_URL,
-    ),
-    Setting(
-        "human_agent",
-        "META_HUMAN_AGENT",
-        parse=boolean,
-        expects="true or false",
-        default=False,
-    ),
+    APP_SECRET,
+    VERIFY_TOKEN,
+    GRAPH,
+    HUMAN_AGENT,
 )
 
 

@@ -22,7 +22,7 @@ from bot.clock import Clock
 from bot.domain.delivery import DeliveryError, PermanentError, TransientError
 from bot.domain.model import Author, InboundMessage, SentMessage, Visibility
 from bot.networks.base import AccountIdentity, Batch
-from bot.networks.meta.graph import GraphClient, Refusals
+from bot.networks.meta.graph import GraphClient, Refusals, created_id, graph_time, items
 
 log = structlog.get_logger(__name__)
 
@@ -168,7 +168,7 @@ class InstagramChannel:
         answer = self._graph.call(
             "POST", f"{_node(in_reply_to)}/replies", doing, body={"message": text}
         )
-        return SentMessage(_created_id(answer, "id", doing))
+        return SentMessage(created_id(answer, "id", doing, "Instagram"))
 
     def send_private(
         self, recipient_id: str, text: str, *, extended: bool = False, marker: str | None = None
@@ -184,7 +184,7 @@ class InstagramChannel:
         refusals = _HUMAN_AGENT_WINDOW if extended else _STANDARD_WINDOW
         doing = "sending the Instagram message"
         answer = self._graph.call("POST", "me/messages", doing, body=body, refusals=refusals)
-        return SentMessage(_created_id(answer, "message_id", doing))
+        return SentMessage(created_id(answer, "message_id", doing, "Instagram"))
 
     def reply_privately(self, text: str, in_reply_to: str) -> SentMessage:
         """A private reply to a comment: one Direct message to its writer, once per comment,
@@ -196,7 +196,7 @@ class InstagramChannel:
         )
         recipient = answer.get("recipient_id")
         return SentMessage(
-            _created_id(answer, "message_id", doing),
+            created_id(answer, "message_id", doing, "Instagram"),
             recipient_id=recipient if isinstance(recipient, str) else "",
         )
 
@@ -219,7 +219,7 @@ class InstagramChannel:
                 doing,
                 params={"fields": "id,text,timestamp,from{id}", "limit": str(FOUND_PER_PAGE)},
             )
-            found = self._ours(_items(replies), "text", "timestamp", text, since)
+            found = self._ours(items(replies), "text", "timestamp", text, since)
             return SentMessage(found) if found else None
         if recipient_id is not None:
             conversations = self._graph.call(
@@ -232,9 +232,9 @@ class InstagramChannel:
                     "fields": f"messages.limit({FOUND_PER_PAGE}){{id,message,from,created_time}}",
                 },
             )
-            for conversation in _items(conversations):
+            for conversation in items(conversations):
                 listing = conversation.get("messages")
-                messages = _items(listing) if isinstance(listing, dict) else []
+                messages = items(listing) if isinstance(listing, dict) else []
                 found = self._ours(messages, "message", "created_time", text, since)
                 if found:
                     return SentMessage(found)
@@ -246,7 +246,7 @@ class InstagramChannel:
         """The id of the account's own item with `text`, written at `since` or later."""
         for item in items:
             writer = item.get("from")
-            created = _parse_time(item.get(time_key))
+            created = graph_time(item.get(time_key))
             if (
                 isinstance(item.get("id"), str)
                 and isinstance(writer, dict)
@@ -271,26 +271,3 @@ def _text(value: Any) -> str:
 
 def _url(username: str) -> str:
     return f"https://www.instagram.com/{username}/" if username else ""
-
-
-def _created_id(answer: dict[str, Any], key: str, doing: str) -> str:
-    value = answer.get(key)
-    if not isinstance(value, str) or not value:
-        # The call may have taken effect: a retry looks for it first (find_sent).
-        raise TransientError(f"Instagram sent a malformed answer while {doing}")
-    return value
-
-
-def _items(body: dict[str, Any]) -> list[dict[str, Any]]:
-    data = body.get("data")
-    return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
-
-
-def _parse_time(value: Any) -> datetime | None:
-    """Graph API times: "2026-11-23T09:00:00+0000"."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
-    except ValueError:
-        return None

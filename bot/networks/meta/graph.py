@@ -193,6 +193,31 @@ class GraphClient:
         return answer
 
 
+def created_id(answer: dict[str, Any], key: str, doing: str, network: str) -> str:
+    """The id of what a call made; a malformed answer may still have taken effect, so it is
+    a TransientError: a retry looks for it first (`find_sent`)."""
+    value = answer.get(key)
+    if not isinstance(value, str) or not value:
+        raise TransientError(f"{network} sent a malformed answer while {doing}")
+    return value
+
+
+def items(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The objects of a Graph listing's `data`."""
+    data = body.get("data")
+    return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
+
+
+def graph_time(value: Any) -> datetime | None:
+    """A Graph API time, "2026-11-23T09:00:00+0000"; None when it is none."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        return None
+
+
 def regain_at(response: requests.Response, now: datetime) -> datetime | None:
     """When Meta estimates access comes back, from the usage headers; None when none says."""
     minutes: list[float] = []

@@ -17,13 +17,12 @@ from datetime import timedelta
 
 from bot.clock import Clock
 from bot.networks.base import AccountConfig, NetworkSpec, Setting, Webhook
+from bot.networks.meta.settings import APP_SECRET, GRAPH, GRAPH_URL, VERIFY_TOKEN
 from bot.networks.whatsapp.adapter import WhatsAppChannel
 from bot.networks.whatsapp.doctor import check
 from bot.networks.whatsapp.webhook import WhatsAppReceiver
-from bot.parsing import http_url
 
 NETWORK = "whatsapp"
-GRAPH_URL = "https://graph.facebook.com/v25.0"
 WEBHOOK_PATH = "/webhooks/meta"  # shared with Facebook: each receiver parses its own `object`
 TEXT_LIMIT = 4_096
 CUSTOMER_SERVICE_WINDOW = timedelta(hours=24)
@@ -79,29 +78,9 @@ SETTINGS = (
         secret=True,
         expects="an access token of the business with whatsapp_business_messaging",
     ),
-    Setting(
-        "app_secret",
-        "META_APP_SECRET",
-        required=True,
-        secret=True,
-        app_wide=True,
-        expects="the Meta app's secret (App settings > Basic)",
-    ),
-    Setting(
-        "verify_token",
-        "META_VERIFY_TOKEN",
-        required=True,
-        secret=True,
-        app_wide=True,
-        expects="the verify token you typed when subscribing the webhook",
-    ),
-    Setting(
-        "graph_url",
-        "META_GRAPH_URL",
-        parse=http_url,
-        expects="an http(s) URL with the Graph API version, e.g. " + GRAPH_URL,
-        default=GRAPH_URL,
-    ),
+    APP_SECRET,
+    VERIFY_TOKEN,
+    GRAPH,
     Setting(
         "reopen_template",
         "WHATSAPP_REOPEN_TEMPLATE",
