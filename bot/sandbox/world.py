@@ -23,6 +23,8 @@ from bot.config import load_settings
 from bot.networks.base import NetworkSpec
 from bot.networks.facebook import FACEBOOK
 from bot.networks.facebook.emulator import GraphEmulator
+from bot.networks.instagram import INSTAGRAM
+from bot.networks.instagram.emulator import InstagramEmulator
 from bot.networks.registry import Registry
 from bot.networks.x import X
 from bot.networks.x.emulator import XEmulator
@@ -60,6 +62,7 @@ class World:
     x: XEmulator
     events: SlackEventSender
     meta: GraphEmulator | None = None  # Facebook, when the world has a Page
+    instagram: InstagramEmulator | None = None  # when the world has an Instagram account
     base_url: str = ""  # the bot's HTTP server (webhooks, /healthz)
     transport: str = "http"  # how Slack reaches the bot: "http" or "socket" (Socket Mode)
     _customers: set[str] = field(default_factory=set)
@@ -141,11 +144,17 @@ class World:
     def deliver(self, *, batch: bool = False) -> None:
         """Meta delivers what is pending (comments, messages, echoes...) to the bot's webhook,
         then the bot processes and posts."""
-        assert self.meta is not None, "this world has no Facebook Page"
+        assert self.meta or self.instagram, "this world has no Facebook Page or Instagram account"
         for _ in range(5):  # an answer's echo is a new delivery: until nothing is pending
-            if not self.meta.pending():
+            delivered = False
+            if self.meta is not None and self.meta.pending():
+                self.meta.deliver(self.webhook_url, batch=batch)
+                delivered = True
+            if self.instagram is not None and self.instagram.pending:
+                self.instagram.deliver(self.webhook_url)
+                delivered = True
+            if not delivered:
                 break
-            self.meta.deliver(self.webhook_url, batch=batch)
             self.settle()
 
     # --- Slack ---------------------------------------------------------------------------------
@@ -225,6 +234,7 @@ def running_world(
     env: dict[str, str] | None = None,
     registry: Registry | None = None,
     meta: GraphEmulator | None = None,
+    instagram: InstagramEmulator | None = None,
     transport: str = "http",
     socket_timing: Timing | None = None,
 ) -> Iterator[World]:
@@ -241,7 +251,12 @@ def running_world(
     for user_id, name in agents.items():
         slack.add_user(user_id, name)
     registry = registry or Registry.default()
+    if meta and instagram:
+        # From the environment both would take META_GRAPH_URL: one emulator's address.
+        raise ValueError("a world has a Facebook Page or an Instagram account, not both")
     page = network_env(FACEBOOK, FACEBOOK.sandbox_values(meta.graph_url)) if meta else {}
+    if instagram:
+        page = network_env(INSTAGRAM, INSTAGRAM.sandbox_values(instagram.graph_url))
     socket = {"SLACK_APP_TOKEN": slack.app_token} if transport == "socket" else {}
     settings = load_settings(
         {**sandbox_env(slack, x, database_url), **page, **socket, **(env or {})},
@@ -282,7 +297,9 @@ def running_world(
         )
     try:
         base_url = f"http://127.0.0.1:{port}"
-        yield World(app, clock, slack, x, events, meta, base_url=base_url, transport=transport)
+        yield World(
+            app, clock, slack, x, events, meta, instagram, base_url=base_url, transport=transport
+        )
     finally:
         closing.set()
         server.close()

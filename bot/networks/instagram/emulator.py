@@ -31,7 +31,8 @@ from urllib.parse import unquote
 
 import requests
 
-from bot.networks.facebook.emulator import Attempt, Delivery, encode, graph_error_body, signature
+from bot.networks.facebook.emulator import Attempt, Delivery, encode, graph_error_body
+from bot.networks.facebook.emulator import signature as _signature
 from bot.sandbox.loopback import LoopbackServer, Reply, Request
 
 # The default account and the app's secrets: the settings of the bot's sandbox account (the
@@ -189,8 +190,31 @@ class InstagramEmulator(LoopbackServer):
             self._deliveries.extend(made)
         return made
 
+    def deliver_raw(self, webhook_url: str, body: bytes, *, signature: str | None = None) -> int:
+        """POST `body` once, signed with `signature` instead of the right one ("" sends none):
+        for tests of what the bot refuses. Returns the status it answered."""
+        signed = _signature(body, self.app_secret) if signature is None else signature
+        headers = {"Content-Type": "application/json"}
+        if signed:
+            headers["X-Hub-Signature-256"] = signed
+        return requests.post(webhook_url, data=body, headers=headers, timeout=20).status_code
+
+    def handshake(self, webhook_url: str, *, verify_token: str | None = None) -> bool:
+        """Meta's subscription check: True when the webhook echoes the (digits) challenge."""
+        challenge = str(next(self._numbers))
+        response = requests.get(
+            webhook_url,
+            params={
+                "hub.mode": "subscribe",
+                "hub.verify_token": verify_token or SANDBOX_ACCOUNT["verify_token"],
+                "hub.challenge": challenge,
+            },
+            timeout=20,
+        )
+        return response.status_code == 200 and response.text == challenge
+
     def _post(self, url: str, body: bytes, timeout: float) -> Delivery:
-        signed = signature(body, self.app_secret)
+        signed = _signature(body, self.app_secret)
         headers = {"Content-Type": "application/json", "X-Hub-Signature-256": signed}
         attempts: list[Attempt] = []
         for _ in range(self.delivery_attempts):
