@@ -217,6 +217,9 @@ class NetworkSpec:
     # What to do when the network refuses an account's credentials (said in its channel).
     credentials_fix: str = "check the account's credentials"
     doctor: Callable[[AccountConfig, SocialChannel], Finding] | None = None
+    # What the support channel sees of a customer's id where it is personal data (WhatsApp's
+    # phone number, masked); None: the id is no one's business but Carebridge's.
+    shown_id: Callable[[str], str] | None = None
     # Everything an emulator-backed sandbox needs: the settings of one account pointed at `url`.
     sandbox_values: Callable[[str], dict[str, str]] = field(default=lambda url: {})
 

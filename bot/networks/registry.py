@@ -54,6 +54,7 @@ class Registry:
 def builtin() -> list[NetworkSpec]:
     from bot.networks.facebook import FACEBOOK
     from bot.networks.instagram import INSTAGRAM
+    from bot.networks.whatsapp import WHATSAPP
     from bot.networks.x import X
 
-    return [X, FACEBOOK, INSTAGRAM]
+    return [X, FACEBOOK, INSTAGRAM, WHATSAPP]

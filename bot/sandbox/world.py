@@ -26,6 +26,8 @@ from bot.networks.facebook.emulator import GraphEmulator
 from bot.networks.instagram import INSTAGRAM
 from bot.networks.instagram.emulator import InstagramEmulator
 from bot.networks.registry import Registry
+from bot.networks.whatsapp import WHATSAPP
+from bot.networks.whatsapp.emulator import WhatsAppEmulator
 from bot.networks.x import X
 from bot.networks.x.emulator import XEmulator
 from bot.sandbox.slack_api import SlackEmulator
@@ -63,6 +65,7 @@ class World:
     events: SlackEventSender
     meta: GraphEmulator | None = None  # Facebook, when the world has a Page
     instagram: InstagramEmulator | None = None  # when the world has an Instagram account
+    whatsapp: WhatsAppEmulator | None = None  # when the world has a WhatsApp number
     base_url: str = ""  # the bot's HTTP server (webhooks, /healthz)
     transport: str = "http"  # how Slack reaches the bot: "http" or "socket" (Socket Mode)
     _customers: set[str] = field(default_factory=set)
@@ -144,7 +147,7 @@ class World:
     def deliver(self, *, batch: bool = False) -> None:
         """Meta delivers what is pending (comments, messages, echoes...) to the bot's webhook,
         then the bot processes and posts."""
-        assert self.meta or self.instagram, "this world has no Facebook Page or Instagram account"
+        assert self.meta or self.instagram or self.whatsapp, "this world has no Meta account"
         for _ in range(5):  # an answer's echo is a new delivery: until nothing is pending
             delivered = False
             if self.meta is not None and self.meta.pending():
@@ -152,6 +155,9 @@ class World:
                 delivered = True
             if self.instagram is not None and self.instagram.pending:
                 self.instagram.deliver(self.webhook_url)
+                delivered = True
+            if self.whatsapp is not None and self.whatsapp.pending():
+                self.whatsapp.deliver(self.webhook_url)
                 delivered = True
             if not delivered:
                 break
@@ -235,6 +241,7 @@ def running_world(
     registry: Registry | None = None,
     meta: GraphEmulator | None = None,
     instagram: InstagramEmulator | None = None,
+    whatsapp: WhatsAppEmulator | None = None,
     transport: str = "http",
     socket_timing: Timing | None = None,
 ) -> Iterator[World]:
@@ -251,12 +258,14 @@ def running_world(
     for user_id, name in agents.items():
         slack.add_user(user_id, name)
     registry = registry or Registry.default()
-    if meta and instagram:
-        # From the environment both would take META_GRAPH_URL: one emulator's address.
-        raise ValueError("a world has a Facebook Page or an Instagram account, not both")
+    if sum(e is not None for e in (meta, instagram, whatsapp)) > 1:
+        # From the environment they would all take META_GRAPH_URL: one emulator's address.
+        raise ValueError("a world has one of a Facebook Page, an Instagram account, a number")
     page = network_env(FACEBOOK, FACEBOOK.sandbox_values(meta.graph_url)) if meta else {}
     if instagram:
         page = network_env(INSTAGRAM, INSTAGRAM.sandbox_values(instagram.graph_url))
+    if whatsapp:
+        page = network_env(WHATSAPP, WHATSAPP.sandbox_values(whatsapp.graph_url))
     socket = {"SLACK_APP_TOKEN": slack.app_token} if transport == "socket" else {}
     settings = load_settings(
         {**sandbox_env(slack, x, database_url), **page, **socket, **(env or {})},
@@ -298,7 +307,16 @@ def running_world(
     try:
         base_url = f"http://127.0.0.1:{port}"
         yield World(
-            app, clock, slack, x, events, meta, instagram, base_url=base_url, transport=transport
+            app,
+            clock,
+            slack,
+            x,
+            events,
+            meta,
+            instagram,
+            whatsapp,
+            base_url=base_url,
+            transport=transport,
         )
     finally:
         closing.set()

@@ -202,8 +202,7 @@ class DeliverToCustomer:
         log.info(
             "message.delivered",
             conversation_id=conversation.id,
-            message_id=message.id,
-            external_id=message.external_id,
+            message_id=message.id,  # not the network's id: WhatsApp's encodes the number
         )
 
     def _show_notice(self, session: Session, message: Message, now: datetime) -> None:

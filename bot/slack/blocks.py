@@ -38,6 +38,7 @@ class Customer:
     profile_url: str
     followers: int | None = 0  # None: the network does not say
     verified: bool = False
+    shown_id: str = ""  # a phone number, masked (NetworkSpec.shown_id)
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,8 @@ def profile_link(customer: Customer) -> str:
 
 def customer_line(customer: Customer) -> str:
     parts = [f"*{escape(customer.name)}* {profile_link(customer)}".rstrip()]
+    if customer.shown_id:
+        parts.append(escape(customer.shown_id))
     if customer.verified:
         parts.append(":ballot_box_with_check: verified")
     if customer.followers is not None:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock
 from bot.domain.model import Visibility
 from bot.domain.sla import AlertKind
+from bot.networks.base import NetworkSpec
 from bot.services.accounts import Accounts
 from bot.services.customers import Customers
 from bot.services.oncall import OnCallService
@@ -52,7 +53,7 @@ class Cards:
             private_name=spec.private_name if spec else "DM",
             account_handle=conversation.account.handle if spec and spec.handles else "",
             account_name=conversation.account.handle,
-            customer=customer(conversation, spec is None or spec.has_followers),
+            customer=customer(conversation, spec),
             text=first.text if first else "",
             body=body(first) if first else None,
             permalink=first.permalink if first else "",
@@ -153,10 +154,11 @@ class Cards:
         return spec.extended_private_window if allowed else None
 
 
-def customer(conversation: Conversation, followers: bool = True) -> blocks.Customer:
+def customer(conversation: Conversation, spec: NetworkSpec | None = None) -> blocks.Customer:
     c = conversation.customer
-    count = c.followers if followers else None
-    return blocks.Customer(c.name, c.handle, c.profile_url, count, c.verified)
+    count = c.followers if spec is None or spec.has_followers else None
+    shown = spec.shown_id(c.external_id) if spec and spec.shown_id else ""
+    return blocks.Customer(c.name, c.handle, c.profile_url, count, c.verified, shown)
 
 
 def body(message: Message) -> blocks.Blocks | None:

@@ -115,7 +115,8 @@ slack_channel = "support"
         "not set in the environment",
         f"{path}:9: account 'acme-care': unknown key 'pol_seconds' for X",
         f"{path}:12: the name 'acme-care' is already used on line 3",
-        f"{path}:21: account 'acme-fb': unknown network 'myspace' (known: x, facebook, instagram)",
+        f"{path}:21: account 'acme-fb': unknown network 'myspace' "
+        "(known: x, facebook, instagram, whatsapp)",
         f"{path}:28: account 'acme-three': slack_channel: expected a channel id",
         f"{path}:23: account 'acme-three' has no consumer_secret",
         f"{path}:27: account 'acme-three': poll_seconds: expected whole seconds",

@@ -20,6 +20,7 @@ from bot.networks.base import AccountConfig, NetworkSpec, Setting, Webhook
 from bot.networks.meta.settings import APP_SECRET, GRAPH, GRAPH_URL, VERIFY_TOKEN
 from bot.networks.whatsapp.adapter import WhatsAppChannel
 from bot.networks.whatsapp.doctor import check
+from bot.networks.whatsapp.numbers import masked
 from bot.networks.whatsapp.webhook import WhatsAppReceiver
 
 NETWORK = "whatsapp"
@@ -132,4 +133,5 @@ WHATSAPP = NetworkSpec(
     credentials_fix=CREDENTIALS_FIX,
     doctor=check,
     sandbox_values=sandbox_values,
+    shown_id=masked,  # a wa_id is the customer's phone number
 )

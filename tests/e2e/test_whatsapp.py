@@ -1,0 +1,93 @@
+"""WhatsApp end to end: the emulator delivers Meta's signed `whatsapp_business_account`
+webhooks to the bot's real HTTP route (/webhooks/meta), the bot answers through the Cloud API;
+the card shows the customer's name and a masked number, answers keep to the 24-hour window."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.networks.whatsapp.emulator import WhatsAppEmulator, encode
+from bot.networks.x.emulator import XEmulator
+from bot.sandbox.slack_api import SlackEmulator
+from bot.sandbox.world import CHANNEL, World, running_world
+from storage.models import Message
+
+GIULIA = "393471234521"
+
+
+@pytest.fixture
+def whatsapp(clock: ManualClock) -> Iterator[WhatsAppEmulator]:
+    with WhatsAppEmulator(clock=clock.timestamp) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def wa(
+    database_url: str,
+    clock: ManualClock,
+    slack_emulator: SlackEmulator,
+    x_emulator: XEmulator,
+    whatsapp: WhatsAppEmulator,
+    transport: str,
+) -> Iterator[World]:
+    with running_world(
+        database_url,
+        clock,
+        slack=slack_emulator,
+        x=x_emulator,
+        whatsapp=whatsapp,
+        env={"SLACK_LEADS": "UCARLA"},
+        transport=transport,
+    ) as world:
+        yield world
+
+
+def thread_texts(world: World, card: dict[str, object]) -> list[str]:
+    return [m["text"] for m in world.slack.thread(str(card["ts"]), CHANNEL)]
+
+
+def test_a_chat_becomes_a_card_with_a_masked_number_and_the_answer_goes_back(
+    wa: World, whatsapp: WhatsAppEmulator
+) -> None:
+    whatsapp.message(GIULIA, "Giulia Rossi", "Buongiorno, il pacco 4411 non è arrivato")
+    wa.deliver()
+    card = wa.card_named("Giulia Rossi")
+    shown = str(card["blocks"]) + str(card.get("text", ""))
+    assert "+39 347 ••• ••21" in shown
+    assert GIULIA not in shown and "1234521" not in shown  # never the number itself
+    assert "il pacco 4411" in shown
+    wa.reply_in_thread("UANNA", "Buongiorno Giulia, verifico subito", str(card["ts"]))
+    wa.settle()
+    wa.deliver()  # the statuses of our own send: no message of their own
+    [sent] = whatsapp.sent
+    assert (sent["to"], sent["text"]) == (GIULIA, "Buongiorno Giulia, verifico subito")
+    assert len(wa.cards()) == 1
+
+
+def test_a_repeated_delivery_is_mirrored_once(wa: World, whatsapp: WhatsAppEmulator) -> None:
+    whatsapp.message(GIULIA, "Giulia Rossi", "prima")
+    pending = whatsapp.pending()
+    wa.deliver()
+    for payload in pending:
+        whatsapp.deliver_raw(wa.webhook_url, encode(payload))
+    wa.settle()
+    with wa.app.database.transaction() as session:
+        assert session.query(Message).filter(Message.network == "whatsapp").count() == 1
+
+
+def test_outside_the_24_hours_the_answer_waits_and_the_agent_is_told(
+    wa: World, whatsapp: WhatsAppEmulator
+) -> None:
+    whatsapp.message(GIULIA, "Giulia Rossi", "Salve")
+    wa.deliver()
+    card = wa.card_named("Giulia Rossi")
+    wa.clock.advance(timedelta(hours=25))
+    wa.reply_in_thread("UANNA", "Eccoci, scusi il ritardo", str(card["ts"]))
+    wa.settle()
+    assert whatsapp.sent == []
+    failed = [t for t in thread_texts(wa, card) if t.startswith(":warning: Not delivered")]
+    assert len(failed) == 1 and "within 24 hours" in failed[0]
