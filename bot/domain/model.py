@@ -122,7 +122,33 @@ class AnsweredElsewhere:
     marker: str | None = None
 
 
-NetworkEvent = InboundMessage | MessageEdited | MessageRemoved | MessageReaction | AnsweredElsewhere
+class Receipt(StrEnum):
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class DeliveryReceipt:
+    """What the network says became of a message the brand sent (WhatsApp's statuses): sent to
+    its servers, delivered to the customer's phone, read, or failed, with the network's reason."""
+
+    network: str
+    external_id: str  # of the brand's message
+    receipt: Receipt
+    at: datetime | None
+    reason: str = ""  # why it failed
+
+
+NetworkEvent = (
+    InboundMessage
+    | MessageEdited
+    | MessageRemoved
+    | MessageReaction
+    | AnsweredElsewhere
+    | DeliveryReceipt
+)
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,16 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.domain.facts import AnsweredDirectly
+from bot.domain.facts import AnsweredDirectly, DeliveryFailed
 from bot.domain.model import (
     AnsweredElsewhere,
     Delivery,
+    DeliveryReceipt,
     Direction,
     MessageEdited,
     MessageReaction,
     MessageRemoved,
+    Receipt,
     Status,
 )
 from bot.services.context import Context
@@ -29,7 +31,14 @@ log = structlog.get_logger(__name__)
 MARKER = "carebridge:"  # + the message id, on what Carebridge sends where the network echoes it
 OWN_SEND_WINDOW = timedelta(hours=1)  # an echo this soon of a text we sent is our own send
 
-Update = MessageEdited | MessageRemoved | MessageReaction | AnsweredElsewhere
+Update = MessageEdited | MessageRemoved | MessageReaction | AnsweredElsewhere | DeliveryReceipt
+# What an agent's message in the thread shows of its receipts ("sent" is the check mark every
+# delivered answer gets; a failure is said in the thread, with Retry).
+RECEIPT_REACTIONS = {
+    Receipt.SENT: "white_check_mark",
+    Receipt.DELIVERED: "mailbox_with_mail",
+    Receipt.READ: "eyes",
+}
 
 
 def marker(message: Message) -> str:
@@ -48,6 +57,8 @@ class Updates:
         message = repo.message_by_external_id(session, update.network, update.external_id)
         if message is None or message.conversation.account_id != account.id:
             return False  # a message we never mirrored (older than Carebridge, or not ours)
+        if isinstance(update, DeliveryReceipt):
+            return self._receipt(session, message, update)
         if isinstance(update, MessageEdited):
             if message.text == update.text:
                 return False
@@ -63,6 +74,35 @@ class Updates:
         if message.direction == Direction.INBOUND:
             self._show(session, message)
         log.info("message.updated", message_id=message.id, update=type(update).__name__)
+        return True
+
+    def _receipt(self, session: Session, message: Message, receipt: DeliveryReceipt) -> bool:
+        """A receipt of the brand's message: shown on the agent's message in the thread (each
+        reaction once, whatever order the network's statuses come in); a failure marks it
+        failed and says why in the thread, with Retry, once."""
+        if message.direction != Direction.OUTBOUND or message.delivery != Delivery.SENT:
+            return False  # a notice's, or one already failed: nothing to show
+        conversation = message.conversation
+        if receipt.receipt is Receipt.FAILED:
+            reason = receipt.reason or "the network gave no reason"
+            message.delivery, message.delivery_error = Delivery.FAILED, reason
+            if message.slack_ts:
+                self.context.outbox.react(
+                    session, channel=conversation.slack_channel_id, ts=message.slack_ts,
+                    name="warning",
+                )  # fmt: skip
+            customer = conversation.customer
+            label = self.context.label(message.network)
+            failed = DeliveryFailed(customer.handle, label, reason, message.id, name=customer.name)
+            self.context.outbox.thread(session, conversation, f"receipt:{message.id}", failed)
+            log.warning("message.receipt_failed", message_id=message.id, reason=reason)
+            return True
+        if not message.slack_ts:
+            return False  # sent on an agent's behalf: no message of theirs to mark
+        name = RECEIPT_REACTIONS[receipt.receipt]
+        self.context.outbox.react(
+            session, channel=conversation.slack_channel_id, ts=message.slack_ts, name=name
+        )
         return True
 
     def _show(self, session: Session, message: Message) -> None:

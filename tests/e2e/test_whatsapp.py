@@ -91,3 +91,30 @@ def test_outside_the_24_hours_the_answer_waits_and_the_agent_is_told(
     assert whatsapp.sent == []
     failed = [t for t in thread_texts(wa, card) if t.startswith(":warning: Not delivered")]
     assert len(failed) == 1 and "within 24 hours" in failed[0]
+
+
+def test_receipts_show_on_the_agents_message_and_a_failure_is_said_with_retry(
+    wa: World, whatsapp: WhatsAppEmulator
+) -> None:
+    whatsapp.message(GIULIA, "Giulia Rossi", "Ciao")
+    wa.deliver()
+    card = wa.card_named("Giulia Rossi")
+    answer = wa.reply_in_thread("UANNA", "Ciao Giulia!", str(card["ts"]))
+    wa.settle()
+    wa.deliver()  # sent, delivered
+    whatsapp.read(GIULIA)
+    wa.deliver()
+    wa.deliver()  # a repeated status changes nothing
+    reactions = wa.slack.message(answer["ts"], CHANNEL)["reactions"]
+    assert reactions == ["white_check_mark", "mailbox_with_mail", "eyes"]
+
+    whatsapp.set_reachable(GIULIA, False)  # accepted, then failed by webhook (131026)
+    lost = wa.reply_in_thread("UANNA", "Ci sei?", str(card["ts"]))
+    wa.settle()
+    wa.deliver()
+    assert "warning" in wa.slack.message(lost["ts"], CHANNEL)["reactions"]
+    failed = [t for t in thread_texts(wa, card) if t.startswith(":warning: Not delivered")]
+    assert len(failed) == 1 and "131026" in failed[0]
+    with wa.app.database.transaction() as session:
+        statuses = [m.delivery for m in session.query(Message).filter_by(direction="outbound")]
+        assert statuses == ["sent", "failed"]

@@ -29,9 +29,11 @@ from bot.domain.model import (
     Attachment,
     AttachmentKind,
     Author,
+    DeliveryReceipt,
     InboundMessage,
     MessageReaction,
     NetworkEvent,
+    Receipt,
     Visibility,
 )
 from bot.networks.base import AccountConfig, Pushed
@@ -120,14 +122,11 @@ class WhatsAppReceiver(Signed):
                 log.warning("whatsapp.webhook.unknown_number", phone_number_id=number)
                 continue
             pushed += [Pushed(number, event) for event in _messages(value)]
-            # Carebridge has no event for these yet: they are said in the log, without ids.
-            for status in _statuses(number, value):
-                log.info(
-                    "whatsapp.webhook.status",
-                    status=status.status,
-                    error_code=status.error_code,
-                    error_title=status.error_title or None,
-                )
+            pushed += [
+                Pushed(number, receipt)
+                for status in _statuses(number, value)
+                if (receipt := _receipt(status)) is not None
+            ]
         return pushed
 
 
@@ -322,6 +321,20 @@ def _status(number: str, item: dict[str, Any]) -> DeliveryStatus:
         error_title=string(first.get("title")),
         marker=marker if isinstance(marker, str) else None,
     )
+
+
+def _receipt(status: DeliveryStatus) -> DeliveryReceipt | None:
+    """The status as Carebridge's receipt; None for a status it does not know (logged)."""
+    try:
+        receipt = Receipt(status.status)
+    except ValueError:
+        log.info("whatsapp.webhook.status_unknown", status=status.status)
+        return None
+    reason = ""
+    if receipt is Receipt.FAILED:
+        title = status.error_title or "no reason given"
+        reason = f"{title} (WhatsApp error {status.error_code})" if status.error_code else title
+    return DeliveryReceipt(NETWORK, status.message_id, receipt, status.at, reason)
 
 
 # --- values ---------------------------------------------------------------------------------------

@@ -23,9 +23,11 @@ from bot.domain.model import (
     Attachment,
     AttachmentKind,
     Author,
+    DeliveryReceipt,
     InboundMessage,
     MessageReaction,
     NetworkEvent,
+    Receipt,
     Visibility,
 )
 from bot.networks.base import AccountConfig, MalformedPayload, Pushed
@@ -178,10 +180,12 @@ EXPECTED: dict[str, list[Pushed]] = {
             ),
         )
     ],
-    # Statuses are no customer's message; the first is also for a number ("REDACTED") that no
-    # account has.
+    # Statuses are receipts of the business's messages; the first is for a number ("REDACTED")
+    # that no account has.
     "webhook-incoming-message-status-errors.json": [],
-    "webhook-incoming-message-status-ui.json": [],
+    "webhook-incoming-message-status-ui.json": [
+        Pushed(NUMBER, DeliveryReceipt("whatsapp", "wamid.ID", Receipt.SENT, None))
+    ],
 }
 STATUSES = {
     "webhook-incoming-message-status-errors.json": [
@@ -336,7 +340,7 @@ def test_media_urls_name_the_media_id_and_nothing_else() -> None:
 
 
 # --- statuses -------------------------------------------------------------------------------------
-def test_statuses_carry_the_marker_and_are_logged_without_ids() -> None:
+def test_statuses_are_receipts_and_carry_the_marker_never_logged_with_ids() -> None:
     status = {
         "id": "wamid.OURS",
         "status": "read",
@@ -344,20 +348,25 @@ def test_statuses_carry_the_marker_and_are_logged_without_ids() -> None:
         "recipient_id": "393331234567",
         "biz_opaque_callback_data": "carebridge:42",
     }
-    body = delivery(statuses=[status, {"status": 7}])
+    refusal = {"code": 131026, "title": "Receiver is incapable of receiving this message"}
+    failed = {**status, "id": "wamid.LOST", "status": "failed", "errors": [refusal]}
+    body = delivery(statuses=[status, {"status": 7}, failed, {**status, "status": "deleted"}])
+    at = datetime(2026, 5, 23, 9, 0, tzinfo=UTC)
     with capture_logs() as logs:
-        assert RECEIVER.parse(body) == []
-    assert delivery_statuses(body) == [
-        DeliveryStatus(
-            NUMBER,
-            "wamid.OURS",
-            "read",
-            datetime(2026, 5, 23, 9, 0, tzinfo=UTC),
-            marker="carebridge:42",
-        )
+        events = [pushed.event for pushed in RECEIVER.parse(body)]
+    assert events == [
+        DeliveryReceipt("whatsapp", "wamid.OURS", Receipt.READ, at),
+        DeliveryReceipt(
+            "whatsapp",
+            "wamid.LOST",
+            Receipt.FAILED,
+            at,
+            "Receiver is incapable of receiving this message (WhatsApp error 131026)",
+        ),
     ]
-    [said] = [log for log in logs if log["event"] == "whatsapp.webhook.status"]
-    assert (said["status"], said["error_code"]) == ("read", None)
+    assert delivery_statuses(body)[0] == DeliveryStatus(
+        NUMBER, "wamid.OURS", "read", at, marker="carebridge:42"
+    )
     assert "393331234567" not in repr(logs) and "wamid" not in repr(logs)
     assert any(log.get("part") == "status" for log in logs)  # the odd one, skipped
 
