@@ -11,7 +11,7 @@ from sqlalchemy import Select, Table, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bot.domain.model import Author, Direction, Status, Visibility
+from bot.domain.model import Author, Delivery, Direction, Status, Visibility
 from bot.domain.sla import PlannedAlert
 from storage.db import matched_rows
 from storage.models import (
@@ -267,6 +267,17 @@ def audit(
     session.add(
         AuditEntry(
             conversation_id=conversation_id, actor=actor, action=action, detail=detail, at=now
+        )
+    )
+
+
+def kept_answers(session: Session, conversation_id: int) -> list[Message]:
+    """Answers kept past the network's reply window, oldest first."""
+    return list(
+        session.scalars(
+            select(Message)
+            .where(Message.conversation_id == conversation_id, Message.delivery == Delivery.KEPT)
+            .order_by(Message.created_at, Message.id)
         )
     )
 

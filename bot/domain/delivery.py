@@ -41,8 +41,7 @@ class OutsideWindow(PermanentError):
     def __init__(self, name: str, window: timedelta, closed_at: datetime | None) -> None:
         hours = int(window.total_seconds() // 3600)
         super().__init__(
-            f"{name} allows answers only within {hours} hours of the customer's last message; "
-            "it can go out once they write again (press Retry then)"
+            f"{name} allows answers only within {hours} hours of the customer's last message"
         )
         self.closed_at = closed_at
 

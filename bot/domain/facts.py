@@ -104,6 +104,18 @@ class DeliveryFailed:
 
 
 @dataclass(frozen=True)
+class AnswerKept:
+    """An answer past the network's reply window: kept, and sent by itself when the customer
+    writes again."""
+
+    handle: str
+    network_label: str
+    reason: str
+    message_id: int
+    name: str = ""
+
+
+@dataclass(frozen=True)
 class ResponseDueSoon:
     """The warning before a response target: to the owner, else the on-call agent."""
 
@@ -236,6 +248,7 @@ Fact = Union[  # noqa: UP007 - a runtime value: get_type_hints and isinstance ne
     AnsweredDirectly,
     CommentHidden,
     DeliveryFailed,
+    AnswerKept,
     ResponseDueSoon,
     ResponseMissed,
     UrgentConversation,

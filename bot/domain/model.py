@@ -30,6 +30,7 @@ class Delivery(StrEnum):
     PENDING = "pending"  # outbound, waiting in the outbox
     SENT = "sent"
     FAILED = "failed"  # gave up after retries; the agent can retry
+    KEPT = "kept"  # past the network's reply window: goes out when the customer writes again
     NOT_SENT = "not_sent"  # refused before sending (too long, note, not the owner...)
 
 

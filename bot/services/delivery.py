@@ -10,18 +10,18 @@ import structlog
 from sqlalchemy.orm import Session
 
 from bot.domain.delivery import CredentialsRefused, OutsideWindow, PermanentError, RateLimited
-from bot.domain.facts import DeliveryFailed, NoticeSent, SentOnBehalf
+from bot.domain.facts import AnswerKept, DeliveryFailed, NoticeSent, SentOnBehalf
 from bot.domain.model import Author, Delivery, Direction, Status, Visibility
 from bot.networks.base import PrivateReplies
 from bot.services.accounts import Account
 from bot.services.context import Context
 from bot.services.health import AccountsHealth
-from bot.services.outbox import DeliveryJob, read
+from bot.services.outbox import DeliveryJob, Outbox, read
 from bot.services.sla import Deadlines
 from bot.services.updates import marker
 from bot.services.worker import Job
 from storage import repositories as repo
-from storage.models import Message
+from storage.models import Conversation, Message
 
 log = structlog.get_logger(__name__)
 CREDENTIALS_RETRY = timedelta(minutes=1)  # an answer waiting for its account's token is retried
@@ -72,6 +72,8 @@ class DeliverToCustomer:
             )
         try:
             sent = self._send(account, plan, job)
+        except OutsideWindow as closed:  # not a failure: kept for when the customer writes
+            return {"kept": closed.reason}
         except CredentialsRefused as refused:
             # Nothing goes out for this account until its token is fixed: say so once in its
             # channel, and keep the answer waiting (no attempt counted) instead of failing it.
@@ -173,6 +175,9 @@ class DeliverToCustomer:
         message = _message(session, job)
         if message.delivery == Delivery.SENT:
             return
+        if "kept" in result:
+            self._keep(session, message, str(result["kept"]))
+            return
         message.external_id, message.permalink = result["external_id"], result["permalink"]
         message.delivery, message.delivery_error = Delivery.SENT, None
         conversation = message.conversation
@@ -204,6 +209,23 @@ class DeliverToCustomer:
             conversation_id=conversation.id,
             message_id=message.id,  # not the network's id: WhatsApp's encodes the number
         )
+
+    def _keep(self, session: Session, message: Message, reason: str) -> None:
+        """Past the reply window: the answer waits for the customer's next message (see
+        `resume_kept`), and the thread says so once."""
+        message.delivery, message.delivery_error = Delivery.KEPT, reason
+        conversation = message.conversation
+        if message.slack_ts:
+            self.context.outbox.react(
+                session,
+                channel=conversation.slack_channel_id,
+                ts=message.slack_ts,
+                name="hourglass_flowing_sand",
+            )
+        customer, label = conversation.customer, self.context.label(message.network)
+        kept = AnswerKept(customer.handle, label, reason, message.id, name=customer.name)
+        self.context.outbox.thread(session, conversation, f"kept:{message.id}", kept)
+        log.info("message.kept", conversation_id=conversation.id, message_id=message.id)
 
     def _show_notice(self, session: Session, message: Message, now: datetime) -> None:
         kind = message.author.removeprefix("carebridge:")
@@ -242,6 +264,19 @@ class DeliverToCustomer:
             message_id=message.id,
             reason=reason,
         )
+
+
+def resume_kept(outbox: Outbox, now: datetime, session: Session, conversation: Conversation) -> int:
+    """The customer wrote privately again: their conversation's kept answers go out now, in
+    the order they were written. Returns how many."""
+    kept = repo.kept_answers(session, conversation.id)
+    for message in kept:
+        message.delivery, message.delivery_error = Delivery.PENDING, None
+        # A kept answer may be resumed several times: each resumption has a key of its own.
+        outbox.deliver(session, message, attempt=int(now.timestamp() * 1e6))
+    if kept:
+        log.info("message.kept_resumed", conversation_id=conversation.id, answers=len(kept))
+    return len(kept)
 
 
 def _message_id(job: Job) -> int:

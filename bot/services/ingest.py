@@ -13,9 +13,17 @@ from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.domain.conversation import PreviousConversation, Route, route_inbound
-from bot.domain.model import Delivery, Direction, InboundMessage, NetworkEvent, Status
+from bot.domain.model import (
+    Delivery,
+    Direction,
+    InboundMessage,
+    NetworkEvent,
+    Status,
+    Visibility,
+)
 from bot.domain.priority import PriorityResult
 from bot.domain.reading import Reading
+from bot.services.delivery import resume_kept
 from bot.services.notices import Notices
 from bot.services.outbox import Outbox
 from bot.services.priority import Prioritizer
@@ -226,6 +234,8 @@ class Ingest:
                     session, conversation.id, "carebridge", "reopen", now, reason="customer wrote"
                 )
             self.outbox.mirror(session, conversation, message)
+            if message.visibility == Visibility.PRIVATE:  # the reply window is open again
+                resume_kept(self.outbox, self.clock.now(), session, conversation)
         self.prioritizer.ping_if_urgent(session, conversation, customer, arrival.priority)
         self.notices.on_inbound(session, conversation, message, customer, arrival.reading)
         if arrival.changed:

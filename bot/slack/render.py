@@ -188,6 +188,16 @@ def _delivery_failed(fact: f.DeliveryFailed) -> Rendered:
     return text, [section(text), actions(button("Retry", RETRY, str(fact.message_id)))]
 
 
+@_renders(f.AnswerKept)
+def _answer_kept(fact: f.AnswerKept) -> Rendered:
+    return (
+        f":hourglass_flowing_sand: Not sent yet to {customer_ref(fact.handle, fact.name)} on "
+        f"{escape(fact.network_label)}: {escape(fact.reason)}. It is kept and goes out by "
+        "itself when they write again.",
+        None,
+    )
+
+
 @_renders(f.ResponseDueSoon)
 def _due_soon(fact: f.ResponseDueSoon) -> Rendered:
     who = f"{mention(fact.who)} " if fact.who else ""

@@ -159,19 +159,24 @@ def test_a_messenger_message_is_answered_within_the_window_and_its_echo_ignored(
     assert not any("directly" in t for t in thread_texts(fb, card))
 
 
-def test_outside_the_24_hours_an_answer_waits_and_the_agent_is_told(
+def test_outside_the_24_hours_an_answer_is_kept_until_the_customer_writes_again(
     fb: World, meta: GraphEmulator
 ) -> None:
     meta.message("7002", "Salve")
     fb.deliver()
     card = fb_card(fb, "Marco Bianchi")
     fb.clock.advance(timedelta(hours=25))
-    fb.reply_in_thread("UANNA", "Eccoci, scusi il ritardo", str(card["ts"]))
+    answer = fb.reply_in_thread("UANNA", "Eccoci, scusi il ritardo", str(card["ts"]))
     fb.settle()
     assert meta.sent_messages == []
-    failed = [t for t in thread_texts(fb, card) if t.startswith(":warning: Not delivered")]
-    assert len(failed) == 1 and "within 24 hours" in failed[0]
+    kept = [t for t in thread_texts(fb, card) if t.startswith(":hourglass_flowing_sand:")]
+    assert len(kept) == 1 and "within 24 hours" in kept[0] and "when they write again" in kept[0]
+    assert "hourglass_flowing_sand" in fb.slack.message(answer["ts"], CHANNEL)["reactions"]
     assert "window closed" in str(fb_card(fb, "Marco Bianchi")["blocks"])
+    meta.message("7002", "Ci siete?")
+    fb.deliver()
+    assert [m["text"] for m in meta.sent_messages] == ["Eccoci, scusi il ritardo"]
+    assert "white_check_mark" in fb.slack.message(answer["ts"], CHANNEL)["reactions"]
 
 
 def test_with_human_agent_an_answer_within_7_days_goes_out_tagged(

@@ -123,7 +123,7 @@ def test_the_same_delivery_twice_is_mirrored_once_and_unsigned_ones_store_nothin
     assert not instagram.handshake(ig.webhook_url, verify_token="wrong")
 
 
-def test_outside_the_24_hours_an_answer_waits_and_the_agent_is_told(
+def test_outside_the_24_hours_an_answer_is_kept_until_the_customer_writes_again(
     ig: World, instagram: InstagramEmulator
 ) -> None:
     instagram.message("marco.b", "Salve")
@@ -133,8 +133,11 @@ def test_outside_the_24_hours_an_answer_waits_and_the_agent_is_told(
     ig.reply_in_thread("UANNA", "Eccoci, scusi il ritardo", str(card["ts"]))
     ig.settle()
     assert instagram.sent_messages == []
-    failed = [t for t in thread_texts(ig, card) if t.startswith(":warning: Not delivered")]
-    assert len(failed) == 1 and "within 24 hours" in failed[0]
+    kept = [t for t in thread_texts(ig, card) if t.startswith(":hourglass_flowing_sand:")]
+    assert len(kept) == 1 and "within 24 hours" in kept[0]
+    instagram.message("marco.b", "Ci siete?")
+    ig.deliver()
+    assert [m["text"] for m in instagram.sent_messages] == ["Eccoci, scusi il ritardo"]
 
 
 def test_a_story_mention_and_a_mention_in_a_comment_show_who_and_where(

@@ -79,7 +79,7 @@ def test_a_repeated_delivery_is_mirrored_once(wa: World, whatsapp: WhatsAppEmula
         assert session.query(Message).filter(Message.network == "whatsapp").count() == 1
 
 
-def test_outside_the_24_hours_the_answer_waits_and_the_agent_is_told(
+def test_outside_the_24_hours_the_answer_is_kept_until_the_customer_writes_again(
     wa: World, whatsapp: WhatsAppEmulator
 ) -> None:
     whatsapp.message(GIULIA, "Giulia Rossi", "Salve")
@@ -87,10 +87,17 @@ def test_outside_the_24_hours_the_answer_waits_and_the_agent_is_told(
     card = wa.card_named("Giulia Rossi")
     wa.clock.advance(timedelta(hours=25))
     wa.reply_in_thread("UANNA", "Eccoci, scusi il ritardo", str(card["ts"]))
+    wa.reply_in_thread("UANNA", "Il pacco è in consegna", str(card["ts"]))
     wa.settle()
     assert whatsapp.sent == []
-    failed = [t for t in thread_texts(wa, card) if t.startswith(":warning: Not delivered")]
-    assert len(failed) == 1 and "within 24 hours" in failed[0]
+    kept = [t for t in thread_texts(wa, card) if t.startswith(":hourglass_flowing_sand:")]
+    assert len(kept) == 2 and "within 24 hours" in kept[0]
+    whatsapp.message(GIULIA, "Giulia Rossi", "Ci siete?")
+    wa.deliver()  # the customer writes: both answers go out, in order
+    assert [s["text"] for s in whatsapp.sent] == [
+        "Eccoci, scusi il ritardo",
+        "Il pacco è in consegna",
+    ]
 
 
 def test_receipts_show_on_the_agents_message_and_a_failure_is_said_with_retry(
