@@ -41,11 +41,20 @@ from bot.services.moderation import HideMessage, Moderation
 from bot.services.notice_templates import NoticeTemplates
 from bot.services.notices import Notices
 from bot.services.oncall import OnCallService
-from bot.services.outbox import CUSTOMER_FACING, DELIVER, DIGEST, HIDE, PROCESS_INBOX, Outbox
+from bot.services.outbox import (
+    CUSTOMER_FACING,
+    DELIVER,
+    DIGEST,
+    HIDE,
+    PROCESS_INBOX,
+    REOPEN,
+    Outbox,
+)
 from bot.services.polling import Poller
 from bot.services.priority import Prioritizer, Vips
 from bot.services.push import ProcessDelivery, Webhooks
 from bot.services.registry import Services
+from bot.services.reopening import Reopen, SendReopeningTemplate
 from bot.services.replies import Replies
 from bot.services.service_hours import ServiceHours
 from bot.services.sla import Deadlines, SlaSweeper
@@ -338,6 +347,7 @@ def build_services(
     handlers[DIGEST] = DigestHandler(slack, stats, slack_jobs.post_once, slack_jobs.call)
     handlers[PROCESS_INBOX] = ProcessDelivery(webhooks)
     handlers[HIDE] = HideMessage(context)
+    handlers[REOPEN] = SendReopeningTemplate(context)
     worker = OutboxWorker(
         database,
         handlers,
@@ -352,6 +362,7 @@ def build_services(
         context=context,
         conversations=Conversations(context, deadlines, access),
         replies=Replies(context, access),
+        reopen=Reopen(context, access),
         poller=Poller(context, ingest, health),
         webhooks=webhooks,
         worker=worker,

@@ -21,6 +21,7 @@ def register(app: App, services: Services) -> None:
         blocks.REOPEN: conversations.reopen,
         blocks.MOVE_TO_DM: conversations.move_to_dm,
         blocks.RETRY: services.replies.retry_delivery,
+        blocks.SEND_TEMPLATE: services.reopen.send_template,
         blocks.LIFT_HOLD: conversations.lift_hold,
         blocks.HIDE: lambda conversation_id, user: services.moderation.hide_from_card(
             conversation_id, user, True

@@ -113,6 +113,18 @@ class AnswerKept:
     reason: str
     message_id: int
     name: str = ""
+    can_reopen: bool = False  # the account can ask them to write again (a template)
+
+
+@dataclass(frozen=True)
+class ReopenAsked:
+    """The customer was asked to write again past the reply window (WhatsApp's template), or
+    could not be: `reason` says why."""
+
+    network_label: str
+    by: str
+    ok: bool
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -249,6 +261,7 @@ Fact = Union[  # noqa: UP007 - a runtime value: get_type_hints and isinstance ne
     CommentHidden,
     DeliveryFailed,
     AnswerKept,
+    ReopenAsked,
     ResponseDueSoon,
     ResponseMissed,
     UrgentConversation,

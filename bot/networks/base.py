@@ -83,6 +83,17 @@ class PrivateReplies(Protocol):
 
 
 @runtime_checkable
+class Reopening(Protocol):
+    """A network where the brand can ask a customer who went quiet, past the reply window, to
+    write again (WhatsApp's approved template), when the account is set up for it."""
+
+    @property
+    def can_reopen(self) -> bool: ...
+
+    def reopen(self, recipient_id: str) -> SentMessage: ...
+
+
+@runtime_checkable
 class Hiding(Protocol):
     """A network where the brand can hide a customer's public message from everyone else."""
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot.domain.delivery import CredentialsRefused, OutsideWindow, PermanentError, RateLimited
 from bot.domain.facts import AnswerKept, DeliveryFailed, NoticeSent, SentOnBehalf
 from bot.domain.model import Author, Delivery, Direction, Status, Visibility
-from bot.networks.base import PrivateReplies
+from bot.networks.base import PrivateReplies, Reopening
 from bot.services.accounts import Account
 from bot.services.context import Context
 from bot.services.health import AccountsHealth
@@ -73,7 +73,9 @@ class DeliverToCustomer:
         try:
             sent = self._send(account, plan, job)
         except OutsideWindow as closed:  # not a failure: kept for when the customer writes
-            return {"kept": closed.reason}
+            channel = account.channel
+            reopen = isinstance(channel, Reopening) and channel.can_reopen
+            return {"kept": closed.reason, "can_reopen": reopen}
         except CredentialsRefused as refused:
             # Nothing goes out for this account until its token is fixed: say so once in its
             # channel, and keep the answer waiting (no attempt counted) instead of failing it.
@@ -176,7 +178,7 @@ class DeliverToCustomer:
         if message.delivery == Delivery.SENT:
             return
         if "kept" in result:
-            self._keep(session, message, str(result["kept"]))
+            self._keep(session, message, str(result["kept"]), bool(result.get("can_reopen")))
             return
         message.external_id, message.permalink = result["external_id"], result["permalink"]
         message.delivery, message.delivery_error = Delivery.SENT, None
@@ -210,7 +212,7 @@ class DeliverToCustomer:
             message_id=message.id,  # not the network's id: WhatsApp's encodes the number
         )
 
-    def _keep(self, session: Session, message: Message, reason: str) -> None:
+    def _keep(self, session: Session, message: Message, reason: str, can_reopen: bool) -> None:
         """Past the reply window: the answer waits for the customer's next message (see
         `resume_kept`), and the thread says so once."""
         message.delivery, message.delivery_error = Delivery.KEPT, reason
@@ -223,7 +225,9 @@ class DeliverToCustomer:
                 name="hourglass_flowing_sand",
             )
         customer, label = conversation.customer, self.context.label(message.network)
-        kept = AnswerKept(customer.handle, label, reason, message.id, name=customer.name)
+        kept = AnswerKept(
+            customer.handle, label, reason, message.id, name=customer.name, can_reopen=can_reopen
+        )
         self.context.outbox.thread(session, conversation, f"kept:{message.id}", kept)
         log.info("message.kept", conversation_id=conversation.id, message_id=message.id)
 

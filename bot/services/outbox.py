@@ -37,7 +37,10 @@ DIGEST = "slack.digest"
 DELIVER = "network.deliver"
 PROCESS_INBOX = "inbox.process"
 HIDE = "network.hide"
-CUSTOMER_FACING = frozenset({DELIVER, HIDE})  # what a customer waits for: a worker of its own
+REOPEN = "network.reopen"
+CUSTOMER_FACING = frozenset(
+    {DELIVER, HIDE, REOPEN}
+)  # what a customer waits for: a worker of its own
 
 # Higher runs first: an agent waiting for feedback beats a backlog of mirrored messages, and
 # among mirrored messages a VIP's or an angry customer's go before ordinary ones.
@@ -96,6 +99,12 @@ class DeliveryJob:
 
 
 @dataclass(frozen=True)
+class ReopenJob:
+    message_id: int  # the kept answer whose conversation is reopened
+    by: str  # the Slack user who asked
+
+
+@dataclass(frozen=True)
 class HideJob:
     message_id: int
     hidden: bool
@@ -125,6 +134,7 @@ Payload = (
     | DeliveryJob
     | InboxJob
     | HideJob
+    | ReopenJob
     | DigestJob
 )
 P = TypeVar("P", bound=Payload)
@@ -314,6 +324,20 @@ class Outbox:
                 HIDE,
                 f"hide:{message.id}:{hidden}:{uuid.uuid4().hex}",
                 write(HideJob(message.id, hidden, by)),
+                priority=DELIVERY_PRIORITY,
+                ordering_key=f"deliver:conversation:{message.conversation_id}",
+                lane=f"account:{message.conversation.account_id}",
+            ),
+        )
+
+    def reopen(self, session: Session, message: Message, by: str) -> None:
+        """Ask the customer to write again (a template), once per kept answer."""
+        self._add(
+            session,
+            NewJob(
+                REOPEN,
+                f"reopen:{message.id}",
+                write(ReopenJob(message.id, by)),
                 priority=DELIVERY_PRIORITY,
                 ordering_key=f"deliver:conversation:{message.conversation_id}",
                 lane=f"account:{message.conversation.account_id}",

@@ -20,6 +20,7 @@ from bot.services.oncall import OnCallService
 from bot.services.polling import Poller
 from bot.services.priority import Vips
 from bot.services.push import Webhooks
+from bot.services.reopening import Reopen
 from bot.services.replies import Replies
 from bot.services.service_hours import ServiceHours
 from bot.services.sla import Deadlines, SlaSweeper
@@ -32,6 +33,7 @@ class Services:
     context: Context
     conversations: Conversations
     replies: Replies
+    reopen: Reopen
     poller: Poller
     webhooks: Webhooks
     worker: OutboxWorker

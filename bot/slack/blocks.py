@@ -16,6 +16,7 @@ from bot.slack.mrkdwn import escape, is_safe_url, link, mention, truncate
 
 Blocks = list[dict[str, Any]]
 
+SEND_TEMPLATE = "send_template"
 CLAIM, TAKE_OVER, RESOLVE, REOPEN, MOVE_TO_DM, RETRY, LIFT_HOLD, HIDE, UNHIDE = (
     "claim",
     "take_over",

@@ -18,6 +18,7 @@ from bot.domain.templates import describe_next_open
 from bot.slack.blocks import (
     LIFT_HOLD,
     RETRY,
+    SEND_TEMPLATE,
     TAKE_OVER,
     Blocks,
     actions,
@@ -190,12 +191,27 @@ def _delivery_failed(fact: f.DeliveryFailed) -> Rendered:
 
 @_renders(f.AnswerKept)
 def _answer_kept(fact: f.AnswerKept) -> Rendered:
-    return (
+    text = (
         f":hourglass_flowing_sand: Not sent yet to {customer_ref(fact.handle, fact.name)} on "
         f"{escape(fact.network_label)}: {escape(fact.reason)}. It is kept and goes out by "
-        "itself when they write again.",
-        None,
+        "itself when they write again."
     )
+    if not fact.can_reopen:
+        return text, None
+    ask = button("Send template", SEND_TEMPLATE, str(fact.message_id))
+    return text, [section(text + " *Send template* asks them to."), actions(ask)]
+
+
+@_renders(f.ReopenAsked)
+def _reopen_asked(fact: f.ReopenAsked) -> Rendered:
+    who = mention(fact.by)
+    if fact.ok:
+        return (
+            f":envelope_with_arrow: {who} sent the reopening template on "
+            f"{escape(fact.network_label)}: the kept answers go out when the customer writes.",
+            None,
+        )
+    return f":warning: The reopening template could not be sent: {escape(fact.reason)}", None
 
 
 @_renders(f.ResponseDueSoon)

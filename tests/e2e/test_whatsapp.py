@@ -14,6 +14,7 @@ from bot.networks.whatsapp.emulator import WhatsAppEmulator, encode
 from bot.networks.x.emulator import XEmulator
 from bot.sandbox.slack_api import SlackEmulator
 from bot.sandbox.world import CHANNEL, World, running_world
+from bot.slack import blocks
 from storage.models import Message
 
 GIULIA = "393471234521"
@@ -125,3 +126,28 @@ def test_receipts_show_on_the_agents_message_and_a_failure_is_said_with_retry(
     with wa.app.database.transaction() as session:
         statuses = [m.delivery for m in session.query(Message).filter_by(direction="outbound")]
         assert statuses == ["sent", "failed"]
+
+
+def test_send_template_asks_a_quiet_customer_to_write_and_the_kept_answer_follows(
+    wa: World, whatsapp: WhatsAppEmulator
+) -> None:
+    whatsapp.message(GIULIA, "Giulia Rossi", "Salve")
+    wa.deliver()
+    card = wa.card_named("Giulia Rossi")
+    wa.clock.advance(timedelta(hours=30))
+    wa.reply_in_thread("UANNA", "Il rimborso è stato approvato", str(card["ts"]))
+    wa.settle()
+    [notice] = [
+        m
+        for m in wa.slack.thread(str(card["ts"]), CHANNEL)
+        if m["text"].startswith(":hourglass_flowing_sand:")
+    ]
+    wa.press("UANNA", blocks.SEND_TEMPLATE, notice)
+    wa.press("UANNA", blocks.SEND_TEMPLATE, notice)  # a double click sends it once
+    wa.settle()
+    [template] = whatsapp.sent
+    assert (template["type"], template["template"]["name"]) == ("template", "riapertura")
+    assert any(":envelope_with_arrow:" in t for t in thread_texts(wa, card))
+    whatsapp.message(GIULIA, "Giulia Rossi", "Eccomi!")
+    wa.deliver()
+    assert [s.get("text") for s in whatsapp.sent][1:] == ["Il rimborso è stato approvato"]

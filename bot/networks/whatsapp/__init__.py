@@ -92,12 +92,14 @@ SETTINGS = (
 
 
 def build(account: AccountConfig, clock: Clock, timeout: timedelta) -> WhatsAppChannel:
+    reopening = account.value("reopen_template")
     return WhatsAppChannel(
         graph_url=str(account.value("graph_url") or GRAPH_URL).rstrip("/"),
         phone_number_id=str(account.value("phone_number_id")),
         access_token=str(account.value("access_token")),
         clock=clock,
         timeout=timeout.total_seconds(),
+        reopen_template=(reopening.name, reopening.language) if reopening else None,
     )
 
 

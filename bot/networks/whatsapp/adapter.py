@@ -71,7 +71,9 @@ class WhatsAppChannel:
         access_token: str,
         clock: Clock,
         timeout: float = 10.0,
+        reopen_template: tuple[str, str] | None = None,  # (name, language)
     ) -> None:
+        self.reopen_template = reopen_template
         self.graph_url = graph_url.rstrip("/")  # with the version: https://graph.../v25.0
         self.phone_number_id = phone_number_id
         self.clock = clock
@@ -188,6 +190,17 @@ class WhatsAppChannel:
         customer who went quiet to write again."""
         body = {"type": "template", "template": {"name": name, "language": {"code": language}}}
         return self._send(recipient_id, body, marker, "sending the WhatsApp template")
+
+    @property
+    def can_reopen(self) -> bool:
+        return self.reopen_template is not None
+
+    def reopen(self, recipient_id: str) -> SentMessage:
+        """The account's reopening template (WHATSAPP_REOPEN_TEMPLATE), past the 24 hours."""
+        if self.reopen_template is None:
+            raise PermanentError("no template to reopen with: set WHATSAPP_REOPEN_TEMPLATE")
+        name, language = self.reopen_template
+        return self.send_template(recipient_id, name, language)
 
     def find_sent(
         self, text: str, *, in_reply_to: str | None, recipient_id: str | None, since: datetime
