@@ -8,11 +8,15 @@ how the tests stay fast and the demo compresses a morning into seconds.
 
 from __future__ import annotations
 
+import json
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from waitress.server import BaseWSGIServer, create_server
@@ -229,6 +233,19 @@ class World:
         return [e for e in self.slack.ephemerals if e["user"] == user]
 
 
+def _accounts_file(folder: Path, accounts: list[tuple[NetworkSpec, str]]) -> str:
+    """An ACCOUNTS_FILE with the sandbox account of each network, at its emulator's URL."""
+    entries = []
+    for spec, url in accounts:
+        values = spec.sandbox_values(url)
+        lines = [f"name = {json.dumps(spec.name)}", f"network = {json.dumps(spec.name)}"]
+        lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+        entries.append("[[accounts]]\n" + "\n".join(lines))
+    path = folder / "accounts.toml"
+    path.write_text("\n\n".join(entries) + "\n")
+    return str(path)
+
+
 @contextmanager
 def running_world(
     database_url: str,
@@ -258,14 +275,22 @@ def running_world(
     for user_id, name in agents.items():
         slack.add_user(user_id, name)
     registry = registry or Registry.default()
-    if sum(e is not None for e in (meta, instagram, whatsapp)) > 1:
-        # From the environment they would all take META_GRAPH_URL: one emulator's address.
-        raise ValueError("a world has one of a Facebook Page, an Instagram account, a number")
-    page = network_env(FACEBOOK, FACEBOOK.sandbox_values(meta.graph_url)) if meta else {}
-    if instagram:
-        page = network_env(INSTAGRAM, INSTAGRAM.sandbox_values(instagram.graph_url))
-    if whatsapp:
-        page = network_env(WHATSAPP, WHATSAPP.sandbox_values(whatsapp.graph_url))
+    metas = [
+        (spec, emulator.graph_url)
+        for spec, emulator in ((FACEBOOK, meta), (INSTAGRAM, instagram), (WHATSAPP, whatsapp))
+        if emulator is not None
+    ]
+    folder = tempfile.mkdtemp(prefix="carebridge-world-")
+    if len(metas) > 1:
+        # From the environment they would all take META_GRAPH_URL, one emulator's address:
+        # several Meta products are accounts of a file, each with its emulator's.
+        page = {"ACCOUNTS_FILE": _accounts_file(Path(folder), [(X, x.url), *metas])}
+    else:
+        page = {
+            k: v
+            for spec, url in metas
+            for k, v in network_env(spec, spec.sandbox_values(url)).items()
+        }
     socket = {"SLACK_APP_TOKEN": slack.app_token} if transport == "socket" else {}
     settings = load_settings(
         {**sandbox_env(slack, x, database_url), **page, **socket, **(env or {})},
@@ -322,6 +347,7 @@ def running_world(
         closing.set()
         server.close()
         app.close()
+        shutil.rmtree(folder, ignore_errors=True)
         if own_slack:
             slack.stop()
         if own_x:
