@@ -23,12 +23,17 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.networks.facebook.emulator import GraphEmulator
+from bot.networks.instagram.emulator import InstagramEmulator
+from bot.networks.whatsapp.emulator import WhatsAppEmulator
+from bot.networks.whatsapp.numbers import masked
 from bot.networks.x.emulator import XEmulator
 from bot.sandbox.slack_api import SlackEmulator, ts_to_micros
 from bot.slack.mrkdwn import unescape
 
 EMOJI = {
     "white_check_mark": "✅", "warning": "⚠️", "speech_balloon": "💬",
+    "mailbox_with_mail": "📬",
+    "envelope_with_arrow": "📩",
     "bust_in_silhouette": "👤", "large_orange_circle": "🟠",
     "large_yellow_circle": "🟡",
     "white_circle": "⚪",
@@ -245,6 +250,8 @@ class ChannelView:
         channel_name: str = "support",
         meta: GraphEmulator | None = None,
         people: Mapping[str, str] | None = None,  # Facebook ids -> names, for Messenger
+        instagram: InstagramEmulator | None = None,
+        whatsapp: WhatsAppEmulator | None = None,
     ) -> None:
         self.console = console
         self.slack = slack
@@ -260,6 +267,9 @@ class ChannelView:
         self.meta = meta
         self.people: dict[str, str] = dict(people or {})
         self._facebook_sent = 0
+        self.instagram = instagram
+        self.whatsapp = whatsapp
+        self._instagram_sent = self._whatsapp_sent = 0
 
     def show_changes(self) -> None:
         roots = self._roots()
@@ -408,6 +418,27 @@ class ChannelView:
             to = f"@{self._handle(others[0])}" if len(ids) == 2 and others else "a group"
             self._print_x(f"DM to {to}", dm)
         self._show_facebook()
+        self._show_instagram_and_whatsapp()
+
+    def _show_instagram_and_whatsapp(self) -> None:
+        if self.instagram is not None:
+            replies = [("reply under a comment", r["text"]) for r in self.instagram.sent_replies]
+            direct = [(f"Direct to @{m['to']}", m["text"]) for m in self.instagram.sent_messages]
+            sent = replies + direct
+            for what, text in sent[self._instagram_sent :]:
+                self._print_sent("Instagram", "bold magenta", what, text)
+            self._instagram_sent = len(sent)
+        if self.whatsapp is not None:
+            chats = [
+                (f"to {masked(s['to'])}", s.get("text") or f"template {s['template']['name']}")
+                for s in self.whatsapp.sent
+            ]
+            for what, text in chats[self._whatsapp_sent :]:
+                self._print_sent("WhatsApp", "bold green", what, text)
+            self._whatsapp_sent = len(chats)
+
+    def _print_sent(self, network: str, style: str, what: str, text: str) -> None:
+        self.console.print(Text.assemble((f"→ {network} ", style), (what, "bold"), ": ", text))
 
     def _show_facebook(self) -> None:
         if self.meta is None:

@@ -3,7 +3,7 @@
 The bot is the one `carebridge run` builds (composition root, Bolt listeners over Socket Mode
 as most teams run it, outbox, poller, SQLite in a temporary folder); only the clock is manual,
 so a morning passes in seconds. The terminal shows the Slack channel as it changes and what
-reached customers on X and Facebook.
+reached customers on X, Facebook, Instagram and WhatsApp.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from bot.domain.model import Direction, Visibility
 from bot.logs import configure_logging
 from bot.networks.base import NetworkSpec
 from bot.networks.facebook.emulator import GraphEmulator
+from bot.networks.instagram.emulator import InstagramEmulator
+from bot.networks.whatsapp.emulator import WhatsAppEmulator
 from bot.reports.render import human_duration
 from bot.sandbox.world import CHANNEL, World, running_world
 from storage.models import Conversation, Message
@@ -50,8 +52,17 @@ def run_demo(
     database_url = f"sqlite:///{folder / 'carebridge.db'}"
     with (
         GraphEmulator(clock=clock.timestamp) as meta,
+        InstagramEmulator(clock=clock.timestamp) as instagram,
+        WhatsAppEmulator(clock=clock.timestamp) as whatsapp,
         running_world(
-            database_url, clock, agents=AGENTS, env=SETTINGS, meta=meta, transport="socket"
+            database_url,
+            clock,
+            agents=AGENTS,
+            env=SETTINGS,
+            meta=meta,
+            instagram=instagram,
+            whatsapp=whatsapp,
+            transport="socket",
         ) as world,
     ):
         names = {**AGENTS, LEADS: "support-leads"}
@@ -63,6 +74,8 @@ def run_demo(
             user_names=names,
             meta=meta,
             people=FACEBOOK_PEOPLE,
+            instagram=instagram,
+            whatsapp=whatsapp,
         )
         console.print(_welcome(folder))
         for step in MORNING:
@@ -86,7 +99,7 @@ def _play(world: World, view: ChannelView, console: Console, step: Step, day: da
     if isinstance(private, str):
         console.print(private, style="dim italic")
     world.poll()
-    world.deliver()  # Meta's webhooks: what happened on Facebook in this step
+    world.deliver()  # Meta's webhooks: what happened on Facebook, Instagram, WhatsApp
     world.settle()
     view.show_changes()
 
@@ -94,9 +107,9 @@ def _play(world: World, view: ChannelView, console: Console, step: Step, day: da
 def _welcome(folder: Path) -> Panel:
     return Panel.fit(
         "A morning of social customer care, compressed into a minute.\n"
-        "Customers write on an emulated X and an emulated Facebook Page (comments and "
-        "Messenger); three agents (Anna, Bruno, Carla) work in an emulated Slack channel "
-        "#support.\nThe bot between them is the real Carebridge: "
+        "Customers write on an emulated X, a Facebook Page (comments and Messenger), an "
+        "Instagram account and a WhatsApp number; three agents (Anna, Bruno, Carla) work "
+        "in an emulated Slack channel #support.\nThe bot between them is the real Carebridge: "
         f"its database is in {folder}.",
         title="carebridge demo",
     )
@@ -137,7 +150,7 @@ def summary(world: World) -> Table:
                 _where(spec, public),
                 {"waiting_on_customer": "answered"}.get(conversation.status, conversation.status),
                 AGENTS.get(conversation.assignee or "", "-"),
-                human_duration(waited) if waited else "not yet",
+                human_duration(waited) if waited is not None else "not yet",
                 _in_target(conversation),
                 f"{count[Direction.INBOUND]}/{count[Direction.OUTBOUND]}/{count[Direction.NOTE]}",
             )
@@ -151,9 +164,16 @@ def summary(world: World) -> Table:
         if meta is not None
         else ""
     )
+    others = ""
+    if world.instagram is not None and world.whatsapp is not None:
+        others = (
+            f"{_count(len(world.instagram.sent_messages), 'Direct message', 'Direct messages')}"
+            f" on Instagram · {_count(len(world.whatsapp.sent), 'message', 'messages')} on "
+            "WhatsApp · "
+        )
     table.caption = (
         f"median first answer {median_text} · {len(world.x.sent_tweets)} public replies and "
-        f"{len(world.x.sent_dms)} DMs sent on X · {facebook}"
+        f"{len(world.x.sent_dms)} DMs sent on X · {facebook}{others}"
         f"{len(world.slack.calls('chat.postMessage'))} Slack posts, paced to one per second"
     )
     return table

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.networks.facebook.emulator import GraphEmulator
+from bot.networks.instagram.emulator import InstagramEmulator
+from bot.networks.whatsapp.emulator import WhatsAppEmulator
 from bot.sandbox.world import World
 from bot.slack import blocks
 
@@ -19,6 +21,7 @@ AGENTS = {ANNA: "Anna", BRUNO: "Bruno", CARLA: "Carla"}
 LEADS = "S0SUPPORTLEADS"  # a Slack user group: the managers watching escalations
 ELENA, PAOLO = "8000000000000001", "8000000000000002"  # Facebook ids (Page-scoped)
 FACEBOOK_PEOPLE = {ELENA: "Elena Conti", PAOLO: "Paolo Greco"}
+DAVIDE = "393331234567"  # a WhatsApp id: his phone number, shown masked
 # Tight targets, so the morning shows warnings and an escalation; open every day, so the demo
 # works on any day of the week.
 SETTINGS = {
@@ -52,6 +55,16 @@ def _answer_named(agent: str, name: str, text: str) -> Callable[[World], object]
 def _page(world: World) -> GraphEmulator:
     assert world.meta is not None, "the demo's world has a Facebook Page"
     return world.meta
+
+
+def _instagram(world: World) -> InstagramEmulator:
+    assert world.instagram is not None, "the demo's world has an Instagram account"
+    return world.instagram
+
+
+def _whatsapp(world: World) -> WhatsAppEmulator:
+    assert world.whatsapp is not None, "the demo's world has a WhatsApp number"
+    return world.whatsapp
 
 
 def _press(agent: str, action_id: str, handle: str) -> Callable[[World], object]:
@@ -91,6 +104,8 @@ def _cast(world: World) -> None:
     world.customer("sofia_l", "Sofia Longo", followers=140)
     world.customer("troll_99", "Anon", followers=3)
     world.customer("luca_press", "Luca Ferri", followers=31_000, verified=True)
+    assert world.instagram is not None, "the demo's world has an Instagram account"
+    world.instagram.customer("chiara.moda", name="Chiara Esposito", followers=12_400)
     page = _page(world)
     for psid, name in FACEBOOK_PEOPLE.items():
         first, last = name.split()
@@ -233,6 +248,26 @@ MORNING: tuple[Step, ...] = (
         _answer(CARLA, "tom_h", "Thanks Tom: a new lamp ships today, no need to return the old."),
     ),
     Step("09:24", "Carla resolves Tom's conversation.", _press(CARLA, blocks.RESOLVE, "tom_h")),
+    Step(
+        "09:25",
+        "On Instagram, Chiara (12k followers) sends a Direct message: her discount code fails.",
+        lambda w: _instagram(w).message("chiara.moda", "Ciao! Il codice sconto BENVENUTO10 non va"),
+    ),
+    Step(
+        "09:26",
+        "On WhatsApp, Davide asks about his return. The card shows his name and a masked number.",
+        lambda w: _whatsapp(w).message(DAVIDE, "Davide Russo", "Salve, il reso 7730 è arrivato?"),
+    ),
+    Step(
+        "09:27",
+        "Bruno answers Chiara: it goes back as an Instagram Direct message.",
+        _answer(BRUNO, "chiara.moda", "Ciao Chiara! Prova ora, l'abbiamo riattivato per te."),
+    ),
+    Step(
+        "09:27",
+        "Carla answers Davide on WhatsApp; ✅ then 📬 show it was sent and delivered.",
+        _answer_named(CARLA, "Davide Russo", "Buongiorno Davide, sì: il rimborso parte oggi."),
+    ),
     Step(
         "09:27",
         "Marco's 20-minute target is missed: the bot escalates in the channel.",

@@ -64,6 +64,14 @@ def test_the_scripted_morning_shows_slack_and_x(console: Console) -> None:
     flat = " ".join(shown.split())  # the summary's caption wraps
     assert "1 comment reply and 1 Messenger message sent on Facebook" in flat
     assert "Elena Conti · 0 followers" not in shown  # a Page sees no audience
+    # Instagram and WhatsApp on the same webhook: a Direct message and a chat, answered; the
+    # WhatsApp number shown masked, its receipts on Carla's answer
+    assert "Instagram · @acme.italia · Direct message" in shown
+    assert "→ Instagram Direct to @chiara.moda: Ciao Chiara!" in shown
+    assert "Davide Russo · +39 333 ••• ••67" in shown and "393331234567" not in shown
+    assert "→ WhatsApp to +39 333 ••• ••67: Buongiorno Davide" in shown
+    assert "📬 on Carla's answer" in shown
+    assert "1 Direct message on Instagram · 1 message on WhatsApp" in flat
 
 
 def test_interactive_mode_lets_you_answer_and_write_as_a_customer(console: Console) -> None:
@@ -71,8 +79,8 @@ def test_interactive_mode_lets_you_answer_and_write_as_a_customer(console: Conso
         "tweet luca_v il codice sconto non funziona",
         "list",
         "as bruno",
-        "say 9 Ciao Luca, prova ora: BENVENUTO10",
-        "resolve 9",
+        "say 11 Ciao Luca, prova ora: BENVENUTO10",
+        "resolve 11",
         "say 99 hello",
         "messenger Sara ciao, il codice non arriva",
         "list",
@@ -87,4 +95,4 @@ def test_interactive_mode_lets_you_answer_and_write_as_a_customer(console: Conso
     assert "there is no conversation 99" in shown
     assert "Unknown command 'bogus'" in shown
     assert "Facebook · Acme Italia · Messenger" in shown and "il codice non arriva" in shown
-    assert "│ 10 │ Sara" in shown
+    assert "│ 12 │ Sara" in shown
