@@ -59,6 +59,10 @@ from sqlalchemy.engine import make_url
 from bot.config import normalise_database_url
 from bot.networks.facebook import FACEBOOK, WEBHOOK_PATH
 from bot.networks.facebook.emulator import SANDBOX_PAGE, GraphEmulator, encode, signature
+from bot.networks.instagram import INSTAGRAM
+from bot.networks.instagram.emulator import InstagramEmulator
+from bot.networks.whatsapp import WHATSAPP
+from bot.networks.whatsapp.emulator import WhatsAppEmulator
 from bot.sandbox.slack_api import SlackEmulator, _Message
 from bot.sandbox.world import CHANNEL, SIGNING_SECRET, network_env
 from bot.services.outbox import POST_CARD, PROCESS_INBOX
@@ -168,8 +172,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         action="store_true",
         help="the Slack emulator answers 429 beyond about 1 post/s per channel, as Slack does",
     )
+    parser.add_argument(
+        "--network",
+        choices=("facebook", "instagram", "whatsapp"),
+        default="facebook",
+        help="whose webhooks: a Page's (comments, Messenger), an Instagram account's (comments, "
+        "Direct) or a WhatsApp number's (chats); --pages is Facebook's only",
+    )
     parser.add_argument("--seed", type=int, default=12)
     args = parser.parse_args(argv)
+    if args.network != "facebook" and args.pages != 1:
+        parser.error("--pages: Facebook Pages only")
     customers = args.customers or max(1, args.deliveries // 2)
     with _database(args.database_url) as (database_url, label):
         result = run(args, customers, database_url)
@@ -183,13 +196,21 @@ def run(args: argparse.Namespace, customers: int, database_url: str) -> Result:
     if args.limit_posts:
         slack.limit_posts()
     meta = GraphEmulator().start()
+    other = {"instagram": InstagramEmulator, "whatsapp": WhatsAppEmulator}.get(args.network)
+    emulator = other().start() if other else None
     load_before = os.getloadavg()[0]
     try:
         page_ids, channels = _pages(meta, slack, args.pages)
         env = _bot_env(slack, meta, database_url, page_ids, channels, folder)
+        if isinstance(emulator, InstagramEmulator | WhatsAppEmulator):
+            spec = INSTAGRAM if isinstance(emulator, InstagramEmulator) else WHATSAPP
+            env = {k: v for k, v in env.items() if not k.startswith("META_PAGE")}
+            env |= network_env(spec, spec.sandbox_values(emulator.graph_url))
+            burst = _other_workload(emulator, args.deliveries, customers, args.seed)
+        else:
+            burst = _workload(meta, args.deliveries, customers, page_ids, args.seed)
         if args.post_interval is not None:
             env["SLACK_POST_INTERVAL"] = args.post_interval
-        burst = _workload(meta, args.deliveries, customers, page_ids, args.seed)
         if args.history:
             _add_history(database_url, args.history)
         with _bot(env, folder) as (url, log_path):
@@ -213,6 +234,8 @@ def run(args: argparse.Namespace, customers: int, database_url: str) -> Result:
     finally:
         slack.stop()
         meta.stop()
+        if emulator is not None:
+            emulator.stop()
 
 
 # --- set-up ---------------------------------------------------------------------------------------
@@ -297,6 +320,31 @@ def _workload(
             meta.message(psids[customer], words, page=page)
         pending = meta.pending()
         meta.clear_pending()
+        if len(pending) != 1:
+            raise RuntimeError(f"the emulator queued {len(pending)} deliveries for one action")
+        burst.append(Sent(ref, encode(pending[0])))
+    return burst
+
+
+def _other_workload(
+    emulator: InstagramEmulator | WhatsAppEmulator, deliveries: int, customers: int, seed: int
+) -> list[Sent]:
+    """Instagram: even-numbered customers comment, the others write in Direct; WhatsApp: every
+    customer chats. One POST per event, as Meta sends them."""
+    burst = []
+    for index in range(deliveries):
+        customer = index % customers
+        ref = f"B{index:06d}"
+        texts = TEXTS if index < customers else FOLLOW_UPS
+        words = texts[(index + seed) % len(texts)].format(ref=ref)
+        if isinstance(emulator, WhatsAppEmulator):
+            emulator.message(f"39333{customer:07d}", f"Cliente{customer} Bench", words)
+        elif customer % 2 == 0:
+            emulator.comment(f"cliente{customer}", words)
+        else:
+            emulator.message(f"cliente{customer}", words)
+        pending = emulator.pending()
+        emulator.clear_pending()
         if len(pending) != 1:
             raise RuntimeError(f"the emulator queued {len(pending)} deliveries for one action")
         burst.append(Sent(ref, encode(pending[0])))
@@ -548,8 +596,9 @@ def report(result: Result, args: argparse.Namespace, customers: int, database: s
 
     print()
     print(
-        f"webhook burst: {len(burst)} deliveries from {customers} customers, {args.pages} "
-        f"Page(s) -> {len(result.posts_per_channel)} Slack channel(s), "
+        f"webhook burst ({args.network}): {len(burst)} deliveries from {customers} customers, "
+        f"{args.pages if args.network == 'facebook' else 1} account(s) -> "
+        f"{len(result.posts_per_channel)} Slack channel(s), "
         f"{args.concurrency} client threads"
     )
     if args.history:

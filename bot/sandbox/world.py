@@ -157,7 +157,7 @@ class World:
             if self.meta is not None and self.meta.pending():
                 self.meta.deliver(self.webhook_url, batch=batch)
                 delivered = True
-            if self.instagram is not None and self.instagram.pending:
+            if self.instagram is not None and self.instagram.pending():
                 self.instagram.deliver(self.webhook_url)
                 delivered = True
             if self.whatsapp is not None and self.whatsapp.pending():

@@ -104,7 +104,7 @@ def test_the_same_delivery_twice_is_mirrored_once_and_unsigned_ones_store_nothin
 ) -> None:
     instagram.comment("giulia.r", "prima domanda")
     instagram.message("marco.b", "seconda domanda")
-    pending = instagram.pending
+    pending = instagram.pending()
     unsigned = encode(pending[0])
     assert instagram.deliver_raw(ig.webhook_url, unsigned, signature="") == 401
     assert instagram.deliver_raw(ig.webhook_url, unsigned, signature="sha256=" + "0" * 64) == 401

@@ -170,10 +170,14 @@ class InstagramEmulator(LoopbackServer):
         with self._lock:
             return {c.id: c.hidden for c in self._comments.values() if c.hidden}
 
-    @property
     def pending(self) -> list[dict[str, Any]]:
+        """The webhook payloads waiting to be delivered, oldest first."""
         with self._lock:
             return list(self._pending)
+
+    def clear_pending(self) -> None:
+        with self._lock:
+            self._pending.clear()
 
     @property
     def deliveries(self) -> list[Delivery]:

@@ -49,7 +49,7 @@ def received(instagram: InstagramEmulator) -> list[InboundMessage]:
         [SANDBOX_ACCOUNT["account_id"]], [SANDBOX_ACCOUNT["app_secret"]], ["t"]
     )
     found = []
-    for payload in instagram.pending:
+    for payload in instagram.pending():
         found += [p.event for p in receiver.parse(encode(payload))]
     return [e for e in found if isinstance(e, InboundMessage)]
 
@@ -107,7 +107,7 @@ def test_direct_answers_keep_to_the_24_hour_window(
     customer = instagram.customer("luca.v").id
     sent = channel.send_private(customer, "Certo!", marker="carebridge:1")
     assert instagram.sent_messages[-1]["text"] == "Certo!"
-    echo = instagram.pending[-1]["entry"][0]["messaging"][0]["message"]
+    echo = instagram.pending()[-1]["entry"][0]["messaging"][0]["message"]
     assert (echo["is_echo"], echo["metadata"], echo["mid"]) == (
         True,
         "carebridge:1",
