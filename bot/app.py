@@ -326,7 +326,7 @@ def build_services(
         },
     )
 
-    customers = Customers(context, networks, settings.crm_url_template)
+    customers = Customers(context, networks, settings.crm_url_template, access)
     prioritizer = Prioritizer(context, priority_rules(settings), oncall)
     slack_jobs = SlackJobHandlers(
         slack, database, clock, accounts, deadlines, oncall, customers, members

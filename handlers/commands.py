@@ -57,7 +57,7 @@ COMMANDS: dict[str, Handler] = {
     "hours": _hours,
     # Slack sends `&`, `<`, `>` typed in a command as entities: a note is stored as typed.
     "vip": lambda s, c: s.vips.command(unescape(c.rest), c.user),
-    "customer": lambda s, c: s.customers.report(c.rest),
+    "customer": lambda s, c: s.customers.report(c.rest, c.user),
     "link": lambda s, c: s.customers.link(c.rest, c.user),
     "audit": lambda s, c: s.conversations.audit_report(c.rest, s.hours.default.zone),
 }

@@ -416,6 +416,12 @@ def person_conversations(
     return list(session.scalars(query).unique())
 
 
+def customer_by_external_id(session: Session, network: str, external_id: str) -> Customer | None:
+    return session.scalar(
+        select(Customer).where(Customer.network == network, Customer.external_id == external_id)
+    )
+
+
 def customer_by_handle(session: Session, network: str, handle: str) -> Customer | None:
     return session.scalar(
         select(Customer).where(

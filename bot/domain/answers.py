@@ -104,6 +104,7 @@ class CustomerHistory:
     past: tuple[PastConversation, ...]
     crm_url: str | None
     now: datetime
+    number: str = ""  # a WhatsApp customer's phone number, in full, for a channel member
 
 
 @dataclass(frozen=True)

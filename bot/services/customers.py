@@ -20,7 +20,7 @@ from bot.domain.answers import (
 )
 from bot.domain.model import Status
 from bot.networks.base import NetworkSpec
-from bot.services.context import Context
+from bot.services.context import Access, Context
 from bot.services.handles import Handle, parse_handle
 from storage import repositories as repo
 from storage.models import Conversation, Customer
@@ -32,11 +32,16 @@ RECENT = 5  # conversations read for the card's history line
 
 class Customers:
     def __init__(
-        self, context: Context, networks: Sequence[NetworkSpec], crm_url_template: str | None
+        self,
+        context: Context,
+        networks: Sequence[NetworkSpec],
+        crm_url_template: str | None,
+        access: Access | None = None,
     ) -> None:
         self.context = context
         self.networks = list(networks)
         self.crm_url_template = crm_url_template
+        self.access = access or Access()
 
     def crm_url(self, customer: Customer) -> str | None:
         if not self.crm_url_template:
@@ -62,10 +67,15 @@ class Customers:
         last = self._past(session, earlier[0]) if earlier else None
         return HistorySummary(contacts, last, now)
 
-    def report(self, text: str) -> CustomerHistory | NoSuchCustomer | Usage | CommandError:
-        """`/care customer @handle`: their recent conversations, privately."""
+    def report(
+        self, text: str, user: str = ""
+    ) -> CustomerHistory | NoSuchCustomer | Usage | CommandError:
+        """`/care customer @handle` (or a phone number, on a network whose customers are
+        numbers): their recent conversations, privately."""
         if not text.strip():
             return Usage("customer")
+        if _looks_like_a_number(text):
+            return self._by_number(text, user)
         wanted = parse_handle(text.split()[0], self.networks)
         if isinstance(wanted, CommandError):
             return wanted
@@ -83,6 +93,31 @@ class Customers:
                 self.crm_url(customer),
                 self.context.clock.now(),
             )
+
+    def _by_number(self, text: str, user: str) -> CustomerHistory | NoSuchCustomer | CommandError:
+        """A customer known by their phone number (WhatsApp): the full number is shown, to a
+        member of a support channel the customer wrote to only, as on no card."""
+        digits = "".join(c for c in text if c.isdigit())
+        numbered = [spec for spec in self.networks if spec.shown_id is not None]
+        with self.context.database.reading() as session:
+            customer = next(
+                (
+                    found
+                    for spec in numbered
+                    if (found := repo.customer_by_external_id(session, spec.name, digits))
+                ),
+                None,
+            )
+            if customer is None:
+                return NoSuchCustomer((f"+{digits}",))
+            conversations = repo.person_conversations(session, customer)
+            channels = {c.slack_channel_id for c in conversations}
+            past = tuple(self._past(session, c) for c in conversations)
+        if not any(self.access.is_member(user, channel) for channel in channels):
+            return CommandError("only members of the customer's support channel see their number")
+        return CustomerHistory(
+            "", customer.name, past, self.crm_url(customer), self.context.clock.now(), f"+{digits}"
+        )
 
     def link(self, text: str, user: str) -> CustomersLinked | NoSuchCustomer | Usage | CommandError:
         """`/care link @a @b`: one person on several accounts; history and priority see all."""
@@ -143,3 +178,9 @@ class Customers:
             summary=first.text if first else "",
             account_handle=conversation.account.handle,
         )
+
+
+def _looks_like_a_number(text: str) -> bool:
+    """ "+39 347 123 4521", "393471234521": a phone number rather than an @handle."""
+    compact = text.strip().replace(" ", "").replace("-", "")
+    return compact.startswith("+") or (compact.isdigit() and len(compact) >= 6)

@@ -121,13 +121,19 @@ def _vip_removed(answer: a.VipRemoved) -> Rendered:
 @_renders(a.CustomerHistory)
 def _customer(answer: a.CustomerHistory) -> Rendered:
     return customer_report(
-        answer.handle, answer.name, answer.past, answer.now, crm_url=answer.crm_url
+        answer.handle,
+        answer.name,
+        answer.past,
+        answer.now,
+        crm_url=answer.crm_url,
+        number=answer.number,
     )
 
 
 @_renders(a.NoSuchCustomer)
 def _no_customer(answer: a.NoSuchCustomer) -> Rendered:
-    who = ", ".join(handle(h) for h in answer.handles)
+    # A phone number ("+39...") is no @handle.
+    who = ", ".join(escape(h) if h.startswith("+") else handle(h) for h in answer.handles)
     usage = f" {USAGE[answer.usage]}" if answer.usage else ""
     return f"No customer {who} has written to us yet.{usage}", None
 

@@ -52,6 +52,7 @@ def customer_report(
     now: datetime,
     *,
     crm_url: str | None,
+    number: str = "",
 ) -> tuple[str, Blocks]:
     """The private answer to `/care customer @handle`: (fallback text, blocks).
 
@@ -59,7 +60,7 @@ def customer_report(
     section each, and an "Open in CRM" link button when `crm_url` is given. At most 18 blocks,
     well inside a message's 50.
     """
-    handle_ = handle(customer_handle.lstrip("@"))
+    handle_ = handle(customer_handle.lstrip("@")) if customer_handle else escape(number)
     who = f"*{escape(name)}* ({handle_})" if name else handle_
     fallback = f"{escape(name or customer_handle)} ({handle_}): {_count(len(conversations))}"
     if not conversations:

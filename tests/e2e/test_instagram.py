@@ -152,3 +152,15 @@ def test_a_story_mention_and_a_mention_in_a_comment_show_who_and_where(
     )
     mention = ig.card_of("marco.b")  # its writer read from the comment
     assert "guardate qui" in str(mention["blocks"])
+
+
+def test_care_customer_and_vips_by_instagram_username(
+    ig: World, instagram: InstagramEmulator
+) -> None:
+    assert "is a VIP" in ig.care("UANNA", "vip add instagram:@marco.b press, Corriere")
+    instagram.message("marco.b", "Il mio ordine?")
+    ig.deliver()
+    card = ig.card_of("marco.b")
+    assert "press, Corriere (VIP)" in str(card["blocks"])
+    shown = ig.care("UANNA", "customer instagram:@marco.b")
+    assert "Marco Bianchi" in shown and "1 conversation" in shown

@@ -151,3 +151,16 @@ def test_send_template_asks_a_quiet_customer_to_write_and_the_kept_answer_follow
     whatsapp.message(GIULIA, "Giulia Rossi", "Eccomi!")
     wa.deliver()
     assert [s.get("text") for s in whatsapp.sent][1:] == ["Il rimborso è stato approvato"]
+
+
+def test_care_customer_by_number_shows_it_in_full_to_channel_members_only(
+    wa: World, whatsapp: WhatsAppEmulator
+) -> None:
+    whatsapp.message(GIULIA, "Giulia Rossi", "Salve")
+    wa.deliver()
+    shown = wa.care("UANNA", "customer +39 347 123 4521")
+    assert "Giulia Rossi" in shown and "+393471234521" in shown and "1 conversation" in shown
+    wa.slack.add_user("UOUTSIDER", "Outsider")
+    refused = wa.care("UOUTSIDER", "customer +39 347 123 4521")
+    assert "only members" in refused and "4521" not in refused.replace("+39 347 123 4521", "")
+    assert "No customer +390000000" in wa.care("UANNA", "customer +39 000 0000")

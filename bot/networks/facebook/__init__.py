@@ -23,8 +23,14 @@ from bot.networks.base import (
 from bot.networks.facebook.adapter import FacebookChannel
 from bot.networks.facebook.doctor import check
 from bot.networks.facebook.webhook import MetaReceiver
-from bot.networks.meta.settings import APP_SECRET, GRAPH, GRAPH_URL, HUMAN_AGENT, VERIFY_TOKEN
-from bot.parsing import boolean
+from bot.networks.meta.settings import (
+    APP_SECRET,
+    GRAPH,
+    GRAPH_URL,
+    HIDE_ABUSIVE,
+    HUMAN_AGENT,
+    VERIFY_TOKEN,
+)
 
 NETWORK = "facebook"
 WEBHOOK_PATH = "/webhooks/meta"
@@ -50,13 +56,7 @@ SETTINGS = (
     VERIFY_TOKEN,
     GRAPH,
     HUMAN_AGENT,
-    Setting(
-        "hide_abusive",
-        "META_HIDE_ABUSIVE",
-        parse=boolean,
-        expects="true or false",
-        default=False,
-    ),
+    HIDE_ABUSIVE,
 )
 
 

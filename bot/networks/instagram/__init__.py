@@ -26,7 +26,14 @@ from bot.networks.base import (
 from bot.networks.instagram.adapter import InstagramChannel
 from bot.networks.instagram.doctor import check
 from bot.networks.instagram.webhook import InstagramReceiver
-from bot.networks.meta.settings import APP_SECRET, GRAPH, GRAPH_URL, HUMAN_AGENT, VERIFY_TOKEN
+from bot.networks.meta.settings import (
+    APP_SECRET,
+    GRAPH,
+    GRAPH_URL,
+    HIDE_ABUSIVE,
+    HUMAN_AGENT,
+    VERIFY_TOKEN,
+)
 
 NETWORK = "instagram"
 WEBHOOK_PATH = "/webhooks/meta"
@@ -65,6 +72,7 @@ SETTINGS = (
     VERIFY_TOKEN,
     GRAPH,
     HUMAN_AGENT,
+    HIDE_ABUSIVE,
 )
 
 

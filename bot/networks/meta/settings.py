@@ -31,6 +31,13 @@ GRAPH = Setting(
     expects="an http(s) URL with the Graph API version, e.g. " + GRAPH_URL,
     default=GRAPH_URL,
 )
+HIDE_ABUSIVE = Setting(
+    "hide_abusive",
+    "META_HIDE_ABUSIVE",
+    parse=boolean,
+    expects="true or false",
+    default=False,
+)
 HUMAN_AGENT = Setting(
     "human_agent",
     "META_HUMAN_AGENT",
