@@ -23,7 +23,9 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.networks.facebook.emulator import GraphEmulator
+from bot.networks.instagram import INSTAGRAM
 from bot.networks.instagram.emulator import InstagramEmulator
+from bot.networks.whatsapp import WHATSAPP
 from bot.networks.whatsapp.emulator import WhatsAppEmulator
 from bot.networks.whatsapp.numbers import masked
 from bot.networks.x.emulator import XEmulator
@@ -426,7 +428,7 @@ class ChannelView:
             direct = [(f"Direct to @{m['to']}", m["text"]) for m in self.instagram.sent_messages]
             sent = replies + direct
             for what, text in sent[self._instagram_sent :]:
-                self._print_sent("Instagram", "bold magenta", what, text)
+                self._print_sent(INSTAGRAM.label, "bold magenta", what, text)
             self._instagram_sent = len(sent)
         if self.whatsapp is not None:
             chats = [
@@ -434,7 +436,7 @@ class ChannelView:
                 for s in self.whatsapp.sent
             ]
             for what, text in chats[self._whatsapp_sent :]:
-                self._print_sent("WhatsApp", "bold green", what, text)
+                self._print_sent(WHATSAPP.label, "bold green", what, text)
             self._whatsapp_sent = len(chats)
 
     def _print_sent(self, network: str, style: str, what: str, text: str) -> None:
