@@ -136,10 +136,13 @@ class DeliveryReceipt:
     its servers, delivered to the customer's phone, read, or failed, with the network's reason."""
 
     network: str
-    external_id: str  # of the brand's message
+    external_id: str  # of the brand's message; "" for a watermark (below)
     receipt: Receipt
     at: datetime | None
     reason: str = ""  # why it failed
+    # Messenger's reads (and deliveries without ids) cover every message the brand sent the
+    # customer up to `at`: then external_id is "" and this names the customer.
+    customer_external_id: str = ""
 
 
 NetworkEvent = (

@@ -54,6 +54,8 @@ class Updates:
         """Apply one update; True if it changed anything (a repeated delivery changes nothing)."""
         if isinstance(update, AnsweredElsewhere):
             return self._answered_elsewhere(session, account, update)
+        if isinstance(update, DeliveryReceipt) and not update.external_id:
+            return self._receipts_up_to(session, account, update)
         message = repo.message_by_external_id(session, update.network, update.external_id)
         if message is None or message.conversation.account_id != account.id:
             return False  # a message we never mirrored (older than Carebridge, or not ours)
@@ -75,6 +77,16 @@ class Updates:
             self._show(session, message)
         log.info("message.updated", message_id=message.id, update=type(update).__name__)
         return True
+
+    def _receipts_up_to(
+        self, session: Session, account: ChannelAccount, receipt: DeliveryReceipt
+    ) -> bool:
+        """A watermark (Messenger's reads): every answer sent to the customer until then."""
+        sent = repo.sent_to_customer(
+            session, account.id, receipt.network, receipt.customer_external_id, receipt.at
+        )
+        changed = [self._receipt(session, message, receipt) for message in sent]
+        return any(changed)
 
     def _receipt(self, session: Session, message: Message, receipt: DeliveryReceipt) -> bool:
         """A receipt of the brand's message: shown on the agent's message in the thread (each

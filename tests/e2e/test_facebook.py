@@ -159,6 +159,19 @@ def test_a_messenger_message_is_answered_within_the_window_and_its_echo_ignored(
     assert not any("directly" in t for t in thread_texts(fb, card))
 
 
+def test_messenger_receipts_show_on_the_agents_answer(fb: World, meta: GraphEmulator) -> None:
+    meta.message("7002", "Salve")
+    fb.deliver()
+    card = fb_card(fb, "Marco Bianchi")
+    answer = fb.reply_in_thread("UANNA", "Buongiorno Marco", str(card["ts"]))
+    fb.settle()
+    fb.deliver()  # the echo
+    meta.receive_and_read("7002")
+    fb.deliver()
+    reactions = fb.slack.message(answer["ts"], CHANNEL)["reactions"]
+    assert reactions == ["white_check_mark", "mailbox_with_mail", "eyes"]
+
+
 def test_outside_the_24_hours_an_answer_is_kept_until_the_customer_writes_again(
     fb: World, meta: GraphEmulator
 ) -> None:

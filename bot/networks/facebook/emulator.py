@@ -612,6 +612,20 @@ class GraphEmulator(LoopbackServer):
                 message, {"message": {"is_deleted": True, "mid": mid}}, from_page=False
             )
 
+    def receive_and_read(self, psid: str, *, page: str | None = None) -> None:
+        """The customer's Messenger gets the Page's messages (a `message_deliveries` event with
+        their ids) and the customer reads them (`message_reads`, up to a watermark)."""
+        with self._lock:
+            thread = self._thread_of(self._page(page).id, psid)
+            ours = [m for m in thread.messages if m.from_page]
+            if not ours:
+                return
+            watermark = int(self.clock() * 1000)
+            mids = [m.mid for m in ours]
+            delivery = {"delivery": {"mids": mids, "watermark": watermark, "seq": 0}}
+            self._queue_messaging(ours[-1], delivery, from_page=False)
+            self._queue_messaging(ours[-1], {"read": {"watermark": watermark}}, from_page=False)
+
     # --- the Page answers outside Carebridge (in Meta's own inbox) ---------------------------
     def page_replies_directly(self, comment_id: str, text: str) -> str:
         with self._lock:

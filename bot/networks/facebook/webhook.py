@@ -22,11 +22,13 @@ from bot.domain.model import (
     Attachment,
     AttachmentKind,
     Author,
+    DeliveryReceipt,
     InboundMessage,
     MessageEdited,
     MessageReaction,
     MessageRemoved,
     NetworkEvent,
+    Receipt,
     Visibility,
 )
 from bot.networks.base import AccountConfig, Pushed
@@ -94,8 +96,9 @@ class MetaReceiver(Signed):
         return pushed
 
 
-# (page id, the entry's time, one item of its changes/messaging/standby) -> an event or nothing
-Reader = Callable[[str, Any, Any], NetworkEvent | None]
+# (page id, the entry's time, one item of its changes/messaging/standby) -> its events (a
+# delivery receipt names several messages), one, or nothing
+Reader = Callable[[str, Any, Any], NetworkEvent | list[NetworkEvent] | None]
 
 
 def _entry_events(page: str, entry: dict[str, Any]) -> list[NetworkEvent]:
@@ -119,7 +122,9 @@ def _each(page: str, entry: dict[str, Any], key: str, read: Reader) -> list[Netw
         except Unexpected as error:
             log.warning(SKIPPED, page=page, part=key, reason=str(error))
             continue
-        if event is not None:
+        if isinstance(event, list):
+            events += event
+        elif event is not None:
             events.append(event)
     return events
 
@@ -215,11 +220,13 @@ def _public_message(
 
 
 # --- Messenger (entry time in milliseconds) -------------------------------------------------------
-def _messaging(page: str, entry_time: Any, event: Any) -> NetworkEvent | None:
+def _messaging(page: str, entry_time: Any, event: Any) -> NetworkEvent | list[NetworkEvent] | None:
     event = an_object(event, "messaging event")
+    if event.get("delivery") is not None or event.get("read") is not None:
+        return _receipts(page, event)
     message, edit, reaction = event.get("message"), event.get("message_edit"), event.get("reaction")
     if message is None and edit is None and reaction is None:
-        return None  # read, delivery, postback, optin, thread handover...
+        return None  # postback, optin, thread handover...
     sender, recipient = party(event, "sender"), party(event, "recipient")
     if page not in (sender, recipient):
         raise Unexpected("the Page is neither sender nor recipient")
@@ -233,6 +240,25 @@ def _messaging(page: str, entry_time: Any, event: Any) -> NetworkEvent | None:
     if sender == page:
         return None  # the Page's own reaction, in Meta's inbox: not the customer's
     return _reaction(at, an_object(reaction, "reaction"))
+
+
+def _receipts(page: str, event: dict[str, Any]) -> list[NetworkEvent]:
+    """What the customer's Messenger did with the Page's messages: delivered (by id, or all up
+    to a watermark) or read (all up to a watermark)."""
+    customer = party(event, "sender")
+    if customer == page:
+        return []  # the Page's own app reading the customer: nothing of ours
+    read = event.get("read")
+    receipt, body = (
+        (Receipt.READ, an_object(read, "read"))
+        if read is not None
+        else (Receipt.DELIVERED, an_object(event.get("delivery"), "delivery"))
+    )
+    up_to = milliseconds(body.get("watermark"))
+    mids = [an_id(mid, "mid") for mid in a_list(body.get("mids"), "mids")]
+    if mids:
+        return [DeliveryReceipt(NETWORK, mid, receipt, up_to) for mid in mids]
+    return [DeliveryReceipt(NETWORK, "", receipt, up_to, customer_external_id=customer)]
 
 
 def _message(customer: str, at: datetime, message: dict[str, Any]) -> NetworkEvent:

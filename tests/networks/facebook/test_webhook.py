@@ -25,11 +25,13 @@ from bot.domain.model import (
     Attachment,
     AttachmentKind,
     Author,
+    DeliveryReceipt,
     InboundMessage,
     MessageEdited,
     MessageReaction,
     MessageRemoved,
     NetworkEvent,
+    Receipt,
     Visibility,
 )
 from bot.networks.base import AccountConfig, MalformedPayload, Pushed
@@ -303,8 +305,31 @@ EXPECTED: dict[str, list[Pushed]] = {
     # Its parties are the placeholders "USER_ID" and "PAGE_ID", not the entry's Page: skipped
     # (a reaction with real ids is below).
     "messaging-reaction-1.json": [],
-    "messaging-delivery-basic.json": [],
-    "messaging-read-basic.json": [],
+    # Receipts of the Page's messages: delivered by id; read up to a watermark (every message
+    # the Page sent the customer until then).
+    "messaging-delivery-basic.json": [
+        Pushed(
+            MESSENGER_PAGE,
+            DeliveryReceipt(
+                "facebook",
+                "mid.1458668856218:ed81099e15d3f4f233",
+                Receipt.DELIVERED,
+                at(2016, 3, 22, 17, 47, 36, 253000),
+            ),
+        )
+    ],
+    "messaging-read-basic.json": [
+        Pushed(
+            MESSENGER_PAGE,
+            DeliveryReceipt(
+                "facebook",
+                "",
+                Receipt.READ,
+                at(2016, 3, 22, 17, 47, 36, 253000),
+                customer_external_id=CUSTOMER,
+            ),
+        )
+    ],
     "messaging-postback-basic.json": [],
     "messaging-pass-thread-control.json": [],
 }
@@ -622,8 +647,6 @@ def test_an_event_the_page_is_no_party_to_is_skipped() -> None:
 @pytest.mark.parametrize(
     "kind",
     [
-        {"read": {"watermark": 1}},
-        {"delivery": {"mids": ["m"]}},
         {"postback": {"title": "Get Started", "payload": "GET_STARTED"}},
         {"optin": {"ref": "x"}},
         {"take_thread_control": {"previous_owner_app_id": "1"}},
@@ -895,9 +918,12 @@ def parses_or_refuses(body: bytes) -> None:
         event = item.event
         assert isinstance(event, NetworkEvent)
         assert event.network == "facebook"
-        assert isinstance(event.external_id, str) and event.external_id
+        if isinstance(event, DeliveryReceipt) and not event.external_id:
+            assert event.customer_external_id  # a watermark: every answer to that customer
+        else:
+            assert isinstance(event.external_id, str) and event.external_id
         when = event.created_at if isinstance(event, InboundMessage) else event.at
-        assert when.tzinfo is not None
+        assert when is not None and when.tzinfo is not None
 
 
 @FUZZ
