@@ -271,6 +271,34 @@ def audit(
     )
 
 
+RECEIPTS_COVER = 20  # a watermark receipt marks at most the latest answers sent before it
+
+
+def sent_to_customer(
+    session: Session,
+    account_id: int,
+    network: str,
+    customer_external_id: str,
+    up_to: datetime | None,
+) -> list[Message]:
+    """The latest answers delivered to a customer of an account, sent by `up_to` if given."""
+    query = (
+        select(Message)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .join(Customer, Customer.id == Conversation.customer_id)
+        .where(
+            Conversation.account_id == account_id,
+            Customer.network == network,
+            Customer.external_id == customer_external_id,
+            Message.direction == Direction.OUTBOUND,
+            Message.delivery == Delivery.SENT,
+        )
+    )
+    if up_to is not None:
+        query = query.where(Message.created_at <= up_to)
+    return list(session.scalars(query.order_by(Message.created_at.desc()).limit(RECEIPTS_COVER)))
+
+
 def kept_answers(session: Session, conversation_id: int) -> list[Message]:
     """Answers kept past the network's reply window, oldest first."""
     return list(
