@@ -25,13 +25,13 @@ from bot.domain.model import (
     DeliveryReceipt,
     InboundMessage,
     MessageEdited,
-    MessageReaction,
     MessageRemoved,
     NetworkEvent,
     Receipt,
     Visibility,
 )
 from bot.networks.base import AccountConfig, Pushed
+from bot.networks.meta.messaging import Messaging
 from bot.networks.meta.signing import Signed
 from bot.networks.meta.values import (
     Unexpected,
@@ -224,22 +224,7 @@ def _messaging(page: str, entry_time: Any, event: Any) -> NetworkEvent | list[Ne
     event = an_object(event, "messaging event")
     if event.get("delivery") is not None or event.get("read") is not None:
         return _receipts(page, event)
-    message, edit, reaction = event.get("message"), event.get("message_edit"), event.get("reaction")
-    if message is None and edit is None and reaction is None:
-        return None  # postback, optin, thread handover...
-    sender, recipient = party(event, "sender"), party(event, "recipient")
-    if page not in (sender, recipient):
-        raise Unexpected("the Page is neither sender nor recipient")
-    customer = recipient if sender == page else sender
-    at = milliseconds(event.get("timestamp"), entry_time)
-    if message is not None:
-        return _message(customer, at, an_object(message, "message"))
-    if edit is not None:
-        edit = an_object(edit, "message_edit")
-        return MessageEdited(NETWORK, an_id(edit.get("mid"), "mid"), string(edit.get("text")), at)
-    if sender == page:
-        return None  # the Page's own reaction, in Meta's inbox: not the customer's
-    return _reaction(at, an_object(reaction, "reaction"))
+    return MESSENGER.event(page, entry_time, event)
 
 
 def _receipts(page: str, event: dict[str, Any]) -> list[NetworkEvent]:
@@ -259,44 +244,6 @@ def _receipts(page: str, event: dict[str, Any]) -> list[NetworkEvent]:
     if mids:
         return [DeliveryReceipt(NETWORK, mid, receipt, up_to) for mid in mids]
     return [DeliveryReceipt(NETWORK, "", receipt, up_to, customer_external_id=customer)]
-
-
-def _message(customer: str, at: datetime, message: dict[str, Any]) -> NetworkEvent:
-    mid = an_id(message.get("mid"), "mid")
-    if message.get("is_deleted") is True:
-        return MessageRemoved(NETWORK, mid, at)
-    text = string(message.get("text"))  # a quick reply keeps its text too
-    if message.get("is_echo") is True:
-        # The Page's own message: sent by Carebridge (its marker in `metadata`), another app,
-        # or someone in Meta's inbox.
-        metadata = message.get("metadata")
-        reply_to = message.get("reply_to")
-        return AnsweredElsewhere(
-            network=NETWORK,
-            external_id=mid,
-            customer_external_id=customer,
-            text=text,
-            at=at,
-            visibility=Visibility.PRIVATE,
-            in_reply_to=(
-                optional_id(reply_to.get("mid"), "reply_to.mid")
-                if isinstance(reply_to, dict)
-                else None
-            ),
-            marker=metadata if isinstance(metadata, str) else None,
-        )
-    attachments = [_attachment(item) for item in a_list(message.get("attachments"), "attachments")]
-    if message.get("is_unsupported") is True:
-        attachments.append(Attachment(AttachmentKind.UNSUPPORTED))
-    return InboundMessage(
-        network=NETWORK,
-        external_id=mid,
-        author=Author(external_id=customer, handle="", name=""),  # Messenger sends no names
-        text=text,
-        created_at=at,
-        visibility=Visibility.PRIVATE,
-        attachments=tuple(attachments),
-    )
 
 
 def _attachment(item: Any) -> Attachment:
@@ -323,11 +270,4 @@ def _map_link(payload: dict[str, Any]) -> str:
     return map_link(coordinates.get("lat"), coordinates.get("long"))
 
 
-def _reaction(at: datetime, reaction: dict[str, Any]) -> MessageReaction:
-    mid = an_id(reaction.get("mid"), "mid")
-    if reaction.get("action") == "unreact":
-        return MessageReaction(NETWORK, mid, None, at)
-    shown = string(reaction.get("emoji")) or string(reaction.get("reaction"))
-    if not shown:
-        raise Unexpected("a reaction with neither emoji nor name")
-    return MessageReaction(NETWORK, mid, shown, at)
+MESSENGER = Messaging(NETWORK, _attachment)

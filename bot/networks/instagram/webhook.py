@@ -23,25 +23,20 @@ from bot.domain.model import (
     AttachmentKind,
     Author,
     InboundMessage,
-    MessageEdited,
-    MessageReaction,
-    MessageRemoved,
     NetworkEvent,
     Visibility,
 )
 from bot.networks.base import AccountConfig, Pushed
+from bot.networks.meta.messaging import Messaging
 from bot.networks.meta.signing import Signed
 from bot.networks.meta.values import (
     Unexpected,
-    a_list,
     an_id,
     an_object,
     delivery,
     entries,
     entry_id,
-    milliseconds,
     optional_id,
-    party,
     seconds,
     string,
 )
@@ -111,7 +106,7 @@ def _events(account: str, entry: dict[str, Any]) -> list[NetworkEvent]:
                 if key == "changes":
                     event = _change(account, entry.get("time"), item)
                 else:
-                    event = _messaging(account, entry.get("time"), item)
+                    event = DIRECT.event(account, entry.get("time"), an_object(item, "event"))
             except Unexpected as error:
                 log.warning(SKIPPED, account=account, part=key, reason=str(error))
                 continue
@@ -178,68 +173,6 @@ def _profile(username: str) -> str:
 
 
 # --- Direct messages (entry time in milliseconds) -------------------------------------------------
-def _messaging(account: str, entry_time: Any, event: Any) -> NetworkEvent | None:
-    event = an_object(event, "messaging event")
-    message, edit, reaction = event.get("message"), event.get("message_edit"), event.get("reaction")
-    if message is None and edit is None and reaction is None:
-        return None  # read, postback, referral...
-    sender, recipient = party(event, "sender"), party(event, "recipient")
-    if account not in (sender, recipient):
-        raise Unexpected("the account is neither sender nor recipient")
-    customer = recipient if sender == account else sender
-    at = milliseconds(event.get("timestamp"), entry_time)
-    if message is not None:
-        return _message(customer, at, an_object(message, "message"))
-    if edit is not None:
-        edit = an_object(edit, "message_edit")
-        return MessageEdited(NETWORK, an_id(edit.get("mid"), "mid"), string(edit.get("text")), at)
-    if sender == account:
-        return None  # the account's own reaction
-    reaction = an_object(reaction, "reaction")
-    mid = an_id(reaction.get("mid"), "mid")
-    if reaction.get("action") == "unreact":
-        return MessageReaction(NETWORK, mid, None, at)
-    shown = string(reaction.get("emoji")) or string(reaction.get("reaction"))
-    if not shown:
-        raise Unexpected("a reaction with neither emoji nor name")
-    return MessageReaction(NETWORK, mid, shown, at)
-
-
-def _message(customer: str, at: datetime, message: dict[str, Any]) -> NetworkEvent:
-    mid = an_id(message.get("mid"), "mid")
-    if message.get("is_deleted") is True:
-        return MessageRemoved(NETWORK, mid, at)
-    text = string(message.get("text"))
-    if message.get("is_echo") is True:
-        # The account's own message: sent by Carebridge (its marker in `metadata`), another
-        # app, or someone in Instagram's inbox.
-        metadata = message.get("metadata")
-        return AnsweredElsewhere(
-            network=NETWORK,
-            external_id=mid,
-            customer_external_id=customer,
-            text=text,
-            at=at,
-            visibility=Visibility.PRIVATE,
-            marker=metadata if isinstance(metadata, str) else None,
-        )
-    attachments = [_attachment(item) for item in a_list(message.get("attachments"), "attachments")]
-    story = _replied_story(message.get("reply_to"))
-    if story is not None:
-        attachments.insert(0, story)
-    if message.get("is_unsupported") in (True, "true"):
-        attachments.append(Attachment(AttachmentKind.UNSUPPORTED))
-    return InboundMessage(
-        network=NETWORK,
-        external_id=mid,
-        author=Author(external_id=customer, handle="", name=""),  # the adapter reads the profile
-        text=text,
-        created_at=at,
-        visibility=Visibility.PRIVATE,
-        attachments=tuple(attachments),
-    )
-
-
 def _attachment(item: Any) -> Attachment:
     # One odd attachment is shown as "unsupported" rather than costing the customer's message.
     if not isinstance(item, dict):
@@ -251,10 +184,14 @@ def _attachment(item: Any) -> Attachment:
     return Attachment(kind, url, title or string(payload.get("title")))
 
 
-def _replied_story(reply_to: Any) -> Attachment | None:
+def _replied_story(message: dict[str, Any]) -> list[Attachment]:
     """A reply to the account's story: the story it answers, with its link (which expires
     with the story, after 24 hours)."""
+    reply_to = message.get("reply_to")
     if not isinstance(reply_to, dict) or not isinstance(reply_to.get("story"), dict):
-        return None
+        return []
     story = reply_to["story"]
-    return Attachment(AttachmentKind.STORY, string(story.get("url")), "replied to your story")
+    return [Attachment(AttachmentKind.STORY, string(story.get("url")), "replied to your story")]
+
+
+DIRECT = Messaging(NETWORK, _attachment, _replied_story)
