@@ -58,9 +58,10 @@ from sqlalchemy.engine import make_url
 
 from bot.config import normalise_database_url
 from bot.networks.facebook import FACEBOOK, WEBHOOK_PATH
-from bot.networks.facebook.emulator import SANDBOX_PAGE, GraphEmulator, encode, signature
+from bot.networks.facebook.emulator import SANDBOX_PAGE, GraphEmulator
 from bot.networks.instagram import INSTAGRAM
 from bot.networks.instagram.emulator import InstagramEmulator
+from bot.networks.meta.webhook_sender import encode, signature
 from bot.networks.whatsapp import WHATSAPP
 from bot.networks.whatsapp.emulator import WhatsAppEmulator
 from bot.sandbox.slack_api import SlackEmulator, _Message

@@ -208,7 +208,7 @@ def test_with_human_agent_an_answer_within_7_days_goes_out_tagged(
 
 
 def _encode(payload: dict[str, object]) -> bytes:
-    from bot.networks.facebook.emulator import encode
+    from bot.networks.meta.webhook_sender import encode
 
     return encode(payload)
 

@@ -11,8 +11,8 @@ import pytest
 import requests
 
 from bot.clock import ManualClock
-from bot.networks.facebook.emulator import encode
 from bot.networks.instagram.emulator import InstagramEmulator
+from bot.networks.meta.webhook_sender import encode
 from bot.networks.x.emulator import XEmulator
 from bot.sandbox.slack_api import SlackEmulator
 from bot.sandbox.world import CHANNEL, World, running_world
@@ -106,14 +106,15 @@ def test_the_same_delivery_twice_is_mirrored_once_and_unsigned_ones_store_nothin
     instagram.message("marco.b", "seconda domanda")
     pending = instagram.pending()
     unsigned = encode(pending[0])
-    assert instagram.deliver_raw(ig.webhook_url, unsigned, signature="") == 401
-    assert instagram.deliver_raw(ig.webhook_url, unsigned, signature="sha256=" + "0" * 64) == 401
+    assert instagram.deliver_raw(ig.webhook_url, unsigned, signature="").status_code == 401
+    wrong = "sha256=" + "0" * 64
+    assert instagram.deliver_raw(ig.webhook_url, unsigned, signature=wrong).status_code == 401
     assert requests.post(ig.webhook_url, data=b"not json", timeout=5).status_code == 401
     ig.settle()
     assert ig.cards() == []
     ig.deliver()
     for payload in pending:  # Meta delivers again after a timeout
-        assert instagram.deliver_raw(ig.webhook_url, encode(payload)) == 200
+        assert instagram.deliver_raw(ig.webhook_url, encode(payload)).status_code == 200
     ig.settle()
     texts = " ".join(str(c["blocks"]) for c in ig.cards())
     assert texts.count("prima domanda") == 1 and texts.count("seconda domanda") == 1

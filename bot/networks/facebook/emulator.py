@@ -34,7 +34,6 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
-import hmac
 import itertools
 import json
 import random
@@ -50,6 +49,11 @@ from urllib.parse import unquote
 
 import requests
 
+from bot.networks.meta.webhook_sender import (
+    Delivery,
+    WebhookSender,
+    encode,
+)
 from bot.sandbox.loopback import Fault, LoopbackServer, Reply, Request
 
 # The default Page and the app's secrets: the settings of the bot's sandbox account (the keys
@@ -297,47 +301,6 @@ _THREAD_DEFAULT = (_Field("id"), _Field("updated_time"))  # a conversation's def
 
 
 # --- webhook deliveries ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Attempt:
-    """One POST of a delivery: the status the bot answered (None: no answer) and how long it
-    took to answer."""
-
-    status: int | None
-    seconds: float
-    error: str = ""
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """A webhook POST as Meta made it, with every attempt."""
-
-    body: bytes
-    signature: str
-    attempts: tuple[Attempt, ...]
-
-    @property
-    def payload(self) -> dict[str, Any]:
-        parsed: dict[str, Any] = json.loads(self.body)
-        return parsed
-
-    @property
-    def delivered(self) -> bool:
-        return bool(self.attempts) and self.attempts[-1].status == 200
-
-
-def encode(payload: Mapping[str, Any]) -> bytes:
-    """A webhook body as Meta writes it: compact JSON, non-ASCII escaped as \\uXXXX (emoji as
-    surrogate pairs) and "/" as "\\/". A receiver must verify the signature over these bytes,
-    not over its own re-encoding."""
-    text = json.dumps(payload, ensure_ascii=True, separators=(",", ":"))
-    return text.replace("/", "\\/").encode("ascii")  # "/" occurs only inside JSON strings
-
-
-def signature(body: bytes, app_secret: str) -> str:
-    """The X-Hub-Signature-256 header of `body`."""
-    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
-
-
 # --- the emulator ---------------------------------------------------------------------------------
 class GraphEmulator(LoopbackServer):
     """graph.facebook.com on 127.0.0.1; the Page whose token comes with a request is its caller."""
@@ -354,8 +317,12 @@ class GraphEmulator(LoopbackServer):
     ) -> None:
         super().__init__(clock=clock)
         self.app_secret = app_secret
-        self.delivery_attempts = delivery_attempts
-        self.retry_pause = retry_pause  # seconds between attempts; Meta's are minutes
+        self.webhooks = WebhookSender(
+            app_secret,
+            SANDBOX_PAGE["verify_token"],
+            attempts=delivery_attempts,
+            pause=retry_pause,
+        )
         self._numbers = itertools.count(_FIRST_NUMBER)
         self._seq = itertools.count(1)
         self._pages: dict[str, _Page] = {}
@@ -717,7 +684,11 @@ class GraphEmulator(LoopbackServer):
         results = []
         for payload in payloads:
             body = encode(payload)
-            results.append(self._post(webhook_url, body, attempts, pause, timeout))
+            results.append(
+                self.webhooks.post(
+                    webhook_url, body, attempts=attempts, pause=pause, timeout=timeout
+                )
+            )
         with self._lock:
             self._deliveries.extend(results)
         return results
@@ -732,57 +703,11 @@ class GraphEmulator(LoopbackServer):
     ) -> requests.Response:
         """POST `body` once as Meta would, with `signature` as X-Hub-Signature-256 instead of
         the right one ("" sends none): for tests of what the bot refuses."""
-        headers = self._headers(body)
-        if signature is not None:
-            headers.pop("X-Hub-Signature-256")
-            if signature:
-                headers["X-Hub-Signature-256"] = signature
-        return requests.post(webhook_url, data=body, headers=headers, timeout=timeout)
+        return self.webhooks.post_raw(webhook_url, body, signature=signature, timeout=timeout)
 
     def handshake(self, webhook_url: str, *, verify_token: str | None = None) -> bool:
-        """Meta's subscription check: a GET with hub.mode=subscribe, the verify token and a
-        challenge; True when the webhook answers 200 with the challenge."""
-        challenge = str(random.randrange(10**9, 10**10))  # Meta's challenges are digits
-        response = requests.get(
-            webhook_url,
-            params={
-                "hub.mode": "subscribe",
-                "hub.verify_token": verify_token or SANDBOX_PAGE["verify_token"],
-                "hub.challenge": challenge,
-            },
-            timeout=20,
-        )
-        return response.status_code == 200 and response.text == challenge
-
-    def _post(
-        self, url: str, body: bytes, attempts: int | None, pause: float | None, timeout: float
-    ) -> Delivery:
-        made: list[Attempt] = []
-        wait = self.retry_pause if pause is None else pause
-        for number in range(attempts or self.delivery_attempts):
-            if number and wait:
-                time.sleep(wait)  # a real pause: the bot under test runs in real time
-            started = time.monotonic()
-            try:
-                response = requests.post(
-                    url, data=body, headers=self._headers(body), timeout=timeout
-                )
-            except requests.RequestException as error:
-                made.append(Attempt(None, time.monotonic() - started, type(error).__name__))
-                continue
-            made.append(Attempt(response.status_code, time.monotonic() - started))
-            if response.status_code == 200:
-                break
-        return Delivery(body, signature(body, self.app_secret), tuple(made))
-
-    def _headers(self, body: bytes) -> dict[str, str]:
-        sha1 = hmac.new(self.app_secret.encode(), body, hashlib.sha1).hexdigest()
-        return {
-            "Content-Type": "application/json",
-            "User-Agent": "facebookexternalua",
-            "X-Hub-Signature": f"sha1={sha1}",
-            "X-Hub-Signature-256": signature(body, self.app_secret),
-        }
+        """Meta's subscription check: True when the webhook echoes the challenge."""
+        return self.webhooks.handshake(webhook_url, verify_token=verify_token)
 
     # --- LoopbackServer -------------------------------------------------------------------------
     def fault_key(self, request: Request) -> str:

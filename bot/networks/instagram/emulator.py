@@ -31,8 +31,8 @@ from urllib.parse import unquote
 
 import requests
 
-from bot.networks.facebook.emulator import Attempt, Delivery, encode, graph_error_body
-from bot.networks.facebook.emulator import signature as _signature
+from bot.networks.facebook.emulator import graph_error_body
+from bot.networks.meta.webhook_sender import Delivery, WebhookSender, encode
 from bot.sandbox.loopback import LoopbackServer, Reply, Request
 
 # The default account and the app's secrets: the settings of the bot's sandbox account (the
@@ -92,7 +92,9 @@ class InstagramEmulator(LoopbackServer):
     ) -> None:
         super().__init__(clock=clock)
         self.app_secret = app_secret
-        self.delivery_attempts = delivery_attempts
+        self.webhooks = WebhookSender(
+            app_secret, SANDBOX_ACCOUNT["verify_token"], attempts=delivery_attempts
+        )
         self.account_id = SANDBOX_ACCOUNT["account_id"]
         self.token = SANDBOX_ACCOUNT["page_access_token"]
         self.human_agent = False
@@ -186,52 +188,24 @@ class InstagramEmulator(LoopbackServer):
 
     def deliver(self, webhook_url: str, *, timeout: float = 20.0) -> list[Delivery]:
         """POST what is pending to `webhook_url`, signed as Meta signs, each again while it
-        does not get a 200 (up to `delivery_attempts` in all)."""
+        does not get a 200 (up to the sender's attempts in all)."""
         with self._lock:
             payloads, self._pending = self._pending, []
-        made = [self._post(webhook_url, encode(payload), timeout) for payload in payloads]
+        made = [self.webhooks.post(webhook_url, encode(p), timeout=timeout) for p in payloads]
         with self._lock:
             self._deliveries.extend(made)
         return made
 
-    def deliver_raw(self, webhook_url: str, body: bytes, *, signature: str | None = None) -> int:
+    def deliver_raw(
+        self, webhook_url: str, body: bytes, *, signature: str | None = None
+    ) -> requests.Response:
         """POST `body` once, signed with `signature` instead of the right one ("" sends none):
-        for tests of what the bot refuses. Returns the status it answered."""
-        signed = _signature(body, self.app_secret) if signature is None else signature
-        headers = {"Content-Type": "application/json"}
-        if signed:
-            headers["X-Hub-Signature-256"] = signed
-        return requests.post(webhook_url, data=body, headers=headers, timeout=20).status_code
+        for tests of what the bot refuses."""
+        return self.webhooks.post_raw(webhook_url, body, signature=signature)
 
     def handshake(self, webhook_url: str, *, verify_token: str | None = None) -> bool:
         """Meta's subscription check: True when the webhook echoes the (digits) challenge."""
-        challenge = str(next(self._numbers))
-        response = requests.get(
-            webhook_url,
-            params={
-                "hub.mode": "subscribe",
-                "hub.verify_token": verify_token or SANDBOX_ACCOUNT["verify_token"],
-                "hub.challenge": challenge,
-            },
-            timeout=20,
-        )
-        return response.status_code == 200 and response.text == challenge
-
-    def _post(self, url: str, body: bytes, timeout: float) -> Delivery:
-        signed = _signature(body, self.app_secret)
-        headers = {"Content-Type": "application/json", "X-Hub-Signature-256": signed}
-        attempts: list[Attempt] = []
-        for _ in range(self.delivery_attempts):
-            started = time.monotonic()
-            try:
-                response = requests.post(url, data=body, headers=headers, timeout=timeout)
-            except requests.RequestException as error:
-                attempts.append(Attempt(None, time.monotonic() - started, type(error).__name__))
-                continue
-            attempts.append(Attempt(response.status_code, time.monotonic() - started))
-            if response.status_code == 200:
-                break
-        return Delivery(body, signed, tuple(attempts))
+        return self.webhooks.handshake(webhook_url, verify_token=verify_token)
 
     # --- the Graph API --------------------------------------------------------------------------
     def fault_key(self, request: Request) -> str:

@@ -36,7 +36,6 @@ import copy
 import hashlib
 import itertools
 import json
-import random
 import re
 import time
 from collections import deque
@@ -48,10 +47,10 @@ from urllib.parse import unquote
 
 import requests
 
-from bot.networks.facebook.emulator import Attempt, Delivery, encode, signature
+from bot.networks.meta.webhook_sender import Delivery, WebhookSender, encode
 from bot.sandbox.loopback import Fault, LoopbackServer, Reply, Request
 
-__all__ = ["ROUTE_KEYS", "SANDBOX_NUMBER", "Attempt", "Delivery", "WhatsAppEmulator", "encode"]
+__all__ = ["ROUTE_KEYS", "SANDBOX_NUMBER", "Delivery", "WhatsAppEmulator", "encode"]
 
 # The default number and the app's secrets: the settings of the bot's sandbox account (the keys
 # are the WhatsApp spec's setting keys; add "graph_url": emulator.graph_url). The app secret
@@ -216,8 +215,12 @@ class WhatsAppEmulator(LoopbackServer):
     ) -> None:
         super().__init__(clock=clock)
         self.app_secret = app_secret
-        self.delivery_attempts = delivery_attempts
-        self.retry_pause = retry_pause  # seconds between attempts; Meta's are minutes
+        self.webhooks = WebhookSender(
+            app_secret,
+            SANDBOX_NUMBER["verify_token"],
+            attempts=delivery_attempts,
+            pause=retry_pause,
+        )
         self._ids = itertools.count(_FIRST_NUMBER)
         self._numbers: dict[str, _Number] = {}
         self._tokens: dict[str, set[str]] = {}  # token -> the numbers it serves
@@ -453,61 +456,24 @@ class WhatsAppEmulator(LoopbackServer):
         that does not get a 200 is made again, up to `attempts` times in all."""
         with self._lock:
             payloads, self._pending = self._pending, []
-        results = [self._post(webhook_url, encode(p), attempts, timeout) for p in payloads]
+        results = [
+            self.webhooks.post(webhook_url, encode(p), attempts=attempts, timeout=timeout)
+            for p in payloads
+        ]
         with self._lock:
             self._deliveries.extend(results)
         return results
 
     def deliver_raw(
-        self, webhook_url: str, body: bytes, *, signature_header: str | None = None
+        self, webhook_url: str, body: bytes, *, signature: str | None = None
     ) -> requests.Response:
-        """POST `body` once, with `signature_header` instead of the right signature ("" sends
-        none): for tests of what the bot refuses."""
-        headers = self._headers(body)
-        if signature_header is not None:
-            headers.pop("X-Hub-Signature-256")
-            if signature_header:
-                headers["X-Hub-Signature-256"] = signature_header
-        return requests.post(webhook_url, data=body, headers=headers, timeout=20)
+        """POST `body` once, with `signature` instead of the right one ("" sends none): for
+        tests of what the bot refuses."""
+        return self.webhooks.post_raw(webhook_url, body, signature=signature)
 
     def handshake(self, webhook_url: str, *, verify_token: str | None = None) -> bool:
         """Meta's subscription check; True when the webhook echoes the challenge."""
-        challenge = str(random.randrange(10**9, 10**10))  # Meta's challenges are digits
-        response = requests.get(
-            webhook_url,
-            params={
-                "hub.mode": "subscribe",
-                "hub.verify_token": verify_token or SANDBOX_NUMBER["verify_token"],
-                "hub.challenge": challenge,
-            },
-            timeout=20,
-        )
-        return response.status_code == 200 and response.text == challenge
-
-    def _post(self, url: str, body: bytes, attempts: int | None, timeout: float) -> Delivery:
-        made: list[Attempt] = []
-        for number in range(attempts or self.delivery_attempts):
-            if number and self.retry_pause:
-                time.sleep(self.retry_pause)  # a real pause: the bot under test runs in real time
-            started = time.monotonic()
-            try:
-                response = requests.post(
-                    url, data=body, headers=self._headers(body), timeout=timeout
-                )
-            except requests.RequestException as error:
-                made.append(Attempt(None, time.monotonic() - started, type(error).__name__))
-                continue
-            made.append(Attempt(response.status_code, time.monotonic() - started))
-            if response.status_code == 200:
-                break
-        return Delivery(body, signature(body, self.app_secret), tuple(made))
-
-    def _headers(self, body: bytes) -> dict[str, str]:
-        return {
-            "Content-Type": "application/json",
-            "User-Agent": "facebookexternalua",
-            "X-Hub-Signature-256": signature(body, self.app_secret),
-        }
+        return self.webhooks.handshake(webhook_url, verify_token=verify_token)
 
     # --- LoopbackServer -------------------------------------------------------------------------
     def fault_key(self, request: Request) -> str:

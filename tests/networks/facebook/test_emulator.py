@@ -32,9 +32,8 @@ from bot.networks.facebook.emulator import (
     SANDBOX_PAGE,
     SUBSCRIBED_FIELDS,
     GraphEmulator,
-    encode,
-    signature,
 )
+from bot.networks.meta.webhook_sender import encode, signature
 from bot.sandbox.loopback import Fault
 
 FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "meta"

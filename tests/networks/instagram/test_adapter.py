@@ -12,12 +12,12 @@ from bot.clock import ManualClock
 from bot.domain.delivery import CredentialsRefused, OutsideWindow, PermanentError
 from bot.domain.model import InboundMessage
 from bot.networks.base import AccountConfig
-from bot.networks.facebook.emulator import encode
 from bot.networks.instagram import INSTAGRAM
 from bot.networks.instagram.adapter import InstagramChannel
 from bot.networks.instagram.emulator import SANDBOX_ACCOUNT, InstagramEmulator
 from bot.networks.instagram.webhook import InstagramReceiver
 from bot.networks.meta.graph import AlreadyReplied
+from bot.networks.meta.webhook_sender import encode
 
 
 @pytest.fixture

@@ -467,8 +467,8 @@ def test_deliver_raw_and_the_handshake(wa: WhatsAppEmulator) -> None:
     endpoint = Receiver(verify_token=SANDBOX_NUMBER["verify_token"])
     try:
         body = encode({"object": "whatsapp_business_account", "entry": []})
-        wa.deliver_raw(endpoint.url, body, signature_header="sha256=bad")
-        wa.deliver_raw(endpoint.url, body, signature_header="")
+        wa.deliver_raw(endpoint.url, body, signature="sha256=bad")
+        wa.deliver_raw(endpoint.url, body, signature="")
         signatures = [h.get("x-hub-signature-256") for h, _ in endpoint.received]
         assert signatures == ["sha256=bad", None]
         assert wa.handshake(endpoint.url)
