@@ -89,12 +89,9 @@ class HideMessage:
         request = _request(job)
         with self.context.database.reading() as session:
             message = _message(session, request.message_id)
-            row = message.conversation.account
-            found = (row.id, row.network, row.external_id, row.name)
+            conversation = message.conversation
             external_id = message.external_id or ""
-        account = self.context.accounts.find(
-            account_id=found[0], network=found[1], external_id=found[2], name=found[3]
-        )
+        account = self.context.account_of(conversation)
         if account is None or not isinstance(account.channel, Hiding):
             raise PermanentError("this account can no longer hide messages")
         account.channel.hide(external_id, request.hidden)

@@ -63,14 +63,10 @@ class SendReopeningTemplate:
         request = _request(job)
         with self.context.database.reading() as session:
             message = _message(session, request.message_id)
-            row = message.conversation.account
-            found = (row.id, row.network, row.external_id, row.name)
-            latest = repo.latest_inbound(session, message.conversation_id, Visibility.PRIVATE)
-            writer = (latest.customer if latest else None) or message.conversation.customer
-            recipient = writer.external_id
-        account = self.context.accounts.find(
-            account_id=found[0], network=found[1], external_id=found[2], name=found[3]
-        )
+            conversation = message.conversation
+            latest = repo.latest_inbound(session, conversation.id, Visibility.PRIVATE)
+            recipient = ((latest.customer if latest else None) or conversation.customer).external_id
+        account = self.context.account_of(conversation)
         if account is None or not isinstance(account.channel, Reopening):
             raise PermanentError("this account cannot ask a customer to write again")
         sent = account.channel.reopen(recipient)
