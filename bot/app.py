@@ -42,6 +42,7 @@ from bot.services.notice_templates import NoticeTemplates
 from bot.services.notices import Notices
 from bot.services.oncall import OnCallService
 from bot.services.outbox import (
+    COPY_MEDIA,
     CUSTOMER_FACING,
     DELIVER,
     DIGEST,
@@ -65,6 +66,7 @@ from bot.slack.digest import DigestHandler
 from bot.slack.directory import ChannelMembers, UserGroups, lead_checker
 from bot.slack.failures import CALL_FAILED, NETWORK_FAILED
 from bot.slack.jobs import SlackJobHandlers
+from bot.slack.media import CopyMedia
 from handlers import register_all
 from handlers.commands import RunLater
 from handlers.socket_mode import SocketModeReceiver, Timing
@@ -348,6 +350,9 @@ def build_services(
     handlers[PROCESS_INBOX] = ProcessDelivery(webhooks)
     handlers[HIDE] = HideMessage(context)
     handlers[REOPEN] = SendReopeningTemplate(context)
+    handlers[COPY_MEDIA] = CopyMedia(
+        slack, context, slack_jobs.call, limit_mb=settings.media_copy_max_mb
+    )
     worker = OutboxWorker(
         database,
         handlers,

@@ -64,6 +64,7 @@ class Settings:
     # Finished outbox jobs and processed webhook deliveries are deleted after this long; their
     # keys keep effects once-only meanwhile (a retry or redelivery comes within minutes).
     outbox_retention: timedelta = timedelta(days=7)
+    media_copy_max_mb: int = 100  # customers' media copied into threads up to this; 0: never
     database_url: str = "sqlite:///carebridge.db"
     port: int = 3000
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
@@ -213,6 +214,12 @@ def load_settings(
             timedelta(days=7),
             _at_least_a_day,
             "a duration of a day or more, e.g. 7d",
+        ),
+        media_copy_max_mb=parsed(
+            "MEDIA_COPY_MAX_MB",
+            100,
+            int_between(0, 1000),
+            "megabytes from 0 (never copy customers' media into Slack) to 1000",
         ),
         database_url=parsed(
             "DATABASE_URL",

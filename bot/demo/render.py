@@ -349,7 +349,11 @@ class ChannelView:
     def _body(self, message: dict[str, Any]) -> RenderableType:
         if message.get("blocks"):
             return render_blocks(message["blocks"], self.user_names)
-        return mrkdwn_to_text(message.get("text", ""), self.user_names)
+        text = mrkdwn_to_text(message.get("text", ""), self.user_names)
+        for file in message.get("files") or ():  # an upload: its title and size, as Slack lists
+            title, size = file.get("title") or file.get("name"), file.get("size", 0)
+            text.append(("\n" if text.plain else "") + f"📎 {title} ({size:,} bytes)")
+        return text
 
     def _reply(self, message: dict[str, Any]) -> RenderableType:
         if message.get("bot_id"):  # customer messages arrive as quotes, notices as text

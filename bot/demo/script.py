@@ -22,6 +22,7 @@ LEADS = "S0SUPPORTLEADS"  # a Slack user group: the managers watching escalation
 ELENA, PAOLO = "8000000000000001", "8000000000000002"  # Facebook ids (Page-scoped)
 FACEBOOK_PEOPLE = {ELENA: "Elena Conti", PAOLO: "Paolo Greco"}
 DAVIDE = "393331234567"  # a WhatsApp id: his phone number, shown masked
+RECEIPT_PHOTO = b"\xff\xd8\xff\xe0" + b"ricevuta reso 7730 " * 400  # a stand-in JPEG
 # Tight targets, so the morning shows warnings and an escalation; open every day, so the demo
 # works on any day of the week.
 SETTINGS = {
@@ -60,6 +61,12 @@ def _page(world: World) -> GraphEmulator:
 def _instagram(world: World) -> InstagramEmulator:
     assert world.instagram is not None, "the demo's world has an Instagram account"
     return world.instagram
+
+
+def _receipt_photo(world: World) -> None:
+    _whatsapp(world).send_image(
+        DAVIDE, "Davide Russo", RECEIPT_PHOTO, caption="la ricevuta del reso"
+    )
 
 
 def _whatsapp(world: World) -> WhatsAppEmulator:
@@ -257,6 +264,12 @@ MORNING: tuple[Step, ...] = (
         "09:26",
         "On WhatsApp, Davide asks about his return. The card shows his name and a masked number.",
         lambda w: _whatsapp(w).message(DAVIDE, "Davide Russo", "Salve, il reso 7730 è arrivato?"),
+    ),
+    Step(
+        "09:26",
+        "Davide adds a photo of the return receipt: WhatsApp's media need the bot's token, so "
+        "it is copied into the thread.",
+        _receipt_photo,
     ),
     Step(
         "09:27",

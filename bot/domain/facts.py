@@ -117,6 +117,19 @@ class AnswerKept:
 
 
 @dataclass(frozen=True)
+class MediaNotCopied:
+    """A customer's photo, voice note, video or document that is not in the thread: larger
+    than Carebridge copies (`size`, `limit` in bytes), or the network would not give it."""
+
+    kind: str  # an AttachmentKind value
+    title: str
+    network_label: str
+    size: int = 0
+    limit: int = 0
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class ReopenAsked:
     """The customer was asked to write again past the reply window (WhatsApp's template), or
     could not be: `reason` says why."""
@@ -261,6 +274,7 @@ Fact = Union[  # noqa: UP007 - a runtime value: get_type_hints and isinstance ne
     CommentHidden,
     DeliveryFailed,
     AnswerKept,
+    MediaNotCopied,
     ReopenAsked,
     ResponseDueSoon,
     ResponseMissed,

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
 from bot.clock import Clock
+from bot.domain.delivery import PermanentError
 from bot.domain.hours import BusinessHours
 from bot.domain.model import InboundMessage, NetworkEvent, SentMessage
 
@@ -91,6 +92,38 @@ class Reopening(Protocol):
     def can_reopen(self) -> bool: ...
 
     def reopen(self, recipient_id: str) -> SentMessage: ...
+
+
+@dataclass(frozen=True)
+class Media:
+    """A customer's photo, video, voice note or document, as the network handed it over."""
+
+    data: bytes
+    mime_type: str
+    filename: str
+
+
+class MediaTooLarge(PermanentError):
+    """The media is larger than Carebridge copies: `size` in bytes."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"{size} bytes, more than the {limit} copied into Slack")
+        self.size, self.limit = size, limit
+
+
+@runtime_checkable
+class MediaSource(Protocol):
+    """A network whose attachments nobody in Slack could open by their link (WhatsApp's media
+    sit behind the access token, for five minutes): Carebridge copies them into the thread."""
+
+    def holds(self, url: str) -> bool:
+        """Whether an attachment's `url` is one of this network's media references."""
+        ...
+
+    def media(self, url: str, *, limit: int) -> Media:
+        """The media behind a reference; MediaTooLarge past `limit` bytes (nothing downloaded),
+        PermanentError when it is gone, TransientError when the network could not be reached."""
+        ...
 
 
 @runtime_checkable

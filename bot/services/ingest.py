@@ -236,6 +236,7 @@ class Ingest:
             self.outbox.mirror(session, conversation, message)
             if message.visibility == Visibility.PRIVATE:  # the reply window is open again
                 resume_kept(self.outbox, self.clock.now(), session, conversation)
+        self.outbox.copy_media(session, conversation, message)
         self.prioritizer.ping_if_urgent(session, conversation, customer, arrival.priority)
         self.notices.on_inbound(session, conversation, message, customer, arrival.reading)
         if arrival.changed:

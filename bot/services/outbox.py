@@ -27,6 +27,7 @@ from storage.outbox_rows import NewJob, enqueue
 POST_CARD = "slack.post_card"
 UPDATE_CARD = "slack.update_card"
 MIRROR_MESSAGE = "slack.mirror_message"
+COPY_MEDIA = "slack.copy_media"
 UPDATE_MIRROR = "slack.update_mirror"
 THREAD_MESSAGE = "slack.thread_message"
 CHANNEL_MESSAGE = "slack.channel_message"
@@ -57,6 +58,11 @@ class CardJob:
 @dataclass(frozen=True)
 class MirrorJob:
     message_id: int
+
+
+@dataclass(frozen=True)
+class MediaJob:
+    message_id: int  # a customer's message whose media are copied into the thread
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,7 @@ class DigestJob:
 Payload = (
     CardJob
     | MirrorJob
+    | MediaJob
     | ThreadPost
     | ChannelPost
     | PrivateNote
@@ -216,6 +223,23 @@ class Outbox:
                 f"mirror:{message.id}",
                 _mirror_priority(conversation),
                 MirrorJob(message.id),
+                paced=True,
+            ),
+        )
+
+    def copy_media(self, session: Session, conversation: Conversation, message: Message) -> None:
+        """Copy the media of a customer's message into the thread, after the message itself,
+        when they are references only the network can open (not web links)."""
+        if not any(is_media_reference(a.get("url", "")) for a in message.attachments or ()):
+            return
+        self._add(
+            session,
+            _in_thread(
+                conversation,
+                COPY_MEDIA,
+                f"media:{message.id}",
+                _mirror_priority(conversation),
+                MediaJob(message.id),
                 paced=True,
             ),
         )
@@ -369,6 +393,11 @@ class Outbox:
                 lane=slack_lane(channel),
             ),
         )
+
+
+def is_media_reference(url: str) -> bool:
+    """An attachment's url that is no web link: a reference only its network can open."""
+    return bool(url) and not url.startswith(("https://", "http://"))
 
 
 def _mirror_priority(conversation: Conversation) -> int:

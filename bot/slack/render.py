@@ -27,6 +27,7 @@ from bot.slack.blocks import (
     handle,
     section,
 )
+from bot.slack.content import ATTACHMENT_LABELS
 from bot.slack.mrkdwn import entities, escape, is_safe_url, mention, mention_any, truncate
 
 Rendered = tuple[str, Blocks | None]
@@ -200,6 +201,24 @@ def _answer_kept(fact: f.AnswerKept) -> Rendered:
         return text, None
     ask = button("Send template", SEND_TEMPLATE, str(fact.message_id))
     return text, [section(text + " *Send template* asks them to."), actions(ask)]
+
+
+@_renders(f.MediaNotCopied)
+def _media_not_copied(fact: f.MediaNotCopied) -> Rendered:
+    label = ATTACHMENT_LABELS.get(fact.kind, ATTACHMENT_LABELS["file"])
+    name = f" _{escape(fact.title)}_" if fact.title else ""
+    if fact.size:
+        why = (
+            f"it is {megabytes(fact.size)}, more than the {megabytes(fact.limit)} Carebridge "
+            "copies (`MEDIA_COPY_MAX_MB`): ask the customer for a smaller one, or another way"
+        )
+    else:
+        why = f"{escape(fact.network_label)} did not give it: {escape(fact.reason)}"
+    return f"{label}{name} from the customer is not in this thread: {why}.", None
+
+
+def megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB".replace(".0 MB", " MB")
 
 
 @_renders(f.ReopenAsked)

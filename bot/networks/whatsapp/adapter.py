@@ -18,6 +18,7 @@ message.
 
 from __future__ import annotations
 
+import mimetypes
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,8 +34,9 @@ from urllib3.util.retry import Retry
 from bot.clock import Clock
 from bot.domain.delivery import PermanentError, TransientError
 from bot.domain.model import InboundMessage, SentMessage
-from bot.networks.base import AccountIdentity, Batch
+from bot.networks.base import AccountIdentity, Batch, Media, MediaTooLarge
 from bot.networks.whatsapp.cloud import ReengagementRequired, translate
+from bot.networks.whatsapp.webhook import media_id_of
 
 log = structlog.get_logger(__name__)
 
@@ -129,14 +131,36 @@ class WhatsAppChannel:
         # The webhook carries all there is: WhatsApp has no profile to look up.
         return message
 
+    def holds(self, url: str) -> bool:
+        return media_id_of(url) is not None
+
+    def media(self, url: str, *, limit: int = MEDIA_LIMIT) -> Media:
+        """A customer's media, from the reference the webhook gave (`whatsapp-media:<id>`):
+        looked up (Meta keeps it 30 days), its size checked against `limit` before anything
+        is downloaded, then downloaded with the token."""
+        media_id = media_id_of(url)
+        if media_id is None:
+            raise PermanentError("that is not a WhatsApp media reference")
+        found = self._media_info(media_id)
+        size = _size(found.get("file_size"))
+        if size is not None and size > limit:
+            raise MediaTooLarge(size, limit)
+        mime_type = _text(found.get("mime_type")) or "application/octet-stream"
+        data = self.download(str(found["url"]), limit=limit)
+        extension = mimetypes.guess_extension(mime_type.split(";")[0].strip()) or ""
+        return Media(data, mime_type, f"whatsapp-{media_id}{extension}")
+
     def media_url(self, media_id: str) -> str:
         """Where a customer's media can be downloaded (for about five minutes)."""
+        return str(self._media_info(media_id)["url"])
+
+    def _media_info(self, media_id: str) -> dict[str, Any]:
         doing = "looking up the customer's media"
         answer = self._call("GET", _node(media_id), doing)
         url = answer.get("url")
         if not isinstance(url, str) or not self._may_carry_token(url):
             raise TransientError(f"WhatsApp sent a malformed answer while {doing}")
-        return url
+        return answer
 
     def download(self, url: str, *, limit: int = MEDIA_LIMIT) -> bytes:
         """The media at a url `media_url()` gave (which needs the access token too)."""
@@ -155,7 +179,7 @@ class WhatsAppChannel:
                 for chunk in response.iter_content(chunk_size=64 * 1024):
                     content += chunk
                     if len(content) > limit:
-                        raise PermanentError(f"the media is larger than {limit} bytes")
+                        raise MediaTooLarge(len(content), limit)
                 return bytes(content)
         except requests.RequestException as error:
             raise TransientError(f"WhatsApp could not be reached while {doing}") from error
@@ -270,3 +294,15 @@ def _node(external_id: str) -> str:
     if not _NODE_ID.fullmatch(external_id):
         raise PermanentError("that is not a WhatsApp id: the request was not made")
     return external_id
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _size(value: object) -> int | None:
+    """Meta's `file_size`: a number, sometimes as a string; None when missing or malformed."""
+    try:
+        return int(value) if isinstance(value, (int, str)) else None
+    except ValueError:
+        return None

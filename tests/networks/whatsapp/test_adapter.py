@@ -20,7 +20,7 @@ from bot.domain.delivery import (
     TransientError,
 )
 from bot.domain.model import Author, InboundMessage, Visibility
-from bot.networks.base import AccountConfig, Hiding, PrivateReplies
+from bot.networks.base import AccountConfig, Hiding, MediaTooLarge, PrivateReplies
 from bot.networks.meta.signing import signature
 from bot.networks.whatsapp import CREDENTIALS_FIX, doctor
 from bot.networks.whatsapp.adapter import WhatsAppChannel
@@ -199,11 +199,22 @@ def test_a_customers_photo_is_downloaded_from_its_webhook_attachment(
     url = channel.media_url(media_id)
     assert channel.download(url) == b"\xff\xd8 il pacco rotto"
     assert wa.calls("GET /media-download")[0].header("authorization") == f"Bearer {TOKEN}"
-    with pytest.raises(PermanentError, match="larger than"):
+    with pytest.raises(MediaTooLarge, match="more than the 5 copied"):
         channel.download(url, limit=5)
     clock.advance(timedelta(minutes=6))
     assert "expired" in raised(channel.download, url).reason
     assert channel.download(channel.media_url(media_id)) == b"\xff\xd8 il pacco rotto"
+
+    # What the copy into Slack asks for: the size is checked before any download.
+    media = channel.media(pushed.event.attachments[0].url)
+    assert (media.data, media.mime_type) == (b"\xff\xd8 il pacco rotto", "image/jpeg")
+    assert media.filename == f"whatsapp-{media_id}.jpg"
+    downloads = len(wa.calls("GET /media-download"))
+    with pytest.raises(MediaTooLarge) as large:
+        channel.media(pushed.event.attachments[0].url, limit=5)
+    assert (large.value.size, len(wa.calls("GET /media-download"))) == (17, downloads)
+    assert channel.holds(pushed.event.attachments[0].url)
+    assert not channel.holds("https://scontent.xx.fbcdn.net/v/photo.jpg")
 
 
 @pytest.mark.parametrize(
