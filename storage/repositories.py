@@ -299,6 +299,18 @@ def sent_to_customer(
     return list(session.scalars(query.order_by(Message.created_at.desc()).limit(RECEIPTS_COVER)))
 
 
+def answered_since(session: Session, conversation_id: int, since: datetime, before_id: int) -> bool:
+    """Whether the team wrote to the customer (an answer, a notice) at or after `since`, in a
+    message older than `before_id`."""
+    query = select(Message.id).where(
+        Message.conversation_id == conversation_id,
+        Message.direction == Direction.OUTBOUND,
+        Message.created_at >= since,
+        Message.id < before_id,
+    )
+    return session.scalar(query.limit(1)) is not None
+
+
 def kept_answers(session: Session, conversation_id: int) -> list[Message]:
     """Answers kept past the network's reply window, oldest first."""
     return list(

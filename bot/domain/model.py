@@ -76,6 +76,7 @@ class InboundMessage:
     visibility: Visibility
     permalink: str = ""
     attachments: tuple[Attachment, ...] = ()
+    in_reply_to: str = ""  # the network id of a message the customer quoted, if they did
 
 
 @dataclass(frozen=True)

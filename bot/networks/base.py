@@ -84,6 +84,16 @@ class PrivateReplies(Protocol):
 
 
 @runtime_checkable
+class QuotingReplies(Protocol):
+    """A network whose private messages can quote the customer's message they answer
+    (WhatsApp's `context.message_id`): a chat of several questions stays readable."""
+
+    def send_private_reply(
+        self, recipient_id: str, text: str, reply_to: str, *, marker: str | None = None
+    ) -> SentMessage: ...
+
+
+@runtime_checkable
 class Reopening(Protocol):
     """A network where the brand can ask a customer who went quiet, past the reply window, to
     write again (WhatsApp's approved template), when the account is set up for it."""

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot.domain.delivery import CredentialsRefused, OutsideWindow, PermanentError, RateLimited
 from bot.domain.facts import AnswerKept, DeliveryFailed, NoticeSent, SentOnBehalf
 from bot.domain.model import Author, Delivery, Direction, Status, Visibility
-from bot.networks.base import PrivateReplies, Reopening
+from bot.networks.base import PrivateReplies, QuotingReplies, Reopening
 from bot.services.accounts import Account
 from bot.services.context import Context
 from bot.services.health import AccountsHealth
@@ -39,6 +39,7 @@ class _Plan:
     private: bool
     in_reply_to: str | None
     recipient: str | None
+    quote: str | None  # the customer's message a private answer quotes, where the network can
     marker: str
     last_private_at: datetime | None
 
@@ -100,7 +101,11 @@ class DeliverToCustomer:
             if found is not None:
                 log.info("message.found_sent", message_id=_message_id(job))
                 return {"external_id": found.external_id, "permalink": found.permalink}
-        if plan.recipient is not None:
+        if plan.recipient is not None and plan.quote and isinstance(channel, QuotingReplies):
+            sent = channel.send_private_reply(
+                plan.recipient, plan.text, plan.quote, marker=plan.marker
+            )
+        elif plan.recipient is not None:
             sent = channel.send_private(
                 plan.recipient, plan.text, extended=extended, marker=plan.marker
             )
@@ -147,6 +152,7 @@ class DeliverToCustomer:
             private=private,
             in_reply_to=in_reply_to,
             recipient=recipient,
+            quote=_quote(session, message, latest) if recipient is not None else None,
             marker=marker(message),
             last_private_at=latest.created_at if latest is not None else None,
         )
@@ -281,6 +287,16 @@ def resume_kept(outbox: Outbox, now: datetime, session: Session, conversation: C
     if kept:
         log.info("message.kept_resumed", conversation_id=conversation.id, answers=len(kept))
     return len(kept)
+
+
+def _quote(session: Session, answer: Message, latest: Message | None) -> str | None:
+    """The customer's latest message, quoted by the first answer written after it (the next
+    ones follow on without quoting it again); an answer kept from before it quotes nothing."""
+    if latest is None or not latest.external_id or answer.created_at < latest.created_at:
+        return None
+    if repo.answered_since(session, answer.conversation_id, latest.created_at, answer.id):
+        return None
+    return latest.external_id
 
 
 def _message_id(job: Job) -> int:

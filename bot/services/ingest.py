@@ -180,6 +180,7 @@ class Ingest:
             attachments=[
                 {"kind": str(a.kind), "url": a.url, "title": a.title} for a in inbound.attachments
             ],
+            in_reply_to_external_id=inbound.in_reply_to or None,
         )
         session.add(message)
         conversation.inbound_count += 1

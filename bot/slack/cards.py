@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
-from bot.domain.model import Visibility
+from bot.domain.model import Direction, Visibility
 from bot.domain.sla import AlertKind
 from bot.networks.base import NetworkSpec
 from bot.services.accounts import Accounts
@@ -16,7 +16,7 @@ from bot.services.customers import Customers
 from bot.services.oncall import OnCallService
 from bot.services.sla import Deadlines
 from bot.slack import blocks
-from bot.slack.content import Written, written_blocks
+from bot.slack.content import Quoted, Written, written_blocks
 from bot.slack.history import history_line
 from bot.slack.home import HomeItem
 from bot.slack.render import TARGET_LABEL, local_time
@@ -55,7 +55,7 @@ class Cards:
             account_name=conversation.account.handle,
             customer=customer(conversation, spec),
             text=first.text if first else "",
-            body=body(first) if first else None,
+            body=body(first, quoted(session, first)) if first else None,
             permalink=first.permalink if first else "",
             visibility=conversation.visibility,
             status=conversation.status,
@@ -74,13 +74,13 @@ class Cards:
             hidden=bool(latest_public and latest_public.hidden),
         )
 
-    def customer_message(self, message: Message) -> tuple[str, blocks.Blocks]:
+    def customer_message(self, session: Session, message: Message) -> tuple[str, blocks.Blocks]:
         return blocks.customer_message(
             customer(message.conversation),
             message.text,
             message.permalink,
             self.accounts.label(message.network),
-            body(message),
+            body(message, quoted(session, message)),
         )
 
     def home_items(self, session: Session, conversations: list[Conversation]) -> list[HomeItem]:
@@ -161,10 +161,10 @@ def customer(conversation: Conversation, spec: NetworkSpec | None = None) -> blo
     return blocks.Customer(c.name, c.handle, c.profile_url, count, c.verified, shown)
 
 
-def body(message: Message) -> blocks.Blocks | None:
+def body(message: Message, replying_to: Quoted | None = None) -> blocks.Blocks | None:
     """What the customer wrote, when there is more to show than the text."""
     changed = message.edited_at or message.deleted_at or message.reaction
-    if not message.attachments and not changed:
+    if not message.attachments and not changed and replying_to is None:
         return None
     return written_blocks(
         Written(
@@ -173,5 +173,19 @@ def body(message: Message) -> blocks.Blocks | None:
             edited=message.edited_at is not None,
             deleted=message.deleted_at is not None,
             reaction=message.reaction,
+            replying_to=replying_to,
         )
     )
+
+
+def quoted(session: Session, message: Message) -> Quoted | None:
+    """The message a customer's message quotes (WhatsApp's swipe to reply), as far as it is
+    known here: an answer of the team's, an earlier message of theirs, or one from before."""
+    if message.direction != Direction.INBOUND or not message.in_reply_to_external_id:
+        return None
+    found = repo.message_by_external_id(session, message.network, message.in_reply_to_external_id)
+    if found is None:
+        return Quoted()
+    if found.direction == Direction.OUTBOUND:
+        return Quoted(found.text, agent=found.author)
+    return Quoted(found.text)

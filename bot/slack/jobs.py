@@ -152,7 +152,7 @@ class SlackJobHandlers:
             if message is None:
                 raise PermanentError(f"message {message_id} no longer exists")
             conversation = message.conversation
-            text, body = self.cards.customer_message(message)
+            text, body = self.cards.customer_message(session, message)
             channel, thread = conversation.slack_channel_id, conversation.slack_thread_ts
         return {"ts": self.post_once(job, channel, thread, text, body)}
 
@@ -163,7 +163,7 @@ class SlackJobHandlers:
             message = repo.message(session, message_id)
             if message is None:
                 raise PermanentError(f"message {message_id} no longer exists")
-            text, body = self.cards.customer_message(message)
+            text, body = self.cards.customer_message(session, message)
             channel, ts = message.conversation.slack_channel_id, message.slack_ts
         if ts is None:
             raise TransientError("the message is not mirrored yet")

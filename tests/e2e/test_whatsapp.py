@@ -164,3 +164,32 @@ def test_care_customer_by_number_shows_it_in_full_to_channel_members_only(
     refused = wa.care("UOUTSIDER", "customer +39 347 123 4521")
     assert "only members" in refused and "4521" not in refused.replace("+39 347 123 4521", "")
     assert "No customer +390000000" in wa.care("UANNA", "customer +39 000 0000")
+
+
+def test_the_first_answer_quotes_the_message_it_answers_and_quoted_replies_show(
+    wa: World, whatsapp: WhatsAppEmulator
+) -> None:
+    whatsapp.message(GIULIA, "Giulia Rossi", "Il pacco 4411 non è arrivato")
+    latest = whatsapp.message(GIULIA, "Giulia Rossi", "E il codice di tracciamento non va")
+    wa.deliver()
+    card = wa.card_named("Giulia Rossi")
+    wa.reply_in_thread("UANNA", "Verifico subito il 4411", str(card["ts"]))
+    wa.reply_in_thread("UANNA", "Il codice giusto è AB123", str(card["ts"]))
+    wa.settle()
+    first, second = whatsapp.sent
+    assert (first["context"], second["context"]) == (latest, None)
+
+    # The customer swipes to reply to Anna's first answer, then to a message from long ago.
+    whatsapp.message(GIULIA, "Giulia Rossi", "Grazie, e i tempi?", reply_to=first["message_id"])
+    whatsapp.message(GIULIA, "Giulia Rossi", "come dicevo", reply_to="wamid.QUITEOLD")
+    wa.deliver()
+    mirrored = [
+        m for m in wa.slack.thread(str(card["ts"]), CHANNEL) if m.get("blocks") and m["bot_id"]
+    ]
+    quoted, old = (str(m["blocks"]) for m in mirrored[-2:])
+    assert "replying to <@UANNA>'s answer: “Verifico subito il 4411”" in quoted
+    assert "Grazie, e i tempi?" in quoted
+    assert "replying to an earlier message" in old
+    with wa.app.database.transaction() as session:
+        stored = session.query(Message).filter_by(text="Grazie, e i tempi?").one()
+        assert stored.in_reply_to_external_id == first["message_id"]

@@ -207,6 +207,11 @@ class WhatsAppChannel:
             body["context"] = {"message_id": reply_to}
         return self._send(recipient_id, body, marker, "sending the WhatsApp message")
 
+    def send_private_reply(
+        self, recipient_id: str, text: str, reply_to: str, *, marker: str | None = None
+    ) -> SentMessage:
+        return self.send_private(recipient_id, text, marker=marker, reply_to=reply_to)
+
     def send_template(
         self, recipient_id: str, name: str, language: str, *, marker: str | None = None
     ) -> SentMessage:

@@ -65,6 +65,7 @@ MEDIA_KINDS = {
 }
 _TYPE = re.compile(r"[a-z_]{1,40}")  # a message type as shown to agents; anything else: unknown
 _MEDIA_ID = re.compile(r"[0-9]{1,32}")
+_WAMID = re.compile(r"wamid\.[A-Za-z0-9+/=_-]{1,56}")  # fits a message's 64-character external id
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,15 @@ def _message(message: dict[str, Any], names: Mapping[str, str]) -> NetworkEvent:
         created_at=at,
         visibility=Visibility.PRIVATE,
         attachments=attachments,
+        in_reply_to=_quoted(message.get("context")),
     )
+
+
+def _quoted(context: Any) -> str:
+    """The message a customer quoted (swiped to reply to): `context.id`. A forwarded message
+    has a context too, without an id."""
+    quoted = context.get("id") if isinstance(context, dict) else None
+    return quoted if isinstance(quoted, str) and _WAMID.fullmatch(quoted) else ""
 
 
 Content = tuple[str, tuple[Attachment, ...]]

@@ -77,6 +77,7 @@ def recorded(
     external_id: str = WAMID,
     author: Author = TEST_USER,
     at: datetime = RECORDED_AT,
+    in_reply_to: str = "",
 ) -> InboundMessage:
     return InboundMessage(
         network="whatsapp",
@@ -86,6 +87,7 @@ def recorded(
         created_at=at,
         visibility=Visibility.PRIVATE,
         attachments=attachments,
+        in_reply_to=in_reply_to,
     )
 
 
@@ -160,7 +162,9 @@ EXPECTED: dict[str, list[Pushed]] = {
             recorded(f"{PLACE}: {MAP}", Attachment(AttachmentKind.LOCATION, MAP, PLACE)),
         )
     ],
-    "webhook-incoming-message-button.json": [Pushed(NUMBER, recorded("No"))],
+    "webhook-incoming-message-button.json": [
+        Pushed(NUMBER, recorded("No", in_reply_to="wamid.ID"))
+    ],
     "webhook-incoming-message-interactive-btn.json": [Pushed(NUMBER, recorded("button-text"))],
     "webhook-incoming-message-emoji.json": [
         Pushed(NUMBER, MessageReaction("whatsapp", "wamid.xxxxxxxx", "👍🏻", RECORDED_AT))
@@ -467,3 +471,24 @@ def test_only_the_apps_signature_over_the_exact_bytes_is_accepted() -> None:
     for headers in refused:
         assert not RECEIVER.verify(headers, body)
     assert not WhatsAppReceiver([NUMBER], [""], [TOKEN]).verify({"x-hub-signature-256": ""}, b"")
+
+
+@pytest.mark.parametrize(
+    ("context", "quoted"),
+    [
+        (
+            {"from": "390212345678", "id": "wamid.HBgMMzkzMzMxMjM0NTY3FQIAERgS"},
+            "wamid.HBgMMzkzMzMxMjM0NTY3FQIAERgS",
+        ),
+        ({"forwarded": True}, ""),  # a forwarded message: a context without a message
+        ({"id": "../me"}, ""),
+        ({"id": "wamid." + "A" * 80}, ""),  # longer than a stored message id
+        ("wamid.X", ""),
+    ],
+)
+def test_the_message_a_customer_quotes_is_read_from_its_context(
+    context: object, quoted: str
+) -> None:
+    (message,) = events(delivery(giulias("text", {"body": "sì"}, context=context)))
+    assert isinstance(message, InboundMessage)
+    assert (message.text, message.in_reply_to) == ("sì", quoted)
