@@ -77,9 +77,11 @@ def customers_by_id(
 
 
 def update_customer(customer: Customer, author: Author, now: datetime) -> None:
-    """The network's latest word on name, handle and followers wins."""
+    """The network's latest word on name, handle and followers wins; a count of 0 is a lookup
+    that could not say (Instagram's personal commenters, Facebook) and keeps the last known."""
     customer.handle, customer.name = author.handle, author.name or author.handle
-    customer.followers, customer.verified = author.followers, author.verified
+    customer.followers = author.followers or customer.followers or 0
+    customer.verified = author.verified
     customer.profile_url, customer.updated_at = author.profile_url, now
 
 

@@ -156,7 +156,9 @@ class Cards:
 
 def customer(conversation: Conversation, spec: NetworkSpec | None = None) -> blocks.Customer:
     c = conversation.customer
-    count = c.followers if spec is None or spec.has_followers else None
+    # 0 is also "the network would not say" (an Instagram commenter's personal account): an
+    # audience of nobody is not worth a line on the card either way.
+    count = c.followers if (spec is None or spec.has_followers) and c.followers else None
     shown = spec.shown_id(c.external_id) if spec and spec.shown_id else ""
     return blocks.Customer(c.name, c.handle, c.profile_url, count, c.verified, shown)
 

@@ -17,7 +17,7 @@ from bot.networks.x.emulator import XEmulator
 from bot.sandbox.slack_api import SlackEmulator
 from bot.sandbox.world import CHANNEL, World, running_world
 from bot.slack import blocks
-from storage.models import Customer, Message
+from storage.models import Conversation, Customer, Message
 
 
 @pytest.fixture
@@ -25,6 +25,7 @@ def instagram(clock: ManualClock) -> Iterator[InstagramEmulator]:
     with InstagramEmulator(clock=clock.timestamp) as emulator:
         emulator.customer("giulia.r", name="Giulia Rossi", followers=25_000)
         emulator.customer("marco.b", name="Marco Bianchi")
+        emulator.customer("moda.milano", name="Moda Milano", followers=48_000, business=True)
         yield emulator
 
 
@@ -165,3 +166,20 @@ def test_care_customer_and_vips_by_instagram_username(
     assert "press, Corriere (VIP)" in str(card["blocks"])
     shown = ig.care("UANNA", "customer instagram:@marco.b")
     assert "Marco Bianchi" in shown and "1 conversation" in shown
+
+
+def test_a_business_commenters_followers_raise_the_priority_a_personal_ones_do_not(
+    ig: World, instagram: InstagramEmulator
+) -> None:
+    instagram.comment("moda.milano", "Il vostro reso non funziona")
+    instagram.comment("marco.b", "Anche per me")
+    ig.deliver()
+    shop, person = ig.card_of("moda.milano"), ig.card_of("marco.b")
+    assert "48k followers" in str(shop["blocks"]) and "Moda Milano" in str(shop["blocks"])
+    assert "followers" not in str(person["blocks"])
+    with ig.app.database.transaction() as session:
+        stored = {
+            c.customer.handle: (c.customer.followers, c.priority)
+            for c in session.query(Conversation)
+        }
+    assert stored == {"moda.milano": (48_000, "high"), "marco.b": (0, "normal")}

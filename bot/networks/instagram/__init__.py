@@ -7,6 +7,12 @@ app's other products. Comments are public conversations answered under the custo
 (2,200 characters); Direct messages are private (1,000 characters), within 24 hours of the
 customer's last message, or 7 days with the HUMAN_AGENT tag when the app is approved for it.
 Move to DM is a private reply to the comment.
+
+Priority counts followers where Meta gives them: a Direct sender's profile says how many follow
+them; a commenter's (or mentioner's) count comes from Business Discovery, which answers only for
+business and creator accounts and needs `instagram_basic` and `pages_read_engagement` on the
+Page token (its reference also lists `instagram_manage_insights`). A personal account's count is
+not public: it stays 0, and the comment arrives all the same.
 """
 
 from __future__ import annotations
@@ -42,8 +48,9 @@ DIRECT_LIMIT = 1_000
 USERNAME = re.compile(r"[A-Za-z0-9._]{1,30}")
 CREDENTIALS_FIX = (
     "generate a new access token for the Facebook Page linked to the Instagram account (with "
-    "instagram_basic, instagram_manage_messages and instagram_manage_comments) and put it in "
-    "META_PAGE_ACCESS_TOKEN (or the account's page_access_token in ACCOUNTS_FILE)"
+    "instagram_basic, instagram_manage_messages and instagram_manage_comments, and "
+    "pages_read_engagement and instagram_manage_insights for commenters' followers) and put it "
+    "in META_PAGE_ACCESS_TOKEN (or the account's page_access_token in ACCOUNTS_FILE)"
 )
 
 
@@ -107,7 +114,7 @@ INSTAGRAM = NetworkSpec(
     public_name="comment",
     private_name="Direct message",
     handles=Handles(USERNAME, 30, lambda name: f"https://www.instagram.com/{name}/"),
-    has_followers=True,  # a Direct sender's profile says how many follow them
+    has_followers=True,  # a Direct sender's profile; a business commenter's Business Discovery
     address_public_notices=False,  # a reply threads under the customer's comment
     webhook=Webhook(WEBHOOK_PATH, InstagramReceiver.for_accounts),
     private_message_link=direct_link,

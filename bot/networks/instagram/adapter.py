@@ -1,6 +1,8 @@
 """An Instagram professional account through the Graph API and its linked Page's token: replies
-to comments, Direct messages, private replies to comments, hiding comments, and the profile
-lookups that fill in what Meta's webhooks leave out.
+to comments, Direct messages, private replies to comments, hiding comments, and the lookups
+that fill in what Meta's webhooks leave out: a Direct sender's profile (with followers), a
+mention's comment, and a business or creator commenter's followers by Business Discovery
+(`discovery.py`; a personal account's are not public, so they stay 0).
 
 Nothing is polled: Meta pushes comments and messages to the webhook (`webhook.py`). Direct
 messages go through the Page (`me/messages` with the Page token), as Messenger's do.
@@ -22,6 +24,7 @@ from bot.clock import Clock
 from bot.domain.delivery import DeliveryError, PermanentError, TransientError
 from bot.domain.model import Author, InboundMessage, SentMessage, Visibility
 from bot.networks.base import AccountIdentity, Batch
+from bot.networks.instagram.discovery import BusinessDiscovery
 from bot.networks.meta.graph import GraphClient, Refusals, created_id, graph_time, items
 
 log = structlog.get_logger(__name__)
@@ -72,6 +75,7 @@ class InstagramChannel:
         self._graph = GraphClient(graph_url, page_access_token, clock, timeout, LABEL)
         self._profiles: OrderedDict[str, Author] = OrderedDict()  # IGSID -> who they are
         self._profiles_lock = threading.Lock()
+        self._discovery = BusinessDiscovery(self._graph, account_id, clock)
 
     def __repr__(self) -> str:  # ids only, never the token
         return f"InstagramChannel(account_id={self.account_id!r}, graph={self._graph!r})"
@@ -97,14 +101,14 @@ class InstagramChannel:
 
     def complete(self, message: InboundMessage) -> InboundMessage:
         """Fill in who wrote: a Direct sender's profile (name, @username, followers; cached),
-        a mention's comment (its writer and text). A lookup that fails leaves the customer
-        called "Instagram user": a name is no reason to lose a message."""
-        author = message.author
+        a mention's comment (its writer and text), a business or creator commenter's followers
+        and name (Business Discovery; cached). A lookup that fails leaves the customer called
+        "Instagram user", or with 0 followers: neither is a reason to lose a message."""
         try:
-            if message.visibility is Visibility.PUBLIC and not author.external_id:
-                return self._complete_comment(message)
-            if message.visibility is Visibility.PRIVATE and not author.name:
-                return replace(message, author=self._profile(author.external_id))
+            if message.visibility is Visibility.PUBLIC and not message.author.external_id:
+                message = self._complete_comment(message)
+            elif message.visibility is Visibility.PRIVATE and not message.author.name:
+                message = replace(message, author=self._profile(message.author.external_id))
         except Exception as error:  # never raise: see the docstring
             log.warning(
                 "instagram.lookup_failed",
@@ -112,9 +116,14 @@ class InstagramChannel:
                 error=type(error).__name__,
                 reason=error.reason if isinstance(error, DeliveryError) else None,
             )
-        if author.name:
-            return message
-        return replace(message, author=replace(author, name=author.handle or UNKNOWN_NAME))
+        author = message.author
+        if message.visibility is Visibility.PUBLIC and author.handle and not author.followers:
+            found = self._discovery.lookup(author.handle, message_id=message.external_id)
+            if found is not None:
+                author = replace(author, followers=found.followers, name=found.name or author.name)
+        if not author.name:
+            author = replace(author, name=author.handle or UNKNOWN_NAME)
+        return message if author == message.author else replace(message, author=author)
 
     def _complete_comment(self, message: InboundMessage) -> InboundMessage:
         comment = self._graph.call(

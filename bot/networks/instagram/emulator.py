@@ -13,6 +13,12 @@ Customers act with `comment`, `mention`, `message`, `story_reply`, `story_mentio
 (a `comments` change from the account, an `is_echo` message with the metadata given).
 `deliver()` POSTs them signed as Meta signs, again while the answer is not 200.
 
+A customer made with `customer(..., business=True)` is a business or creator account: Business
+Discovery on the account (`GET /{account}?fields=business_discovery.username(x){...}`) answers
+its followers_count, name, username and id; for anyone else, Meta's refusal (code 110, subcode
+2207013, "Invalid user id"), as for a personal account or a username that does not exist. Its
+fault key is `GET /{account} business_discovery`, apart from the account's own lookup.
+
 Simplifications: a customer has one id on comments and in Direct (Meta scopes them); only the
 first page of an edge is served.
 """
@@ -53,6 +59,7 @@ PRIVATE_REPLY_WINDOW = 7 * 24 * 3600
 DIRECT_TEXT_LIMIT = 1_000
 COMMENT_TEXT_LIMIT = 2_200
 _VERSION = re.compile(r"^/v[0-9]+\.[0-9]+(?=/|$)")
+_DISCOVERY = re.compile(r"business_discovery\.username\(([^()]*)\)(?:\{(.*)\})?")
 
 
 @dataclass
@@ -62,6 +69,7 @@ class Customer:
     name: str
     followers: int = 0
     verified: bool = False
+    business: bool = False  # a business or creator account: Business Discovery shows it
     last_message_at: float | None = None  # Direct: when they last wrote to the account
 
 
@@ -115,12 +123,17 @@ class InstagramEmulator(LoopbackServer):
     def approve_human_agent(self, approved: bool = True) -> None:
         self.human_agent = approved
 
-    def customer(self, username: str, *, name: str = "", followers: int = 0) -> Customer:
+    def customer(
+        self, username: str, *, name: str = "", followers: int = 0, business: bool = False
+    ) -> Customer:
+        """The customer called `username`, made on first use (later arguments are ignored)."""
         with self._lock:
             for known in self._customers.values():
                 if known.username == username:
                     return known
-            made = Customer(str(next(self._numbers)), username, name or username, followers)
+            made = Customer(
+                str(next(self._numbers)), username, name or username, followers, business=business
+            )
             self._customers[made.id] = made
             return made
 
@@ -209,7 +222,10 @@ class InstagramEmulator(LoopbackServer):
 
     # --- the Graph API --------------------------------------------------------------------------
     def fault_key(self, request: Request) -> str:
-        return f"{request.method} {self._shape(self._parts(request))}"
+        key = f"{request.method} {self._shape(self._parts(request))}"
+        if key == "GET /{account}" and "business_discovery" in request.query.get("fields", ""):
+            return f"{key} business_discovery"
+        return key
 
     def handle(self, request: Request) -> Reply:
         if request.header("authorization") != f"Bearer {self.token}":
@@ -225,9 +241,7 @@ class InstagramEmulator(LoopbackServer):
     def _route(self, request: Request, parts: list[str]) -> Reply:
         shape = f"{request.method} {self._shape(parts)}"
         if shape == "GET /{account}":
-            return Reply(
-                200, {"id": self.account_id, "username": SANDBOX_USERNAME, "name": SANDBOX_NAME}
-            )
+            return self._account(request.query.get("fields"))
         if shape == "GET /{customer}":
             return Reply(200, _profile(self._customers[parts[0]]))
         if shape == "GET /{comment}":
@@ -246,6 +260,49 @@ class InstagramEmulator(LoopbackServer):
         if shape == "GET /me/conversations":
             return Reply(200, self._conversations(request.query.get("user_id", "")))
         raise KeyError(shape)
+
+    def _account(self, fields: str | None) -> Reply:
+        own = {"id": self.account_id, "username": SANDBOX_USERNAME, "name": SANDBOX_NAME}
+        if fields is None:
+            return Reply(200, own)
+        answer: dict[str, Any] = {}
+        for field_name in _top_level(fields):
+            if field_name.startswith("business_discovery"):
+                found = _DISCOVERY.fullmatch(field_name)
+                if found is None:
+                    return _invalid("business_discovery needs a username: .username(name)")
+                username, subfields = found.group(1), found.group(2) or "id"
+                discovered = self._discovered(username, _top_level(subfields))
+                if isinstance(discovered, Reply):
+                    return discovered
+                answer["business_discovery"] = discovered
+            elif field_name in own:
+                answer[field_name] = own[field_name]
+            else:
+                return _nonexisting_field(field_name)
+        return Reply(200, {**answer, "id": self.account_id})
+
+    def _discovered(self, username: str, subfields: list[str]) -> dict[str, Any] | Reply:
+        """Business Discovery of `username`: its public fields if it is a business or creator
+        account (or the account itself), Meta's refusal otherwise."""
+        wanted = username.lower()
+        if wanted == SANDBOX_USERNAME:
+            account = Customer(self.account_id, SANDBOX_USERNAME, SANDBOX_NAME, business=True)
+        else:
+            known = [c for c in self._customers.values() if c.username.lower() == wanted]
+            account = known[0] if known else Customer("", username, "")
+        if not account.business:
+            return _not_discoverable(username)
+        public = {
+            "id": account.id,
+            "username": account.username,
+            "name": account.name,
+            "followers_count": account.followers,
+        }
+        for name in subfields:
+            if name not in public:
+                return _nonexisting_field(name)
+        return {**{name: public[name] for name in subfields}, "id": account.id}
 
     def _reply(self, comment_id: str, body: dict[str, Any]) -> Reply:
         comment, text = self._comments[comment_id], str(body.get("message") or "")
@@ -427,6 +484,33 @@ def _invalid(message: str) -> Reply:
 def _outside_window() -> Reply:
     message = "(#10) This message is sent outside of allowed window."
     return Reply(400, graph_error_body(message, 10, subcode=2018278))
+
+
+def _top_level(fields: str) -> list[str]:
+    """The fields of a `fields` expression, split at the commas outside (...) and {...}."""
+    found, depth, start = [], 0, 0
+    for at, char in enumerate(fields):
+        depth += 1 if char in "({" else -1 if char in ")}" else 0
+        if char == "," and depth == 0:
+            found.append(fields[start:at].strip())
+            start = at + 1
+    found.append(fields[start:].strip())
+    return [f for f in found if f]
+
+
+def _not_discoverable(username: str) -> Reply:
+    """Meta's answer to Business Discovery of a personal account or an unknown username."""
+    body = graph_error_body("Invalid user id", 110, subcode=2207013, is_transient=False)
+    error = body["error"]
+    trace = error.pop("fbtrace_id")
+    error["error_user_title"] = "Cannot find User"
+    error["error_user_msg"] = f"The user with username: {username} cannot be found."
+    error["fbtrace_id"] = trace
+    return Reply(400, body)
+
+
+def _nonexisting_field(name: str) -> Reply:
+    return _invalid(f"Tried accessing nonexisting field ({name}) on node type (IGUser)")
 
 
 def _unsupported(method: str, node: str) -> Reply:

@@ -30,8 +30,8 @@ from bot.domain.delivery import (
 )
 
 # App (4), user (17), Page (32) and per-call (613) platform limits, and the business use case
-# limits of Pages (80001) and Messenger (80006).
-RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80001, 80006})
+# limits of Pages (80001), Instagram (80002) and Messenger (80006).
+RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80001, 80002, 80006})
 TEMPORARY_CODES = frozenset({1, 2})  # "An unknown error occurred", "Service temporarily ..."
 CREDENTIAL_CODES = frozenset({102, 190})  # an expired or invalidated session / access token
 OUTSIDE_WINDOW = (10, 2018278)
