@@ -57,6 +57,7 @@ from bot.services.push import ProcessDelivery, Webhooks
 from bot.services.registry import Services
 from bot.services.reopening import Reopen, SendReopeningTemplate
 from bot.services.replies import Replies
+from bot.services.saved_replies import SavedReplies
 from bot.services.service_hours import ServiceHours
 from bot.services.sla import Deadlines, SlaSweeper
 from bot.services.stats import Stats
@@ -363,10 +364,12 @@ def build_services(
         lease=max(timedelta(seconds=30), 4 * settings.http_timeout),
     )
     notifier.subscribe(worker.notify)
+    replies = Replies(context, access)
     return Services(
         context=context,
         conversations=Conversations(context, deadlines, access),
-        replies=Replies(context, access),
+        replies=replies,
+        saved_replies=SavedReplies(context, replies, access),
         reopen=Reopen(context, access),
         poller=Poller(context, ingest, health),
         webhooks=webhooks,

@@ -16,6 +16,7 @@ from bot.services.registry import Services
 from bot.slack.answers import HELP, render_answer, unknown_command
 from bot.slack.mrkdwn import unescape
 from bot.slack.template_modal import template_modal
+from handlers import saved_replies
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,10 @@ def register(app: App, services: Services, later: RunLater) -> None:
         word = word.lower()
         if word in ("", "help"):
             ack(HELP)
+            return
+        if word == "replies":
+            ack()
+            saved_replies.open_list(client, services, command.get("trigger_id", ""))
             return
         if word == "template":
             _template(ack, client, services, rest.split(), command.get("trigger_id", ""))

@@ -247,6 +247,9 @@ class Message(Base):
     attachments: Mapped[list[dict[str, str]]] = mapped_column(
         JSON, default=list, server_default="[]"
     )
+    # An answer sent from a saved reply: which one (kept when the reply is removed, by name).
+    saved_reply_id: Mapped[int | None]  # saved_replies.id; those rows are never deleted
+    saved_reply_name: Mapped[str | None] = mapped_column(String(40))
 
     conversation: Mapped[Conversation] = relationship()
     customer: Mapped[Customer | None] = relationship()
@@ -371,6 +374,24 @@ class NoticeTemplate(Base):
     text: Mapped[str] = mapped_column(Text)
     updated_by: Mapped[str] = mapped_column(String(32))
     updated_at: Mapped[datetime]
+
+
+class SavedReply(Base):
+    """A team's answer to a question that keeps coming, in Italian and English
+    (`bot.domain.saved_replies`). Removing one keeps its row, so the answers sent with it and
+    `/care stats replies` still name it."""
+
+    __tablename__ = "saved_replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
+    topic: Mapped[str] = mapped_column(String(40), default="")
+    text_it: Mapped[str] = mapped_column(Text, default="")
+    text_en: Mapped[str] = mapped_column(Text, default="")
+    public: Mapped[bool] = mapped_column(default=True)
+    updated_by: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]
 
 
 class TeamSetting(Base):

@@ -39,7 +39,6 @@ class NoticeKind(StrEnum):
 LANGUAGES = ("it", "en")
 FALLBACK_LANGUAGE = "en"  # the notice for a customer who writes in neither language
 PLACEHOLDERS = ("name", "hours", "next_open", "rules_url")
-_ALLOWED = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
 
 DEFAULTS: Mapping[tuple[NoticeKind, str], str] = {
     (NoticeKind.OUT_OF_HOURS, "it"): (
@@ -76,8 +75,9 @@ def notice_language(code: str | None) -> str:
 _Part = tuple[str, str | None]  # literal text, then the placeholder that follows it (if any)
 
 
-def _parse(text: str) -> list[_Part]:
-    """Split a template into literal runs and placeholders; TemplateError on bad syntax."""
+def _parse(text: str, allowed: tuple[str, ...] = PLACEHOLDERS) -> list[_Part]:
+    """Split a template into literal runs and placeholders (those `allowed`); TemplateError on
+    bad syntax."""
     parts: list[_Part] = []
     literal: list[str] = []
     i = 0
@@ -94,8 +94,8 @@ def _parse(text: str) -> list[_Part]:
                     "(write {{ for a literal brace)"
                 )
             field = text[i + 1 : close]
-            if field not in PLACEHOLDERS:
-                raise TemplateError(_unknown(field))
+            if field not in allowed:
+                raise TemplateError(_unknown(field, allowed))
             parts.append(("".join(literal), field))
             literal = []
             i = close + 1
@@ -118,22 +118,31 @@ def _near(text: str, index: int) -> str:
     return ("…" if start > 0 else "") + snippet + ("…" if end < len(text) else "")
 
 
-def _unknown(field: str) -> str:
-    message = f"unknown placeholder {{{field}}}: allowed {_ALLOWED}"
+def _unknown(field: str, allowed: tuple[str, ...]) -> str:
+    names = ", ".join("{" + p + "}" for p in allowed)
+    message = f"unknown placeholder {{{field}}}: allowed {names}"
     guess = field.strip().lower()
-    if guess in PLACEHOLDERS:  # `{Name}`, `{ hours }`: say which one was meant
+    if guess in allowed:  # `{Name}`, `{ hours }`: say which one was meant
         message += f" (did you mean {{{guess}}}?)"
     return message
 
 
-def render_template(text: str, values: Mapping[str, str]) -> str:
+def placeholders_in(text: str, allowed: tuple[str, ...]) -> list[str]:
+    """The placeholders `text` uses, in order; TemplateError for bad syntax or one not in
+    `allowed` (saved replies have placeholders of their own)."""
+    return [field for _, field in _parse(text, allowed) if field is not None]
+
+
+def render_template(
+    text: str, values: Mapping[str, str], allowed: tuple[str, ...] = PLACEHOLDERS
+) -> str:
     """Fill the placeholders of `text` with `values`; `{{`/`}}` become literal braces.
 
     Values go in as they are: braces inside a value are not read as placeholders. Raises
     TemplateError for bad syntax and KeyError when `values` lacks a placeholder the text uses.
     """
     rendered: list[str] = []
-    for literal, field in _parse(text):
+    for literal, field in _parse(text, allowed):
         rendered.append(literal)
         if field is not None:
             if field not in values:

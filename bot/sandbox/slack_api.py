@@ -76,6 +76,8 @@ ACCEPTED_SCOPES: dict[str, tuple[str, ...]] = {
     "users.info": ("users:read",),
     "views.publish": (),
     "views.open": (),
+    "views.push": (),
+    "views.update": (),
     "files.getUploadURLExternal": ("files:write",),
     "files.completeUploadExternal": ("files:write",),
 }
@@ -289,6 +291,8 @@ class SlackEmulator(LoopbackServer):
         self._ephemerals: list[dict[str, Any]] = []
         self._views_published: dict[str, dict[str, Any]] = {}
         self._views_opened: list[dict[str, Any]] = []
+        self._modals: dict[str, dict[str, Any]] = {}  # view id -> the modal as shown now
+        self._modal_stack: list[str] = []  # the open modals' ids, the root first
         self._uploads: dict[str, _Upload] = {}
         self._responses: list[dict[str, Any]] = []
         self._uploaded_files: list[dict[str, Any]] = []
@@ -311,6 +315,8 @@ class SlackEmulator(LoopbackServer):
             "usergroups.users.list": self._usergroups_users_list,
             "views.publish": self._views_publish,
             "views.open": self._views_open,
+            "views.push": self._views_push,
+            "views.update": self._views_update,
             "apps.connections.open": self._apps_connections_open,
             "files.getUploadURLExternal": self._files_get_upload_url_external,
             "files.completeUploadExternal": self._files_complete_upload_external,
@@ -456,6 +462,31 @@ class SlackEmulator(LoopbackServer):
     def views_opened(self) -> list[dict[str, Any]]:
         with self._lock:
             return copy.deepcopy(self._views_opened)
+
+    def top_modal(self) -> dict[str, Any] | None:
+        """The modal a person sees now (the last opened or pushed one), as updated since."""
+        with self._lock:
+            return copy.deepcopy(self._modals[self._modal_stack[-1]]) if self._modal_stack else None
+
+    def modal(self, view_id: str) -> dict[str, Any]:
+        with self._lock:
+            return copy.deepcopy(self._modals[view_id])
+
+    def type_into(self, view_id: str, block_id: str, action_id: str, value: dict[str, Any]) -> None:
+        """A person fills an input of an open modal: `value` as Slack keeps it in the view's
+        state (`{"type": "plain_text_input", "value": "..."}`)."""
+        with self._lock:
+            values = self._modals[view_id]["state"]["values"]
+            values.setdefault(block_id, {})[action_id] = copy.deepcopy(value)
+
+    def close_modal(self, view_id: str, *, clear: bool = False) -> None:
+        """What Slack does when a submission is acknowledged: that modal closes (all of them
+        with `response_action: clear`)."""
+        with self._lock:
+            if clear:
+                self._modal_stack.clear()
+            elif view_id in self._modal_stack:
+                del self._modal_stack[self._modal_stack.index(view_id) :]
 
     @property
     def uploaded_files(self) -> list[dict[str, Any]]:
@@ -806,7 +837,47 @@ class SlackEmulator(LoopbackServer):
             raise SlackError("invalid_arguments")
         opened = self._view(view, previous=None)
         self._views_opened.append({"trigger_id": params["trigger_id"], "view": opened})
+        self._modals[opened["id"]] = opened
+        self._modal_stack[:] = [opened["id"]]
         return {"view": copy.deepcopy(opened)}
+
+    def _views_push(self, params: dict[str, Any]) -> dict[str, Any]:
+        view = params.get("view")
+        if not params.get("trigger_id") or not isinstance(view, dict):
+            raise SlackError("invalid_arguments")
+        if view.get("type") != "modal":
+            raise SlackError("invalid_arguments")
+        if not self._modal_stack:
+            raise SlackError("not_found")  # push needs a modal to push onto
+        if len(self._modal_stack) >= 3:
+            raise SlackError("push_limit_reached")  # Slack stacks three modals at most
+        pushed = self._view(view, previous=None)
+        pushed["previous_view_id"] = self._modal_stack[-1]
+        pushed["root_view_id"] = self._modal_stack[0]
+        self._modals[pushed["id"]] = pushed
+        self._modal_stack.append(pushed["id"])
+        return {"view": copy.deepcopy(pushed)}
+
+    def _views_update(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Replace a modal's content; with `hash`, only if nobody changed it meanwhile (else
+        `hash_conflict`). Inputs keep what was typed in them when their block and action ids
+        stay, as Slack's do."""
+        view = params.get("view")
+        view_id = str(params.get("view_id") or "")
+        if not isinstance(view, dict) or view_id not in self._modals:
+            raise SlackError("not_found" if isinstance(view, dict) else "invalid_arguments")
+        current = self._modals[view_id]
+        if params.get("hash") and params["hash"] != current["hash"]:
+            raise SlackError("hash_conflict")
+        updated = self._view(view, previous=current)
+        updated["previous_view_id"] = current["previous_view_id"]
+        updated["root_view_id"] = current["root_view_id"]
+        kept = {b.get("block_id") for b in updated["blocks"] if b.get("type") == "input"}
+        for block, values in current["state"]["values"].items():
+            if block in kept:
+                updated["state"]["values"][block] = copy.deepcopy(values)
+        self._modals[view_id] = updated
+        return {"view": copy.deepcopy(updated)}
 
     def _files_get_upload_url_external(self, params: dict[str, Any]) -> dict[str, Any]:
         filename = str(params.get("filename") or "")
@@ -1046,7 +1117,7 @@ class SlackEmulator(LoopbackServer):
             "blocks": copy.deepcopy(view.get("blocks", [])),
             "private_metadata": view.get("private_metadata", ""),
             "callback_id": view.get("callback_id", ""),
-            "state": {"values": {}},
+            "state": {"values": _initial_state(view.get("blocks", []))},
             "hash": f"{int(self.clock())}.{next(self._ids):08d}",
             "title": copy.deepcopy(view.get("title")),
             "close": copy.deepcopy(view.get("close")),
@@ -1144,3 +1215,22 @@ class SlackEmulator(LoopbackServer):
             else len(self._replies(message.channel, message.ts)),
             "options": dict(message.options),
         }
+
+
+def _initial_state(blocks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A new view's `state.values`: each input's initial value, as Slack submits an input the
+    person left untouched."""
+    values: dict[str, dict[str, Any]] = {}
+    for block in blocks:
+        element = block.get("element") if block.get("type") == "input" else None
+        if not isinstance(element, dict) or "action_id" not in element:
+            continue
+        state: dict[str, Any] = {"type": element.get("type")}
+        if element.get("type") == "plain_text_input":
+            state["value"] = element.get("initial_value")
+        elif element.get("type") in ("external_select", "static_select"):
+            state["selected_option"] = copy.deepcopy(element.get("initial_option"))
+        elif element.get("type") == "checkboxes":
+            state["selected_options"] = copy.deepcopy(element.get("initial_options", []))
+        values[str(block.get("block_id"))] = {element["action_id"]: state}
+    return values

@@ -253,6 +253,71 @@ class SlackEventSender:
         }
         return self.interaction(payload)
 
+    # --- modals and shortcuts -----------------------------------------------------------------
+    def view_action(
+        self, user: str, view: Mapping[str, Any], action: Mapping[str, Any], block_id: str
+    ) -> requests.Response:
+        """Something done inside an open modal (a button, a pick, typing into an input with
+        dispatch_action): `block_actions` with the view as it is, state included."""
+        payload = self._in_view("block_actions", user, view)
+        payload["container"] = {"type": "view", "view_id": view["id"]}
+        payload["trigger_id"] = self._trigger_id()
+        payload["actions"] = [
+            {"block_id": block_id, "action_ts": f"{self.clock():.6f}", **dict(action)}
+        ]
+        return self.interaction(payload)
+
+    def view_submission(self, user: str, view: Mapping[str, Any]) -> requests.Response:
+        """The modal's submit button: `view_submission` with what was typed in it."""
+        payload = self._in_view("view_submission", user, view)
+        payload["trigger_id"] = self._trigger_id()
+        payload["response_urls"] = []
+        return self.interaction(payload)
+
+    def block_suggestion(
+        self, user: str, view: Mapping[str, Any], action_id: str, block_id: str, value: str
+    ) -> requests.Response:
+        """What an `external_select` asks as the person types: answered with its options."""
+        payload = self._in_view("block_suggestion", user, view)
+        payload.update(action_id=action_id, block_id=block_id, value=value)
+        payload["container"] = {"type": "view", "view_id": view["id"]}
+        return self.interaction(payload)
+
+    def message_shortcut(
+        self, user: str, callback_id: str, channel: str, message: Mapping[str, Any]
+    ) -> requests.Response:
+        """A message's "More actions" menu entry: `message_action`."""
+        payload = {
+            "type": "message_action",
+            "callback_id": callback_id,
+            "trigger_id": self._trigger_id(),
+            "action_ts": f"{self.clock():.6f}",
+            "message_ts": message["ts"],
+            "user": self._user(user),
+            "team": {"id": self.team_id, "domain": self.team_domain},
+            "channel": {"id": channel, "name": channel.lower()},
+            "message": dict(message),
+            "response_url": self._response_url("shortcuts"),
+            "token": VERIFICATION_TOKEN,
+            "api_app_id": self.api_app_id,
+        }
+        return self.interaction(payload)
+
+    def _in_view(self, kind: str, user: str, view: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "type": kind,
+            "user": self._user(user),
+            "api_app_id": self.api_app_id,
+            "token": VERIFICATION_TOKEN,
+            "team": {"id": self.team_id, "domain": self.team_domain},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "view": dict(view),
+        }
+
+    def _user(self, user: str) -> dict[str, Any]:
+        return {"id": user, "username": user.lower(), "name": user.lower(), "team_id": self.team_id}
+
     def interaction(self, payload: Mapping[str, Any]) -> requests.Response:
         """Any interaction payload (a click, a modal's submission), as Slack delivers it."""
         return self._deliver_interaction(payload)

@@ -225,6 +225,12 @@ class Conversations:
             self.context.outbox.refresh_card(session, conversation)
             log.info("conversation.dm_invited", conversation_id=conversation_id, user=user)
 
+    def id_of_thread(self, channel: str, thread_ts: str) -> int | None:
+        """The conversation whose thread this is; None for any other thread."""
+        with self.context.database.reading() as session:
+            conversation = repo.conversation_by_thread(session, channel, thread_ts)
+            return conversation.id if conversation is not None else None
+
     def audit_report(self, link: str, zone: ZoneInfo) -> AuditTrail | NotAConversation | Usage:
         """`/care audit <thread link>`: who did what to that conversation, oldest first."""
         match = _PERMALINK.search(link)

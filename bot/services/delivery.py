@@ -207,6 +207,8 @@ class DeliverToCustomer:
                 ts=message.slack_ts,
                 name="white_check_mark",
             )
+        elif message.saved_reply_id is not None:
+            pass  # its own post in the thread shows it, marked when both have happened
         else:  # sent on an agent's behalf (the DM invitation): show what went out
             label = self.context.label(message.network)
             sent = SentOnBehalf(label, message.author, message.text)

@@ -28,6 +28,7 @@ POST_CARD = "slack.post_card"
 UPDATE_CARD = "slack.update_card"
 MIRROR_MESSAGE = "slack.mirror_message"
 COPY_MEDIA = "slack.copy_media"
+POST_ANSWER = "slack.post_answer"
 UPDATE_MIRROR = "slack.update_mirror"
 THREAD_MESSAGE = "slack.thread_message"
 CHANNEL_MESSAGE = "slack.channel_message"
@@ -241,6 +242,20 @@ class Outbox:
                 _mirror_priority(conversation),
                 MediaJob(message.id),
                 paced=True,
+            ),
+        )
+
+    def post_answer(self, session: Session, conversation: Conversation, message: Message) -> None:
+        """Show in the thread an answer an agent sent from a modal (a saved reply): Slack has
+        no message of theirs to mark as delivered."""
+        self._add(
+            session,
+            _in_thread(
+                conversation,
+                POST_ANSWER,
+                f"answer:{message.id}",
+                FEEDBACK_PRIORITY,
+                MirrorJob(message.id),
             ),
         )
 

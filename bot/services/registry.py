@@ -22,6 +22,7 @@ from bot.services.priority import Vips
 from bot.services.push import Webhooks
 from bot.services.reopening import Reopen
 from bot.services.replies import Replies
+from bot.services.saved_replies import SavedReplies
 from bot.services.service_hours import ServiceHours
 from bot.services.sla import Deadlines, SlaSweeper
 from bot.services.stats import Stats
@@ -33,6 +34,7 @@ class Services:
     context: Context
     conversations: Conversations
     replies: Replies
+    saved_replies: SavedReplies
     reopen: Reopen
     poller: Poller
     webhooks: Webhooks

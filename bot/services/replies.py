@@ -70,6 +70,51 @@ class Replies:
         )
         return decision.kind
 
+    def answer_from_slack(
+        self, conversation_id: int, user: str, text: str, *, saved_reply: tuple[int, str]
+    ) -> AgentMessageKind:
+        """An answer written in a Carebridge modal (a saved reply, by id and name) instead of
+        the thread: the rules of a thread message, but only an answer is stored and sent; the
+        bot then shows it in the thread as the agent's. Anything else is returned, for the
+        modal to say why."""
+        with self.context.database.reading() as session:
+            found = repo.conversation(session, conversation_id)
+            if found is None:
+                raise UnknownConversation(f"no conversation {conversation_id}")
+            channel = found.slack_channel_id
+        member = self.access.is_member(user, channel)
+        with self.context.transaction(urgent=True) as session:
+            conversation = repo.conversation(session, conversation_id)
+            if conversation is None:
+                raise UnknownConversation(f"no conversation {conversation_id}")
+            decision = self._classify(conversation, user, text, member)
+            if decision.claims and not repo.claim(session, conversation.id, user):
+                session.refresh(conversation)  # somebody claimed it a moment ago
+                decision = self._classify(conversation, user, text, member)
+            if decision.kind != AgentMessageKind.ANSWER:
+                return decision.kind
+            now = self.context.clock.now()
+            if decision.claims:
+                session.refresh(conversation)
+                repo.audit(session, conversation.id, user, "claim", now, via="saved_reply")
+            message = self._store(session, conversation, user, text, None, decision)
+            message.saved_reply_id, message.saved_reply_name = saved_reply
+            repo.audit(
+                session,
+                conversation.id,
+                user,
+                "saved_reply_sent",
+                now,
+                message_id=message.id,
+                reply=saved_reply[1],
+            )
+            self.context.outbox.post_answer(session, conversation, message)
+            self.context.outbox.deliver(session, message)
+            if decision.claims:
+                self.context.outbox.refresh_card(session, conversation)
+        log.info("conversation.saved_reply_sent", conversation_id=conversation_id, user=user)
+        return AgentMessageKind.ANSWER
+
     def retry_delivery(self, message_id: int, user: str) -> None:
         with self.context.database.reading() as session:  # Slack is asked outside the write
             found = repo.message(session, message_id)
@@ -120,7 +165,7 @@ class Replies:
         conversation: Conversation,
         user: str,
         text: str,
-        ts: str,
+        ts: str | None,
         decision: AgentMessage,
     ) -> Message:
         answer = decision.kind in (AgentMessageKind.ANSWER, AgentMessageKind.TOO_LONG)

@@ -26,6 +26,8 @@ HELP = (
     "• `/care hours [account]` shows the service hours; `/care hours set [account] "
     "mon-fri 09:00-18:00` changes them.\n"
     "• `/care template out_of_hours it` (or `netiquette`, `en`) edits an automatic notice.\n"
+    "• `/care replies` lists, adds and edits the team's saved replies; *Saved reply* on a card "
+    "(or on a thread message's menu) sends one.\n"
     "• `/care vip add @handle note` (or `remove`, `list`) keeps the VIP list.\n"
     "• `/care customer @handle` shows a customer's recent conversations, for you only.\n"
     "• `/care link @handle @other` joins one person's accounts into one customer.\n"

@@ -17,6 +17,7 @@ from bot.slack.mrkdwn import escape, is_safe_url, link, mention, truncate
 Blocks = list[dict[str, Any]]
 
 SEND_TEMPLATE = "send_template"
+SAVED_REPLY = "saved_reply_open"  # opens the saved reply picker (bot.slack.saved_reply_modals)
 CLAIM, TAKE_OVER, RESOLVE, REOPEN, MOVE_TO_DM, RETRY, LIFT_HOLD, HIDE, UNHIDE = (
     "claim",
     "take_over",
@@ -177,6 +178,7 @@ def _card_buttons(card: Card) -> Blocks:
     buttons = [] if card.assignee else [button("Claim", CLAIM, value, style="primary")]
     if card.on_hold:
         buttons.append(button("Lift hold", LIFT_HOLD, value))
+    buttons.append(button("Saved reply", SAVED_REPLY, value))
     buttons.append(button("Resolve", RESOLVE, value))
     if card.visibility == Visibility.PUBLIC:
         buttons.append(button("Move to DM", MOVE_TO_DM, value))
@@ -197,6 +199,14 @@ def customer_message(
     fallback = f"{who(customer)}: {escape(truncate(text, 200))}"
     head = " ".join(p for p in (f"*{escape(customer.name)}*", profile_link(customer)) if p) + view
     return fallback, [context(head), *(body if body is not None else [quote(text)])]
+
+
+def answer_from_modal(user: str, saved_reply: str, text: str) -> tuple[str, Blocks]:
+    """An agent's answer sent from a modal, in the thread: "@anna, with saved reply
+    *rimborso-tempi*", then the text as it went to the customer."""
+    source = f", with saved reply *{escape(saved_reply)}*" if saved_reply else ""
+    head = f"{mention(user)}{source}"
+    return f"{head}: {escape(truncate(text, 200))}", [context(head), quote(text)]
 
 
 def who(customer: Customer) -> str:

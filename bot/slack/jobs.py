@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.domain.delivery import DeliveryError, PermanentError, RateLimited, TransientError
+from bot.domain.model import Delivery
 from bot.services import outbox
 from bot.services.accounts import Accounts
 from bot.services.context import AccessUnknown
@@ -98,6 +99,7 @@ class SlackJobHandlers:
             outbox.UPDATE_CARD: _Handler(self._update_card),
             outbox.MIRROR_MESSAGE: _Handler(self._mirror, self._record_mirror),
             outbox.UPDATE_MIRROR: _Handler(self._update_mirror),
+            outbox.POST_ANSWER: _Handler(self._post_answer, self._record_answer),
             outbox.THREAD_MESSAGE: _Handler(self._thread_message),
             outbox.CHANNEL_MESSAGE: _Handler(self._channel_message),
             outbox.EPHEMERAL: _Handler(self._ephemeral, max_attempts=5),
@@ -174,6 +176,33 @@ class SlackJobHandlers:
         message = repo.message(session, _read(MirrorJob, job).message_id)
         if message is not None:
             message.slack_ts = result["ts"]
+
+    def _post_answer(self, job: Job) -> dict[str, Any]:
+        """An answer sent from a modal (a saved reply), shown as the agent's in the thread."""
+        with self.database.reading() as session:
+            message_id = _read(MirrorJob, job).message_id
+            message = repo.message(session, message_id)
+            if message is None:
+                raise PermanentError(f"message {message_id} no longer exists")
+            text, body = blocks.answer_from_modal(
+                message.author, message.saved_reply_name or "", message.text
+            )
+            channel, thread = (
+                message.conversation.slack_channel_id,
+                message.conversation.slack_thread_ts,
+            )
+        return {"ts": self.post_once(job, channel, thread, text, body)}
+
+    def _record_answer(self, session: Session, job: Job, result: dict[str, Any]) -> None:
+        message = repo.message(session, _read(MirrorJob, job).message_id)
+        if message is None:
+            return
+        message.slack_ts = result["ts"]
+        if message.delivery == Delivery.SENT:  # it went out before its post: mark it now
+            channel = message.conversation.slack_channel_id
+            outbox.Outbox(self.clock).react(
+                session, channel=channel, ts=result["ts"], name="white_check_mark"
+            )
 
     def _thread_message(self, job: Job) -> dict[str, Any]:
         post = _read(ThreadPost, job)

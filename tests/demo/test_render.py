@@ -96,7 +96,7 @@ def test_a_conversation_card_shows_customer_quote_status_and_buttons() -> None:
     assert "▌ @acmecare my parcel <b> is stuck\n▌ since Monday" in text
     assert "View on X · Public" in text
     assert "🟠 Open · unclaimed" in text
-    assert "[ Claim ] [ Resolve ] [ Move to DM ]" in text
+    assert "[ Claim ] [ Saved reply ] [ Resolve ] [ Move to DM ]" in text
 
 
 def test_other_blocks_and_unknown_or_broken_ones_become_placeholders() -> None:
@@ -182,7 +182,7 @@ def test_show_changes_prints_each_change_once(stage: Stage) -> None:
     first = stage.printed()
     assert "#support · new conversation" in first
     assert "▌ @acmecare my parcel <b> is stuck" in first
-    assert "[ Claim ] [ Resolve ] [ Move to DM ]" in first
+    assert "[ Claim ] [ Saved reply ] [ Resolve ] [ Move to DM ]" in first
     assert stage.printed() == ""  # nothing new, nothing printed
 
     _, claimed = blocks.conversation_card(card(assignee="UANNA"))
@@ -207,7 +207,7 @@ def test_show_changes_prints_each_change_once(stage: Stage) -> None:
         "    Bruno: I think it's the Milan depot",
         "    only Bruno sees: Kept internal: @Anna owns it",
         "✅ on Anna's answer",
-        "card of Giulia Rossi → 👤 Open · claimed by @Anna  [ Resolve ] [ Move to DM ]",
+        "card of Giulia Rossi → 👤 Open · claimed by @Anna  [ Saved reply ] [ Resolve ] [ Move to DM ]",
         "→ X public reply to @giulia_r: We're on it, Giulia!",
         "→ X DM to @giulia_r: Your refund is on its way",
     ]

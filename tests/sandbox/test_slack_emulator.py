@@ -66,6 +66,8 @@ ERRORS_NOT_IN_SPEC: dict[str, set[str]] = {
     # The spec has no error schema at all for views.*.
     "views.publish": {"invalid_arguments", "hash_conflict"},
     "views.open": {"invalid_arguments"},
+    "views.push": {"invalid_arguments", "not_found", "push_limit_reached"},
+    "views.update": {"invalid_arguments", "not_found", "hash_conflict"},
 }
 # `authed_users` is required by the 2020 wrapper schema but Slack replaced it by `authorizations`.
 ENVELOPE_KEYS_DROPPED_SINCE_SPEC = {"authed_users"}
@@ -453,6 +455,26 @@ def test_views_publish_and_open(client: WebClient, emu: SlackEmulator) -> None:
     wrong = _error(client.views_open, trigger_id="123.456.abc", view=home)
     assert wrong.response["error"] == "invalid_arguments"
 
+    # A modal pushed on top, then the first one updated: typed values stay where their input
+    # stays; a stale hash is refused.
+    field = {"type": "plain_text_input", "action_id": "t", "initial_value": "ciao"}
+    form = {**modal, "blocks": [{"type": "input", "block_id": "b", "element": field}]}
+    first_modal = client.views_open(trigger_id="1.2.3", view=form)["view"]
+    assert first_modal["state"]["values"] == {
+        "b": {"t": {"type": "plain_text_input", "value": "ciao"}}
+    }
+    pushed = client.views_push(trigger_id="1.2.4", view=modal)["view"]
+    assert pushed["previous_view_id"] == first_modal["id"] and emu.top_modal()["id"] == pushed["id"]
+    emu.type_into(first_modal["id"], "b", "t", {"type": "plain_text_input", "value": "ciao!"})
+    updated = client.views_update(view_id=first_modal["id"], view=form, hash=first_modal["hash"])
+    assert updated["view"]["state"]["values"]["b"]["t"]["value"] == "ciao!"
+    stale = _error(
+        client.views_update, view_id=first_modal["id"], view=form, hash=first_modal["hash"]
+    )
+    assert stale.response["error"] == "hash_conflict"
+    gone = _error(client.views_update, view_id="VNOPE", view=form)
+    assert gone.response["error"] == "not_found"
+
 
 # --- faults ------------------------------------------------------------------------------------
 def test_rate_limit_is_a_429_with_retry_after(client: WebClient, emu: SlackEmulator) -> None:
@@ -549,7 +571,9 @@ def _tour(client: WebClient, emu: SlackEmulator) -> tuple[dict[str, list[dict]],
     emu.add_usergroup("S0LEADS", [AGENT])
     call("usergroups.users.list", usergroup="S0LEADS")
     call("views.publish", user_id=AGENT, view={"type": "home", "blocks": []})
-    call("views.open", trigger_id="1.2.3", view={"type": "modal", "blocks": []})
+    opened = call("views.open", trigger_id="1.2.3", view={"type": "modal", "blocks": []})
+    call("views.push", trigger_id="1.2.4", view={"type": "modal", "blocks": []})
+    call("views.update", view_id=opened["view"]["id"], view={"type": "modal", "blocks": []})
     call("apps.connections.open", app_token=emu.app_token)
     ticket = call("files.getUploadURLExternal", filename="week.png", length=4)
     _post_bytes(ticket["upload_url"], b"\x89PNG")
