@@ -148,6 +148,24 @@ class StatsReport:
     channel: str | None = None  # ... or of one support channel; both None: everything
 
 
+@dataclass(frozen=True)
+class SavedReplyUse:
+    """How one saved reply was used in a period: how often, by whom, and how often the
+    customer wrote again within `WROTE_AGAIN_WITHIN` of it (a sign it did not settle things)."""
+
+    name: str
+    uses: int
+    by: tuple[tuple[str, int], ...]  # (Slack user, uses), most first
+    wrote_again: int
+
+
+@dataclass(frozen=True)
+class SavedReplyStats:
+    period: str
+    uses: tuple[SavedReplyUse, ...]  # most used first
+    answers: int  # every answer sent in the period, for the share sent with a saved reply
+
+
 Answer = (
     CommandError
     | Usage
@@ -162,4 +180,5 @@ Answer = (
     | AuditTrail
     | NotAConversation
     | StatsReport
+    | SavedReplyStats
 )

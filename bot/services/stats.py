@@ -12,16 +12,17 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from bot.domain.answers import CommandError, StatsReport
+from bot.domain.answers import CommandError, SavedReplyStats, SavedReplyUse, StatsReport
 from bot.domain.kpis import DailyPoint, KpiReport, kpi_report
 from bot.domain.kpis import daily_series as daily
 from bot.domain.periods import parse_since
 from bot.services.context import Context
 from bot.services.service_hours import ServiceHours
-from storage import kpi_queries
+from storage import kpi_queries, reply_queries
 from storage.kpi_queries import Scope
 
 log = structlog.get_logger(__name__)
+WROTE_AGAIN_WITHIN = timedelta(hours=24)  # a customer writing again this soon was not settled
 __all__ = ["Scope", "Stats"]
 
 
@@ -57,9 +58,14 @@ class Stats:
             openings = kpi_queries.openings(session, scope or Scope(), since, until)
         return daily(openings, since, until, self.zone)
 
-    def command(self, text: str, channel: str | None = None) -> StatsReport | CommandError:
-        """`/care stats [today|7d|30d] [account|all]`: the figures, privately."""
+    def command(
+        self, text: str, channel: str | None = None
+    ) -> StatsReport | SavedReplyStats | CommandError:
+        """`/care stats [today|7d|30d] [account|all]`: the figures, privately;
+        `/care stats replies [period]`: the saved replies used."""
         words = text.split()
+        if words and words[0].lower() == "replies":
+            return self.saved_replies(words[1] if len(words) > 1 else "30d")
         period = words[0] if words else "7d"
         try:
             since = parse_since(period, self.context.clock.now(), self.zone)
@@ -69,6 +75,22 @@ class Stats:
         if isinstance(scope, CommandError):
             return scope
         return StatsReport(self.report(since, scope=scope), period, scope.account, scope.channel)
+
+    def saved_replies(self, period: str) -> SavedReplyStats | CommandError:
+        now = self.context.clock.now()
+        try:
+            since = parse_since(period, now, self.zone)
+        except ValueError as error:
+            return CommandError(str(error), usage="stats")
+        with self.context.database.reading() as session:
+            found = reply_queries.saved_reply_uses(session, since, now, WROTE_AGAIN_WITHIN)
+            answers = reply_queries.answers_sent(session, since, now)
+        uses = [
+            SavedReplyUse(r.name, r.by.total(), tuple(r.by.most_common()), r.wrote_again)
+            for r in found
+        ]
+        uses.sort(key=lambda use: (-use.uses, use.name))
+        return SavedReplyStats(period, tuple(uses), answers)
 
     def scope(self, account: str | None, channel: str | None) -> Scope | CommandError:
         names = sorted(a.name for a in self.context.accounts)

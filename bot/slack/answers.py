@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from bot.domain import answers as a
 from bot.domain.templates import LANGUAGES, NoticeKind, describe_hours, describe_next_open
 from bot.reports.render import kpi_blocks
-from bot.slack.blocks import customer_ref, handle
+from bot.slack.blocks import customer_ref, handle, section
 from bot.slack.history import customer_report
 from bot.slack.mrkdwn import escape, mention
 from bot.slack.render import Rendered, Renderers, on_call_line
@@ -45,7 +45,7 @@ USAGE = {
     "template": f"Use: `/care template &lt;{'|'.join(NoticeKind)}&gt; "
     f"&lt;{'|'.join(LANGUAGES)}&gt;`, "
     "e.g. `/care template out_of_hours it`",
-    "stats": "Use: `/care stats [today|24h|7d|30d] [account|all]`",
+    "stats": "Use: `/care stats [today|24h|7d|30d] [account|all]`, or `/care stats replies [7d|30d]`",
 }
 
 
@@ -166,6 +166,25 @@ def _audit(answer: a.AuditTrail) -> Rendered:
 @_renders(a.NotAConversation)
 def _not_a_conversation(answer: a.NotAConversation) -> Rendered:
     return f"That thread is not a Carebridge conversation. {USAGE['audit']}", None
+
+
+LISTED_REPLIES = 25  # one section holds 3,000 characters
+
+
+@_renders(a.SavedReplyStats)
+def _saved_reply_stats(answer: a.SavedReplyStats) -> Rendered:
+    title = f"Saved replies · {answer.period}"
+    total = sum(use.uses for use in answer.uses)
+    if not answer.uses:
+        return f"{title}: no saved reply was sent.", None
+    share = f"{total * 100 // max(answer.answers, 1)}% of {answer.answers} answers"
+    lines = [f"*{title}* · {total} sent ({share})"]
+    for use in answer.uses[:LISTED_REPLIES]:
+        by = ", ".join(f"{mention(user)} {count}" for user, count in use.by[:3])
+        again = f"{use.wrote_again * 100 // use.uses}% wrote again within 24 h"
+        lines.append(f"• *{escape(use.name)}*: {use.uses} · {again} · by {by}")
+    text = "\n".join(lines)
+    return text, [section(text)]
 
 
 @_renders(a.StatsReport)

@@ -185,3 +185,25 @@ def modals_not_sent(kind: str) -> str:
     from handlers.saved_replies import NOT_SENT
 
     return NOT_SENT[AgentMessageKind(kind)]
+
+
+def test_care_stats_replies_says_which_replies_are_used_by_whom_and_if_customers_wrote_again(
+    bot: World,
+) -> None:
+    add_reply(bot, "UANNA", name="orari", text_en="We're open 9 to 6, {name}.")
+    add_reply(bot, "UANNA", name="grazie", text_en="Thanks {name}!")
+    for handle, user in (("tom_h", "UANNA"), ("ann_b", "UBRUNO"), ("joe_k", "UANNA")):
+        bot.customer(handle, handle.title())
+        bot.direct_message(handle, "when do you open?")
+        bot.press(user, blocks.SAVED_REPLY, bot.card_of(handle))
+        filled = pick(bot, user, "orari")
+        bot.events.view_submission(user, bot.slack.modal(filled["id"]))
+        bot.settle()
+    bot.direct_message("tom_h", "and on Sundays?")  # Tom was not settled by it
+    bot.reply_in_thread("UANNA", "Closed on Sundays", str(bot.card_of("tom_h")["ts"]))
+    bot.settle()
+
+    shown = bot.care("UCARLA", "stats replies 7d")
+    assert "Saved replies · 7d* · 3 sent (75% of 4 answers)" in shown
+    assert "*orari*: 3 · 33% wrote again within 24 h · by <@UANNA> 2, <@UBRUNO> 1" in shown
+    assert "grazie" not in shown  # never used
