@@ -61,6 +61,7 @@ from bot.services.saved_replies import SavedReplies
 from bot.services.service_hours import ServiceHours
 from bot.services.sla import Deadlines, SlaSweeper
 from bot.services.stats import Stats
+from bot.services.topics import Topics
 from bot.services.updates import Updates
 from bot.services.worker import OutboxWorker
 from bot.slack.digest import DigestHandler
@@ -331,8 +332,9 @@ def build_services(
 
     customers = Customers(context, networks, settings.crm_url_template, access)
     prioritizer = Prioritizer(context, priority_rules(settings), oncall)
+    topics = Topics(context)
     slack_jobs = SlackJobHandlers(
-        slack, database, clock, accounts, deadlines, oncall, customers, members
+        slack, database, clock, accounts, deadlines, oncall, customers, members, topics.names
     )
     ingest = Ingest(
         outbox,
@@ -342,6 +344,7 @@ def build_services(
         prioritizer,
         Updates(context, deadlines),
         reopen_window=settings.reopen_window,
+        suggest_topic=topics.suggest,
     )
     webhooks = Webhooks(context, ingest)
     health = AccountsHealth(context)
@@ -367,9 +370,10 @@ def build_services(
     replies = Replies(context, access)
     return Services(
         context=context,
-        conversations=Conversations(context, deadlines, access),
+        conversations=Conversations(context, deadlines, access, suggest_topic=topics.suggest),
         replies=replies,
         saved_replies=SavedReplies(context, replies, access),
+        topics=topics,
         reopen=Reopen(context, access),
         poller=Poller(context, ingest, health),
         webhooks=webhooks,

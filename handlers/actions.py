@@ -39,6 +39,13 @@ def register(app: App, services: Services) -> None:
     for link_action in ("open_link", "open_crm"):
         app.action(link_action)(link_opened)
 
+    @app.action(blocks.SET_TOPIC)
+    def topic_chosen(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        value = str((action.get("selected_option") or {}).get("value") or "")
+        conversation, _, topic = value.partition("|")
+        services.topics.set(_id(conversation), topic, body["user"]["id"])
+
 
 def _listener(use_case: Callable[[int, str], Any]) -> Callable[..., None]:
     def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:

@@ -61,6 +61,7 @@ COMMANDS: dict[str, Handler] = {
     "customer": lambda s, c: s.customers.report(c.rest, c.user),
     "link": lambda s, c: s.customers.link(c.rest, c.user),
     "audit": lambda s, c: s.conversations.audit_report(c.rest, s.hours.default.zone),
+    "topics": lambda s, c: s.topics.command(c.rest, c.user),
 }
 # Answered after the acknowledgement, through the command's response_url: a month of figures
 # over 100,000 conversations takes seconds, and Slack waits three.

@@ -148,6 +148,8 @@ class Conversation(Base):
     outbound_count: Mapped[int] = mapped_column(default=0)
     reopened_count: Mapped[int] = mapped_column(default=0)
     card_version: Mapped[int] = mapped_column(default=0)
+    topic: Mapped[str | None] = mapped_column(String(40))  # one of the team's topics, by name
+    topic_by: Mapped[str | None] = mapped_column(String(32))  # a Slack user, or "carebridge"
 
     account: Mapped[ChannelAccount] = relationship(lazy="joined")
     customer: Mapped[Customer] = relationship(lazy="joined")
@@ -389,6 +391,20 @@ class SavedReply(Base):
     text_it: Mapped[str] = mapped_column(Text, default="")
     text_en: Mapped[str] = mapped_column(Text, default="")
     public: Mapped[bool] = mapped_column(default=True)
+    updated_by: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]
+
+
+class Topic(Base):
+    """One of the team's topics (`bot.domain.topics`): a removed one keeps its row, so the
+    conversations that had it still name it."""
+
+    __tablename__ = "topics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
     updated_by: Mapped[str] = mapped_column(String(32))
     updated_at: Mapped[datetime]
     removed_at: Mapped[datetime | None]

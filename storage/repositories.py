@@ -178,6 +178,12 @@ def latest_inbound(
     return session.scalar(query.order_by(Message.created_at.desc(), Message.id.desc()).limit(1))
 
 
+def inbound_messages(session: Session, conversation_id: int, limit: int = 50) -> list[Message]:
+    """A conversation's first customer messages, oldest first."""
+    query = select(Message).filter_by(conversation_id=conversation_id, direction=Direction.INBOUND)
+    return list(session.scalars(query.order_by(Message.id).limit(limit)))
+
+
 def first_inbound(session: Session, conversation_id: int) -> Message | None:
     query = select(Message).filter_by(conversation_id=conversation_id, direction=Direction.INBOUND)
     # The message that opened it, as stored: a mention polled after a DM may be older, but the

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from bot.domain.hours import BusinessHours
 from bot.domain.kpis import KpiReport
+from bot.domain.topics import TopicProfile
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,28 @@ class SavedReplyStats:
     answers: int  # every answer sent in the period, for the share sent with a saved reply
 
 
+@dataclass(frozen=True)
+class TopicFigures:
+    topic: str  # "" for the conversations without one
+    conversations: int
+    previous: int  # in the period before, as long
+    within_target: float | None  # share of those answered that were answered in time
+    exchanges: float | None  # messages both ways to resolve one, on average
+
+
+@dataclass(frozen=True)
+class TopicStats:
+    period: str
+    topics: tuple[TopicFigures, ...]  # most conversations first
+    growing: str | None  # the topic that grew most against the period before
+
+
+@dataclass(frozen=True)
+class TopicList:
+    topics: tuple[TopicProfile, ...]
+    changed: str = ""  # what the command just did, if anything
+
+
 Answer = (
     CommandError
     | Usage
@@ -181,4 +204,6 @@ Answer = (
     | NotAConversation
     | StatsReport
     | SavedReplyStats
+    | TopicList
+    | TopicStats
 )

@@ -202,8 +202,10 @@ class SlackEventSender:
         trigger_id: str | None = None,
         block_id: str = "actions",
         message: Mapping[str, Any] | None = None,
+        selected_option: Mapping[str, Any] | None = None,
     ) -> requests.Response:
-        """A button click on a message: `block_actions`, sent as form field `payload=<json>`."""
+        """A button click on a message (or, with `selected_option`, a choice in a menu):
+        `block_actions`, sent as form field `payload=<json>`."""
         clicked_message: dict[str, Any] = {
             "type": "message",
             "user": self.bot_user_id,
@@ -247,6 +249,14 @@ class SlackEventSender:
                     "block_id": block_id,
                     "value": value,
                     "type": "button",
+                    "action_ts": f"{self.clock():.6f}",
+                }
+                if selected_option is None
+                else {
+                    "action_id": action_id,
+                    "block_id": block_id,
+                    "type": "static_select",
+                    "selected_option": dict(selected_option),
                     "action_ts": f"{self.clock():.6f}",
                 }
             ],

@@ -229,6 +229,24 @@ class World:
                     return
         raise LookupError(f"the card has no {action_id!r} button")
 
+    def choose(
+        self, user: str, action_id: str, card: dict[str, Any], option: str, channel: str = CHANNEL
+    ) -> None:
+        """Choose `option` (its text) in a menu of a card."""
+        for block in card["blocks"]:
+            for element in block.get("elements", []) if block["type"] == "actions" else []:
+                if element.get("action_id") != action_id:
+                    continue
+                chosen = next(o for o in element["options"] if o["text"]["text"] == option)
+                response = self.events.block_action(
+                    user, action_id, "", channel=channel, message_ts=card["ts"],
+                    selected_option=chosen,
+                )  # fmt: skip
+                if response.status_code != 200:
+                    raise RuntimeError(f"the bot answered {response.status_code}")
+                return
+        raise LookupError(f"the card has no {action_id!r} menu")
+
     def ephemerals_for(self, user: str) -> list[dict[str, Any]]:
         return [e for e in self.slack.ephemerals if e["user"] == user]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -15,6 +16,7 @@ from bot.domain.model import Delivery, Direction, Status, Visibility
 from bot.networks.base import AccountIdentity
 from bot.services.context import Access, Context, Standing, UnknownConversation
 from bot.services.sla import Deadlines
+from bot.services.topics import SUGGESTED
 from storage import repositories as repo
 from storage.models import Conversation, Message
 
@@ -22,7 +24,15 @@ log = structlog.get_logger(__name__)
 
 
 class Conversations:
-    def __init__(self, context: Context, deadlines: Deadlines, access: Access | None = None):
+    def __init__(
+        self,
+        context: Context,
+        deadlines: Deadlines,
+        access: Access | None = None,
+        *,
+        suggest_topic: Callable[[str], str | None] = lambda text: None,
+    ):
+        self.suggest_topic = suggest_topic
         self.context = context
         self.deadlines = deadlines
         self.access = access or Access()
@@ -149,6 +159,10 @@ class Conversations:
             now = self.context.clock.now()
             conversation.status, conversation.resolved_at = Status.RESOLVED, now
             conversation.resolved_by = user
+            if conversation.topic is None:  # suggested from everything the customer wrote
+                words = " ".join(m.text for m in repo.inbound_messages(session, conversation.id))
+                conversation.topic = self.suggest_topic(words)
+                conversation.topic_by = SUGGESTED if conversation.topic else None
             self.deadlines.stopped(conversation)
             repo.audit(session, conversation_id, user, "resolve", now)
             self.context.outbox.refresh_card(session, conversation)

@@ -4,7 +4,7 @@ what else it reports (edits, deletions, reactions, answers given on the network)
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -28,6 +28,7 @@ from bot.services.notices import Notices
 from bot.services.outbox import Outbox
 from bot.services.priority import Prioritizer
 from bot.services.sla import Deadlines
+from bot.services.topics import SUGGESTED
 from bot.services.updates import Updates
 from storage import repositories as repo
 from storage.models import ChannelAccount, Conversation, Customer, Message
@@ -47,7 +48,9 @@ class Ingest:
         updates: Updates,
         *,
         reopen_window: timedelta,
+        suggest_topic: Callable[[str], str | None] = lambda text: None,
     ) -> None:
+        self.suggest_topic = suggest_topic
         self.updates = updates
         self.outbox = outbox
         self.deadlines = deadlines
@@ -202,6 +205,8 @@ class Ingest:
         arrival = _Arrival(route, conversation, message, customer, priority, reading)
         if route == Route.NEW:
             self.deadlines.opened(conversation, message)
+            conversation.topic = self.suggest_topic(inbound.text)
+            conversation.topic_by = SUGGESTED if conversation.topic else None
             return arrival
         # The customer chose where to write last: answers follow them there (a DM after
         # "Move to DM" turns the conversation private, in the same thread).

@@ -26,6 +26,7 @@ from bot.services.saved_replies import SavedReplies
 from bot.services.service_hours import ServiceHours
 from bot.services.sla import Deadlines, SlaSweeper
 from bot.services.stats import Stats
+from bot.services.topics import Topics
 from bot.services.worker import OutboxWorker
 
 
@@ -35,6 +36,7 @@ class Services:
     conversations: Conversations
     replies: Replies
     saved_replies: SavedReplies
+    topics: Topics
     reopen: Reopen
     poller: Poller
     webhooks: Webhooks

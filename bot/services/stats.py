@@ -12,16 +12,24 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from bot.domain.answers import CommandError, SavedReplyStats, SavedReplyUse, StatsReport
+from bot.domain.answers import (
+    CommandError,
+    SavedReplyStats,
+    SavedReplyUse,
+    StatsReport,
+    TopicFigures,
+    TopicStats,
+)
 from bot.domain.kpis import DailyPoint, KpiReport, kpi_report
 from bot.domain.kpis import daily_series as daily
 from bot.domain.periods import parse_since
 from bot.services.context import Context
 from bot.services.service_hours import ServiceHours
-from storage import kpi_queries, reply_queries
+from storage import kpi_queries, reply_queries, topic_queries
 from storage.kpi_queries import Scope
 
 log = structlog.get_logger(__name__)
+GROWTH_FLOOR = 3  # conversations more than the period before, to call a topic growing
 WROTE_AGAIN_WITHIN = timedelta(hours=24)  # a customer writing again this soon was not settled
 __all__ = ["Scope", "Stats"]
 
@@ -60,12 +68,14 @@ class Stats:
 
     def command(
         self, text: str, channel: str | None = None
-    ) -> StatsReport | SavedReplyStats | CommandError:
+    ) -> StatsReport | SavedReplyStats | TopicStats | CommandError:
         """`/care stats [today|7d|30d] [account|all]`: the figures, privately;
         `/care stats replies [period]`: the saved replies used."""
         words = text.split()
         if words and words[0].lower() == "replies":
             return self.saved_replies(words[1] if len(words) > 1 else "30d")
+        if words and words[0].lower() == "topics":
+            return self.topics(words[1] if len(words) > 1 else "30d")
         period = words[0] if words else "7d"
         try:
             since = parse_since(period, self.context.clock.now(), self.zone)
@@ -91,6 +101,42 @@ class Stats:
         ]
         uses.sort(key=lambda use: (-use.uses, use.name))
         return SavedReplyStats(period, tuple(uses), answers)
+
+    def topics(self, period: str) -> TopicStats | CommandError:
+        now = self.context.clock.now()
+        try:
+            since = parse_since(period, now, self.zone)
+        except ValueError as error:
+            return CommandError(str(error), usage="stats")
+        return TopicStats(period, *self.topic_figures(since, now))
+
+    def topic_figures(
+        self, since: datetime, until: datetime
+    ) -> tuple[tuple[TopicFigures, ...], str | None]:
+        """Per topic, this period against the one before it; and the fastest-growing topic
+        (at least 3 more conversations, so that 1 -> 2 is no trend)."""
+        before = since - (until - since)
+        with self.context.database.reading() as session:
+            now_counts = topic_queries.topic_counts(session, since, until)
+            then = {c.topic: c.opened for c in topic_queries.topic_counts(session, before, since)}
+        figures = tuple(
+            sorted(
+                (
+                    TopicFigures(
+                        c.topic,
+                        c.opened,
+                        then.get(c.topic, 0),
+                        c.answered_in_time / c.answered if c.answered else None,
+                        c.exchanges / c.resolved if c.resolved else None,
+                    )
+                    for c in now_counts
+                ),
+                key=lambda f: (-f.conversations, f.topic),
+            )
+        )
+        growth = [(f.conversations - f.previous, f.topic) for f in figures if f.topic]
+        best = max(growth, default=(0, ""))
+        return figures, best[1] if best[0] >= GROWTH_FLOOR else None
 
     def scope(self, account: str | None, channel: str | None) -> Scope | CommandError:
         names = sorted(a.name for a in self.context.accounts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from bot.domain import answers as a
@@ -9,7 +10,7 @@ from bot.domain.templates import LANGUAGES, NoticeKind, describe_hours, describe
 from bot.reports.render import kpi_blocks
 from bot.slack.blocks import customer_ref, handle, section
 from bot.slack.history import customer_report
-from bot.slack.mrkdwn import escape, mention
+from bot.slack.mrkdwn import escape, mention, truncate
 from bot.slack.render import Rendered, Renderers, on_call_line
 
 _ANSWERS = Renderers()
@@ -26,6 +27,8 @@ HELP = (
     "• `/care hours [account]` shows the service hours; `/care hours set [account] "
     "mon-fri 09:00-18:00` changes them.\n"
     "• `/care template out_of_hours it` (or `netiquette`, `en`) edits an automatic notice.\n"
+    "• `/care topics` lists the team's topics (each card suggests one; change it on the card); "
+    "`/care topics add fibra: ftth, modem` adds one.\n"
     "• `/care replies` lists, adds and edits the team's saved replies; *Saved reply* on a card "
     "(or on a thread message's menu) sends one.\n"
     "• `/care vip add @handle note` (or `remove`, `list`) keeps the VIP list.\n"
@@ -45,7 +48,10 @@ USAGE = {
     "template": f"Use: `/care template &lt;{'|'.join(NoticeKind)}&gt; "
     f"&lt;{'|'.join(LANGUAGES)}&gt;`, "
     "e.g. `/care template out_of_hours it`",
-    "stats": "Use: `/care stats [today|24h|7d|30d] [account|all]`, or `/care stats replies [7d|30d]`",
+    "topics": "Add or change one with `/care topics add fibra: ftth, modem, fibra ottica`; "
+    "remove one with `/care topics remove fibra`.",
+    "stats": "Use: `/care stats [today|24h|7d|30d] [account|all]`, "
+    "`/care stats replies [7d|30d]` or `/care stats topics [7d|30d]`",
 }
 
 
@@ -166,6 +172,52 @@ def _audit(answer: a.AuditTrail) -> Rendered:
 @_renders(a.NotAConversation)
 def _not_a_conversation(answer: a.NotAConversation) -> Rendered:
     return f"That thread is not a Carebridge conversation. {USAGE['audit']}", None
+
+
+@_renders(a.TopicList)
+def _topic_list(answer: a.TopicList) -> Rendered:
+    done = f"{escape(answer.changed)}. " if answer.changed else ""
+    if not answer.topics:
+        return (
+            f"{done}The team has no topics: add one with `/care topics add <name>: <words>`.",
+            None,
+        )
+    lines = [f"{done}*Topics* ({len(answer.topics)}), suggested from these words:"]
+    for topic in answer.topics:
+        words = ", ".join(topic.keywords[:12]) + (" …" if len(topic.keywords) > 12 else "")
+        lines.append(f"• *{escape(topic.name)}*: {escape(words) or '(no words: chosen by hand)'}")
+    lines.append(USAGE["topics"])
+    text = "\n".join(lines)
+    return text, [section(truncate(text, 2900))]
+
+
+@_renders(a.TopicStats)
+def _topic_stats(answer: a.TopicStats) -> Rendered:
+    text = "\n".join(topic_lines(answer.topics, answer.growing, f"Topics · {answer.period}"))
+    return text, [section(truncate(text, 2900))]
+
+
+def topic_lines(
+    topics: Sequence[a.TopicFigures], growing: str | None, title: str, *, top: int = 15
+) -> list[str]:
+    """Per topic: conversations (and the change), the share answered within target, the
+    exchanges to resolve one. Shared with the weekly digest."""
+    if not topics:
+        return [f"*{title}*: no conversations."]
+    lines = [f"*{title}*"]
+    for figures in topics[:top]:
+        name = escape(figures.topic) if figures.topic else "_no topic_"
+        change = figures.conversations - figures.previous
+        trend = f" ({'+' if change >= 0 else ''}{change})" if figures.previous else ""
+        parts = [f"• *{name}*: {figures.conversations}{trend}"]
+        if figures.within_target is not None:
+            parts.append(f"{round(figures.within_target * 100)}% answered within target")
+        if figures.exchanges is not None:
+            parts.append(f"{figures.exchanges:.1f} messages to resolve")
+        lines.append(" · ".join(parts))
+    if growing:
+        lines.append(f":chart_with_upwards_trend: Growing fastest: *{escape(growing)}*")
+    return lines
 
 
 LISTED_REPLIES = 25  # one section holds 3,000 characters

@@ -17,6 +17,7 @@ from bot.slack.mrkdwn import escape, is_safe_url, link, mention, truncate
 Blocks = list[dict[str, Any]]
 
 SEND_TEMPLATE = "send_template"
+SET_TOPIC = "set_topic"  # the card's topic menu; option values "<conversation id>|<topic>"
 SAVED_REPLY = "saved_reply_open"  # opens the saved reply picker (bot.slack.saved_reply_modals)
 CLAIM, TAKE_OVER, RESOLVE, REOPEN, MOVE_TO_DM, RETRY, LIFT_HOLD, HIDE, UNHIDE = (
     "claim",
@@ -72,6 +73,9 @@ class Card:
     window: str | None = None  # "Messenger: can answer until 14:32"
     can_hide: bool = False  # a public message the brand may hide (Facebook)
     hidden: bool = False
+    topic: str | None = None
+    topic_suggested: bool = False  # Carebridge's suggestion, not yet confirmed by an agent
+    topics: tuple[str, ...] = ()  # the team's topics, for the menu that changes it
 
 
 def conversation_card(card: Card) -> tuple[str, Blocks]:
@@ -154,6 +158,13 @@ def customer_line(customer: Customer) -> str:
 
 
 def status_line(card: Card) -> str:
+    if not card.topic:
+        return _status(card)
+    suggested = " (suggested)" if card.topic_suggested else ""
+    return f"{_status(card)}\n:label: {escape(card.topic)}{suggested}"
+
+
+def _status(card: Card) -> str:
     if card.status == Status.RESOLVED:
         by = f" by {mention(card.resolved_by)}" if card.resolved_by else ""
         return f":white_check_mark: *Resolved*{by}"
@@ -174,7 +185,7 @@ def _card_buttons(card: Card) -> Blocks:
     value = str(card.conversation_id)
     crm = [link_button("Open in CRM", card.crm_url)] if card.crm_url else []
     if card.status == Status.RESOLVED:
-        return [button("Reopen", REOPEN, value), *crm]
+        return [button("Reopen", REOPEN, value), *_topic_menu(card), *crm]
     buttons = [] if card.assignee else [button("Claim", CLAIM, value, style="primary")]
     if card.on_hold:
         buttons.append(button("Lift hold", LIFT_HOLD, value))
@@ -187,7 +198,29 @@ def _card_buttons(card: Card) -> Blocks:
             button("Unhide", UNHIDE, value) if card.hidden else button("Hide comment", HIDE, value)
         )
         buttons.append(hide)
-    return [*buttons, *crm]
+    return [*buttons, *_topic_menu(card), *crm]
+
+
+def _topic_menu(card: Card) -> Blocks:
+    """One click to set or change the topic; Slack lists up to 100 options."""
+    if not card.topics:
+        return []
+    options = [
+        {
+            "text": {"type": "plain_text", "text": truncate(name, 75)},
+            "value": f"{card.conversation_id}|{name}",
+        }
+        for name in card.topics[:100]
+    ]
+    menu: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": SET_TOPIC,
+        "placeholder": {"type": "plain_text", "text": "Topic"},
+        "options": options,
+    }
+    if card.topic in card.topics[:100]:
+        menu["initial_option"] = options[card.topics.index(card.topic)]
+    return [menu]
 
 
 def customer_message(

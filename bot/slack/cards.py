@@ -3,6 +3,7 @@ built when the job that posts them runs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from sqlalchemy.orm import Session
@@ -15,6 +16,7 @@ from bot.services.accounts import Accounts
 from bot.services.customers import Customers
 from bot.services.oncall import OnCallService
 from bot.services.sla import Deadlines
+from bot.services.topics import SUGGESTED
 from bot.slack import blocks
 from bot.slack.content import Quoted, Written, written_blocks
 from bot.slack.history import history_line
@@ -32,7 +34,9 @@ class Cards:
         oncall: OnCallService,
         customers: Customers,
         clock: Clock,
+        topics: Callable[[], Sequence[str]] = tuple,
     ) -> None:
+        self.topics = topics  # the team's topics, for the card's menu
         self.accounts = accounts
         self.deadlines = deadlines
         self.oncall = oncall
@@ -72,6 +76,9 @@ class Cards:
             crm_url=self.customers.crm_url(conversation.customer),
             can_hide=bool(spec and spec.can_hide and public and latest_public is not None),
             hidden=bool(latest_public and latest_public.hidden),
+            topic=conversation.topic,
+            topic_suggested=conversation.topic_by == SUGGESTED,
+            topics=tuple(self.topics()),
         )
 
     def customer_message(self, session: Session, message: Message) -> tuple[str, blocks.Blocks]:

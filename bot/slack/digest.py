@@ -13,6 +13,9 @@ from bot.reports.render import kpi_blocks
 from bot.services.outbox import DigestJob, read
 from bot.services.stats import Stats
 from bot.services.worker import Job
+from bot.slack.answers import topic_lines
+from bot.slack.blocks import section
+from bot.slack.mrkdwn import truncate
 
 
 class DigestHandler:
@@ -30,6 +33,10 @@ class DigestHandler:
         scope = self.stats.digest_scope(channel)
         week = f"week of {since.strftime('%d %b %Y')}"
         fallback, body = kpi_blocks(self.stats.report(since, until, scope), f"Carebridge · {week}")
+        topics, growing = self.stats.topic_figures(since, until)
+        if topics:
+            lines = topic_lines(topics, growing, "Top topics", top=5)
+            body = [*body, section(truncate("\n".join(lines), 2900))]
         ts = self._post(job, channel, None, fallback, body)
         series = self.stats.daily_series(since, until, scope)
         chart = weekly_chart(series, f"Conversations, {week}")

@@ -6,7 +6,7 @@ post whose answer was lost can later be found in the channel instead of being po
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -84,13 +84,14 @@ class SlackJobHandlers:
         oncall: OnCallService,
         customers: Customers,
         members: ChannelMembers | None = None,
+        topics: Callable[[], Sequence[str]] = tuple,
     ) -> None:
         self.members = members
         self.client = client
         self.database = database
         self.clock = clock
         self.accounts = accounts
-        self.cards = Cards(accounts, deadlines, oncall, customers, clock)
+        self.cards = Cards(accounts, deadlines, oncall, customers, clock, topics)
         self._workspace_url: str | None = None  # from auth.test, once
 
     def handlers(self) -> dict[str, JobHandler]:

@@ -30,7 +30,14 @@ def test_mention_becomes_a_card_with_the_customer_and_the_buttons(bot: Harness) 
     buttons = [
         e["action_id"] for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]
     ]
-    assert buttons == [blocks.CLAIM, blocks.SAVED_REPLY, blocks.RESOLVE, blocks.MOVE_TO_DM]
+    assert buttons == [
+        blocks.CLAIM,
+        blocks.SAVED_REPLY,
+        blocks.RESOLVE,
+        blocks.MOVE_TO_DM,
+        blocks.SET_TOPIC,
+    ]
+    assert ":label: delivery (suggested)" in rendered  # "il mio pacco è fermo": a parcel
 
 
 def test_second_mention_from_the_same_customer_goes_into_the_thread(bot: Harness) -> None:
