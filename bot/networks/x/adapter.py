@@ -1,5 +1,5 @@
 """X (Twitter) through tweepy's API v2 client: mentions and DMs in (bot/networks/x/inbound.py),
-replies and DMs out."""
+listening through search (bot/networks/x/search.py), replies and DMs out."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from bot.networks.x.errors import translated
 from bot.networks.x.http import point_client_at
 from bot.networks.x.inbound import DM_FIELDS, NETWORK, Inbound
 from bot.networks.x.payloads import MalformedPage
+from bot.networks.x.search import Listening, SearchBatch
 
 __all__ = ["NETWORK", "PAGES_PER_POLL", "XChannel", "private_message_link"]
 PAGES_PER_POLL = 50  # then the next poll goes on: one poll never holds the bot for long
@@ -32,6 +33,7 @@ class XChannel:
         self.clock = clock
         self._me: AccountIdentity | None = None
         self.inbound = Inbound(client, lambda: self.me, clock, pages_per_poll)
+        self.listening = Listening(client, lambda: self.me, clock, pages_per_poll)
 
     @classmethod
     def default(
@@ -75,6 +77,15 @@ class XChannel:
     # --- inbound -------------------------------------------------------------------------------
     def fetch(self, stream: str, cursor: str | None, since: datetime) -> Iterator[Batch]:
         return self.inbound.fetch(stream, cursor, since)
+
+    # --- listening -----------------------------------------------------------------------------
+    def search(
+        self, query: str, cursor: str | None, since: datetime, *, max_posts: int | None = None
+    ) -> Iterator[SearchBatch]:
+        """Public posts matching `query` (X's search syntax) newer than `cursor`, or since `since`
+        with no cursor; each batch says how many posts X returned (and bills). See
+        bot/networks/x/search.py."""
+        return self.listening.search(query, cursor, since, max_posts=max_posts)
 
     # --- outbound ------------------------------------------------------------------------------
     def reply_publicly(self, text: str, in_reply_to: str) -> SentMessage:

@@ -40,10 +40,21 @@ Routes (fault keys in brackets are what `inject()` and `rate_limit()` take):
 - `POST /2/dm_conversations/with/:participant_id/messages`,
   `POST /2/dm_conversations/:dm_conversation_id/messages`, `POST /2/dm_conversations`
 
-Tests set state up with `add_user`, `add_account`, `post_tweet` and `send_dm`, take an account's
-client credentials from `credentials`, cut an account off with `revoke`/`restore`, and inspect
-what the bot did with `sent_tweets`, `sent_dms`, `tweets_by`, `calls` and
-`authenticated_user`.
+Recent search (bot/networks/x/emulator_search.py) matches a practical subset of X's query
+language, over the last seven days only, and refuses what X refuses (a query over 512 characters,
+one it cannot parse, a start_time or since_id older than seven days, a start_time or end_time
+less than 10 seconds ago) with X's 400 bodies. X serves a post to search some seconds after it
+was posted; `search_delay` says how many (0 by default, so tests need not wait).
+
+X bills the posts it returns (pay-per-use, counted per app against a monthly cap, each post once a
+UTC day). `posts_served` and `posts_billed` count them per app, so tests can compare with what
+the bot counted.
+
+Tests set state up with `add_user`, `add_account`, `post_tweet` (any post: a mention, or one
+addressed to nobody for search to find), `retweet` and `send_dm`, take an account's client
+credentials from `credentials`, cut an account off with `revoke`/`restore`, and inspect what the
+bot did with `sent_tweets`, `sent_dms`, `tweets_by`, `calls`, `authenticated_user`,
+`posts_served` and `posts_billed`.
 """
 
 from __future__ import annotations
@@ -61,11 +72,19 @@ import unicodedata
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
 
+from bot.networks.x.emulator_search import (
+    QUERY_LIMIT,
+    SEARCH_WINDOW,
+    QueryRefused,
+    parse,
+    post_view,
+    window_errors,
+)
 from bot.sandbox.loopback import Fault, LoopbackServer, Reply, Request
 
 WINDOW_SECONDS = 15 * 60
@@ -204,6 +223,20 @@ _ROUTES = (
 _COMPILED_ROUTES = tuple((route, route.pattern) for route in _ROUTES)
 
 
+# Routes whose answers list posts: what X bills as "Posts: Read".
+_POST_READING_ROUTES = (
+    "GET /2/users/:id/mentions", "GET /2/users/:id/tweets", "GET /2/tweets/search/recent",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _PostsRead:
+    app: str  # the consumer key; an app-only request counts under its bearer token
+    route: str
+    post_ids: tuple[str, ...]
+    day: date  # UTC: X bills a post once a day however often it is read
+
+
 @dataclass(frozen=True)
 class _AccessToken:
     secret: str
@@ -223,8 +256,11 @@ class XEmulator(LoopbackServer):
         brand_username: str = "acmecare",
         brand_name: str = "Acme Care",
         brand_id: str = "1000000000000000001",
+        search_delay: float = 0.0,
     ) -> None:
         super().__init__(clock=clock)
+        self.search_delay = search_delay  # seconds before a post can be found by search
+        self._posts_read: list[_PostsRead] = []
         self._last_id = 0
         self._users: dict[str, dict[str, Any]] = {}
         self._tweets: dict[str, dict[str, Any]] = {}  # insertion order is creation order
@@ -277,6 +313,8 @@ class XEmulator(LoopbackServer):
             if remaining is None:
                 return _too_many_requests(_rate_headers(route.limit, 0, reset_at))
             reply: Reply = getattr(self, route.handler)(request, caller, **params)
+            if route.key in _POST_READING_ROUTES and reply.status == 200:
+                self._count_posts_read(request, route.key, reply.body, now)
             headers = {**reply.headers, **_rate_headers(route.limit, remaining, reset_at)}
             return Reply(reply.status, reply.body, headers)
 
@@ -454,6 +492,24 @@ class XEmulator(LoopbackServer):
             )
             return copy.deepcopy(tweet)
 
+    def retweet(
+        self, user: str, tweet_id: str, *, created_at: float | datetime | str | None = None
+    ) -> dict[str, Any]:
+        """`user` (id or username) retweets a tweet; returns the retweet, as X shows one: its text
+        is "RT @author: " and the original's, its referenced tweet the original."""
+        with self._lock:
+            original = self._tweets.get(str(tweet_id))
+            if original is None:
+                raise KeyError(f"no tweet {tweet_id}")
+            author = self._users[original["author_id"]]["username"]
+            text = f"RT @{author}: {original['text']}"
+            retweet = self._create_tweet(
+                self._user(user)["id"], text, None, created_at, None, original["lang"]
+            )
+            retweet["referenced_tweets"] = [{"type": "retweeted", "id": original["id"]}]
+            original["public_metrics"]["retweet_count"] += 1
+            return copy.deepcopy(retweet)
+
     def delete_tweet(self, tweet_id: str) -> None:
         """Delete a tweet, as its author would (e.g. a customer deleting a mention)."""
         with self._lock:
@@ -525,6 +581,30 @@ class XEmulator(LoopbackServer):
         with self._lock:
             uid = self._signer_id(request)
             return copy.deepcopy(self._users[uid]) if uid is not None else None
+
+    def posts_served(self, app: str | None = None, *, route: str | None = None) -> int:
+        """Posts the emulator returned (in `data` and `includes.tweets` of the listing routes) to
+        `app` (a consumer key; an app-only request counts under its bearer token), or to every
+        app; with `route` (e.g. "GET /2/tweets/search/recent"), of that route only."""
+        with self._lock:
+            return sum(
+                len(read.post_ids)
+                for read in self._posts_read
+                if (app is None or read.app == app) and (route is None or read.route == route)
+            )
+
+    def posts_billed(self, app: str | None = None) -> int:
+        """What X would bill `app` (or every app) for: each post once per UTC day and app,
+        whichever routes returned it."""
+        with self._lock:
+            return len(
+                {
+                    (read.app, post_id, read.day)
+                    for read in self._posts_read
+                    if app is None or read.app == app
+                    for post_id in read.post_ids
+                }
+            )
 
     # --- internals: state -----------------------------------------------------------------------
     def _new_id(self) -> str:
@@ -719,6 +799,16 @@ class XEmulator(LoopbackServer):
         signed = self._verify(request)
         return self._tokens[signed[0]].user_id if signed is not None else None
 
+    def _count_posts_read(self, request: Request, route_key: str, body: Any, now: float) -> None:
+        body = body if isinstance(body, dict) else {}
+        listed = [*body.get("data", []), *body.get("includes", {}).get("tweets", [])]
+        scheme, _, credentials = (request.header("authorization") or "").partition(" ")
+        oauth = _oauth_parameters(request.header("authorization") or "") or {}
+        app = oauth.get("oauth_consumer_key", "") if scheme == "OAuth" else credentials.strip()
+        day = datetime.fromtimestamp(now, UTC).date()
+        read = _PostsRead(app, route_key, tuple(t["id"] for t in listed), day)
+        self._posts_read.append(read)
+
     def _next_injected_429(self, route_key: str, caller: str | None) -> float | None:
         """Take the next injected 429 (its reset_in) for this caller: its own, then anyone's."""
         for who in dict.fromkeys((caller, None)):
@@ -875,34 +965,41 @@ class XEmulator(LoopbackServer):
         return self._tweet_page(request, tweets, (*_TIMELINE_PARAMS, "exclude"), min_results=5)
 
     def _search_recent(self, request: Request, caller: str | None) -> Reply:
-        query = request.query.get("query", "")
-        if not query.strip():
-            error = _param_error("query", query, "The `query` query parameter can not be empty")
+        text = request.query.get("query", "")
+        if not text.strip():
+            error = _param_error("query", text, "The `query` query parameter can not be empty")
             return _invalid([error])
-        matching = [t for t in self._tweets.values() if self._matches_search(t, query)]
-        allowed = (*_TIMELINE_PARAMS, "query", "next_token", "sort_order")
-        return self._tweet_page(request, matching, allowed, min_results=10)
+        try:
+            if len(text) > QUERY_LIMIT:
+                # Wording not confirmed against the real API; the 400 and its shape are X's.
+                message = f"Query length {len(text)} exceeds the maximum of {QUERY_LIMIT}"
+                raise QueryRefused([message])
+            query = parse(text)
+        except QueryRefused as unparsed:
+            return _invalid([_param_error("query", text, unparsed.message)])
+        bounds = _Query(request, ())
+        bounds.csv("sort_order", ("recency", "relevancy"))  # relevancy: served as recency
+        start_time = bounds.timestamp("start_time")
+        end_time = bounds.timestamp("end_time")
+        since_id = bounds.snowflake("since_id")
+        if bounds.errors:
+            return _invalid(bounds.errors)
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        refused = window_errors(now, start_time=start_time, end_time=end_time, since_id=since_id)
+        if refused:
+            return _invalid([_param_error(name, value, msg) for name, value, msg in refused])
+        oldest, newest = now - SEARCH_WINDOW, now - timedelta(seconds=self.search_delay)
 
-    def _matches_search(self, tweet: dict[str, Any], query: str) -> bool:
-        """A small subset of the search syntax: words, "from:", "to:", "is:reply", and "-"."""
-        author = self._users[tweet["author_id"]]["username"].lower()
-        replied_to = self._users.get(tweet.get("in_reply_to_user_id", ""), {})
-        for term in query.lower().split():
-            negate = term.startswith("-")
-            term = term.removeprefix("-")
-            if term.startswith("from:"):
-                hit = author == term[5:].removeprefix("@")
-            elif term.startswith("to:"):
-                hit = replied_to.get("username", "").lower() == term[3:].removeprefix("@")
-            elif term == "is:reply":
-                hit = "in_reply_to_user_id" in tweet
-            elif ":" in term:
-                continue  # other operators: not emulated, treated as matching
-            else:
-                hit = term in tweet["text"].lower()
-            if hit == negate:
-                return False
-        return True
+        def found(tweet: dict[str, Any]) -> bool:
+            at = _parse_iso(tweet["created_at"])
+            # end_time is exclusive in search (the API reference says so; timelines differ).
+            in_window = oldest <= at <= newest and (end_time is None or at < end_time)
+            return in_window and query.matches(post_view(tweet, self._users, self._tweets))
+
+        matching = [tweet for tweet in self._tweets.values() if found(tweet)]
+        allowed = (*_TIMELINE_PARAMS, "query", "next_token", "sort_order")
+        # Search pages forward only: its meta has next_token, never previous_token.
+        return self._tweet_page(request, matching, allowed, min_results=10, previous_tokens=False)
 
     def _tweet_page(
         self,
@@ -911,6 +1008,7 @@ class XEmulator(LoopbackServer):
         allowed: Sequence[str],
         *,
         min_results: int,
+        previous_tokens: bool = True,
     ) -> Reply:
         query = _Query(request, allowed)
         max_results = query.integer("max_results", min_results, 100, default=10)
@@ -945,7 +1043,7 @@ class XEmulator(LoopbackServer):
         }
         if next_token:
             meta["next_token"] = next_token
-        if previous_token:
+        if previous_token and previous_tokens:
             meta["previous_token"] = previous_token
         body: dict[str, Any] = {"data": [self._render_tweet(t, tweet_fields) for t in page]}
         includes = self._tweet_includes(page, expansions, tweet_fields, user_fields)

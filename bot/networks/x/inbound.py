@@ -132,9 +132,9 @@ class Inbound:
             meta = read.as_dict(body.get("meta"))
             # What X should not have sent (at or below since_id, at or above until_id) is left
             # out: a cursor must never move back, nor a walk loop on an id it already passed.
-            tweets = [t for t in read.items(body) if _inside(t.get("id"), walk.known, until)]
+            tweets = [t for t in read.items(body) if read.within(t.get("id"), walk.known, until)]
             body = {**body, "data": tweets}
-            if newest is None and _inside(meta.get("newest_id"), walk.known, until):
+            if newest is None and read.within(meta.get("newest_id"), walk.known, until):
                 newest = meta["newest_id"]
             for tweet in tweets:
                 newest = read.max_id(newest, tweet["id"])
@@ -166,7 +166,7 @@ class Inbound:
                 continue
             if author.external_id == self.me().external_id:
                 continue  # the brand's own post: never mirrored back
-            events.append(self._mention(tweet, author))
+            events.append(public_post(tweet, author, self.clock))
         return events
 
     def _own_replies(self, body: dict[str, Any]) -> list[NetworkEvent]:
@@ -195,17 +195,6 @@ class Inbound:
                 )
             )
         return events
-
-    def _mention(self, tweet: dict[str, Any], author: Author) -> InboundMessage:
-        return InboundMessage(
-            network=NETWORK,
-            external_id=tweet["id"],
-            author=author,
-            text=tweet.get("text", ""),
-            created_at=read.parse_time(tweet.get("created_at")) or self.clock.now(),
-            visibility=Visibility.PUBLIC,
-            permalink=f"{profile_url(author.handle)}/status/{tweet['id']}",
-        )
 
     # --- DMs (newest first, page tokens, until a known event) -----------------------------------
     def _dms(self, walk: Walk, since: datetime) -> Iterator[Batch]:
@@ -290,11 +279,14 @@ class Inbound:
         )
 
 
-def _inside(tweet_id: Any, since_id: str | None, until_id: str | None) -> bool:
-    """An id within the window asked for: above since_id, below until_id."""
-    if not read.is_id(tweet_id):
-        return False
-    number = int(tweet_id)
-    return (since_id is None or number > int(since_id)) and (
-        until_id is None or number < int(until_id)
+def public_post(tweet: dict[str, Any], author: Author, clock: Clock) -> InboundMessage:
+    """A post by a customer (a mention, or one found by listening), as the domain sees it."""
+    return InboundMessage(
+        network=NETWORK,
+        external_id=tweet["id"],
+        author=author,
+        text=tweet.get("text", ""),
+        created_at=read.parse_time(tweet.get("created_at")) or clock.now(),
+        visibility=Visibility.PUBLIC,
+        permalink=f"{profile_url(author.handle)}/status/{tweet['id']}",
     )

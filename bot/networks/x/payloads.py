@@ -8,6 +8,8 @@ from typing import Any, TypeGuard
 from bot.domain.model import Author, NetworkEvent
 from bot.networks.x.text import HANDLE, profile_url
 
+_TWITTER_EPOCH_MS = 1288834974657
+
 
 class MalformedPage(ValueError):
     pass
@@ -50,6 +52,25 @@ def parse_time(value: Any) -> datetime | None:
 
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def within(tweet_id: Any, since_id: str | None, until_id: str | None) -> bool:
+    """An id within the window asked for: above since_id, below until_id."""
+    if not is_id(tweet_id):
+        return False
+    number = int(tweet_id)
+    return (since_id is None or number > int(since_id)) and (
+        until_id is None or number < int(until_id)
+    )
+
+
+def posted_at(tweet_id: str) -> datetime:
+    """When an id was made: X's ids (snowflakes) start with milliseconds since X's epoch. An id
+    too large to be a time is taken as made now or later."""
+    try:
+        return datetime.fromtimestamp(((int(tweet_id) >> 22) + _TWITTER_EPOCH_MS) / 1000, UTC)
+    except (OverflowError, OSError, ValueError):
+        return datetime.max.replace(tzinfo=UTC)
 
 
 def max_id(current: str | None, candidate: str) -> str:
