@@ -11,6 +11,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import structlog
@@ -54,6 +55,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     stats.add_argument("--since", default="7d", help="today, 24h, 7d, 30d... (default 7d)")
     stats.add_argument("--csv", action="store_true", help="CSV on standard output")
     stats.add_argument("--account", help="only this account's conversations (its name)")
+    faq = commands.add_parser("faq", help="the FAQ page, from the customers' questions")
+    faq_commands = faq.add_subparsers(dest="action", required=True)
+    export = faq_commands.add_parser("export", help="write the FAQ page (HTML or Markdown)")
+    export.add_argument("--since", default="30d", help="questions since: 7d, 30d, 90d... (30d)")
+    export.add_argument("--format", choices=("html", "md"), default="html")
+    export.add_argument("--lang", choices=("it", "en"), default="it")
+    export.add_argument("--company", default="", help="the company's name, under the heading")
+    export.add_argument("--output", "-o", help="a file to write (default: standard output)")
     database = commands.add_parser("db", help="database schema and data")
     database_commands = database.add_subparsers(dest="action", required=True)
     database_commands.add_parser("upgrade", help="migrate DATABASE_URL to the latest schema")
@@ -85,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _stats(args.since, csv=args.csv, account=args.account)
     if args.command == "accounts":
         return _accounts()
+    if args.command == "faq":
+        return _faq_export(args.since, args.format, args.lang, args.company, args.output)
     if args.command == "db":
         return _db(args.action, getattr(args, "url", None))
     try:
@@ -207,6 +218,34 @@ def _stats(since_text: str, *, csv: bool, account: str | None) -> int:
         sys.stdout.write(kpi_csv(report))
     else:
         Console().print(kpi_table(report))
+    return 0
+
+
+def _faq_export(since_text: str, form: str, lang: str, company: str, output: str | None) -> int:
+    """`carebridge faq export`: one self-contained page a company can publish."""
+    from bot.domain.periods import parse_since
+    from bot.reports.faq_html import faq_html
+    from bot.reports.faq_markdown import faq_markdown
+    from bot.services.faq import FaqBuilder
+
+    settings = _database_settings()
+    if settings is None:
+        return EXIT_CONFIG
+    context = _offline(settings)
+    now = context.clock.now()
+    try:
+        since = parse_since(since_text, now, settings.timezone)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return EXIT_CONFIG
+    until = now.astimezone(settings.timezone)  # the page's date is the team's
+    faq = FaqBuilder(context).build(since, until, lang=lang, company=company)
+    page = faq_html(faq) if form == "html" else faq_markdown(faq)
+    if output is None:
+        sys.stdout.write(page)
+    else:
+        Path(output).write_text(page, encoding="utf-8")
+        print(f"FAQ written to {output}: {len(faq.topics)} topics", file=sys.stderr)
     return 0
 
 

@@ -67,6 +67,7 @@ COMMANDS: dict[str, Handler] = {
 # over 100,000 conversations takes seconds, and Slack waits three.
 SLOW = {"stats"}
 WORKING = "Counting… the figures follow here in a moment."
+FAILED_LATER = ":warning: The figures could not be counted just now: please try again in a minute."
 
 
 def register(app: App, services: Services, later: RunLater) -> None:
@@ -93,13 +94,24 @@ def register(app: App, services: Services, later: RunLater) -> None:
         parsed = Command(rest, command["user_id"], str(command.get("channel_id") or ""))
         if word in SLOW:
             ack(WORKING)
-            later(lambda: _answer(respond, handler(services, parsed)))
+            later(lambda: _answer_later(respond, lambda: handler(services, parsed)))
             return
         fallback, blocks = render_answer(handler(services, parsed))
         if blocks is None:
             ack(fallback)
         else:
             ack(text=fallback, blocks=blocks)
+
+
+def _answer_later(respond: Respond, make: Callable[[], Answer]) -> None:
+    """A slow answer; when it fails, the person is told instead of waiting for nothing (the
+    failure itself is logged where it is raised again)."""
+    try:
+        answer = make()
+    except Exception:
+        respond(text=FAILED_LATER, response_type="ephemeral")
+        raise
+    _answer(respond, answer)
 
 
 def _answer(respond: Respond, answer: Answer) -> None:

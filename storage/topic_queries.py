@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, literal, select
 from sqlalchemy.orm import Session
 
 from bot.domain.model import Status
@@ -36,9 +36,11 @@ def topic_counts(session: Session, since: datetime, until: datetime) -> list[Top
         else_=0,
     )
     resolved = Conversation.status == Status.RESOLVED
+    # Grouped by the label: PostgreSQL sees two bound '' as two different expressions.
+    topic = func.coalesce(Conversation.topic, literal(NO_TOPIC)).label("topic")
     rows = session.execute(
         select(
-            func.coalesce(Conversation.topic, NO_TOPIC),
+            topic,
             func.count(Conversation.id),
             func.count(Conversation.first_response_at),
             func.sum(in_time),
@@ -48,7 +50,7 @@ def topic_counts(session: Session, since: datetime, until: datetime) -> list[Top
             ),
         )
         .where(Conversation.opened_at >= since, Conversation.opened_at < until)
-        .group_by(func.coalesce(Conversation.topic, NO_TOPIC))
+        .group_by(topic)
     ).all()
     return [
         TopicCount(str(t), int(n), int(a or 0), int(i or 0), int(r or 0), int(x or 0))

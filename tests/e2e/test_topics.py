@@ -4,9 +4,15 @@ with one click, Resolve suggests one when there is none, and the team keeps its 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from bot.sandbox.world import World
 from bot.slack import blocks
 from storage.models import AuditEntry, Conversation
+from tests.e2e.test_saved_replies import add_reply, pick
 
 
 def topic_line(card: dict[str, object]) -> str:
@@ -69,3 +75,50 @@ def test_care_stats_topics_shows_each_topics_figures_and_the_fastest_growing(bot
     assert "• *delivery*: 3" in shown
     assert "• *refund*: 1 · 100% answered within target · 2.0 messages to resolve" in shown
     assert "Growing fastest: *delivery*" in shown
+
+
+def test_faq_export_writes_the_most_asked_topics_with_questions_and_the_fastest_replies(
+    bot: World, tmp_path: Path
+) -> None:
+    add_reply(bot, "UANNA", name="dove-pacco", text_it="Ciao {name}, il pacco arriva in 48 ore.")
+    questions = {
+        "giulia_r": "Ciao, sono Giulia Rossi: il pacco dell'ordine 4411 dov'è? "
+        "Scrivetemi a giulia@example.com?",
+        "marco_b": "il mio pacco è in giacenza dal corriere, cosa devo fare?",
+        "tom_h": "quando arriva la consegna del mio pacco?",
+    }
+    for handle, text in questions.items():
+        bot.mention(handle, text)
+        card = bot.card_of(handle)
+        bot.press("UANNA", blocks.SAVED_REPLY, card)
+        filled = pick(bot, "UANNA", "pacco")
+        bot.events.view_submission("UANNA", bot.slack.modal(filled["id"]))
+        bot.settle()
+        bot.press("UANNA", blocks.RESOLVE, card)
+        bot.settle()
+    bot.mention("ann_b", "voglio il rimborso, quando arriva?")
+
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "X_"))},
+        "DATABASE_URL": bot.app.settings.database_url,
+        "TIMEZONE": "Europe/Rome",
+    }
+    page = tmp_path / "faq.md"
+    command = [sys.executable, "-m", "bot", "faq", "export", "--since", "3650d", "--format", "md"]
+    done = subprocess.run(
+        [*command, "--lang", "it", "--company", "Acme", "-o", str(page)],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    text = page.read_text()
+    assert text.index("delivery") < text.index("refund")  # the most asked first
+    assert "Chiesto 3 volte" in text and "Chiesto 1 volta" in text
+    assert "il pacco arriva in 48 ore" in text and "Ciao, il pacco" in text  # no {name}
+    for secret in ("Giulia", "4411", "giulia@example.com", "@giulia_r", "@acmecare"):
+        assert secret not in text
+    html = subprocess.run(
+        [*command, "--format", "html", "--lang", "en"], env=env, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert html.returncode == 0 and html.stdout.startswith("<!DOCTYPE html>")
+    assert "Frequently asked questions" in html.stdout
