@@ -11,38 +11,13 @@ published as written. Each renderer escapes every text for its format.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
 from bot.domain.anonymise import anonymise
-
-
-@dataclass(frozen=True)
-class FaqReply:
-    name: str  # the saved reply's name ("rimborso-tempi"): kept out of sight, for the team
-    text: str  # as published: placeholders such as {name} already filled or removed
-
-
-@dataclass(frozen=True)
-class FaqTopic:
-    name: str
-    asked: int  # conversations on this topic in the period
-    questions: Sequence[str]  # representative customer messages, most typical first
-    replies: Sequence[FaqReply]  # the saved replies that resolved it fastest, best first
-
-
-@dataclass(frozen=True)
-class Faq:
-    title: str  # the page's heading; "" for the localised "Frequently asked questions"
-    company: str
-    lang: str  # "it" or "en": labels, dates and anonymisation placeholders
-    generated_at: datetime  # in the company's time zone: its date is shown
-    period_days: int
-    topics: Sequence[FaqTopic]  # most asked first
+from bot.domain.faq import Faq, FaqTopic
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from bot.domain.faq import Faq, FaqReply, FaqTopic
 from bot.domain.saved_replies import ReplyValues, SavedReply, fill
-from bot.reports.faq import Faq, FaqReply, FaqTopic
 from bot.services.context import Context
 from bot.services.topics import SUGGESTED
 from storage import repositories as repo

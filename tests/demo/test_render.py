@@ -207,7 +207,8 @@ def test_show_changes_prints_each_change_once(stage: Stage) -> None:
         "    Bruno: I think it's the Milan depot",
         "    only Bruno sees: Kept internal: @Anna owns it",
         "✅ on Anna's answer",
-        "card of Giulia Rossi → 👤 Open · claimed by @Anna  [ Saved reply ] [ Resolve ] [ Move to DM ]",
+        "card of Giulia Rossi → 👤 Open · claimed by @Anna  "
+        "[ Saved reply ] [ Resolve ] [ Move to DM ]",
         "→ X public reply to @giulia_r: We're on it, Giulia!",
         "→ X DM to @giulia_r: Your refund is on its way",
     ]

@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from bot.reports.faq import Faq, FaqReply, FaqTopic
+from bot.domain.faq import Faq, FaqReply, FaqTopic
 from bot.reports.faq_html import faq_html
 from bot.reports.faq_markdown import faq_markdown, markdown_escaped
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import websocket
 
-from bot.reports.faq import Faq, FaqReply, FaqTopic
+from bot.domain.faq import Faq, FaqReply, FaqTopic
 from bot.reports.faq_html import faq_html
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
