@@ -37,6 +37,7 @@ from bot.services.delivery import DeliverToCustomer
 from bot.services.health import AccountsHealth
 from bot.services.housekeeping import Housekeeping
 from bot.services.ingest import Ingest
+from bot.services.listening import Listener
 from bot.services.moderation import HideMessage, Moderation
 from bot.services.notice_templates import NoticeTemplates
 from bot.services.notices import Notices
@@ -47,6 +48,7 @@ from bot.services.outbox import (
     DELIVER,
     DIGEST,
     HIDE,
+    LISTEN_CARD,
     PROCESS_INBOX,
     REOPEN,
     Outbox,
@@ -68,6 +70,7 @@ from bot.slack.digest import DigestHandler
 from bot.slack.directory import ChannelMembers, UserGroups, lead_checker
 from bot.slack.failures import CALL_FAILED, NETWORK_FAILED
 from bot.slack.jobs import SlackJobHandlers
+from bot.slack.listening import ListenCards
 from bot.slack.media import CopyMedia
 from handlers import register_all
 from handlers.commands import RunLater
@@ -354,6 +357,15 @@ def build_services(
     handlers[PROCESS_INBOX] = ProcessDelivery(webhooks)
     handlers[HIDE] = HideMessage(context)
     handlers[REOPEN] = SendReopeningTemplate(context)
+    if settings.listen_channel_id:
+        handlers[LISTEN_CARD] = ListenCards(
+            database,
+            accounts,
+            settings.listen_channel_id,
+            slack_jobs.post_once,
+            slack_jobs.call,
+            slack.chat_update,
+        )
     handlers[COPY_MEDIA] = CopyMedia(
         slack, context, slack_jobs.call, limit_mb=settings.media_copy_max_mb
     )
@@ -374,6 +386,7 @@ def build_services(
         replies=replies,
         saved_replies=SavedReplies(context, replies, access),
         topics=topics,
+        listener=Listener(context, ingest, settings.listen_channel_id),
         reopen=Reopen(context, access),
         poller=Poller(context, ingest, health),
         webhooks=webhooks,

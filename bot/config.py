@@ -65,6 +65,8 @@ class Settings:
     # keys keep effects once-only meanwhile (a retry or redelivery comes within minutes).
     outbox_retention: timedelta = timedelta(days=7)
     media_copy_max_mb: int = 100  # customers' media copied into threads up to this; 0: never
+    listen_channel_id: str | None = None  # where listening's posts go; None: listening is off
+    listen_poll_seconds: int = 300
     database_url: str = "sqlite:///carebridge.db"
     port: int = 3000
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
@@ -215,6 +217,15 @@ def load_settings(
             _at_least_a_day,
             "a duration of a day or more, e.g. 7d",
         ),
+        listen_channel_id=parsed(
+            "LISTEN_CHANNEL_ID",
+            None,
+            _channel_id,
+            "a channel id such as C0123ABCD (not the support channel)",
+        ),
+        listen_poll_seconds=parsed(
+            "LISTEN_POLL_SECONDS", 300, int_between(60, 86_400), "whole seconds from 60 to 86400"
+        ),
         media_copy_max_mb=parsed(
             "MEDIA_COPY_MAX_MB",
             100,
@@ -298,6 +309,12 @@ def load_settings(
 
 def _with_trailing_slash(value: str) -> str:
     return value if value.endswith("/") else value + "/"
+
+
+def _channel_id(value: str) -> str:
+    if not re.fullmatch(r"[CG][A-Z0-9]{2,}", value.strip()):
+        raise ValueError(value)
+    return value.strip()
 
 
 def _zone(value: str) -> ZoneInfo:

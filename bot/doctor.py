@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import time
+from datetime import UTC, time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from rich.text import Text
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from bot.clock import Clock, SystemClock
@@ -31,6 +32,7 @@ from bot.networks.registry import Registry
 from bot.slack.scopes import REQUIRED_BOT_SCOPES
 from storage import migrate
 from storage.db import Database
+from storage.models import ChannelAccount, PostReads
 
 SLACK_TIMEOUT_SECONDS = 10
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
@@ -114,6 +116,12 @@ def run_doctor(
         ("Database", lambda: check_database(settings.database_url)),
         ("Business hours", lambda: check_hours(settings, clock)),
     ]
+    if settings.listen_channel_id:
+        listen = settings.listen_channel_id
+        checks.append(
+            ("Listening channel", lambda: check_channel(slack, listen, "Listening channel"))
+        )
+        checks.append(("Listening", lambda: check_listening(settings, clock)))
     results = []
     for name, check in checks:
         try:
@@ -371,6 +379,39 @@ def check_database(url: str) -> Check:
         f"{shown} {state}; the code expects {head}",
         "run `carebridge db upgrade` (carebridge run also upgrades on start)",
     )
+
+
+def check_listening(settings: Settings, clock: Clock) -> Check:
+    """Which accounts listen, and the posts read this month against their budget (X bills
+    each post read)."""
+    listening = [a for a in settings.accounts if a.value("listen_query")]
+    if not listening:
+        problem = "LISTEN_CHANNEL_ID is set but no account has LISTEN_QUERY"
+        fix = "set LISTEN_QUERY (or listen_query in ACCOUNTS_FILE), or unset LISTEN_CHANNEL_ID"
+        return Check("Listening", False, problem, fix)
+    month = clock.now().astimezone(UTC).strftime("%Y-%m")
+    database = Database(settings.database_url)
+    try:
+        with database.reading() as session:
+            rows = session.execute(
+                select(ChannelAccount.name, PostReads.posts)
+                .join(PostReads, PostReads.account_id == ChannelAccount.id)
+                .where(PostReads.month == month)
+            ).all()
+        read = {str(name): int(posts) for name, posts in rows}
+    except Exception:  # no schema yet: nothing read yet either
+        read = {}
+    finally:
+        database.dispose()
+    parts = []
+    for account in listening:
+        budget = account.value("read_budget")
+        spent = read.get(account.name, 0)
+        parts.append(
+            f"{account.name}: {spent:,} posts read in {month}"
+            + (f" of {int(budget):,} (X_READ_BUDGET)" if budget else " (no X_READ_BUDGET)")
+        )
+    return Check("Listening", True, "; ".join(parts))
 
 
 # --- business hours -----------------------------------------------------------------------------

@@ -63,6 +63,7 @@ class Timers:
                 **NEVER_SKIP,
             )
         self.start_polling()
+        self.start_listening()
         self.start_digest()
         self.scheduler.add_job(
             self._guard("housekeeping", self.services.housekeeping.prune),
@@ -102,6 +103,19 @@ class Timers:
                 next_run_time=self.clock.now(),
                 **NEVER_SKIP,
             )
+
+    def start_listening(self) -> None:
+        """One search of every listening account per LISTEN_POLL_SECONDS (X bills each post
+        read: the interval and X_READ_BUDGET keep the bill known)."""
+        if not self.services.listener.listening():
+            return
+        self.scheduler.add_job(
+            self._guard("listen", self.services.listener.poll_once),
+            IntervalTrigger(seconds=self.settings.listen_poll_seconds),
+            id="poll:listen",  # "poll:": polled by the leader, at once after a takeover
+            next_run_time=self.clock.now() + timedelta(seconds=30),  # after the support streams
+            **NEVER_SKIP,
+        )
 
     def start_digest(self) -> None:
         if self.settings.digest is None:

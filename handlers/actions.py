@@ -9,7 +9,7 @@ from slack_bolt import Ack, App
 
 from bot.services.context import UnknownConversation
 from bot.services.registry import Services
-from bot.slack import blocks
+from bot.slack import blocks, listening
 
 
 def register(app: App, services: Services) -> None:
@@ -23,6 +23,8 @@ def register(app: App, services: Services) -> None:
         blocks.RETRY: services.replies.retry_delivery,
         blocks.SEND_TEMPLATE: services.reopen.send_template,
         blocks.LIFT_HOLD: conversations.lift_hold,
+        listening.ENGAGE: services.listener.engage,
+        listening.DISMISS: services.listener.dismiss,
         blocks.HIDE: lambda conversation_id, user: services.moderation.hide_from_card(
             conversation_id, user, True
         ),

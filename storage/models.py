@@ -410,6 +410,46 @@ class Topic(Base):
     removed_at: Mapped[datetime | None]
 
 
+class ListenedPost(Base):
+    """A post found by listening (`bot.services.listening`): not addressed to the brand, shown
+    in the listening channel until someone engages (a support conversation) or dismisses it."""
+
+    __tablename__ = "listened_posts"
+    __table_args__ = (UniqueConstraint("network", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("channel_accounts.id"))
+    network: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    author_id: Mapped[str] = mapped_column(String(64))
+    handle: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    followers: Mapped[int]
+    verified: Mapped[bool]
+    text: Mapped[str] = mapped_column(Text)
+    permalink: Mapped[str] = mapped_column(String(500))
+    posted_at: Mapped[datetime]
+    sentiment: Mapped[str] = mapped_column(String(16))  # negative | neutral | positive
+    status: Mapped[str] = mapped_column(String(16))  # new | engaged | dismissed
+    decided_by: Mapped[str | None] = mapped_column(String(32))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
+
+    account: Mapped[ChannelAccount] = relationship(lazy="joined")
+
+
+class PostReads(Base):
+    """Posts read per account and month (X bills each), against X_READ_BUDGET; `paused_said`:
+    the listening channel was told once that listening stopped for the month."""
+
+    __tablename__ = "post_reads"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("channel_accounts.id"), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2026-12", UTC
+    posts: Mapped[int] = mapped_column(default=0)
+    paused_said: Mapped[bool] = mapped_column(default=False)
+
+
 class TeamSetting(Base):
     """A setting changed from Slack (e.g. `/care hours set ...`); it wins over the environment."""
 

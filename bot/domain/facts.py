@@ -117,6 +117,16 @@ class AnswerKept:
 
 
 @dataclass(frozen=True)
+class ListeningPaused:
+    """An account's listening stopped for the month: the posts read reached its budget."""
+
+    network_label: str
+    account: str
+    read: int
+    budget: int
+
+
+@dataclass(frozen=True)
 class MediaNotCopied:
     """A customer's photo, voice note, video or document that is not in the thread: larger
     than Carebridge copies (`size`, `limit` in bytes), or the network would not give it."""
@@ -275,6 +285,7 @@ Fact = Union[  # noqa: UP007 - a runtime value: get_type_hints and isinstance ne
     DeliveryFailed,
     AnswerKept,
     MediaNotCopied,
+    ListeningPaused,
     ReopenAsked,
     ResponseDueSoon,
     ResponseMissed,

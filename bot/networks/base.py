@@ -136,6 +136,29 @@ class MediaSource(Protocol):
         ...
 
 
+class ReadBatch(Protocol):
+    """A page of a search: as a Batch, and the posts the network billed for reading it."""
+
+    @property
+    def messages(self) -> Sequence[NetworkEvent]: ...
+
+    @property
+    def cursor(self) -> str | None: ...
+
+    @property
+    def posts_read(self) -> int: ...
+
+
+@runtime_checkable
+class Listens(Protocol):
+    """A network whose public posts can be searched for what people say about the brand
+    (listening: X's recent search), paid per post read."""
+
+    def search(
+        self, query: str, cursor: str | None, since: datetime, *, max_posts: int | None = None
+    ) -> Iterator[ReadBatch]: ...
+
+
 @runtime_checkable
 class Hiding(Protocol):
     """A network where the brand can hide a customer's public message from everyone else."""
@@ -250,6 +273,9 @@ class NetworkSpec:
     private_name: str = "DM"  # what the network calls a private message
     handles: Handles | None = None  # None: customers have no @handles
     has_followers: bool = True  # whether the network says how many followers a customer has
+    # Whether the app may answer a post found by listening (one that does not address the
+    # brand); X allows it only when the author mentioned or quoted the brand.
+    answers_listened_posts: bool = True
     # Whether a public notice starts with "@handle " (a network that threads replies under the
     # customer's post needs no address).
     address_public_notices: bool = False

@@ -29,6 +29,7 @@ UPDATE_CARD = "slack.update_card"
 MIRROR_MESSAGE = "slack.mirror_message"
 COPY_MEDIA = "slack.copy_media"
 POST_ANSWER = "slack.post_answer"
+LISTEN_CARD = "slack.listen_card"
 UPDATE_MIRROR = "slack.update_mirror"
 THREAD_MESSAGE = "slack.thread_message"
 CHANNEL_MESSAGE = "slack.channel_message"
@@ -64,6 +65,11 @@ class MirrorJob:
 @dataclass(frozen=True)
 class MediaJob:
     message_id: int  # a customer's message whose media are copied into the thread
+
+
+@dataclass(frozen=True)
+class ListenJob:
+    post_id: int  # a post found by listening: its card in the listening channel
 
 
 @dataclass(frozen=True)
@@ -134,6 +140,7 @@ Payload = (
     CardJob
     | MirrorJob
     | MediaJob
+    | ListenJob
     | ThreadPost
     | ChannelPost
     | PrivateNote
@@ -256,6 +263,24 @@ class Outbox:
                 f"answer:{message.id}",
                 FEEDBACK_PRIORITY,
                 MirrorJob(message.id),
+            ),
+        )
+
+    def listen_card(
+        self, session: Session, channel: str, post_id: int, *, update: bool = False
+    ) -> None:
+        """Post (or, once engaged or dismissed, update) a listened post's card; posts are paced
+        to the listening channel's rate, updates follow their card."""
+        key = f"listen:{post_id}" + (f":{uuid.uuid4().hex}" if update else "")
+        self._add(
+            session,
+            NewJob(
+                LISTEN_CARD,
+                key,
+                write(ListenJob(post_id)),
+                priority=FEEDBACK_PRIORITY if update else MIRROR_PRIORITY,
+                ordering_key=f"slack:listen:{post_id}",
+                lane=None if update else slack_lane(channel),
             ),
         )
 

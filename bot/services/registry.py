@@ -13,6 +13,7 @@ from bot.services.context import Access, Context, Notifier
 from bot.services.conversations import Conversations
 from bot.services.customers import Customers
 from bot.services.housekeeping import Housekeeping
+from bot.services.listening import Listener
 from bot.services.moderation import Moderation
 from bot.services.notice_templates import NoticeTemplates
 from bot.services.notices import Notices
@@ -37,6 +38,7 @@ class Services:
     replies: Replies
     saved_replies: SavedReplies
     topics: Topics
+    listener: Listener
     reopen: Reopen
     poller: Poller
     webhooks: Webhooks

@@ -203,6 +203,16 @@ def _answer_kept(fact: f.AnswerKept) -> Rendered:
     return text, [section(text + " *Send template* asks them to."), actions(ask)]
 
 
+@_renders(f.ListeningPaused)
+def _listening_paused(fact: f.ListeningPaused) -> Rendered:
+    return (
+        f":double_vertical_bar: Listening on {escape(fact.network_label)} for "
+        f"*{escape(fact.account)}* is paused until next month: {fact.read:,} posts read of "
+        f"{fact.budget:,} (`X_READ_BUDGET`). Mentions and DMs go on as usual.",
+        None,
+    )
+
+
 @_renders(f.MediaNotCopied)
 def _media_not_copied(fact: f.MediaNotCopied) -> Rendered:
     label = ATTACHMENT_LABELS.get(fact.kind, ATTACHMENT_LABELS["file"])

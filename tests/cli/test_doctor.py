@@ -350,3 +350,22 @@ def test_every_account_and_every_support_channel_is_checked(
         "/invite @carebridge in #brand"
     )
     assert not any(secret in "\n".join(lines) for secret in brand.values())
+
+
+def test_listening_shows_the_posts_read_against_the_budget_and_refuses_a_bad_query(
+    env: dict[str, str], slack_emulator: SlackEmulator
+) -> None:
+    slack_emulator.add_channel("CLISTEN", members=[slack_emulator.bot_user_id], name="listening")
+    env |= {
+        "LISTEN_CHANNEL_ID": "CLISTEN",
+        "LISTEN_QUERY": "(acme OR #acmecare) -is:retweet",
+        "X_READ_BUDGET": "10000",
+    }
+    status, lines = doctor(env)
+    assert status == 0, lines
+    assert line(lines, "Listening channel").startswith("✔ Listening channel: #listening (CLISTEN)")
+    assert line(lines, "Listening") == (
+        "✔ Listening: x: 0 posts read in 2026-11 of 10,000 (X_READ_BUDGET)"
+    )
+    status, lines = doctor(env | {"LISTEN_QUERY": "acme -(spam OR ads)"})
+    assert status == 2 and any("LISTEN_QUERY" in text for text in lines), lines

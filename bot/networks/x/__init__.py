@@ -13,6 +13,7 @@ from bot.clock import Clock
 from bot.domain.delivery import CredentialsRefused, DeliveryError, RateLimited, TransientError
 from bot.networks.base import AccountConfig, Finding, Handles, NetworkSpec, Setting, SocialChannel
 from bot.networks.x.adapter import NETWORK, PAGES_PER_POLL, XChannel, private_message_link
+from bot.networks.x.query import listen_query
 from bot.networks.x.text import (
     HANDLE,
     HANDLE_MAX_LENGTH,
@@ -55,6 +56,18 @@ SETTINGS = (
         parse=positive_duration,
         expects=POSITIVE_DURATION_FORM,
         default=timedelta(hours=24),
+    ),
+    Setting(
+        "listen_query",
+        "LISTEN_QUERY",
+        parse=listen_query,
+        expects="an X search query, e.g. (acme OR #acmecare) -is:retweet lang:it",
+    ),
+    Setting(
+        "read_budget",
+        "X_READ_BUDGET",
+        parse=int_between(10, 100_000_000),
+        expects="the posts listening may read per month, e.g. 10000",
     ),
     Setting(
         "pages_per_poll",
@@ -109,6 +122,7 @@ def sandbox_values(api_url: str) -> dict[str, str]:
 X = NetworkSpec(
     name=NETWORK,
     label="X",
+    answers_listened_posts=False,  # since February 2026: answered on X by hand
     settings=SETTINGS,
     build=build,
     public_text_limit=X_MAX_WEIGHTED_LENGTH,
