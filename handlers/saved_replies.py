@@ -23,6 +23,7 @@ NOT_SENT = {
     AgentMessageKind.RESOLVED: "The conversation is resolved: reopen it to answer.",
     AgentMessageKind.TOO_LONG: "Too long for this network: shorten it.",
     AgentMessageKind.NOTE: "A text starting with 'note:' stays internal: write it in the thread.",
+    AgentMessageKind.BY_HAND: "This network lets no app answer this post: answer it there by hand.",
 }
 
 

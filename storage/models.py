@@ -150,6 +150,9 @@ class Conversation(Base):
     card_version: Mapped[int] = mapped_column(default=0)
     topic: Mapped[str | None] = mapped_column(String(40))  # one of the team's topics, by name
     topic_by: Mapped[str | None] = mapped_column(String(32))  # a Slack user, or "carebridge"
+    # Engaged from a listened post the app may not answer (X): answered on the network by
+    # hand until the customer writes to the brand.
+    by_hand: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     account: Mapped[ChannelAccount] = relationship(lazy="joined")
     customer: Mapped[Customer] = relationship(lazy="joined")

@@ -44,6 +44,7 @@ class AgentMessageKind(StrEnum):
     NOT_MEMBER = "not_member"  # not in the support channel: never reaches a customer
     RESOLVED = "resolved"  # the conversation is resolved: internal until reopened
     TOO_LONG = "too_long"  # over the network's limit for this kind of answer: not sent
+    BY_HAND = "by_hand"  # the network lets no app answer this post: answer there by hand
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ def classify_agent_message(
     public_limit: int | None,
     private_limit: int | None = None,
     member: bool = True,
+    by_hand: bool = False,
 ) -> AgentMessage:
     """Decide what a thread message by an agent is. The order matters: a note is always a note,
     ownership comes before length, and nothing is sent on a resolved conversation."""
@@ -76,6 +78,8 @@ def classify_agent_message(
         return AgentMessage(AgentMessageKind.NOT_OWNER)
     if status == Status.RESOLVED:
         return AgentMessage(AgentMessageKind.RESOLVED)
+    if by_hand and visibility == Visibility.PUBLIC:
+        return AgentMessage(AgentMessageKind.BY_HAND)
     limit = public_limit if visibility == Visibility.PUBLIC else private_limit
     if limit is not None and length > limit:
         return AgentMessage(AgentMessageKind.TOO_LONG, length=length, limit=limit)

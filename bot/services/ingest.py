@@ -211,6 +211,8 @@ class Ingest:
         # The customer chose where to write last: answers follow them there (a DM after
         # "Move to DM" turns the conversation private, in the same thread).
         arrival.changed = conversation.visibility != inbound.visibility
+        arrival.changed |= conversation.by_hand  # they wrote to the brand: answered from Slack
+        conversation.by_hand = False
         arrival.changed |= conversation.priority != previous_priority
         conversation.visibility = inbound.visibility
         if route == Route.REOPEN:

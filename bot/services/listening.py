@@ -166,6 +166,7 @@ class Listener:
             if message is not None:
                 post.conversation_id = message.conversation_id
                 repo.claim(session, message.conversation_id, user)
+                message.conversation.by_hand = spec is not None and not spec.answers_listened_posts
             repo.audit(
                 session, post.conversation_id, user, "listen_engage", self.context.clock.now()
             )

@@ -157,6 +157,7 @@ class Replies:
             public_limit=spec.public_text_limit if spec else None,
             private_limit=spec.private_text_limit if spec else None,
             member=member,
+            by_hand=conversation.by_hand,
         )
 
     def _store(

@@ -76,6 +76,7 @@ class Card:
     topic: str | None = None
     topic_suggested: bool = False  # Carebridge's suggestion, not yet confirmed by an agent
     topics: tuple[str, ...] = ()  # the team's topics, for the menu that changes it
+    by_hand: bool = False  # found by listening on a network that lets no app answer it
 
 
 def conversation_card(card: Card) -> tuple[str, Blocks]:
@@ -178,7 +179,13 @@ def _status(card: Card) -> str:
     hidden = " · :see_no_evil: hidden on the network" if card.hidden else ""
     deadline = f"\n{card.deadline}" if card.deadline else ""
     window = f"\n{card.window}" if card.window else ""
-    return f"{icon} *Open* · {owner}{invited}{hidden}{deadline}{window}"
+    by_hand = (
+        f"\n:raised_hand: Found by listening: answer on {escape(card.network_label)} by hand "
+        "until the customer writes to the brand"
+        if card.by_hand
+        else ""
+    )
+    return f"{icon} *Open* · {owner}{invited}{hidden}{deadline}{window}{by_hand}"
 
 
 def _card_buttons(card: Card) -> Blocks:

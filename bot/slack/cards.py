@@ -77,6 +77,7 @@ class Cards:
             can_hide=bool(spec and spec.can_hide and public and latest_public is not None),
             hidden=bool(latest_public and latest_public.hidden),
             topic=conversation.topic,
+            by_hand=conversation.by_hand,
             topic_suggested=conversation.topic_by == SUGGESTED,
             topics=tuple(self.topics()),
         )

@@ -407,6 +407,9 @@ def _kept_internal(fact: f.KeptInternal) -> Rendered:
         "conversation, so only their thread messages reach the customer.",
         AgentMessageKind.RESOLVED: ":lock: Kept internal: this conversation is resolved. "
         "Press Reopen on the card to answer the customer.",
+        AgentMessageKind.BY_HAND: f":raised_hand: Not sent: {escape(fact.network_label)} lets "
+        "apps reply only to posts that mention the brand. Answer on the post by hand (View on "
+        "the card); once the customer writes to the brand, answers from here go out again.",
         AgentMessageKind.TOO_LONG: f":no_entry: Not sent: your answer is {fact.length} "
         f"characters and {_where(fact)} on {escape(fact.network_label)} allows {fact.limit}. "
         f"Shorten it and post again{_or_dm(fact)}. Your text:\n```{_echo(fact.text)}```",

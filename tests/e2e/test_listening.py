@@ -106,3 +106,29 @@ def test_the_read_budget_stops_listening_once_and_never_the_support_streams(
     assert len(paused) == 1 and "`X_READ_BUDGET`" in paused[0]["text"]
     listen.mention("giulia_r", "acme help please")  # support goes on
     assert "help please" in str(listen.card_of("giulia_r", CHANNEL)["blocks"])
+
+
+def test_an_x_listening_conversation_is_answered_by_hand_until_the_author_mentions_the_brand(
+    listen: World, x_emulator: XEmulator
+) -> None:
+    listen.customer("giulia_r", "Giulia Rossi")
+    x_emulator.post_tweet("giulia_r", "acme ha perso il mio pacco")
+    search(listen)
+    [card] = listen_cards(listen)
+    listen.click("UANNA", listening.ENGAGE, "1", str(card["ts"]), LISTEN)
+    listen.settle()
+    support = listen.card_of("giulia_r", CHANNEL)
+    assert "answer on X by hand" in str(support["blocks"])
+    listen.reply_in_thread("UANNA", "Ci dispiace, ti scriviamo", str(support["ts"]))
+    listen.settle()
+    assert x_emulator.sent_tweets == []
+    [told] = [e for e in listen.ephemerals_for("UANNA") if "by hand" in e["text"]]
+    assert "lets apps reply only to posts that mention the brand" in told["text"]
+
+    listen.mention("giulia_r", "il pacco 4411, potete aiutarmi?")  # now she writes to the brand
+    support = listen.card_of("giulia_r", CHANNEL)
+    assert "by hand" not in str(support["blocks"])
+    listen.reply_in_thread("UANNA", "Certo, verifichiamo il 4411", str(support["ts"]))
+    listen.settle()
+    [reply] = x_emulator.sent_tweets
+    assert reply["text"].endswith("Certo, verifichiamo il 4411")

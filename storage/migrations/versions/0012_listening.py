@@ -51,8 +51,15 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["account_id"], ["channel_accounts.id"]),
         sa.PrimaryKeyConstraint("account_id", "month"),
     )
+    # A conversation engaged from a post the app may not answer (X's rule): answered on the
+    # network by hand until the customer addresses the brand.
+    op.add_column(
+        "conversations",
+        sa.Column("by_hand", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
 
 
 def downgrade() -> None:
+    op.drop_column("conversations", "by_hand")
     op.drop_table("post_reads")
     op.drop_table("listened_posts")
