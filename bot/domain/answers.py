@@ -147,6 +147,7 @@ class StatsReport:
     period: str
     account: str | None = None  # the figures of one account...
     channel: str | None = None  # ... or of one support channel; both None: everything
+    reads: tuple[tuple[str, int, int | None], ...] = ()  # listening: account, read, budget
 
 
 @dataclass(frozen=True)

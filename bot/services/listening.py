@@ -180,18 +180,19 @@ class Listener:
             post.status, post.decided_by = "dismissed", user
             self.context.outbox.listen_card(session, self.channel or "", post.id, update=True)
 
-    def reads_this_month(self) -> dict[str, tuple[int, int | None]]:
-        """Per listening account: posts read this month, and its budget."""
-        now = self.context.clock.now()
-        figures: dict[str, tuple[int, int | None]] = {}
-        with self.context.database.reading() as session:
-            for account in self.listening():
-                if account.account_id is None:
-                    continue
-                row = session.get(PostReads, (account.account_id, _month_key(now)))
-                budget = account.config.value("read_budget")
-                figures[account.name] = (row.posts if row else 0, int(budget) if budget else None)
-        return figures
+
+def reads_this_month(context: Context) -> tuple[tuple[str, int, int | None], ...]:
+    """Per account with a LISTEN_QUERY: the posts read this month, and its budget."""
+    month = _month_key(context.clock.now())
+    figures = []
+    with context.database.reading() as session:
+        for account in context.accounts:
+            if not account.config.value("listen_query") or account.account_id is None:
+                continue
+            row = session.get(PostReads, (account.account_id, month))
+            budget = account.config.value("read_budget")
+            figures.append((account.name, row.posts if row else 0, int(budget) if budget else None))
+    return tuple(figures)
 
 
 def _inbound(post: ListenedPost, profile_url: str) -> InboundMessage:

@@ -24,6 +24,7 @@ from bot.domain.kpis import DailyPoint, KpiReport, kpi_report
 from bot.domain.kpis import daily_series as daily
 from bot.domain.periods import parse_since
 from bot.services.context import Context
+from bot.services.listening import reads_this_month
 from bot.services.service_hours import ServiceHours
 from storage import kpi_queries, reply_queries, topic_queries
 from storage.kpi_queries import Scope
@@ -84,7 +85,9 @@ class Stats:
         scope = self.scope(words[1] if len(words) > 1 else None, channel)
         if isinstance(scope, CommandError):
             return scope
-        return StatsReport(self.report(since, scope=scope), period, scope.account, scope.channel)
+        report = self.report(since, scope=scope)
+        reads = reads_this_month(self.context)
+        return StatsReport(report, period, scope.account, scope.channel, reads)
 
     def saved_replies(self, period: str) -> SavedReplyStats | CommandError:
         now = self.context.clock.now()

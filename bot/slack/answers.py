@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from bot.domain import answers as a
 from bot.domain.templates import LANGUAGES, NoticeKind, describe_hours, describe_next_open
 from bot.reports.render import kpi_blocks
-from bot.slack.blocks import customer_ref, handle, section
+from bot.slack.blocks import context, customer_ref, handle, section
 from bot.slack.history import customer_report
 from bot.slack.mrkdwn import escape, mention, truncate
 from bot.slack.render import Rendered, Renderers, on_call_line
@@ -246,4 +246,11 @@ def _stats(answer: a.StatsReport) -> Rendered:
         scope = f" · {answer.account}"
     elif answer.channel:
         scope = " · this channel"
-    return kpi_blocks(answer.report, f"Carebridge stats · {answer.period}{scope}")
+    fallback, body = kpi_blocks(answer.report, f"Carebridge stats · {answer.period}{scope}")
+    if answer.reads:
+        reads = " · ".join(
+            f"{escape(name)} {read:,}" + (f" of {budget:,}" if budget else "")
+            for name, read, budget in answer.reads
+        )
+        body = [*body, context(f"Listening, posts read this month (X bills each): {reads}")]
+    return fallback, body

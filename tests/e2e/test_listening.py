@@ -132,3 +132,11 @@ def test_an_x_listening_conversation_is_answered_by_hand_until_the_author_mentio
     listen.settle()
     [reply] = x_emulator.sent_tweets
     assert reply["text"].endswith("Certo, verifichiamo il 4411")
+
+
+def test_care_stats_shows_the_posts_read_this_month(listen: World, x_emulator: XEmulator) -> None:
+    listen.customer("ann_b", "Ann Bell")
+    x_emulator.post_tweet("ann_b", "#acmecare is great today")
+    search(listen)
+    shown = listen.care("UANNA", "stats 7d")
+    assert "Listening, posts read this month (X bills each): x 1 of 25" in shown
