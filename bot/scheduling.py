@@ -29,6 +29,7 @@ log = structlog.get_logger(__name__)
 SAFETY_INTERVAL = timedelta(seconds=30)
 MEMBERS_INTERVAL = timedelta(seconds=25)  # under half of ChannelMembers' one-minute cache
 LEADERSHIP_INTERVAL = timedelta(seconds=5)  # a dead leader is replaced within this (+ a poll)
+SPIKE_INTERVAL = timedelta(minutes=5)  # an incident is seen within 5 minutes of its window filling
 NEVER_SKIP: dict[str, Any] = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
 
 
@@ -64,6 +65,7 @@ class Timers:
             )
         self.start_polling()
         self.start_listening()
+        self.start_spike_watch()
         self.start_digest()
         self.scheduler.add_job(
             self._guard("housekeeping", self.services.housekeeping.prune),
@@ -114,6 +116,24 @@ class Timers:
             IntervalTrigger(seconds=self.settings.listen_poll_seconds),
             id="poll:listen",  # "poll:": polled by the leader, at once after a takeover
             next_run_time=self.clock.now() + timedelta(seconds=30),  # after the support streams
+            **NEVER_SKIP,
+        )
+        self.scheduler.add_job(
+            self._guard("listen_summary", self.services.listener.summarise),
+            IntervalTrigger(minutes=1),  # a flood's posts: one summary card a minute
+            id="listen_summary",
+            **NEVER_SKIP,
+        )
+
+    def start_spike_watch(self) -> None:
+        """Negative posts against the usual, every few minutes (bot/services/spikes.py)."""
+        spikes = self.services.spikes
+        if spikes is None:
+            return
+        self.scheduler.add_job(
+            self._guard("spikes", spikes.check),
+            IntervalTrigger(seconds=SPIKE_INTERVAL.total_seconds()),
+            id="spikes",
             **NEVER_SKIP,
         )
 

@@ -222,6 +222,13 @@ class Message(Base):
             postgresql_where=WAITING,
             sqlite_where=WAITING,
         ),
+        # Negative customer messages by time: the spike alert counts them per window.
+        Index(
+            "ix_messages_negative",
+            "created_at",
+            postgresql_where=text("negative"),
+            sqlite_where=text("negative"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -248,6 +255,7 @@ class Message(Base):
     deleted_at: Mapped[datetime | None]
     reaction: Mapped[str | None] = mapped_column(String(40))
     hidden: Mapped[bool] = mapped_column(default=False, server_default=false())
+    negative: Mapped[bool] = mapped_column(default=False, server_default=false())  # spike alert
     # Photos, files, stickers...: [{"kind", "url", "title"}]
     attachments: Mapped[list[dict[str, str]]] = mapped_column(
         JSON, default=list, server_default="[]"
@@ -418,7 +426,10 @@ class ListenedPost(Base):
     in the listening channel until someone engages (a support conversation) or dismisses it."""
 
     __tablename__ = "listened_posts"
-    __table_args__ = (UniqueConstraint("network", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("network", "external_id"),
+        Index("ix_listened_posts_status_found", "status", "found_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("channel_accounts.id"))
@@ -433,7 +444,9 @@ class ListenedPost(Base):
     permalink: Mapped[str] = mapped_column(String(500))
     posted_at: Mapped[datetime]
     sentiment: Mapped[str] = mapped_column(String(16))  # negative | neutral | positive
-    status: Mapped[str] = mapped_column(String(16))  # new | engaged | dismissed
+    # new | engaged | dismissed; under a flood, batched until the minute's summary, then summarised
+    status: Mapped[str] = mapped_column(String(16))
+    found_at: Mapped[datetime]
     decided_by: Mapped[str | None] = mapped_column(String(32))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))

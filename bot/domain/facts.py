@@ -117,6 +117,40 @@ class AnswerKept:
 
 
 @dataclass(frozen=True)
+class SpikeAlerted:
+    """Many more negative posts than usual: a possible incident (bot.domain.spikes)."""
+
+    count: int
+    usual: int
+    minutes: int
+    top_words: tuple[str, ...]
+    verified: int
+    examples: tuple[str, ...]
+    on_call: str | None
+
+
+@dataclass(frozen=True)
+class SpikeSubsided:
+    started_at: datetime
+    ended_at: datetime
+    peak: int
+    zone: str
+
+
+@dataclass(frozen=True)
+class ListeningSummary:
+    """A minute's posts too many for a card each (a flood): how many, how many negative, the
+    words most of them use, a few links."""
+
+    network_label: str
+    query: str
+    count: int
+    negative: int
+    top_words: tuple[str, ...]
+    examples: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ListeningPaused:
     """An account's listening stopped for the month: the posts read reached its budget."""
 
@@ -286,6 +320,9 @@ Fact = Union[  # noqa: UP007 - a runtime value: get_type_hints and isinstance ne
     AnswerKept,
     MediaNotCopied,
     ListeningPaused,
+    ListeningSummary,
+    SpikeAlerted,
+    SpikeSubsided,
     ReopenAsked,
     ResponseDueSoon,
     ResponseMissed,

@@ -11,17 +11,19 @@ not listed twice.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.domain.delivery import DeliveryError, RateLimited, rate_limit_until
-from bot.domain.facts import ListeningPaused
+from bot.domain.facts import ListeningPaused, ListeningSummary
 from bot.domain.model import Author, InboundMessage, NetworkEvent, Visibility
 from bot.domain.sentiment import sentiment
+from bot.domain.spike_alert import NegativePost, top_words
 from bot.networks.base import Listens
 from bot.services.accounts import Account
 from bot.services.context import Context, UnknownConversation
@@ -33,6 +35,10 @@ log = structlog.get_logger(__name__)
 STREAM = "listen"  # the account's cursor of its listening search
 FIRST_LOOK = timedelta(hours=1)  # how far back the very first search looks
 SMALLEST_PAGE = 10  # X returns pages of 10 to 100: less budget than that cannot be used
+# Cards per minute in the listening channel; past that, a flood: the rest of the minute's posts
+# go into one summary card instead of a card each.
+CARDS_PER_MINUTE = 6
+EXAMPLES = 3
 
 
 class Listener:
@@ -118,11 +124,14 @@ class Listener:
                 )
             )
         )
+        now = self.context.clock.now()
+        carded = _cards_since(session, now - timedelta(minutes=1))
         stored = 0
         for post in posts:
             if post.external_id in seen:
                 continue  # a conversation already, or listed before
             seen.add(post.external_id)
+            flood = carded >= CARDS_PER_MINUTE
             row = ListenedPost(
                 account_id=account_id,
                 network=post.network,
@@ -136,13 +145,62 @@ class Listener:
                 permalink=post.permalink,
                 posted_at=post.created_at,
                 sentiment=str(sentiment(post.text).label),
-                status="new",
+                status="batched" if flood else "new",
+                found_at=now,
             )
             session.add(row)
             session.flush()
-            self.context.outbox.listen_card(session, self.channel, row.id)
+            if not flood:
+                self.context.outbox.listen_card(session, self.channel, row.id)
+                carded += 1
             stored += 1
         return stored
+
+    def summarise(self) -> int:
+        """The posts a flood batched, as one summary card per account; what was summarised."""
+        if self.channel is None:
+            return 0
+        with self.context.transaction() as session:
+            batched = list(
+                session.scalars(
+                    select(ListenedPost)
+                    .where(ListenedPost.status == "batched")
+                    .order_by(ListenedPost.id)
+                )
+            )
+            by_account: dict[int, list[ListenedPost]] = {}
+            for post in batched:
+                by_account.setdefault(post.account_id, []).append(post)
+                post.status = "summarised"
+            for posts in by_account.values():
+                self._summary(session, posts)
+        return len(batched)
+
+    def _summary(self, session: Session, posts: list[ListenedPost]) -> None:
+        assert self.channel is not None
+        account = self.context.accounts.find(
+            account_id=posts[0].account_id,
+            network=posts[0].network,
+            external_id=posts[0].account.external_id,
+            name=posts[0].account.name,
+        )
+        query = str(account.config.value("listen_query") or "") if account else ""
+        seen = [  # the spike alert's post type: top_words reads any post
+            NegativePost(p.posted_at, p.text, p.verified, p.permalink, p.network, p.followers)
+            for p in posts
+        ]
+        # The words searched for say nothing new: the brand's name is in every post.
+        searched = [posts[0].account.handle or "", *re.findall(r"\w+", query)]
+        fact = ListeningSummary(
+            self.context.label(posts[0].network),
+            query,
+            len(posts),
+            sum(p.sentiment == "negative" for p in posts),
+            top_words(seen, ignored_words=searched),
+            tuple(p.permalink for p in posts if p.permalink)[:EXAMPLES],
+        )
+        key = f"listen-summary:{posts[0].id}-{posts[-1].id}"
+        self.context.outbox.channel(session, self.channel, key, fact)
 
     # --- the card's buttons --------------------------------------------------------------------
     def engage(self, post_id: int, user: str) -> None:
@@ -203,6 +261,15 @@ def _inbound(post: ListenedPost, profile_url: str) -> InboundMessage:
         post.network, post.external_id, author, post.text, post.posted_at, Visibility.PUBLIC,
         permalink=post.permalink,
     )  # fmt: skip
+
+
+def _cards_since(session: Session, since: datetime) -> int:
+    """Cards the listening channel got since `since` (engaged or dismissed ones included)."""
+    query = select(func.count(ListenedPost.id)).where(
+        ListenedPost.found_at >= since,
+        ListenedPost.status.in_(("new", "engaged", "dismissed")),
+    )
+    return int(session.scalar(query) or 0)
 
 
 def _month_key(now: datetime) -> str:

@@ -28,7 +28,7 @@ from bot.slack.blocks import (
     section,
 )
 from bot.slack.content import ATTACHMENT_LABELS
-from bot.slack.mrkdwn import entities, escape, is_safe_url, mention, mention_any, truncate
+from bot.slack.mrkdwn import entities, escape, is_safe_url, link, mention, mention_any, truncate
 
 Rendered = tuple[str, Blocks | None]
 T = TypeVar("T")
@@ -201,6 +201,43 @@ def _answer_kept(fact: f.AnswerKept) -> Rendered:
         return text, None
     ask = button("Send template", SEND_TEMPLATE, str(fact.message_id))
     return text, [section(text + " *Send template* asks them to."), actions(ask)]
+
+
+@_renders(f.SpikeAlerted)
+def _spike(fact: f.SpikeAlerted) -> Rendered:
+    words = f"; top words: {', '.join(escape(w) for w in fact.top_words)}" if fact.top_words else ""
+    verified = f"; {fact.verified} from verified accounts" if fact.verified else ""
+    links = " · ".join(link(url, f"example {n}") for n, url in enumerate(fact.examples, 1))
+    who = f" {mention(fact.on_call)}" if fact.on_call else ""
+    text = (
+        f":rotating_light: *Possible incident*: {fact.count} negative posts in {fact.minutes} min "
+        f"(usually {fact.usual}){words}{verified}.{who}" + (f"\n{links}" if links else "")
+    )
+    return text, None
+
+
+@_renders(f.SpikeSubsided)
+def _spike_over(fact: f.SpikeSubsided) -> Rendered:
+    zone = ZoneInfo(fact.zone)
+    since = fact.started_at.astimezone(zone).strftime("%H:%M")
+    return (
+        f":white_check_mark: The wave of negative posts has subsided (since {since}, at most "
+        f"{fact.peak} in the window).",
+        None,
+    )
+
+
+@_renders(f.ListeningSummary)
+def _listening_summary(fact: f.ListeningSummary) -> Rendered:
+    words = ", ".join(escape(w) for w in fact.top_words)
+    links = " · ".join(link(url, f"example {n}") for n, url in enumerate(fact.examples, 1))
+    text = (
+        f":newspaper: {fact.count} more posts on {escape(fact.network_label)} about "
+        f"`{escape(fact.query)}`: {fact.negative} negative"
+        + (f"; top words: {words}" if words else "")
+        + (f"\n{links}" if links else "")
+    )
+    return text, None
 
 
 @_renders(f.ListeningPaused)

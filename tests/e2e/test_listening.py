@@ -39,6 +39,23 @@ def listen(
         yield world
 
 
+@pytest.fixture
+def listen_many(
+    database_url: str,
+    clock: ManualClock,
+    slack_emulator: SlackEmulator,
+    x_emulator: XEmulator,
+    transport: str,
+) -> Iterator[World]:
+    """Listening without a budget, for a flood."""
+    slack_emulator.add_channel(LISTEN, members=[slack_emulator.bot_user_id, "UANNA"])
+    env = {"LISTEN_CHANNEL_ID": LISTEN, "LISTEN_QUERY": "acme"}
+    with running_world(
+        database_url, clock, slack=slack_emulator, x=x_emulator, env=env, transport=transport
+    ) as world:
+        yield world
+
+
 def listen_cards(world: World) -> list[dict[str, object]]:
     return [m for m in world.slack.messages(LISTEN) if "Listening" in str(m.get("text", ""))]
 
@@ -140,3 +157,20 @@ def test_care_stats_shows_the_posts_read_this_month(listen: World, x_emulator: X
     search(listen)
     shown = listen.care("UANNA", "stats 7d")
     assert "Listening, posts read this month (X bills each): x 1 of 25" in shown
+
+
+def test_a_flood_becomes_one_summary_a_minute_instead_of_a_card_each(
+    listen_many: World, x_emulator: XEmulator
+) -> None:
+    for n in range(20):
+        listen_many.customer(f"fan_{n}")
+        x_emulator.post_tweet(f"fan_{n}", f"acme app down again, login non funziona {n}")
+    assert search(listen_many) == 20
+    assert len(listen_cards(listen_many)) == 6  # the first of the minute, a card each
+    listen_many.app.services.listener.summarise()
+    listen_many.settle()
+    [summary] = [m for m in listen_many.slack.messages(LISTEN) if "more posts" in m["text"]]
+    assert summary["text"].startswith(":newspaper: 14 more posts on X about")
+    assert ": 14 negative; " in summary["text"]
+    assert "top words: app, down" in summary["text"]
+    assert listen_many.app.services.listener.summarise() == 0  # each post summarised once

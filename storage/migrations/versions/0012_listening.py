@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("posted_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sentiment", sa.String(length=16), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("found_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("decided_by", sa.String(length=32), nullable=True),
         sa.Column("slack_ts", sa.String(length=32), nullable=True),
         sa.Column("conversation_id", sa.Integer(), nullable=True),
@@ -42,6 +43,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("network", "external_id"),
     )
+    op.create_index("ix_listened_posts_status_found", "listened_posts", ["status", "found_at"])
     op.create_table(
         "post_reads",
         sa.Column("account_id", sa.Integer(), nullable=False),
@@ -57,9 +59,23 @@ def upgrade() -> None:
         "conversations",
         sa.Column("by_hand", sa.Boolean(), nullable=False, server_default=sa.false()),
     )
+    # Negative customer messages, counted per window for the spike alert.
+    op.add_column(
+        "messages", sa.Column("negative", sa.Boolean(), nullable=False, server_default=sa.false())
+    )
+    op.create_index(
+        "ix_messages_negative",
+        "messages",
+        ["created_at"],
+        postgresql_where=sa.text("negative"),
+        sqlite_where=sa.text("negative"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_messages_negative", table_name="messages")
+    op.drop_column("messages", "negative")
     op.drop_column("conversations", "by_hand")
     op.drop_table("post_reads")
+    op.drop_index("ix_listened_posts_status_found", table_name="listened_posts")
     op.drop_table("listened_posts")
