@@ -27,6 +27,7 @@ from bot.domain.facts import AppTokenRefused
 from bot.domain.hours import BusinessCalendar
 from bot.domain.priority import PriorityRules, parse_keywords
 from bot.domain.sla import Priority, SlaClock, SlaPolicy, Targets, policy_targets
+from bot.domain.spikes import SpikeThresholds
 from bot.networks.registry import Registry
 from bot.scheduling import Timers
 from bot.services.accounts import Account, Accounts
@@ -62,6 +63,7 @@ from bot.services.replies import Replies
 from bot.services.saved_replies import SavedReplies
 from bot.services.service_hours import ServiceHours
 from bot.services.sla import Deadlines, SlaSweeper
+from bot.services.spikes import SpikeWatch
 from bot.services.stats import Stats
 from bot.services.topics import Topics
 from bot.services.updates import Updates
@@ -387,6 +389,15 @@ def build_services(
         saved_replies=SavedReplies(context, replies, access),
         topics=topics,
         listener=Listener(context, ingest, settings.listen_channel_id),
+        spikes=SpikeWatch(
+            context,
+            oncall,
+            settings.slack_channel_id,
+            SpikeThresholds(ratio=settings.spike_ratio, floor=max(settings.spike_floor, 1)),
+            settings.timezone,
+        )
+        if settings.spike_floor and settings.slack_channel_id
+        else None,
         reopen=Reopen(context, access),
         poller=Poller(context, ingest, health),
         webhooks=webhooks,

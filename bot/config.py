@@ -67,6 +67,8 @@ class Settings:
     media_copy_max_mb: int = 100  # customers' media copied into threads up to this; 0: never
     listen_channel_id: str | None = None  # where listening's posts go; None: listening is off
     listen_poll_seconds: int = 300
+    spike_ratio: float = 3.0  # an incident: this many times the usual negative posts...
+    spike_floor: int = 10  # ... and at least this many, in 15 minutes; 0: no spike alerts
     database_url: str = "sqlite:///carebridge.db"
     port: int = 3000
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
@@ -226,6 +228,10 @@ def load_settings(
         listen_poll_seconds=parsed(
             "LISTEN_POLL_SECONDS", 300, int_between(60, 86_400), "whole seconds from 60 to 86400"
         ),
+        spike_ratio=parsed("SPIKE_RATIO", 3.0, _ratio, "a number above 1, e.g. 3"),
+        spike_floor=parsed(
+            "SPIKE_FLOOR", 10, int_between(0, 100_000), "a whole number (0: no spike alerts)"
+        ),
         media_copy_max_mb=parsed(
             "MEDIA_COPY_MAX_MB",
             100,
@@ -309,6 +315,13 @@ def load_settings(
 
 def _with_trailing_slash(value: str) -> str:
     return value if value.endswith("/") else value + "/"
+
+
+def _ratio(value: str) -> float:
+    ratio = float(value)
+    if not 1 < ratio <= 100:
+        raise ValueError(value)
+    return ratio
 
 
 def _channel_id(value: str) -> str:

@@ -23,6 +23,7 @@ from bot.domain.model import (
 )
 from bot.domain.priority import PriorityResult
 from bot.domain.reading import Reading
+from bot.domain.sentiment import NEGATIVE_BELOW
 from bot.services.delivery import resume_kept
 from bot.services.notices import Notices
 from bot.services.outbox import Outbox
@@ -185,6 +186,10 @@ class Ingest:
             ],
             in_reply_to_external_id=inbound.in_reply_to or None,
         )
+        reading = page.readings.get((inbound.network, inbound.external_id)) or Reading.of(
+            inbound.text
+        )
+        message.negative = reading.sentiment <= NEGATIVE_BELOW
         session.add(message)
         conversation.inbound_count += 1
         conversation.last_inbound_at = max(conversation.last_inbound_at, inbound.created_at)
@@ -192,8 +197,6 @@ class Ingest:
         # Priority first: it picks the response targets and the order of the Slack posts.
         previous_priority = conversation.priority
         since = now - timedelta(days=self.prioritizer.rules.repeat_window_days)
-        reading = page.readings.get((inbound.network, inbound.external_id))
-        reading = reading or Reading.of(inbound.text)
         priority = self.prioritizer.assess(
             conversation,
             customer,

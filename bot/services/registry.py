@@ -26,6 +26,7 @@ from bot.services.replies import Replies
 from bot.services.saved_replies import SavedReplies
 from bot.services.service_hours import ServiceHours
 from bot.services.sla import Deadlines, SlaSweeper
+from bot.services.spikes import SpikeWatch
 from bot.services.stats import Stats
 from bot.services.topics import Topics
 from bot.services.worker import OutboxWorker
@@ -39,6 +40,7 @@ class Services:
     saved_replies: SavedReplies
     topics: Topics
     listener: Listener
+    spikes: SpikeWatch | None  # None: SPIKE_FLOOR=0
     reopen: Reopen
     poller: Poller
     webhooks: Webhooks
