@@ -30,4 +30,3 @@ class Faq:
     generated_at: datetime  # in the company's time zone: its date is shown
     period_days: int
     topics: Sequence[FaqTopic]  # most asked first
-
