@@ -29,6 +29,8 @@ access_token = "${CARE_AT}"
 access_token_secret = "${CARE_ATS}"
 poll_seconds = 30
 out_of_hours_public = true
+listen_query = "(acme OR #acmecare) -is:retweet"
+read_budget = 5000
 
 [[accounts]]
 name = "acme-brand"
@@ -68,7 +70,9 @@ def test_a_good_file_defines_each_account_with_its_settings(tmp_path: Path) -> N
     assert brand.business_hours == parse_business_hours("mon-fri 09:00-18:00")
     assert brand.sla_first_response == timedelta(minutes=15)
     assert settings.support_channels == {"C0123ABCD", "C0BRAND01"}
-    assert brand.source == f"{path}:12"
+    assert brand.source == f"{path}:14"
+    assert care.value("listen_query") == "(acme OR #acmecare) -is:retweet"
+    assert (care.value("read_budget"), brand.value("listen_query")) == (5000, None)
     # Every account's secrets are known to the log redactor; no value shows in a repr.
     assert {"ck-care", "brand-secret-1", "brand-token-1"} <= set(settings.secrets())
     assert "brand-secret-1" not in repr(brand)
