@@ -384,7 +384,13 @@ def build_services(
     replies = Replies(context, access)
     return Services(
         context=context,
-        conversations=Conversations(context, deadlines, access, suggest_topic=topics.suggest),
+        conversations=Conversations(
+            context,
+            deadlines,
+            access,
+            suggest_topic=topics.suggest,
+            topic_required=settings.topic_required,
+        ),
         replies=replies,
         saved_replies=SavedReplies(context, replies, access),
         topics=topics,

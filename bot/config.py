@@ -67,6 +67,7 @@ class Settings:
     media_copy_max_mb: int = 100  # customers' media copied into threads up to this; 0: never
     listen_channel_id: str | None = None  # where listening's posts go; None: listening is off
     listen_poll_seconds: int = 300
+    topic_required: bool = False  # TOPIC_ON_RESOLVE=require: no Resolve without a topic
     spike_ratio: float = 3.0  # an incident: this many times the usual negative posts...
     spike_floor: int = 10  # ... and at least this many, in 15 minutes; 0: no spike alerts
     database_url: str = "sqlite:///carebridge.db"
@@ -228,6 +229,12 @@ def load_settings(
         listen_poll_seconds=parsed(
             "LISTEN_POLL_SECONDS", 300, int_between(60, 86_400), "whole seconds from 60 to 86400"
         ),
+        topic_required=parsed(
+            "TOPIC_ON_RESOLVE",
+            False,
+            _topic_on_resolve,
+            "'suggest' (a topic is suggested when there is none) or 'require'",
+        ),
         spike_ratio=parsed("SPIKE_RATIO", 3.0, _ratio, "a number above 1, e.g. 3"),
         spike_floor=parsed(
             "SPIKE_FLOOR", 10, int_between(0, 100_000), "a whole number (0: no spike alerts)"
@@ -315,6 +322,13 @@ def load_settings(
 
 def _with_trailing_slash(value: str) -> str:
     return value if value.endswith("/") else value + "/"
+
+
+def _topic_on_resolve(value: str) -> bool:
+    choice = value.strip().lower()
+    if choice not in ("suggest", "require"):
+        raise ValueError(value)
+    return choice == "require"
 
 
 def _ratio(value: str) -> float:

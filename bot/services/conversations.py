@@ -31,8 +31,10 @@ class Conversations:
         access: Access | None = None,
         *,
         suggest_topic: Callable[[str], str | None] = lambda text: None,
+        topic_required: bool = False,
     ):
         self.suggest_topic = suggest_topic
+        self.topic_required = topic_required  # TOPIC_ON_RESOLVE=require
         self.context = context
         self.deadlines = deadlines
         self.access = access or Access()
@@ -156,13 +158,16 @@ class Conversations:
             if conversation.status == Status.RESOLVED:
                 self._tell(session, conversation, user, Refusal("already_resolved"))
                 return
-            now = self.context.clock.now()
-            conversation.status, conversation.resolved_at = Status.RESOLVED, now
-            conversation.resolved_by = user
             if conversation.topic is None:  # suggested from everything the customer wrote
                 words = " ".join(m.text for m in repo.inbound_messages(session, conversation.id))
                 conversation.topic = self.suggest_topic(words)
                 conversation.topic_by = SUGGESTED if conversation.topic else None
+            if conversation.topic is None and self.topic_required:
+                self._tell(session, conversation, user, Refusal("topic_first"))
+                return
+            now = self.context.clock.now()
+            conversation.status, conversation.resolved_at = Status.RESOLVED, now
+            conversation.resolved_by = user
             self.deadlines.stopped(conversation)
             repo.audit(session, conversation_id, user, "resolve", now)
             self.context.outbox.refresh_card(session, conversation)

@@ -67,6 +67,8 @@ REFUSALS = {
     "reopen_first": "This conversation is resolved: reopen it first.",
     "already_yours": "This conversation is already yours.",
     "already_resolved": "This conversation is already resolved.",
+    "topic_first": "Pick a topic in the card's Topic menu first: the team resolves "
+    "conversations with a topic (TOPIC_ON_RESOLVE=require).",
     "already_open": "This conversation is already open.",
     "not_public": "Only an open public conversation can move to DM.",
     "no_public_post": "There is no public post to reply to.",

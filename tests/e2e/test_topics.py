@@ -9,7 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.sandbox.world import World
+from bot.clock import ManualClock
+from bot.networks.x.emulator import XEmulator
+from bot.sandbox.slack_api import SlackEmulator
+from bot.sandbox.world import World, running_world
 from bot.slack import blocks
 from storage.models import AuditEntry, Conversation
 from tests.e2e.test_saved_replies import add_reply, pick
@@ -122,3 +125,27 @@ def test_faq_export_writes_the_most_asked_topics_with_questions_and_the_fastest_
     )  # fmt: skip
     assert html.returncode == 0 and html.stdout.startswith("<!DOCTYPE html>")
     assert "Frequently asked questions" in html.stdout
+
+
+def test_with_topic_on_resolve_require_a_conversation_without_one_is_not_resolved(
+    slack_emulator: SlackEmulator,
+    x_emulator: XEmulator,
+    database_url: str,
+    clock: ManualClock,
+    transport: str,
+) -> None:
+    env = {"TOPIC_ON_RESOLVE": "require"}
+    with running_world(
+        database_url, clock, slack=slack_emulator, x=x_emulator, env=env, transport=transport
+    ) as world:
+        world.mention("marco_b", "ciao, una domanda")
+        card = world.card_of("marco_b")
+        world.press("UANNA", blocks.RESOLVE, card)
+        world.settle()
+        assert "*Resolved*" not in str(world.card_of("marco_b")["blocks"])
+        [told] = [e for e in world.ephemerals_for("UANNA") if "topic" in e["text"]]
+        assert "Pick a topic in the card's Topic menu first" in told["text"]
+        world.choose("UANNA", blocks.SET_TOPIC, card, "product")
+        world.press("UANNA", blocks.RESOLVE, card)
+        world.settle()
+        assert "*Resolved*" in str(world.card_of("marco_b")["blocks"])
