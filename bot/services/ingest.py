@@ -164,6 +164,7 @@ class Ingest:
                 inbound_count=0,
                 card_version=0,
                 reopened_count=0,
+                by_hand=False,  # unflushed, a column default is still None here
             )
             session.add(conversation)
             page.opened[person].append(conversation)
@@ -214,8 +215,9 @@ class Ingest:
         # The customer chose where to write last: answers follow them there (a DM after
         # "Move to DM" turns the conversation private, in the same thread).
         arrival.changed = conversation.visibility != inbound.visibility
-        arrival.changed |= conversation.by_hand  # they wrote to the brand: answered from Slack
-        conversation.by_hand = False
+        if conversation.by_hand:  # they wrote to the brand: answered from Slack again
+            arrival.changed = True
+            conversation.by_hand = False
         arrival.changed |= conversation.priority != previous_priority
         conversation.visibility = inbound.visibility
         if route == Route.REOPEN:

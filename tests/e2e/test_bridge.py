@@ -148,3 +148,16 @@ def test_a_cards_permalink_is_slacks_own_without_asking_slack_per_card(bot: Harn
     assert len(bot.slack.calls("chat.getPermalink")) == len(
         stored
     )  # this test's, none of the bot's
+
+
+def test_two_mentions_of_a_new_customer_in_one_poll_both_reach_the_thread(bot: Harness) -> None:
+    """The second message finds the conversation the first opened, not yet flushed: its
+    defaults are still unset (a by_hand of None once crashed every later poll)."""
+    bot.customer("new_one", "New One")
+    bot.x.post_tweet("new_one", "@acmecare first")
+    bot.x.post_tweet("new_one", "@acmecare second")
+    bot.poll()
+    bot.settle()
+    card = bot.card_of("new_one")
+    assert "first" in str(card["blocks"])
+    assert any("second" in str(m.get("blocks")) for m in bot.slack.thread(str(card["ts"])))
