@@ -1,22 +1,24 @@
 """A fault-injection run: customers write, agents answer, the bot is SIGKILLed at random, and
-the emulators fail a share of the bot's requests (429s, 5xx, resets, answers held past the
-client's timeout after the request took effect). Then the record is read from what people see:
-the Slack channel and its threads, the tweets and DMs, comment replies and Messenger messages
-the customers received.
+the emulators fail a share of the bot's requests (429s and Meta's rate-limit codes, 5xx,
+resets, answers held past the client's timeout after the request took effect). Then the record
+is read from what people see: the Slack channel and its threads, and what the customers
+received on each network.
 
-Half the customers are on X (mentions and DMs, polled), half on a Facebook Page (comments and
-Messenger messages, which Meta pushes to /webhooks/meta as `MetaWebhooks` does: batched, made
-again when the bot did not answer 200, now and then twice).
+The customers are spread over four networks (`customers.py`): X (mentions and DMs, polled), a
+Facebook Page (comments and Messenger messages), an Instagram account (comments and Direct
+messages) and a WhatsApp number. Meta pushes the last three to /webhooks/meta as
+`MetaWebhooks` does: batched, made again when the bot did not answer 200, now and then twice.
+The bot serves the four accounts from one ACCOUNTS_FILE.
 
 The settings make every kind of automatic message happen: the team is closed (each conversation
-gets one out-of-hours notice, publicly or by DM), the response targets are short on the wall
-clock, so that warnings (in threads) and misses (in the channel) fire while the bot is being
-killed, and some customers insult the brand (one netiquette notice each).
+gets one out-of-hours notice, publicly or privately), the response targets are short on the
+wall clock, so that warnings (in threads) and misses (in the channel) fire while the bot is
+being killed, and some customers insult the brand (one netiquette notice each).
 """
 
 from __future__ import annotations
 
-import json
+import itertools
 import random
 import re
 import threading
@@ -31,27 +33,25 @@ import requests
 from sqlalchemy import func, select
 
 from bot.domain.model import Direction
-from bot.networks.facebook import FACEBOOK
 from bot.networks.facebook.emulator import GraphEmulator
 from bot.networks.x.emulator import XEmulator
 from bot.sandbox.slack_api import SlackEmulator
 from bot.sandbox.slack_events import SlackEventSender, SocketModeSender
-from bot.sandbox.world import CHANNEL, SIGNING_SECRET, network_env, sandbox_env
+from bot.sandbox.world import CHANNEL, SIGNING_SECRET, sandbox_env
 from bot.slack import blocks
 from storage import outbox_rows
 from storage.db import Database
 from storage.models import Message, OutboxJob
+from tests.reliability.customers import Customers, Networks
 from tests.reliability.fleet import Fleet, Replica
-from tests.reliability.verdict import (
-    MESSAGE,
-    RULES_URL,
-    MetaTraffic,
-    Record,
-    Verdict,
-    card_owner,
-    is_card,
-    judge,
+from tests.reliability.meta_emulators import (
+    InstagramUnderChaos,
+    MetaProduct,
+    WhatsAppUnderChaos,
 )
+from tests.reliability.meta_webhooks import MetaWebhooks
+from tests.reliability.record import MESSAGE, NETWORKS, Record
+from tests.reliability.verdict import RULES_URL, Run, Verdict, card_owner, is_card, judge
 
 AGENTS = ("UANNA", "UBRUNO", "UCARLA")
 ABUSE = "you are genuinely the biggest idiots I've ever dealt with"
@@ -64,11 +64,10 @@ class Plan:
     inbound: int  # customer messages
     answers: int  # agent answers
     kills: int  # SIGKILLs at least
-    customers: int
+    customers: int  # as many on each of the four networks
     replicas: int = 1
     leader_kills: int = 0  # of the kills, how many aim at the leader (replicas on PostgreSQL)
     fault_rate: float = 0.2
-    facebook_share: float = 0.5  # of the customers; each writes comments or Messenger messages
     pace: float = 0.5  # seconds between two customer messages
     response_target: int = 60  # seconds, on the wall clock; the warning comes at half of it
     # Slack takes about one post per second in a channel: a big run needs time to catch up.
@@ -91,32 +90,34 @@ class ChaosRun:
         self.rng = random.Random(plan.seed)
         self.database_url = database_url
         self.slack = SlackEmulator(members=list(AGENTS)).start()
-        self.x = XEmulator().start()
-        self.meta = GraphEmulator().start()
-        page = network_env(FACEBOOK, FACEBOOK.sandbox_values(self.meta.graph_url))
-        env = (
-            sandbox_env(self.slack, self.x, database_url)
-            | page
-            | {
-                "X_POLL_SECONDS": "5",
-                "HTTP_TIMEOUT": f"{HTTP_TIMEOUT:g}s",
-                "BUSINESS_HOURS": closed_all_day(datetime.now(UTC)),
-                "OUT_OF_HOURS_PUBLIC": "true",
-                "SLA_CLOCK": "always",
-                "SLA_FIRST_RESPONSE": f"{plan.response_target}s",
-                "SLA_NEXT_RESPONSE": f"{plan.response_target}s",
-                "SLA_WARN_BEFORE": f"{plan.response_target // 2}s",
-                "NETIQUETTE_URL": RULES_URL,
-                "DIGEST_SCHEDULE": "off",
-            }
-        )
+        self.networks = Networks(
+            XEmulator(), GraphEmulator(), InstagramUnderChaos(), WhatsAppUnderChaos()
+        ).start()
+        env = sandbox_env(self.slack, self.networks.x, database_url) | {
+            "ACCOUNTS_FILE": str(self.networks.accounts_file(logs)),
+            "X_POLL_SECONDS": "5",
+            "HTTP_TIMEOUT": f"{HTTP_TIMEOUT:g}s",
+            "BUSINESS_HOURS": closed_all_day(datetime.now(UTC)),
+            "OUT_OF_HOURS_PUBLIC": "true",
+            "SLA_CLOCK": "always",
+            "SLA_FIRST_RESPONSE": f"{plan.response_target}s",
+            "SLA_NEXT_RESPONSE": f"{plan.response_target}s",
+            "SLA_WARN_BEFORE": f"{plan.response_target // 2}s",
+            "NETIQUETTE_URL": RULES_URL,
+            "DIGEST_SCHEDULE": "off",
+        }
         if plan.transport == "socket":
             env["SLACK_APP_TOKEN"] = self.slack.app_token
         self.fleet = Fleet.of(plan.replicas, env, logs, random.Random(plan.seed + 1))
-        self.webhooks = MetaWebhooks(self.meta, self.fleet, random.Random(plan.seed + 3))
+        products: list[MetaProduct] = [
+            self.networks.page,
+            self.networks.instagram,
+            self.networks.whatsapp,
+        ]
+        self.webhooks = MetaWebhooks(products, self.fleet, random.Random(plan.seed + 3))
         self.record = Record()
+        self.customers = Customers(self.networks, self.record, self.rng)
         self._senders: dict[int, SlackEventSender] = {}
-        self._first_comment: dict[str, str] = {}  # Facebook customer -> their first comment
         self._stop_killing = threading.Event()
         self._killer_failed: RuntimeError | None = None
 
@@ -125,33 +126,20 @@ class ChaosRun:
         self.webhooks.stop()
         self.fleet.stop()
         self.slack.stop()
-        self.x.stop()
-        self.meta.stop()
+        self.networks.stop()
 
     # --- the run -------------------------------------------------------------------------------
     def play(self) -> Verdict:
         started = time.monotonic()
-        on_x, on_facebook = self._customers()
+        enlisted = self.customers.enlist(self.plan.customers)
+        everyone = [customer for network in NETWORKS for customer in enlisted[network]]
         self.fleet.start()
-        held = HTTP_TIMEOUT + 0.5
-        self.slack.chaos(self.plan.fault_rate, self.plan.seed, timeout_after=held)
-        self.x.chaos(self.plan.fault_rate, self.plan.seed + 2, timeout_after=held)
-        self.meta.chaos(self.plan.fault_rate, self.plan.seed + 6, timeout_after=held)
+        self._chaos(on=True)
         self.webhooks.start()
         killer = threading.Thread(target=self._kill_at_random, name="killer", daemon=True)
         killer.start()
-        every = max(1, self.plan.inbound // max(1, self.plan.answers))
-        for i in range(self.plan.inbound):
-            if i % 20 == 7:  # one message in twenty insults the brand, on each network in turn
-                self._customer_writes(i, self.rng.choice((on_x, on_facebook)[i // 20 % 2]), True)
-            else:
-                self._customer_writes(i, self.rng.choice(on_x + on_facebook), False)
-            if i % every == every - 1 and len(self.record.answers) < self.plan.answers:
-                self._agent_answers()
-            time.sleep(self.plan.pace)
-        while len(self.record.answers) < self.plan.answers:
-            if not self._agent_answers():
-                time.sleep(0.5)
+        self._customers_write(enlisted, everyone)
+        self._answer_the_rest(everyone)
         while (
             self.fleet.kills < self.plan.kills or len(self.fleet.takeovers) < self.plan.leader_kills
         ):
@@ -163,23 +151,69 @@ class ChaosRun:
         queued = self._drain(timeout=self.plan.drain_timeout)
         self.webhooks.stop()
         self.fleet.stop()  # SIGTERM: what people see is final from here
-        self.slack.calm()
-        self.x.calm()
-        self.meta.calm()
-        return judge(
-            self.record,
-            self.slack,
-            self.x,
-            self.meta,
+        self._chaos(on=False)
+        run = Run(
             traffic=self.webhooks.traffic,
             kills=self.fleet.kills,
+            killed_at=self.fleet.killed_at,
             crashes=self.fleet.crashes,
             takeovers=self.fleet.takeovers,
             seconds=time.monotonic() - started,
             failed_jobs=self._failed_jobs(),
             jobs_done=self.fleet.jobs_done(),
             still_queued=queued,
+            unanswered=self.plan.answers - len(self.record.answers),
+            seed=self.plan.seed,
         )
+        return judge(self.record, self.slack, self.networks, run)
+
+    def _customers_write(self, enlisted: dict[str, list[str]], everyone: list[str]) -> None:
+        """The customers write at the plan's pace, the agents answering now and then."""
+        every = max(1, self.plan.inbound // max(1, self.plan.answers))
+        follow_up: str | None = None  # a customer who writes again at once
+        for i in range(self.plan.inbound):
+            token = f"[m{i:04d}]"
+            if follow_up is not None:
+                self._write(token, follow_up, again=True)
+                follow_up = None
+            elif i % 10 == 7:  # one message in ten insults the brand, on each network in turn
+                customer = self.rng.choice(enlisted[NETWORKS[i // 10 % len(NETWORKS)]])
+                self.customers.write(token, customer, f"{token} {ABUSE}", abusive=True)
+            else:
+                customer = self.rng.choice(everyone)
+                self._write(token, customer)
+                # People often write twice in a row: both messages then come in one poll of
+                # X, or close together from Meta (in one POST when it batches).
+                if (i + 1) % 10 != 7 and self.rng.random() < 0.2:
+                    follow_up = customer
+            if i % every == every - 1 and len(self.record.answers) < self.plan.answers:
+                self._agent_answers()
+            if follow_up is None:
+                time.sleep(self.plan.pace)
+
+    def _answer_the_rest(self, everyone: list[str]) -> None:
+        """The agents give the answers left; should everyone have had theirs, somebody writes
+        again. A card that never comes must not hold the run: past the deadline the verdict
+        says what is missing."""
+        more = itertools.count(self.plan.inbound)
+        deadline = time.monotonic() + self.plan.drain_timeout
+        while len(self.record.answers) < self.plan.answers and time.monotonic() < deadline:
+            if not self.record.waiting():
+                self._write(f"[m{next(more):04d}]", self.rng.choice(everyone))
+            if not self._agent_answers():
+                time.sleep(0.5)
+
+    def _chaos(self, *, on: bool) -> None:
+        """Make every emulator fail a share of the bot's requests, each with its own seed; or
+        stop, to read what people see."""
+        networks = self.networks
+        emulators = (self.slack, networks.x, networks.page, networks.instagram, networks.whatsapp)
+        for n, emulator in enumerate(emulators):
+            if on:
+                seed = self.plan.seed + 10 * (n + 1)  # + 1, 3 and 5 are taken (fleet...)
+                emulator.chaos(self.plan.fault_rate, seed, timeout_after=HTTP_TIMEOUT + 0.5)
+            else:
+                emulator.calm()
 
     def _kill_at_random(self) -> None:
         """Spread the kills over the customers' writing, then keep going until there are
@@ -203,49 +237,18 @@ class ChaosRun:
         except RuntimeError as error:
             self._killer_failed = error
 
-    # --- customers and agents --------------------------------------------------------------------
-    def _customers(self) -> tuple[list[str], list[str]]:
-        """The customers on X (their handles) and on Facebook (users of the Page's emulator)."""
-        on_facebook = max(1, round(self.plan.customers * self.plan.facebook_share))
-        on_x = max(1, self.plan.customers - on_facebook)
-        handles = [f"cust{i:04d}" for i in range(on_x)]
-        for handle in handles:
-            self.x.add_user(handle, f"Customer {handle[4:]}")
-        people = [f"fb{i:04d}" for i in range(on_x, on_x + on_facebook)]
-        for n, person in enumerate(people):
-            psid = str(7_100_000_000_000_001 + n)  # a Page-scoped id: digits, as Meta's
-            self.meta.add_user(psid, "Cliente", person[2:])
-            self.record.psids[person] = psid
-        return handles, people
-
-    def _customer_writes(self, i: int, customer: str, abusive: bool) -> None:
-        token = f"[m{i:04d}]"
-        text = f"{token} {ABUSE if abusive else self.rng.choice(MOODS)}"
-        psid = self.record.psids.get(customer)
-        if psid is None:
-            if self.rng.random() < 0.5:
-                self.x.post_tweet(customer, f"@{self.x.brand['username']} {text}")
-            else:
-                self.x.send_dm(customer, text)
-        elif self.rng.random() < 0.5:
-            # A follow-up comment goes under the Page's post, or into the customer's own thread.
-            first = self._first_comment.get(customer)
-            parent = first if first is not None and self.rng.random() < 0.5 else None
-            comment = self.meta.comment(psid, text, parent=parent)
-            self._first_comment.setdefault(customer, comment)
-            self.record.comments[comment] = customer
-        else:
-            self.meta.message(psid, text)
-            self.record.messenger += 1
-        self.record.wrote(token, customer, abusive=abusive)
+    # --- customers and agents ----------------------------------------------------------------
+    def _write(self, token: str, customer: str, *, again: bool = False) -> None:
+        text = f"{token} {self.rng.choice(MOODS)}"
+        self.customers.write(token, customer, text, abusive=False, again=again)
 
     def _agent_answers(self) -> bool:
         """An agent answers a customer who waits and whose card is in Slack; False if none.
-        The answers alternate between the networks (a mention's card comes after the next poll,
-        a comment's at once: the turn waits for it) unless nobody waits on the other one."""
+        The networks take turns (a mention's card comes after the next poll, a webhook's at
+        once: the turn waits for it) unless nobody waits on the network whose turn it is."""
         waiting = self.record.waiting()
-        facebook = len(self.record.answers) % 2 == 1
-        waiting = [c for c in waiting if (c in self.record.psids) == facebook] or waiting
+        turn = NETWORKS[len(self.record.answers) % len(NETWORKS)]
+        waiting = [c for c in waiting if self.record.network(c) == turn] or waiting
         cards = self._cards()
         waiting = [c for c in waiting if c in cards]
         if not waiting:
@@ -351,10 +354,13 @@ class ChaosRun:
                     return busy
                 time.sleep(1.0)
                 with database.transaction() as session:
-                    busy = session.scalar(
-                        select(func.count())
-                        .select_from(OutboxJob)
-                        .where(OutboxJob.status.in_((outbox_rows.PENDING, outbox_rows.RUNNING)))
+                    busy = (
+                        session.scalar(
+                            select(func.count())
+                            .select_from(OutboxJob)
+                            .where(OutboxJob.status.in_((outbox_rows.PENDING, outbox_rows.RUNNING)))
+                        )
+                        or 0
                     )
                     stored = session.scalars(
                         select(Message.text).where(Message.direction == Direction.INBOUND)
@@ -380,115 +386,3 @@ class ChaosRun:
         return Counter(
             f"{kind}: {re.sub(r'[0-9]+', 'N', error or '')[:80]}" for kind, error in rows
         )
-
-
-# --- Meta --------------------------------------------------------------------------------------
-@dataclass
-class _Again:
-    due: float  # time.monotonic()
-    body: bytes
-    failures: int  # POSTs of it that got no 200
-    repeat: bool  # made again after a 200
-
-
-class MetaWebhooks:
-    """Meta delivering the Page's webhooks to the bot as Meta does, through a load balancer
-    that picks a live replica: now and then several events in one POST; a POST that gets no
-    200 (the bot killed, the connection refused, a 5xx, no answer within Meta's timeout) made
-    again later, after newer ones (Meta retries with growing pauses for hours; seconds here);
-    and now and then a delivery that got its 200 made once more (Meta says to expect
-    duplicates)."""
-
-    def __init__(
-        self,
-        meta: GraphEmulator,
-        fleet: Fleet,
-        rng: random.Random,
-        *,
-        batch_rate: float = 0.5,
-        repeat_rate: float = 0.1,
-        timeout: float = 5.0,
-    ) -> None:
-        self.meta = meta
-        self.fleet = fleet
-        self.rng = rng
-        self.batch_rate = batch_rate
-        self.repeat_rate = repeat_rate
-        self.timeout = timeout
-        self.traffic = MetaTraffic()
-        self._again: list[_Again] = []
-        self._busy = False
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="meta-webhooks", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop delivering; what never got a 200 by now counts as lost."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-        with self._lock:
-            self.traffic.undelivered = sum(not again.repeat for again in self._again)
-
-    def idle(self) -> bool:
-        """Nothing to deliver, nothing waiting to be made again, nothing on its way."""
-        with self._lock:
-            return not self._busy and not self._again and not self.meta.pending()
-
-    def _run(self) -> None:
-        # Meta delivers within a second or two, events that come close together in one POST.
-        while not self._stop.wait(self.rng.uniform(0.1, 1.5)):
-            with self._lock:
-                self._busy = True
-            try:
-                self._round()
-            finally:
-                with self._lock:
-                    self._busy = False
-
-    def _round(self) -> None:
-        url = self.rng.choice(self.fleet.live() or self.fleet.replicas).webhook_url
-        batch = self.rng.random() < self.batch_rate
-        for delivery in self.meta.deliver(url, batch=batch, attempts=1, timeout=self.timeout):
-            self.traffic.posts += 1
-            self.traffic.batched += _events(delivery.body) > 1
-            self._then(delivery.body, delivery.delivered, failures=0, repeat=False)
-        now = time.monotonic()
-        with self._lock:
-            due = [again for again in self._again if again.due <= now]
-            self._again = [again for again in self._again if again.due > now]
-        for again in due:
-            try:
-                response = self.meta.deliver_raw(url, again.body, timeout=self.timeout)
-                delivered = response.status_code == 200
-            except requests.RequestException:
-                delivered = False
-            self.traffic.posts += 1
-            if again.repeat:
-                self.traffic.repeated += 1
-            else:
-                self.traffic.retried += 1
-            self._then(again.body, delivered, failures=again.failures, repeat=again.repeat)
-
-    def _then(self, body: bytes, delivered: bool, *, failures: int, repeat: bool) -> None:
-        now = time.monotonic()
-        if delivered and not repeat and self.rng.random() < self.repeat_rate:
-            again = _Again(now + self.rng.uniform(1.0, 5.0), body, 0, repeat=True)
-        elif not delivered:
-            pause = min(8.0, 0.5 * 2**failures) * self.rng.uniform(0.5, 1.5)
-            again = _Again(now + pause, body, failures + 1, repeat)
-        else:
-            return
-        with self._lock:
-            self._again.append(again)
-
-
-def _events(body: bytes) -> int:
-    """How many events a webhook body carries."""
-    entries = json.loads(body)["entry"]
-    return sum(len(e.get("changes", [])) + len(e.get("messaging", [])) for e in entries)

@@ -122,6 +122,7 @@ class Fleet:
     kills: int = 0
     crashes: int = 0  # exits nobody asked for, restarted by the supervisor
     takeovers: list[float] = field(default_factory=list)  # seconds until a new leader
+    killed_at: list[float] = field(default_factory=list)  # time.time() of each SIGKILL
     _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -155,6 +156,7 @@ class Fleet:
         """SIGKILL one replica (a random one unless given) and start it again at once."""
         victim = replica or self.rng.choice(self.replicas)
         with self._lock:
+            self.killed_at.append(time.time())
             victim.kill()
             self.kills += 1
             victim.start()
@@ -166,6 +168,7 @@ class Fleet:
         if leader is None:
             raise RuntimeError("no replica leads")
         with self._lock:
+            self.killed_at.append(time.time())
             leader.kill()
             self.kills += 1
             started = time.monotonic()

@@ -1,67 +1,38 @@
 """What a fault-injection run promised and what people saw: lost and duplicated, counted.
 
-`Record` is kept by the run (every customer message and agent answer carries a token such as
-`[m0042]` or `[a007]`); `judge()` reads the emulators' state afterwards, as the agents and the
-customers would see it: the Slack channel and threads, the tweets and DMs the brand sent on X,
-the comment replies and Messenger messages the Page sent on Facebook. Each customer is on one
-network; every count is given per network.
+`judge()` reads the emulators' state after the run, as the agents and the customers would see
+it: the Slack channel and threads, and what the brand sent on each network (`received.py`).
+Each customer is on one network; every count is given per network.
 """
 
 from __future__ import annotations
 
-import itertools
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.networks.facebook.emulator import GraphEmulator
-from bot.networks.x.emulator import XEmulator
+from bot.sandbox.loopback import LoopbackServer
 from bot.sandbox.slack_api import SlackEmulator
 from bot.sandbox.world import CHANNEL
+from tests.reliability.customers import Networks
+from tests.reliability.received import Sent, received
+from tests.reliability.record import (
+    ANSWER,
+    FACEBOOK,
+    INSTAGRAM,
+    MESSAGE,
+    NETWORKS,
+    WHATSAPP,
+    Record,
+    X,
+)
 
 RULES_URL = "https://acme.example/rules"
 CLOSED = "We're closed right now"
 HOME = "slack.publish_home"
-X, FACEBOOK = "X", "Facebook"
 # Nobody answers on the networks themselves in a run: such a note in a thread is the bot
 # mistaking its own answer, come back by webhook or poll, for somebody else's.
 ANSWERED_DIRECTLY = "thread:direct:"
-MESSAGE = re.compile(r"\[m[0-9]+\]")  # the token of a customer's message
-ANSWER = re.compile(r"\[a[0-9]+\]")  # the token of an agent's answer
-
-
-@dataclass
-class Record:
-    inbound: dict[str, str] = field(default_factory=dict)  # token -> customer (X handle or name)
-    answers: dict[str, str] = field(default_factory=dict)
-    abusive: set[str] = field(default_factory=set)
-    polite: set[str] = field(default_factory=set)  # wrote at least once without insults
-    claimed: set[str] = field(default_factory=set)
-    psids: dict[str, str] = field(default_factory=dict)  # Facebook customer -> their user id
-    comments: dict[str, str] = field(default_factory=dict)  # Facebook comment id -> customer
-    messenger: int = 0  # Messenger messages written (the other Facebook messages are comments)
-    undelivered_events: int = 0  # answers the bot never took, however often redelivered
-    trail: dict[str, str] = field(default_factory=dict)  # token -> how its answer went in
-    _last_wrote: dict[str, int] = field(default_factory=dict)
-    _last_answered: dict[str, int] = field(default_factory=dict)
-    _clock: itertools.count[int] = field(default_factory=itertools.count)
-
-    def network(self, customer: str) -> str:
-        return FACEBOOK if customer in self.psids else X
-
-    def wrote(self, token: str, customer: str, *, abusive: bool) -> None:
-        self.inbound[token] = customer
-        self._last_wrote[customer] = next(self._clock)
-        (self.abusive if abusive else self.polite).add(customer)
-
-    def answered(self, token: str, customer: str) -> None:
-        self.answers[token] = customer
-        self._last_answered[customer] = next(self._clock)
-
-    def waiting(self) -> list[str]:
-        """Customers whose latest message came after their latest answer."""
-        return [c for c, n in self._last_wrote.items() if n > self._last_answered.get(c, -1)]
 
 
 @dataclass
@@ -87,6 +58,7 @@ class MetaTraffic:
     """Meta's side of the run: the webhook POSTs it made to the bot, and how they went."""
 
     posts: int = 0
+    by_product: Counter[str] = field(default_factory=Counter)  # first POSTs, by `object`
     batched: int = 0  # POSTs carrying several events
     retried: int = 0  # POSTs made again after getting no 200 (bot killed, refused, 5xx)
     repeated: int = 0  # deliveries made again after a 200, as Meta now and then does
@@ -98,19 +70,21 @@ class Verdict:
     tallies: dict[str, Tally]
     slack_keys_repeated: int
     answered_directly: int  # own answers shown as given on the network itself
+    resent: list[Sent]  # WhatsApp messages sent again after an unknown outcome, as documented
     failed_jobs: Counter[str]
     undelivered_events: int
     kills: int
     crashes: int
     takeovers: list[float]
     faults: Counter[str]
-    graph_requests: int
-    graph_faults: int
+    api_faults: dict[str, str]  # network -> "faults in requests" of its API
     meta: MetaTraffic
-    facebook_written: str  # what Facebook customers wrote and were sent, for the report
+    written: str  # what the customers wrote and how the answers went, for the report
     seconds: float
     jobs_done: dict[str, int]
     still_queued: int
+    unanswered: int  # answers the agents could not give: no card for a waiting customer
+    seed: int
 
     @property
     def lost(self) -> int:
@@ -137,7 +111,8 @@ class Verdict:
             f"lost {self.lost}, duplicated {self.duplicated}, misplaced {self.misplaced}, "
             f"abandoned {self.abandoned} "
             f"({self.kills} SIGKILLs, {self.crashes} crashed starts, "
-            f"{sum(self.faults.values())} injected faults, {self.seconds:.0f} s)"
+            f"{sum(self.faults.values())} injected faults, {self.seconds:.0f} s, "
+            f"seed {self.seed})"
         ]
         for name, t in self.tallies.items():
             out.append(
@@ -145,18 +120,28 @@ class Verdict:
                 f"{t.misplaced} misplaced"
             )
             out.extend(f"    {example}" for example in t.examples[:10])
-        meta = self.meta
-        out.append(f"  Facebook traffic: {self.facebook_written}")
         out.append(
-            f"  Meta's webhooks: {meta.posts} POSTs, {meta.batched} batched, {meta.retried} made "
-            f"again after no 200, {meta.repeated} repeated after a 200, {meta.undelivered} never "
-            f"taken; {self.graph_faults} faults in {self.graph_requests} Graph API requests"
+            f"  WhatsApp messages sent again after an unknown outcome (documented, not counted "
+            f"as duplicated): {len(self.resent)}"
         )
+        out.extend(f"    {s.text[:40]!r} to {s.to or '?'}, {s.how}" for s in self.resent[:10])
+        meta = self.meta
+        out.append(f"  written: {self.written}")
+        products = ", ".join(f"{k} {v}" for k, v in sorted(meta.by_product.items()))
+        out.append(
+            f"  Meta's webhooks: {meta.posts} POSTs ({products} at first), {meta.batched} "
+            f"batched, {meta.retried} made again after no 200, {meta.repeated} repeated after a "
+            f"200, {meta.undelivered} never taken"
+        )
+        apis = ", ".join(f"{k} {v}" for k, v in self.api_faults.items())
+        out.append(f"  faults in API requests: {apis}")
         out.append(f"  Slack posts with a repeated job key: {self.slack_keys_repeated}")
         out.append(f"  own answers shown as given on a network directly: {self.answered_directly}")
         out.append(f"  answers the bot never accepted: {self.undelivered_events}")
         if self.still_queued:
             out.append(f"  still queued when the run gave up waiting: {self.still_queued} jobs")
+        if self.unanswered:
+            out.append(f"  answers not given, no card to answer in: {self.unanswered}")
         out.append("  faults: " + ", ".join(f"{k} {v}" for k, v in sorted(self.faults.items())))
         if len(self.jobs_done) > 1:
             out.append("  jobs done: " + ", ".join(f"{k} {v}" for k, v in self.jobs_done.items()))
@@ -167,25 +152,28 @@ class Verdict:
         return out
 
 
-def judge(
-    record: Record,
-    slack: SlackEmulator,
-    x: XEmulator,
-    meta: GraphEmulator,
-    *,
-    traffic: MetaTraffic,
-    kills: int,
-    crashes: int,
-    takeovers: list[float],
-    seconds: float,
-    failed_jobs: Counter[str],
-    jobs_done: dict[str, int],
-    still_queued: int,
-) -> Verdict:
+@dataclass(frozen=True)
+class Run:
+    """What the run knows of itself besides the emulators."""
+
+    traffic: MetaTraffic
+    kills: int
+    killed_at: list[float]  # time.time() of each SIGKILL
+    crashes: int
+    takeovers: list[float]
+    seconds: float
+    failed_jobs: Counter[str]
+    jobs_done: dict[str, int]
+    still_queued: int
+    unanswered: int
+    seed: int
+
+
+def judge(record: Record, slack: SlackEmulator, networks: Networks, run: Run) -> Verdict:
     posts = _bot_posts(slack)
-    sent = _x_sent(record, x) + _facebook_sent(record, meta)
+    sent, resent = received(record, networks, run.killed_at)
     tallies: dict[str, Tally] = {}
-    for network in (X, FACEBOOK):
+    for network in NETWORKS:
         tallies[f"{network}: customer messages mirrored"] = _mirrored(record, posts, network)
         tallies[f"{network}: answers delivered"] = _answers(record, sent, network)
         # An insult gets the rules instead of the out-of-hours notice (one notice at a time).
@@ -195,30 +183,39 @@ def judge(
             record, sent, RULES_URL, record.abusive, network
         )
     tallies["response-time alerts"] = _alerts(posts)
-    keys = Counter(_key(p) for p in posts if _key(p))
-    answers = Counter(how for how, _, text in sent if ANSWER.search(text))
-    faults = slack.faults_injected + x.faults_injected + meta.faults_injected
+    keys = Counter(key for key in map(_key, posts) if key)
+    apis: dict[str, LoopbackServer] = {
+        "Slack": slack,
+        X: networks.x,
+        FACEBOOK: networks.page,
+        INSTAGRAM: networks.instagram,
+        WHATSAPP: networks.whatsapp,
+    }
+    answers = Counter(f"{s.network} {s.how}" for s in sent if ANSWER.search(s.text))
+    sent_as = ", ".join(f"{k} {v}" for k, v in sorted(answers.items()))
+    written = ", ".join(f"{k} {v}" for k, v in sorted(record.written.items()))
     return Verdict(
         tallies=tallies,
         slack_keys_repeated=sum(n - 1 for n in keys.values() if n > 1),
         answered_directly=sum(n for key, n in keys.items() if key.startswith(ANSWERED_DIRECTLY)),
-        failed_jobs=failed_jobs,
+        resent=resent,
+        failed_jobs=run.failed_jobs,
         undelivered_events=record.undelivered_events,
-        kills=kills,
-        crashes=crashes,
-        takeovers=takeovers,
-        faults=faults,
-        graph_requests=len(meta.requests),
-        graph_faults=sum(meta.faults_injected.values()),
-        meta=traffic,
-        facebook_written=(
-            f"{len(record.comments)} comments and {record.messenger} Messenger messages "
-            f"written; answers sent as comment replies {answers['comment']}, on Messenger "
-            f"{answers['Messenger']}"
-        ),
-        seconds=seconds,
-        jobs_done=jobs_done,
-        still_queued=still_queued,
+        kills=run.kills,
+        crashes=run.crashes,
+        takeovers=run.takeovers,
+        faults=sum((api.faults_injected for api in apis.values()), Counter()),
+        api_faults={
+            name: f"{sum(api.faults_injected.values())}/{len(api.requests)}"
+            for name, api in apis.items()
+        },
+        meta=run.traffic,
+        written=f"{written}; answers sent as {sent_as}",
+        seconds=run.seconds,
+        jobs_done=run.jobs_done,
+        still_queued=run.still_queued,
+        unanswered=run.unanswered,
+        seed=run.seed,
     )
 
 
@@ -296,52 +293,12 @@ def _alerts(posts: list[dict[str, Any]]) -> Tally:
 
 
 # --- what the customers received ------------------------------------------------------------------
-# (how it was sent, the customer it reached or "" if none of the run's, its text)
-Sent = tuple[str, str, str]
-SENT_ON = {
-    "tweet": X, "DM": X, "comment": FACEBOOK, "Messenger": FACEBOOK, "private reply": FACEBOOK,
-}  # fmt: skip
-
-
-def _x_sent(record: Record, x: XEmulator) -> list[Sent]:
-    """Every tweet reply and DM the brand sent."""
-    brand = x.brand["id"]
-    handles = {
-        x.user(who)["id"]: who for who in set(record.inbound.values()) if record.network(who) == X
-    }
-    sent: list[Sent] = []
-    for tweet in x.sent_tweets:
-        target = (tweet["request_json"].get("reply") or {}).get("in_reply_to_tweet_id")
-        original = x.tweet(target) if target else None
-        to = handles.get(original["author_id"], "") if original else ""
-        sent.append(("tweet", to, tweet["text"]))
-    for event in x.sent_dms:
-        others = [p for p in event["dm_conversation_id"].split("-") if p != brand]
-        sent.append(("DM", handles.get(others[0], "") if others else "", event.get("text", "")))
-    return sent
-
-
-def _facebook_sent(record: Record, meta: GraphEmulator) -> list[Sent]:
-    """Every comment reply and Messenger message the Page sent. A reply reaches the customer
-    whose comment it answers; nothing in a run asks for a private reply to a comment, so one
-    reaches nobody it should."""
-    people = {psid: who for who, psid in record.psids.items()}
-    sent: list[Sent] = [
-        ("comment", record.comments.get(c["in_reply_to"], ""), c["message"])
-        for c in meta.sent_comments
-    ]
-    for message in meta.sent_messages:
-        sent.append(("Messenger", people.get(message["recipient_id"], ""), message["text"]))
-    sent += [("private reply", "", m["text"]) for m in meta.private_replies]
-    return sent
-
-
 def _answers(record: Record, sent: list[Sent], network: str) -> Tally:
     tally = Tally()
     for token, customer in record.answers.items():
         if record.network(customer) != network:
             continue
-        hits = [(how, to) for how, to, text in sent if token in text]
+        hits = [(s.how, s.to) for s in sent if token in s.text]
         where = ", ".join(f"{how} to {to or '?'}" for how, to in hits)
         what = f"{token} to {customer} [{where}] ({record.trail.get(token, '')})"
         tally.count(len(hits), sum(to == customer for _, to in hits), what)
@@ -355,12 +312,12 @@ def _notices(
     for customer in sorted(set(record.inbound.values())):
         if record.network(customer) != network:
             continue
-        hits = sum(to == customer and marker in text for _, to, text in sent)
+        hits = sum(s.to == customer and marker in s.text for s in sent)
         if customer in due_to:
             tally.count(hits, what=customer)
         else:
             tally.duplicated += hits  # a notice nobody was due is one too many
-    astray = sum(SENT_ON[how] == network and not to and marker in text for how, to, text in sent)
+    astray = sum(s.network == network and not s.to and marker in s.text for s in sent)
     tally.misplaced += astray
     tally.examples += [f"a notice reached none of the customers ({network})"] * astray
     return tally
