@@ -13,8 +13,9 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from bot.domain.faq import Faq, FaqReply, FaqTopic
-from bot.domain.saved_replies import ReplyValues, SavedReply, fill
+from bot.domain.saved_replies import ReplyValues, fill
 from bot.services.context import Context
+from bot.services.saved_replies import as_saved_reply
 from bot.services.topics import SUGGESTED
 from storage import repositories as repo
 from storage.models import Conversation, Message
@@ -111,7 +112,7 @@ def _fastest_replies(
         row = session.get(SavedReplyRow, reply_id)
         if row is None or row.removed_at is not None or not row.public:
             continue  # only what the team would say in public goes on a public page
-        reply = SavedReply(row.id, row.name, row.topic, row.text_it, row.text_en, row.public)
+        reply = as_saved_reply(row)
         replies.append(FaqReply(row.name, fill(reply, lang, NOTHING)))
         if len(replies) == REPLIES:
             break

@@ -60,12 +60,12 @@ class SavedReplies:
     # --- the team's list -----------------------------------------------------------------------
     def all(self) -> list[SavedReply]:
         with self.context.database.reading() as session:
-            return [_reply(row) for row in _kept(session)]
+            return [as_saved_reply(row) for row in _kept(session)]
 
     def get(self, reply_id: int) -> SavedReply | None:
         with self.context.database.reading() as session:
             row = session.get(SavedReplyRow, reply_id)
-            return _reply(row) if row is not None and row.removed_at is None else None
+            return as_saved_reply(row) if row is not None and row.removed_at is None else None
 
     def save(self, reply_id: int | None, draft: SavedReplyDraft, user: str) -> SavedReply:
         """Add (no id) or change a saved reply; SavedReplyError says what to fix."""
@@ -87,7 +87,7 @@ class SavedReplies:
             action = "saved_reply_changed" if reply_id else "saved_reply_added"
             repo.audit(session, None, user, action, now, reply=row.name, reply_id=row.id)
             log.info(f"saved_reply.{'changed' if reply_id else 'added'}", reply_id=row.id)
-            return _reply(row)
+            return as_saved_reply(row)
 
     def remove(self, reply_id: int, user: str) -> None:
         now = self.context.clock.now()
@@ -105,7 +105,7 @@ class SavedReplies:
         with self.context.database.reading() as session:
             conversation = _conversation(session, conversation_id)
             public = conversation.visibility == Visibility.PUBLIC
-            replies = [_reply(row) for row in _kept(session)]
+            replies = [as_saved_reply(row) for row in _kept(session)]
         return matching(replies, query, public=public)
 
     def filled(self, conversation_id: int, reply_id: int, agent: str) -> Filled:
@@ -116,7 +116,7 @@ class SavedReplies:
             row = session.get(SavedReplyRow, reply_id)
             if row is None or row.removed_at is not None:
                 raise UnknownConversation(f"no saved reply {reply_id}")
-            reply = _reply(row)
+            reply = as_saved_reply(row)
             latest = repo.latest_inbound(session, conversation.id)
             customer = conversation.customer
             language = notice_language(guess_language(latest.text if latest else ""))
@@ -157,7 +157,7 @@ def _kept(session: Session) -> list[SavedReplyRow]:
     return list(session.scalars(query.order_by(SavedReplyRow.name)))
 
 
-def _reply(row: SavedReplyRow) -> SavedReply:
+def as_saved_reply(row: SavedReplyRow) -> SavedReply:
     return SavedReply(row.id, row.name, row.topic, row.text_it, row.text_en, row.public)
 
 

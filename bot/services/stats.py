@@ -78,10 +78,9 @@ class Stats:
         if words and words[0].lower() == "topics":
             return self.topics(words[1] if len(words) > 1 else "30d")
         period = words[0] if words else "7d"
-        try:
-            since = parse_since(period, self.context.clock.now(), self.zone)
-        except ValueError as error:
-            return CommandError(str(error), usage="stats")
+        since = self._since(period, self.context.clock.now())
+        if isinstance(since, CommandError):
+            return since
         scope = self.scope(words[1] if len(words) > 1 else None, channel)
         if isinstance(scope, CommandError):
             return scope
@@ -91,10 +90,9 @@ class Stats:
 
     def saved_replies(self, period: str) -> SavedReplyStats | CommandError:
         now = self.context.clock.now()
-        try:
-            since = parse_since(period, now, self.zone)
-        except ValueError as error:
-            return CommandError(str(error), usage="stats")
+        since = self._since(period, now)
+        if isinstance(since, CommandError):
+            return since
         with self.context.database.reading() as session:
             found = reply_queries.saved_reply_uses(session, since, now, WROTE_AGAIN_WITHIN)
             answers = reply_queries.answers_sent(session, since, now)
@@ -107,11 +105,17 @@ class Stats:
 
     def topics(self, period: str) -> TopicStats | CommandError:
         now = self.context.clock.now()
+        since = self._since(period, now)
+        if isinstance(since, CommandError):
+            return since
+        return TopicStats(period, *self.topic_figures(since, now))
+
+    def _since(self, period: str, now: datetime) -> datetime | CommandError:
+        """The start of a period typed in `/care stats`, or what is wrong with it."""
         try:
-            since = parse_since(period, now, self.zone)
+            return parse_since(period, now, self.zone)
         except ValueError as error:
             return CommandError(str(error), usage="stats")
-        return TopicStats(period, *self.topic_figures(since, now))
 
     def topic_figures(
         self, since: datetime, until: datetime

@@ -205,11 +205,15 @@ def _answer_kept(fact: f.AnswerKept) -> Rendered:
     return text, [section(text + " *Send template* asks them to."), actions(ask)]
 
 
+def _example_links(urls: tuple[str, ...]) -> str:
+    return " · ".join(link(url, f"example {n}") for n, url in enumerate(urls, 1))
+
+
 @_renders(f.SpikeAlerted)
 def _spike(fact: f.SpikeAlerted) -> Rendered:
     words = f"; top words: {', '.join(escape(w) for w in fact.top_words)}" if fact.top_words else ""
     verified = f"; {fact.verified} from verified accounts" if fact.verified else ""
-    links = " · ".join(link(url, f"example {n}") for n, url in enumerate(fact.examples, 1))
+    links = _example_links(fact.examples)
     who = f" {mention(fact.on_call)}" if fact.on_call else ""
     text = (
         f":rotating_light: *Possible incident*: {fact.count} negative posts in {fact.minutes} min "
@@ -232,7 +236,7 @@ def _spike_over(fact: f.SpikeSubsided) -> Rendered:
 @_renders(f.ListeningSummary)
 def _listening_summary(fact: f.ListeningSummary) -> Rendered:
     words = ", ".join(escape(w) for w in fact.top_words)
-    links = " · ".join(link(url, f"example {n}") for n, url in enumerate(fact.examples, 1))
+    links = _example_links(fact.examples)
     text = (
         f":newspaper: {fact.count} more posts on {escape(fact.network_label)} about "
         f"`{escape(fact.query)}`: {fact.negative} negative"
