@@ -77,6 +77,9 @@ class InboundMessage:
     permalink: str = ""
     attachments: tuple[Attachment, ...] = ()
     in_reply_to: str = ""  # the network id of a message the customer quoted, if they did
+    # The payload of a button the customer tapped (a quick reply, a WhatsApp list row) of a
+    # message Carebridge sent with `OffersChoices`; the text is then the button's title.
+    choice: str = ""
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,28 @@ class QuotingReplies(Protocol):
     ) -> SentMessage: ...
 
 
+@dataclass(frozen=True)
+class Choice:
+    """A button of a private message: `title` is what the customer reads and taps, `payload`
+    comes back in `InboundMessage.choice` when they do."""
+
+    payload: str
+    title: str
+
+
+@runtime_checkable
+class OffersChoices(Protocol):
+    """A network whose private messages can carry buttons answered with one tap (Messenger's
+    and Instagram's quick replies, WhatsApp's interactive list): a satisfaction survey's 1 to 5.
+    Where it cannot, the customer answers in words."""
+
+    def send_choices(
+        self, recipient_id: str, text: str, choices: Sequence[Choice], *, marker: str | None = None
+    ) -> SentMessage:
+        """`text` with one button per choice (at most 10), privately; raises as send_private."""
+        ...
+
+
 @runtime_checkable
 class Reopening(Protocol):
     """A network where the brand can ask a customer who went quiet, past the reply window, to
