@@ -77,6 +77,17 @@ class ChannelAccount(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
+class Person(Base):
+    """One person seen on several networks or accounts (`/care link`, or a suggestion the team
+    accepted): history, priority, VIP status and surveys see all their customers."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(32))
+
+
 class Customer(Base):
     __tablename__ = "customers"
     __table_args__ = (UniqueConstraint("network", "external_id"),)
@@ -90,9 +101,10 @@ class Customer(Base):
     verified: Mapped[bool] = mapped_column(default=False)
     profile_url: Mapped[str] = mapped_column(String(500), default="")
     vip_note: Mapped[str | None] = mapped_column(String(200))
-    # One person on several networks or accounts (`/care link`): every linked account points at
-    # the same person id (the first account's id); history and priority look at all of them.
-    person_id: Mapped[int | None] = mapped_column(index=True)
+    # The person this customer is one account of; None: known on this account only.
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", name="fk_customers_person"), index=True
+    )
     # When the netiquette rules were last sent to this person: once per window (30 days).
     netiquette_notice_at: Mapped[datetime | None]
     first_seen_at: Mapped[datetime]
@@ -490,3 +502,75 @@ class Vip(Base):
     note: Mapped[str] = mapped_column(String(200))
     added_by: Mapped[str] = mapped_column(String(32))
     added_at: Mapped[datetime]
+
+
+class CustomerIdentifier(Base):
+    """A phone number, e-mail or order number a customer wrote (or is: a WhatsApp number), as a
+    digest: two customers with the same one may be one person. `shown`: what a card may say of
+    it (an order code; never a phone number or an e-mail)."""
+
+    __tablename__ = "customer_identifiers"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "kind", "digest"),
+        Index("ix_customer_identifiers_digest", "kind", "digest"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    kind: Mapped[str] = mapped_column(String(8))  # phone | email | order
+    digest: Mapped[str] = mapped_column(String(64))
+    shown: Mapped[str] = mapped_column(String(40), default="")
+    seen_at: Mapped[datetime]  # last written: an order number matches within 7 days only
+
+
+class LinkSuggestion(Base):
+    """ "This may be the same person as ...": proposed on the newer customer's card, decided by
+    the team (linked, or rejected: never proposed again)."""
+
+    __tablename__ = "link_suggestions"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "other_id"),
+        Index("ix_link_suggestions_other", "other_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))  # the lower id of two
+    other_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    reason: Mapped[str] = mapped_column(String(8))  # phone | email | order
+    shown: Mapped[str] = mapped_column(String(40), default="")
+    status: Mapped[str] = mapped_column(String(16))  # open | linked | rejected
+    created_at: Mapped[datetime]
+    decided_by: Mapped[str | None] = mapped_column(String(32))
+    decided_at: Mapped[datetime | None]
+
+    customer: Mapped[Customer] = relationship(foreign_keys=[customer_id])
+    other: Mapped[Customer] = relationship(foreign_keys=[other_id])
+
+
+class Survey(Base):
+    """The satisfaction survey of one conversation: scheduled at Resolve, then sent, answered,
+    cancelled (the customer wrote again, it reopened) or skipped (`reason`)."""
+
+    __tablename__ = "surveys"
+    __table_args__ = (
+        UniqueConstraint("conversation_id"),
+        Index("ix_surveys_status_due", "status", "due_at"),
+        Index("ix_surveys_customer_sent", "customer_id", "sent_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    # scheduled | sent | answered | expired | cancelled | skipped | failed
+    status: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    score: Mapped[int | None]
+    comment: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(String(40))
+    message_id: Mapped[int | None]  # the question, a notice message
+    language: Mapped[str] = mapped_column(String(8))
+    agent: Mapped[str | None] = mapped_column(String(32))  # who resolved: the KPIs' agent
+
+    conversation: Mapped[Conversation] = relationship()

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, func, or_, select, update
+from sqlalchemy import Select, Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -423,21 +423,11 @@ def delete_vip(session: Session, network: str, handle: str) -> bool:
     return vip is not None
 
 
-def person_of(customer: Customer) -> int:
-    return customer.person_id or customer.id
-
-
 def linked_customers(customer: Customer) -> Select[int]:
     """The ids of every account of this person, as a subquery for `in_()`."""
-    person = person_of(customer)
-    # coalesce(person_id, id) = person, spelled so that the primary key and the person_id
-    # index serve it (no index serves the coalesce: every message scanned all customers).
-    return select(Customer.id).where(
-        or_(
-            Customer.person_id == person,
-            Customer.person_id.is_(None) & (Customer.id == person),
-        )
-    )
+    if customer.person_id is None:
+        return select(Customer.id).where(Customer.id == customer.id)
+    return select(Customer.id).where(Customer.person_id == customer.person_id)
 
 
 def linked_customer_ids(session: Session, customer: Customer) -> list[int]:

@@ -22,6 +22,7 @@ from bot.domain.model import Status
 from bot.networks.base import NetworkSpec
 from bot.services.context import Access, Context
 from bot.services.handles import Handle, parse_handle
+from storage import people
 from storage import repositories as repo
 from storage.models import Conversation, Customer
 
@@ -136,13 +137,8 @@ class Customers:
             first, second = found
             if missing or first is None or second is None:
                 return NoSuchCustomer(missing, usage="link")
-            person = repo.person_of(first)
-            for customer_id in repo.linked_customer_ids(session, second):
-                linked = session.get(Customer, customer_id)
-                if linked is not None:
-                    linked.person_id = person
-            first.person_id = person
-            session.flush()
+            now = self.context.clock.now()
+            people.join(session, [first, second], user, now)
             for conversation in repo.person_conversations(session, first):
                 if conversation.status != Status.RESOLVED:  # their cards show the history
                     self.context.outbox.refresh_card(session, conversation)
@@ -151,8 +147,9 @@ class Customers:
                 None,
                 user,
                 "link_customers",
-                self.context.clock.now(),
+                now,
                 handles=[first.handle, second.handle],
+                customers=[first.id, second.id],
             )
             answer = CustomersLinked(first.handle, second.handle)
         log.info("customer.linked", user=user)

@@ -20,6 +20,7 @@ from bot.services.outbox import DeliveryJob, Outbox, read
 from bot.services.sla import Deadlines
 from bot.services.updates import marker
 from bot.services.worker import Job
+from storage import people
 from storage import repositories as repo
 from storage.models import Conversation, Message
 
@@ -255,8 +256,8 @@ class DeliverToCustomer:
             return
         author = Author(recipient_id, "", commenter.name, profile_url=commenter.profile_url)
         reached = repo.find_or_add_customer(session, commenter.network, author, now)
-        reached.person_id = repo.person_of(commenter)
-        commenter.person_id = repo.person_of(commenter)
+        if not people.same_person(commenter, reached):
+            people.join(session, [commenter, reached], "carebridge", now)
 
     def give_up(self, session: Session, job: Job, reason: str, now: datetime) -> None:
         message = _message(session, job)

@@ -310,7 +310,9 @@ class _Page:
         """Whose conversations these are: the linked person's, or a customer new on this page."""
         if customer.id is None:
             return customer
-        return customer.person_id or customer.id
+        if customer.person_id is not None:
+            return ("person", customer.person_id)
+        return ("customer", customer.id)
 
     def latest(self, session: Session, customer: Customer, account_id: int) -> Conversation | None:
         """The person's latest conversation with the account, opened on this page or before.
