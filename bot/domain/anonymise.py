@@ -22,7 +22,13 @@ import re
 from collections.abc import Callable
 from enum import StrEnum
 
-from phonenumbers import Leniency, PhoneNumberMatcher
+from bot.domain.identifiers import (
+    EMAIL,
+    NUMBER_SIGN,
+    ORDER_WORDS,
+    PHONE_REGION,
+    phone_number_matches,
+)
 
 
 class Kind(StrEnum):
@@ -52,18 +58,15 @@ PLACEHOLDERS: dict[str, dict[Kind, str]] = {
         Kind.LINK: "[link]",
     },
 }
-PHONE_REGION = "IT"  # numbers written without a country code are Italian ones
 
 _LINK = re.compile(r"(?:https?://|www\.)[^\s<>\"\[\]]*[?#][^\s<>\"\[\]]*[^\s<>\"\[\].,;:!?)]", re.I)
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _HANDLE = re.compile(r"(?<![\w@\]])@\w(?:[\w.]*\w)?")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2} ?(?:[A-Z0-9]{4} ?){2,7}[A-Z0-9]{1,4}\b")
 _CARD = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
 _KEYWORD_CODE = re.compile(
-    r"\b(?:ordine|ordinazione|pratica|ticket|tracking|reso|rma|fattura|prenotazione|codice"
-    r"|riferimento|order|invoice|booking|case|reference|ref)\b"
-    r"(?:\s*(?:n[.°º]?|nr\.?|no\.?|num\.?|numero|number|:)(?![^\W\d_]))*\s*"
-    r"(?P<code>#?(?=[\w-]*\d)\w[\w-]{2,})",
+    rf"\b(?:{ORDER_WORDS}|pratica|ticket|tracking|reso|rma|fattura|prenotazione|codice"
+    r"|riferimento|invoice|booking|case|reference|ref)\b"
+    rf"{NUMBER_SIGN}(?P<code>#?(?=[\w-]*\d)\w[\w-]{{2,}})",
     re.I,
 )
 _UNITS = r"mah|gb|tb|mb|kb|kg|km|cm|mm|ml|kw|kwh|hz|mhz|ghz|mp|px|g|l|m|w|h|gg"
@@ -111,7 +114,6 @@ _NOT_NAMES = frozenset(
     really ok okay here back all everyone guys again customer support a the in per io
     """.split()  # noqa: SIM905 - a list literal of 41 strings reads worse
 )
-_WORD_CHAR = re.compile(r"\w")
 _REPEATED = re.compile(r"(\[[a-z]+\])(?:[ .-]*\1)+")
 
 
@@ -128,7 +130,7 @@ def anonymise(text: str, lang: str = "it") -> str:
         return lambda _match: placeholder[kind]
 
     text = _LINK.sub(replace(Kind.LINK), text)
-    text = _EMAIL.sub(replace(Kind.EMAIL), text)
+    text = EMAIL.sub(replace(Kind.EMAIL), text)
     text = _HANDLE.sub(replace(Kind.HANDLE), text)
     text = _IBAN.sub(replace(Kind.NUMBER), text)
     text = _KEYWORD_CODE.sub(lambda m: _replace_group(m, "code", placeholder[Kind.NUMBER]), text)
@@ -154,16 +156,8 @@ def _luhn_valid(candidate: str) -> bool:
 
 
 def _without_phone_numbers(text: str, placeholder: str) -> str:
-    """Numbers phonenumbers calls valid (it leaves dates and prices alone), from the end so the
-    offsets of earlier matches stay right. Digits glued to letters are a code's, not a phone's:
-    the code rule takes the whole word."""
-    matches = [
-        match
-        for match in PhoneNumberMatcher(text, PHONE_REGION, leniency=Leniency.VALID)
-        if not _WORD_CHAR.match(text[match.start - 1 : match.start])
-        and not _WORD_CHAR.match(text[match.end : match.end + 1])
-    ]
-    for match in reversed(matches):
+    """From the end, so the offsets of earlier matches stay right."""
+    for match in reversed(phone_number_matches(text, PHONE_REGION)):
         text = text[: match.start] + placeholder + text[match.end :]
     return text
 
