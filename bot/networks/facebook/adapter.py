@@ -1,5 +1,6 @@
-"""A Facebook Page through the Graph API: comment replies, Messenger answers, private replies
-to comments, hiding comments, and the lookups that fill in what Meta's webhooks leave out.
+"""A Facebook Page through the Graph API: comment replies, Messenger answers (with quick replies
+to tap: `meta.send_api`), private replies to comments, hiding comments, and the lookups that
+fill in what Meta's webhooks leave out.
 
 Nothing is polled: Meta pushes comments and messages to the webhook (`webhook.py`), so
 `streams` is empty. Every call goes through `meta.graph.GraphClient` with the Page token, which
@@ -31,6 +32,7 @@ from bot.networks.meta.graph import (
     graph_time,
     items,
 )
+from bot.networks.meta.send_api import SendApiMessages, message_request
 
 log = structlog.get_logger(__name__)
 
@@ -60,7 +62,7 @@ _PRIVATE_REPLY_WINDOW = Refusals(
 )
 
 
-class FacebookChannel:
+class FacebookChannel(SendApiMessages):
     streams: tuple[str, ...] = ()  # Meta pushes by webhook
 
     def __init__(
@@ -193,20 +195,12 @@ class FacebookChannel:
             created_id(answer, "id", "posting the reply", "Facebook"), _permalink(answer)
         )
 
-    def send_private(
-        self, recipient_id: str, text: str, *, extended: bool = False, marker: str | None = None
+    def _send_message(
+        self, recipient_id: str, message: dict[str, Any], extended: bool, marker: str | None
     ) -> SentMessage:
-        message: dict[str, Any] = {"text": text}
-        if marker is not None:
-            message["metadata"] = marker  # Meta echoes it in message_echoes: our own send
-        body: dict[str, Any] = {"recipient": {"id": _node(recipient_id)}, "message": message}
-        if extended:
-            body.update(messaging_type="MESSAGE_TAG", tag="HUMAN_AGENT")
-        else:
-            body["messaging_type"] = "RESPONSE"
+        path, doing = f"{_node(self.page_id)}/messages", "sending the Messenger message"
+        body = message_request(_node(recipient_id), message, extended=extended, marker=marker)
         refusals = _HUMAN_AGENT_WINDOW if extended else _STANDARD_WINDOW
-        doing = "sending the Messenger message"
-        path = f"{_node(self.page_id)}/messages"
         answer = self._call("POST", path, doing, body=body, refusals=refusals)
         return SentMessage(created_id(answer, "message_id", doing, "Facebook"))
 

@@ -11,16 +11,18 @@ Send API's `{"recipient_id", "message_id"}`.
 Meta's rules are enforced by the emulator's clock: Messenger `RESPONSE` only within 24 hours of
 the customer's last message to the Page, `MESSAGE_TAG` + `HUMAN_AGENT` within 7 days and only for
 a Page `approve_human_agent()`ed, one private reply per comment within 7 days of it, 2,000
-characters of Messenger text and 8,000 of a comment. Where Meta's exact wording of a refusal is
-not known, the code is Meta's and the message says as much as Meta would ("wording not
-confirmed" below).
+characters of Messenger text and 8,000 of a comment, at most 13 quick replies (a text one with a
+title and a payload of up to 1,000 characters; a title past 20 characters is taken and cut on
+screen, as Meta does). Where Meta's exact wording of a refusal is not known, the code is Meta's
+and the message says as much as Meta would ("wording not confirmed" below).
 
 Customers act with `comment`, `edit_comment`, `remove_comment`, `mention`, `message`,
-`edit_message`, `react`, `unreact` and `delete_message`; the Page answers outside Carebridge with
-`page_replies_directly` and `page_messages_directly`. Each action queues the webhook deliveries
-Meta would send, and so do the Page's own answers through the API (a `feed` comment from the
-Page, a `message_echoes` echo with the app's id and the metadata given). `deliver()` POSTs them
-signed as Meta signs, retrying what does not get a 200.
+`tap_quick_reply`, `edit_message`, `react`, `unreact` and `delete_message`; the Page answers
+outside Carebridge with `page_replies_directly` and `page_messages_directly`. Each action queues
+the webhook deliveries Meta would send, and so do the Page's own answers through the API (a
+`feed` comment from the Page, a `message_echoes` echo with the app's id and the metadata given;
+whether Meta's echo repeats a message's quick replies is not confirmed, and this one does not).
+`deliver()` POSTs them signed as Meta signs, retrying what does not get a 200.
 
 Route keys (what `inject()`, `rate_limit()` and `calls()` take) are in `ROUTE_KEYS`.
 
@@ -79,6 +81,9 @@ PRIVATE_REPLY_WINDOW = 7 * 24 * 3600
 MESSENGER_TEXT_LIMIT = 2_000
 COMMENT_TEXT_LIMIT = 8_000
 METADATA_LIMIT = 1_000
+MOST_QUICK_REPLIES = 13
+QUICK_REPLY_PAYLOAD_LIMIT = 1_000
+QUICK_REPLY_KINDS = ("text", "user_phone_number", "user_email")
 RATE_LIMIT_CODES = (4, 17, 32, 613, 80001)
 # What a Page is subscribed to and granted unless a test says otherwise: all that `carebridge
 # doctor` checks (the emulator's tests compare these with the doctor's lists).
@@ -277,6 +282,7 @@ class _Message:
     metadata: str | None = None
     edits: int = 0
     deleted: bool = False
+    quick_replies: list[dict[str, Any]] = field(default_factory=list)  # until one is tapped
 
 
 @dataclass
@@ -541,18 +547,23 @@ class GraphEmulator(LoopbackServer):
         if not text and not attachments:
             raise ValueError("a message has text or attachments")
         with self._lock:
-            writer = self._user(user)
-            thread = self._thread_of(self._page(page).id, writer.id)
+            thread = self._thread_of(self._page(page).id, self._user(user).id)
             files = [{"type": kind, "payload": {"url": url}} for kind, url in attachments]
-            message = self._add_message(thread, False, text, files, None)
-            thread.customer_wrote_at = message.created
-            body: dict[str, Any] = {"mid": message.mid, "seq": message.seq}
-            if text:
-                body["text"] = text
-            if files:
-                body["attachments"] = copy.deepcopy(files)
-            self._queue_messaging(message, {"message": body}, from_page=False)
-            return message.mid
+            return self._customer_writes(thread, text, files)
+
+    def tap_quick_reply(self, user: str, payload: str, *, page: str | None = None) -> str:
+        """The user taps the quick reply with `payload` of the Page's latest message: a message
+        whose text is its title, with `quick_reply.payload`; returns its mid. Messenger shows
+        quick replies under the thread's latest message only and dismisses them once one is
+        tapped, so a payload not on offer there raises ValueError."""
+        with self._lock:
+            thread = self._thread_of(self._page(page).id, self._user(user).id)
+            latest = thread.messages[-1] if thread.messages else None
+            offered = latest.quick_replies if latest is not None and latest.from_page else []
+            chosen = tapped_quick_reply(offered, payload)
+            if latest is not None:
+                latest.quick_replies = []
+            return self._customer_writes(thread, str(chosen.get("title") or ""), [], payload)
 
     def edit_message(self, mid: str, text: str) -> None:
         with self._lock:
@@ -620,7 +631,8 @@ class GraphEmulator(LoopbackServer):
     @property
     def sent_messages(self) -> list[dict[str, Any]]:
         """Send API messages to a user (recipient.id), in order: message_id, recipient_id,
-        page_id, text, messaging_type, tag, metadata, request_json."""
+        page_id, text, quick_replies (as given; [] for none), messaging_type, tag, metadata,
+        request_json."""
         with self._lock:
             return copy.deepcopy(self._sent_messages)
 
@@ -934,6 +946,9 @@ class GraphEmulator(LoopbackServer):
             raise _invalid(
                 f"Length of param message[metadata] must be less than or equal to {METADATA_LIMIT}"
             )
+        refusal = quick_reply_refusal(message.get("quick_replies"))
+        if refusal is not None:
+            raise _invalid(refusal)
         if "comment_id" in recipient:
             return self._private_reply(page, str(recipient["comment_id"]), text, params)
         messaging_type = params.get("messaging_type", "RESPONSE")
@@ -960,12 +975,14 @@ class GraphEmulator(LoopbackServer):
         if wrote is None or self.clock() - wrote > window:
             raise _refuse(_OUTSIDE_WINDOW, 10, subcode=2018278)
         sent = self._add_message(thread, True, text, [], metadata)
+        sent.quick_replies = copy.deepcopy(message.get("quick_replies") or [])
         self._sent_messages.append(
             {
                 "message_id": sent.mid,
                 "recipient_id": user.id,
                 "page_id": page.id,
                 "text": text,
+                "quick_replies": copy.deepcopy(sent.quick_replies),
                 "messaging_type": messaging_type,
                 "tag": tag,
                 "metadata": metadata,
@@ -1225,6 +1242,27 @@ class GraphEmulator(LoopbackServer):
         self._messages[mid] = message
         return message
 
+    def _customer_writes(
+        self,
+        thread: _Thread,
+        text: str,
+        files: list[dict[str, Any]],
+        quick_reply: str | None = None,
+    ) -> str:
+        """The customer's message (a quick reply tapped: with its payload), which opens the
+        reply windows, and its webhook."""
+        message = self._add_message(thread, False, text, files, None)
+        thread.customer_wrote_at = message.created
+        body: dict[str, Any] = {"mid": message.mid, "seq": message.seq}
+        if quick_reply is not None:
+            body["quick_reply"] = {"payload": quick_reply}
+        if text:
+            body["text"] = text
+        if files:
+            body["attachments"] = copy.deepcopy(files)
+        self._queue_messaging(message, {"message": body}, from_page=False)
+        return message.mid
+
     def _reaction(self, mid: str, emoji: str, action: str) -> None:
         with self._lock:
             message = self._message(mid)
@@ -1329,6 +1367,53 @@ def _token_of(request: Request) -> str | None:
     if content_type.startswith("application/x-www-form-urlencoded"):
         return request.form().get("access_token") or None
     return None
+
+
+def quick_reply_refusal(quick_replies: Any) -> str | None:
+    """What the Send API says (after "(#100) ") of a message's `quick_replies` it refuses;
+    None when it takes them. Instagram Direct takes the same. A title past 20 characters is not
+    refused: Meta cuts it on screen (until 2017 it answered "(#100) Length of param
+    message[quick_replies][1][title] must be less than or equal to 20")."""
+    if quick_replies is None:
+        return None
+    if not isinstance(quick_replies, list):
+        return "param message[quick_replies] must be an array."  # wording not confirmed
+    if len(quick_replies) > MOST_QUICK_REPLIES:  # wording not confirmed
+        return f"param message[quick_replies] must have at most {MOST_QUICK_REPLIES} elements."
+    for index, item in enumerate(quick_replies):
+        where = f"message[quick_replies][{index}]"
+        kind = item.get("content_type") if isinstance(item, dict) else None
+        if not isinstance(item, dict) or kind not in QUICK_REPLY_KINDS:
+            return (
+                f"param {where}[content_type] must be one of {{TEXT, USER_PHONE_NUMBER, "
+                f'USER_EMAIL}} - got "{kind}".'
+            )
+        if kind != "text":
+            continue
+        image = bool(item.get("image_url"))  # an image may stand for the title and the payload
+        title, payload = item.get("title"), item.get("payload")
+        if not isinstance(title, str) or not (title or image):  # wording not confirmed
+            return f"param {where}[title] must be a non-empty string."
+        if isinstance(payload, bool) or not isinstance(payload, str | int | float):
+            return f"param {where}[payload] must be a string or a number."  # not confirmed
+        if payload == "" and not image:  # wording not confirmed
+            return f"param {where}[payload] must be a non-empty string."
+        if len(str(payload)) > QUICK_REPLY_PAYLOAD_LIMIT:
+            return (
+                f"Length of param {where}[payload] must be less than or equal to "
+                f"{QUICK_REPLY_PAYLOAD_LIMIT}"
+            )
+    return None
+
+
+def tapped_quick_reply(offered: Sequence[dict[str, Any]], payload: str) -> dict[str, Any]:
+    """The quick reply with `payload` among those `offered`; ValueError (a test's mistake)
+    when there is none."""
+    for item in offered:
+        if item.get("content_type") == "text" and str(item.get("payload")) == payload:
+            return item
+    shown = [str(item.get("payload")) for item in offered]
+    raise ValueError(f"no quick reply {payload!r} on offer (offered: {shown or 'none'})")
 
 
 def _invalid_token(message: str, subcode: int | None) -> Reply:

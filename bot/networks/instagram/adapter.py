@@ -5,7 +5,8 @@ mention's comment, and a business or creator commenter's followers by Business D
 (`discovery.py`; a personal account's are not public, so they stay 0).
 
 Nothing is polled: Meta pushes comments and messages to the webhook (`webhook.py`). Direct
-messages go through the Page (`me/messages` with the Page token), as Messenger's do.
+messages go through the Page (`me/messages` with the Page token), as Messenger's do, quick
+replies included (`meta.send_api`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from bot.domain.model import Author, InboundMessage, SentMessage, Visibility
 from bot.networks.base import AccountIdentity, Batch
 from bot.networks.instagram.discovery import BusinessDiscovery
 from bot.networks.meta.graph import GraphClient, Refusals, created_id, graph_time, items
+from bot.networks.meta.send_api import SendApiMessages, message_request
 
 log = structlog.get_logger(__name__)
 
@@ -58,7 +60,7 @@ _PRIVATE_REPLY_WINDOW = Refusals(
 )
 
 
-class InstagramChannel:
+class InstagramChannel(SendApiMessages):
     streams: tuple[str, ...] = ()  # Meta pushes by webhook
 
     def __init__(
@@ -179,17 +181,10 @@ class InstagramChannel:
         )
         return SentMessage(created_id(answer, "id", doing, "Instagram"))
 
-    def send_private(
-        self, recipient_id: str, text: str, *, extended: bool = False, marker: str | None = None
+    def _send_message(
+        self, recipient_id: str, message: dict[str, Any], extended: bool, marker: str | None
     ) -> SentMessage:
-        message: dict[str, Any] = {"text": text}
-        if marker is not None:
-            message["metadata"] = marker  # echoed back: Carebridge's own send
-        body: dict[str, Any] = {"recipient": {"id": _node(recipient_id)}, "message": message}
-        if extended:
-            body.update(messaging_type="MESSAGE_TAG", tag="HUMAN_AGENT")
-        else:
-            body["messaging_type"] = "RESPONSE"
+        body = message_request(_node(recipient_id), message, extended=extended, marker=marker)
         refusals = _HUMAN_AGENT_WINDOW if extended else _STANDARD_WINDOW
         doing = "sending the Instagram message"
         answer = self._graph.call("POST", "me/messages", doing, body=body, refusals=refusals)

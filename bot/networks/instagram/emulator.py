@@ -6,12 +6,14 @@ the adapter uses as Meta does (shapes checked against `shared/fixtures/meta/inst
 `/vNN.N` prefix, the linked Page's token as a Bearer header, Graph error bodies. Meta's rules
 run on the emulator's clock: Direct answers within 24 hours of the customer's last message (7
 days with the HUMAN_AGENT tag, once `approve_human_agent()`), one private reply per comment
-within 7 days of it, 1,000 characters in a Direct message and 2,200 in a comment.
+within 7 days of it, 1,000 characters in a Direct message and 2,200 in a comment, quick replies
+as Messenger takes them (at most 13; a title past 20 characters is cut on screen, as Instagram's
+documentation says, not refused).
 
-Customers act with `comment`, `mention`, `message`, `story_reply`, `story_mention` and
-`delete_message`; each queues the delivery Meta would send, and so do the account's own answers
-(a `comments` change from the account, an `is_echo` message with the metadata given).
-`deliver()` POSTs them signed as Meta signs, again while the answer is not 200.
+Customers act with `comment`, `mention`, `message`, `tap_quick_reply`, `story_reply`,
+`story_mention` and `delete_message`; each queues the delivery Meta would send, and so do the
+account's own answers (a `comments` change from the account, an `is_echo` message with the
+metadata given). `deliver()` POSTs them signed as Meta signs, again while the answer is not 200.
 
 A customer made with `customer(..., business=True)` is a business or creator account: Business
 Discovery on the account (`GET /{account}?fields=business_discovery.username(x){...}`) answers
@@ -25,6 +27,7 @@ first page of an edge is served.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import re
 import time
@@ -37,7 +40,11 @@ from urllib.parse import unquote
 
 import requests
 
-from bot.networks.facebook.emulator import graph_error_body
+from bot.networks.facebook.emulator import (
+    graph_error_body,
+    quick_reply_refusal,
+    tapped_quick_reply,
+)
 from bot.networks.meta.webhook_sender import Delivery, WebhookSender, encode
 from bot.sandbox.loopback import LoopbackServer, Reply, Request
 
@@ -161,6 +168,21 @@ class InstagramEmulator(LoopbackServer):
         writer = self.customer(username)
         with self._lock:
             return self._add_message(writer, {"text": text, "attachments": attachments or []})
+
+    def tap_quick_reply(self, username: str, payload: str) -> str:
+        """`username` taps the quick reply with `payload` of the account's latest message to
+        them: a message whose text is its title, with `quick_reply.payload`. Quick replies show
+        under the conversation's latest message only and go once one is tapped, so a payload
+        not on offer there raises ValueError."""
+        writer = self.customer(username)
+        with self._lock:
+            ours = [m for m in self._messages.values() if writer.id in (m["from"], m["to"])]
+            latest = ours[-1] if ours else {}
+            offered = latest.get("quick_replies", []) if latest.get("from") != writer.id else []
+            chosen = tapped_quick_reply(offered, payload)
+            latest["quick_replies"] = []
+            title = str(chosen.get("title") or "")
+            return self._add_message(writer, {"text": title, "quick_reply": {"payload": payload}})
 
     def story_reply(self, username: str, text: str) -> str:
         story = {"story": {"url": "https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=1"}}
@@ -317,6 +339,10 @@ class InstagramEmulator(LoopbackServer):
         text = str(message.get("text") or "")
         if not text or len(text) > DIRECT_TEXT_LIMIT:
             return _invalid(f"The message is empty or longer than {DIRECT_TEXT_LIMIT} characters")
+        refusal = quick_reply_refusal(message.get("quick_replies"))
+        if refusal is not None:
+            return _invalid(refusal)
+        quick_replies = copy.deepcopy(message.get("quick_replies") or [])
         now = self.clock()
         if "comment_id" in recipient:  # a private reply to a comment
             comment = self._comments[str(recipient["comment_id"])]
@@ -343,8 +369,23 @@ class InstagramEmulator(LoopbackServer):
             if last is None or now - last > allowed:
                 return _outside_window()
         mid = f"aWdf{next(self._numbers)}"
-        self._messages[mid] = {"from": self.account_id, "to": customer.id, "text": text, "at": now}
-        self.sent_messages.append({"mid": mid, "to": customer.username, "text": text, **recipient})
+        self._messages[mid] = {
+            "from": self.account_id,
+            "to": customer.id,
+            "text": text,
+            "at": now,
+            "quick_replies": quick_replies,
+        }
+        self.sent_messages.append(
+            {
+                "mid": mid,
+                "to": customer.username,
+                "text": text,
+                **recipient,
+                "quick_replies": copy.deepcopy(quick_replies),
+                "request_json": copy.deepcopy(body),
+            }
+        )
         echo: dict[str, Any] = {"mid": mid, "text": text, "is_echo": True}
         if isinstance(message.get("metadata"), str):
             echo["metadata"] = message["metadata"]

@@ -1,6 +1,7 @@
 """Messenger-shaped events, which Facebook Pages and Instagram accounts both receive in their
-`messaging` webhooks: a customer's message (or its deletion), the account's own message come
-back (`is_echo`), an edit, a reaction. Each network says what its attachments are."""
+`messaging` webhooks: a customer's message (or its deletion, or a quick reply they tapped), the
+account's own message come back (`is_echo`), an edit, a reaction. Each network says what its
+attachments are."""
 
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ class Messaging:
         mid = an_id(message.get("mid"), "mid")
         if message.get("is_deleted") is True:
             return MessageRemoved(self.network, mid, at)
-        text = string(message.get("text"))  # a quick reply keeps its text too
+        text = string(message.get("text"))  # a tapped quick reply's is its title
         if message.get("is_echo") is True:
             # The account's own message: sent by Carebridge (its marker in `metadata`), another
             # app, or someone in Meta's inbox.
@@ -96,6 +97,7 @@ class Messaging:
         ]
         if message.get("is_unsupported") in (True, "true"):  # Instagram's Graph writes "true"
             attachments.append(Attachment(AttachmentKind.UNSUPPORTED))
+        quick_reply = message.get("quick_reply")
         return InboundMessage(
             network=self.network,
             external_id=mid,
@@ -104,6 +106,7 @@ class Messaging:
             created_at=at,
             visibility=Visibility.PRIVATE,
             attachments=tuple(attachments),
+            choice=string(quick_reply.get("payload")) if isinstance(quick_reply, dict) else "",
         )
 
     def _reaction(self, at: datetime, reaction: dict[str, Any]) -> MessageReaction:

@@ -1,5 +1,6 @@
-"""A WhatsApp business number through the Cloud API: answers to customers, template messages
-that reopen a conversation, the number's own description, and the customers' media.
+"""A WhatsApp business number through the Cloud API: answers to customers (and choices to tap:
+reply buttons, or a list for more than three), template messages that reopen a conversation,
+the number's own description, and the customers' media.
 
 Nothing is polled (Meta pushes messages to the webhook, `webhook.py`) and nothing is public.
 Every call goes through one `requests.Session` with the access token in the Authorization
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import mimetypes
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,7 +35,8 @@ from urllib3.util.retry import Retry
 from bot.clock import Clock
 from bot.domain.delivery import PermanentError, TransientError
 from bot.domain.model import InboundMessage, SentMessage
-from bot.networks.base import AccountIdentity, Batch, Media, MediaTooLarge
+from bot.networks.base import AccountIdentity, Batch, Choice, Media, MediaTooLarge
+from bot.networks.meta.send_api import shortened
 from bot.networks.whatsapp.cloud import ReengagementRequired, translate
 from bot.networks.whatsapp.webhook import media_id_of
 
@@ -43,6 +45,9 @@ log = structlog.get_logger(__name__)
 __all__ = ["PhoneNumber", "ReengagementRequired", "WhatsAppChannel"]
 
 MARKER_LIMIT = 512  # Meta's limit of biz_opaque_callback_data
+# An interactive message: up to 3 reply buttons, or a list of up to 10 rows behind a button;
+# characters of a button's title (and of the list's button), a row's title and description.
+MOST_BUTTONS, BUTTON, ROW_TITLE, ROW_DESCRIPTION = 3, 20, 24, 72
 MEDIA_LIMIT = 100 * 1024 * 1024  # the largest document WhatsApp carries
 # Hosts a media url of Meta's may point at; the token goes nowhere else.
 MEDIA_HOSTS = ("fbsbx.com", "facebook.com", "whatsapp.net", "fbcdn.net")
@@ -212,6 +217,15 @@ class WhatsAppChannel:
     ) -> SentMessage:
         return self.send_private(recipient_id, text, marker=marker, reply_to=reply_to)
 
+    def send_choices(
+        self, recipient_id: str, text: str, choices: Sequence[Choice], *, marker: str | None = None
+    ) -> SentMessage:
+        """`text` with a reply button per choice (up to 3) or, for more, a list of up to 10
+        rows behind one button; a title longer than its button holds is cut (a row's whole
+        title is then its description)."""
+        body = {"type": "interactive", "interactive": _interactive(text, choices)}
+        return self._send(recipient_id, body, marker, "sending the WhatsApp choices")
+
     def send_template(
         self, recipient_id: str, name: str, language: str, *, marker: str | None = None
     ) -> SentMessage:
@@ -292,6 +306,31 @@ class WhatsAppChannel:
         if not isinstance(answer, dict):
             raise TransientError(f"WhatsApp sent an unreadable answer while {doing}")
         return answer
+
+
+def _interactive(text: str, choices: Sequence[Choice]) -> dict[str, Any]:
+    if len(choices) <= MOST_BUTTONS:
+        buttons = [
+            {"type": "reply", "reply": {"id": c.payload, "title": shortened(c.title, BUTTON)}}
+            for c in choices
+        ]
+        return {"type": "button", "body": {"text": text}, "action": {"buttons": buttons}}
+    action = {"button": _list_button(choices), "sections": [{"rows": [_row(c) for c in choices]}]}
+    return {"type": "list", "body": {"text": text}, "action": action}
+
+
+def _row(choice: Choice) -> dict[str, str]:
+    row = {"id": choice.payload, "title": shortened(choice.title, ROW_TITLE)}
+    if row["title"] != choice.title:
+        row["description"] = shortened(choice.title, ROW_DESCRIPTION)
+    return row
+
+
+def _list_button(choices: Sequence[Choice]) -> str:
+    """What the button that opens the list says: the range of its choices ("1 … 5"), or a
+    star where that is more than a button holds. The adapter knows no language to word it in."""
+    span = f"{choices[0].title} … {choices[-1].title}"
+    return span if len(span) <= BUTTON else "⭐"
 
 
 def _node(external_id: str) -> str:

@@ -3,21 +3,24 @@ of the webhooks Meta sends for them.
 
 It answers the routes Carebridge uses the way Meta does (shapes checked against
 `shared/fixtures/meta/whatsapp/`): any `/vNN.N` prefix (or none), the access token as a Bearer
-header, `GET /{phone-number-id}` with `fields`, `POST /{phone-number-id}/messages` (text and
-template messages; `to`, or `recipient` for a business-scoped user id) answering
+header, `GET /{phone-number-id}` with `fields`, `POST /{phone-number-id}/messages` (text,
+template and interactive messages, whose reply buttons or list `emulator_interactive` checks as
+Meta does; `to`, or `recipient` for a business-scoped user id) answering
 `{"messaging_product", "contacts": [{"input", "wa_id"}], "messages": [{"id"}]}`, and media:
 `GET /{media-id}` gives a download url on the emulator that works, with the token, for five
 minutes. Refusals are Graph error bodies (`message`, `type`, `code`, `error_data.details`,
 `fbtrace_id`) with HTTP 400, and 401 for a token refused.
 
-Meta's rules are enforced by the emulator's clock: a text message only within 24 hours of the
-customer's last message to the number (131047 otherwise), a template any time (if the business
-has it, 132001 otherwise), 4,096 characters of text (100). A message to someone not on WhatsApp
-is accepted and then fails by webhook (131026), as Meta's do. Where Meta's exact wording is not
-known, the code is Meta's and the words say as much ("wording not confirmed" below).
+Meta's rules are enforced by the emulator's clock: a text or interactive message only within 24
+hours of the customer's last message to the number (131047 otherwise), a template any time (if
+the business has it, 132001 otherwise), 4,096 characters of text (100). A message to someone
+not on WhatsApp is accepted and then fails by webhook (131026), as Meta's do. Where Meta's exact
+wording is not known, the code is Meta's and the words say as much ("wording not confirmed"
+below).
 
 Customers act with `message`, `send_media` (and `send_image`), `send_location`,
-`button_reply`, `tap_template_button`, `react`, `unsupported` and `read`. Each act queues the
+`button_reply`, `tap_reply_button` and `choose_list_row` (of an interactive message the
+business sent), `tap_template_button`, `react`, `unsupported` and `read`. Each act queues the
 webhook Meta would send; the business's sends queue their `sent` and `delivered` statuses (and
 `read` when the customer reads). `deliver()` POSTs them signed as Meta signs, retrying what
 does not get a 200.
@@ -48,6 +51,7 @@ from urllib.parse import unquote
 import requests
 
 from bot.networks.meta.webhook_sender import Delivery, WebhookSender, encode
+from bot.networks.whatsapp.emulator_interactive import Refused, offered
 from bot.sandbox.loopback import Fault, LoopbackServer, Reply, Request
 
 __all__ = ["ROUTE_KEYS", "SANDBOX_NUMBER", "Delivery", "WhatsAppEmulator", "encode"]
@@ -391,6 +395,19 @@ class WhatsAppEmulator(LoopbackServer):
         body = {"type": "button_reply", "button_reply": {"id": button_id, "title": title}}
         return self._act(wa_id, name, "", "interactive", body, reply_to=reply_to)
 
+    def tap_reply_button(self, wa_id: str, name: str, button_id: str) -> str:
+        """The customer taps the reply button `button_id` of the latest interactive message the
+        business sent them with it: an `interactive.button_reply` (its id and title) quoting
+        that message; returns its wamid. A button never offered raises ValueError."""
+        return self._choose(wa_id, name, "button", button_id)
+
+    def choose_list_row(self, wa_id: str, name: str, row_id: str) -> str:
+        """The customer opens the list of the latest interactive message the business sent them
+        with row `row_id` and picks that row: an `interactive.list_reply` (its id, title and any
+        description) quoting that message; returns its wamid. A list stays open to pick from
+        again; a row never offered raises ValueError."""
+        return self._choose(wa_id, name, "list", row_id)
+
     def tap_template_button(
         self, wa_id: str, name: str, text: str, payload: str, *, reply_to: str
     ) -> str:
@@ -426,7 +443,9 @@ class WhatsAppEmulator(LoopbackServer):
     @property
     def sent(self) -> list[dict[str, Any]]:
         """Messages the business sent, in order: message_id, phone_number_id, to, wa_id, type,
-        text, template (name, language), context (the message answered), marker, request_json."""
+        text (an interactive message's body), template (name, language), interactive (type,
+        body, the list's button, choices: id, title, description), context (the message
+        answered), marker, request_json."""
         with self._lock:
             return copy.deepcopy(self._sent)
 
@@ -613,18 +632,21 @@ class WhatsAppEmulator(LoopbackServer):
             raise _invalid(None, "(#100) The parameter to is required.")
         customer = next((c for c in self._customers.values() if to in (c.wa_id, c.user_id)), None)
         kind = params.get("type", "text")
-        record: dict[str, Any] = {"type": kind, "text": None, "template": None}
+        record: dict[str, Any] = {"type": kind, "text": None, "template": None, "interactive": None}
         if kind == "text":
             record["text"] = self._checked_text(params.get("text"))
-            wrote = customer.wrote_at.get(number.id) if customer else None
-            if wrote is None or self.clock() - wrote > CUSTOMER_SERVICE_WINDOW:
-                raise _refuse(
-                    "(#131047) Re-engagement message", 131047, details=_REENGAGEMENT_DETAILS
-                )
+        elif kind == "interactive":
+            record["interactive"] = _checked_interactive(params.get("interactive"))
+            record["text"] = record["interactive"]["body"]
         elif kind == "template":
             record["template"] = self._checked_template(number, params.get("template"))
         else:
-            raise _invalid(f"the emulator sends text and template messages, not {kind!r}")
+            raise _invalid(
+                f"the emulator sends text, interactive and template messages, not {kind!r}"
+            )
+        wrote = customer.wrote_at.get(number.id) if customer else None
+        if kind != "template" and (wrote is None or self.clock() - wrote > CUSTOMER_SERVICE_WINDOW):
+            raise _refuse("(#131047) Re-engagement message", 131047, details=_REENGAGEMENT_DETAILS)
         context = params.get("context")
         message_id = _wamid(self._id())
         record.update(
@@ -728,6 +750,22 @@ class WhatsAppEmulator(LoopbackServer):
             self._queue(number, {"contacts": [contact], "messages": [message]})
             return str(message["id"])
 
+    def _choose(self, wa_id: str, name: str, kind: str, choice_id: str) -> str:
+        with self._lock:
+            for sent in reversed(self._sent):
+                interactive = sent["interactive"]
+                if sent["wa_id"] != wa_id or not interactive or interactive["type"] != kind:
+                    continue
+                chosen = next((c for c in interactive["choices"] if c["id"] == choice_id), None)
+                if chosen is not None:
+                    reply = f"{kind}_reply"
+                    body = {"type": reply, reply: dict(chosen)}
+                    number = sent["phone_number_id"]
+                    answered = sent["message_id"]
+                    return self._act(wa_id, name, number, "interactive", body, reply_to=answered)
+        what = "reply button" if kind == "button" else "list row"
+        raise ValueError(f"no {what} {choice_id!r} was offered to {wa_id}")
+
     def _queue_status(self, sent: dict[str, Any], status: str) -> None:
         number = self._numbers[sent["phone_number_id"]]
         now = int(self.clock())
@@ -788,6 +826,13 @@ def _check_route_key(key: str) -> None:
 def _wamid(number: str) -> str:
     # Meta's are base64 of an opaque structure (which holds the customer's number).
     return "wamid." + base64.b64encode(f"HBgM{number}FQIAEhgg".encode()).decode()
+
+
+def _checked_interactive(interactive: Any) -> dict[str, Any]:
+    try:
+        return offered(interactive)
+    except Refused as refused:
+        raise _refuse(refused.message, refused.code, details=refused.details or None) from None
 
 
 def _json_body(request: Request) -> dict[str, Any]:

@@ -9,10 +9,11 @@ alone). An entry is a business account; each of its changes carries one phone nu
 Every customer message is shown, whatever its type: text as text, media as attachments whose
 url is `whatsapp-media:<media id>` (Meta gives no link in the webhook: the adapter turns the id
 into a download with `media_url()` and `download()`), a location as a line with a map link,
-shared contacts by name, a tapped button by its words, and anything else as "(unsupported
-WhatsApp message: <type>)". A part of a shape this parser does not know is logged by its field
-names and left out. Nothing logged carries a value: a customer's wa_id *is* their phone number,
-and a message id (wamid) encodes it.
+shared contacts by name, a tapped button or list row by its words (a reply button's or a list
+row's id as the `choice`), and anything else as "(unsupported WhatsApp message: <type>)". A
+part of a shape this parser does not know is logged by its field names and left out. Nothing
+logged carries a value: a customer's wa_id *is* their phone number, and a message id (wamid)
+encodes it.
 """
 
 from __future__ import annotations
@@ -205,20 +206,21 @@ def _message(message: dict[str, Any], names: Mapping[str, str]) -> NetworkEvent:
         answered = an_id(reaction.get("message_id"), "reaction.message_id")
         return MessageReaction(NETWORK, answered, string(reaction.get("emoji")) or None, at)
     try:
-        text, attachments = _READERS.get(kind, _unsupported)(kind, message)
+        content = _READERS.get(kind, _unsupported)(kind, message)
     except Unexpected as error:
         # A known type of an unknown shape: shown as unsupported rather than lost.
         log.warning(SKIPPED, part=kind, reason=str(error))
-        text, attachments = _unsupported(kind, message)
+        content = _unsupported(kind, message)
     return InboundMessage(
         network=NETWORK,
         external_id=external_id,
         author=Author(external_id=sender, handle="", name=names.get(sender, UNKNOWN_NAME)),
-        text=text,
+        text=content.text,
         created_at=at,
         visibility=Visibility.PRIVATE,
-        attachments=attachments,
+        attachments=content.attachments,
         in_reply_to=_quoted(message.get("context")),
+        choice=content.choice,
     )
 
 
@@ -229,11 +231,18 @@ def _quoted(context: Any) -> str:
     return quoted if isinstance(quoted, str) and _WAMID.fullmatch(quoted) else ""
 
 
-Content = tuple[str, tuple[Attachment, ...]]
+@dataclass(frozen=True)
+class Content:
+    """What a message of one type shows: its text, its attachments, and the choice it is
+    (the id of a reply button or list row the customer picked)."""
+
+    text: str
+    attachments: tuple[Attachment, ...] = ()
+    choice: str = ""
 
 
 def _text(kind: str, message: dict[str, Any]) -> Content:
-    return string(an_object(message.get("text"), "text").get("body")), ()
+    return Content(string(an_object(message.get("text"), "text").get("body")))
 
 
 def _media(kind: str, message: dict[str, Any]) -> Content:
@@ -242,9 +251,8 @@ def _media(kind: str, message: dict[str, Any]) -> Content:
     if not _MEDIA_ID.fullmatch(media_id):
         raise Unexpected(f"{kind}.id is not a media id")
     title = string(media.get("filename"))  # documents only
-    return string(media.get("caption")), (
-        Attachment(MEDIA_KINDS[kind], media_url(media_id), title),
-    )
+    attachment = Attachment(MEDIA_KINDS[kind], media_url(media_id), title)
+    return Content(string(media.get("caption")), (attachment,))
 
 
 def _location(kind: str, message: dict[str, Any]) -> Content:
@@ -254,7 +262,7 @@ def _location(kind: str, message: dict[str, Any]) -> Content:
     link = map_link(place.get("latitude"), place.get("longitude"))
     if not link:
         raise Unexpected("location has no coordinates")
-    return f"{label}: {link}", (Attachment(AttachmentKind.LOCATION, link, label),)
+    return Content(f"{label}: {link}", (Attachment(AttachmentKind.LOCATION, link, label),))
 
 
 def _contacts(kind: str, message: dict[str, Any]) -> Content:
@@ -268,27 +276,29 @@ def _contacts(kind: str, message: dict[str, Any]) -> Content:
         if isinstance(c, dict) and isinstance(c.get("name"), dict)
     ]
     names = [n for n in names if n] or ["(no name)"]
-    return ("Shared contact: " if len(names) == 1 else "Shared contacts: ") + ", ".join(names), ()
+    shown = ("Shared contact: " if len(names) == 1 else "Shared contacts: ") + ", ".join(names)
+    return Content(shown)
 
 
 def _button(kind: str, message: dict[str, Any]) -> Content:
     """A quick-reply button of a template message, tapped: its words."""
-    return string(an_object(message.get("button"), "button").get("text")), ()
+    return Content(string(an_object(message.get("button"), "button").get("text")))
 
 
 def _interactive(kind: str, message: dict[str, Any]) -> Content:
-    """A reply button or a list row of an interactive message, chosen: its title."""
+    """A reply button or a list row of an interactive message, chosen: its title, and its id
+    as the choice."""
     interactive = an_object(message.get("interactive"), "interactive")
     reply_kind = string(interactive.get("type"))
     if reply_kind not in ("button_reply", "list_reply"):
         return _unsupported(f"interactive {reply_kind or 'unknown'}", message)
     reply = an_object(interactive.get(reply_kind), f"interactive.{reply_kind}")
-    return string(reply.get("title")), ()
+    return Content(string(reply.get("title")), choice=string(reply.get("id")))
 
 
 def _unsupported(kind: str, message: dict[str, Any]) -> Content:
     shown = kind if _TYPE.fullmatch(kind.replace(" ", "_")) else "unknown"
-    return f"(unsupported WhatsApp message: {shown})", ()
+    return Content(f"(unsupported WhatsApp message: {shown})")
 
 
 _READERS: dict[str, Callable[[str, dict[str, Any]], Content]] = {

@@ -128,6 +128,15 @@ def answer_through_the_api(graph: GraphEmulator, metadata: str | None = None) ->
     return mid
 
 
+def tap_a_quick_reply(graph: GraphEmulator) -> str:
+    """The Page asks with a quick reply through the API, and Giulia taps it; returns its mid."""
+    graph.message(GIULIA, "ciao")
+    quick = [{"content_type": "text", "title": "Sì", "payload": "YES"}]
+    body = {"recipient": {"id": GIULIA}, "message": {"text": "Sì?", "quick_replies": quick}}
+    assert Api(graph).post(f"{PAGE}/messages", body).ok
+    return graph.tap_quick_reply(GIULIA, "YES")
+
+
 # What each fixture shows, and the customer's (or the Page's) act that makes it.
 KINDS: dict[str, tuple[str, Callable[[GraphEmulator], object]]] = {
     "comment (from)": (
@@ -165,6 +174,7 @@ KINDS: dict[str, tuple[str, Callable[[GraphEmulator], object]]] = {
         "webhooks/messaging-message-basic-echo.json",
         lambda g: answer_through_the_api(g, metadata="carebridge:42"),
     ),
+    "quick reply tapped": ("webhooks/messaging-message-quickreply.json", tap_a_quick_reply),
     "message edited": (
         "webhooks/messaging-message-edits.json",
         lambda g: g.edit_message(g.message(GIULIA, "x"), "y"),

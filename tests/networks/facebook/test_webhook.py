@@ -289,7 +289,8 @@ EXPECTED: dict[str, list[Pushed]] = {
         )
     ],
     "messaging-message-quickreply.json": [
-        # The entry's id is a string, the recipient's the same id as a number.
+        # The entry's id is a string, the recipient's the same id as a number. A quick reply
+        # tapped: its title as the text, its payload as the choice.
         Pushed(
             PAGE,
             InboundMessage(
@@ -299,6 +300,7 @@ EXPECTED: dict[str, list[Pushed]] = {
                 text="quick reply text",
                 created_at=at(2016, 8, 9, 21, 51, 50, 432000),
                 visibility=PRIVATE,
+                choice="PAYLOAD_QUICK_REPLY",
             ),
         )
     ],

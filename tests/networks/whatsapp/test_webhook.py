@@ -78,6 +78,7 @@ def recorded(
     author: Author = TEST_USER,
     at: datetime = RECORDED_AT,
     in_reply_to: str = "",
+    choice: str = "",
 ) -> InboundMessage:
     return InboundMessage(
         network="whatsapp",
@@ -88,6 +89,7 @@ def recorded(
         visibility=Visibility.PRIVATE,
         attachments=attachments,
         in_reply_to=in_reply_to,
+        choice=choice,
     )
 
 
@@ -165,7 +167,10 @@ EXPECTED: dict[str, list[Pushed]] = {
     "webhook-incoming-message-button.json": [
         Pushed(NUMBER, recorded("No", in_reply_to="wamid.ID"))
     ],
-    "webhook-incoming-message-interactive-btn.json": [Pushed(NUMBER, recorded("button-text"))],
+    # A reply button tapped: its title as the text, its id as the choice.
+    "webhook-incoming-message-interactive-btn.json": [
+        Pushed(NUMBER, recorded("button-text", choice="unique-button-identifier-here"))
+    ],
     "webhook-incoming-message-emoji.json": [
         Pushed(NUMBER, MessageReaction("whatsapp", "wamid.xxxxxxxx", "👍🏻", RECORDED_AT))
     ],
