@@ -65,6 +65,7 @@ from bot.services.service_hours import ServiceHours
 from bot.services.sla import Deadlines, SlaSweeper
 from bot.services.spikes import SpikeWatch
 from bot.services.stats import Stats
+from bot.services.surveys import Surveys, SurveySettings
 from bot.services.topics import Topics
 from bot.services.updates import Updates
 from bot.services.worker import OutboxWorker
@@ -336,6 +337,16 @@ def build_services(
     )
 
     customers = Customers(context, networks, settings.crm_url_template, access)
+    surveys = Surveys(
+        context,
+        templates,
+        SurveySettings(
+            mode=settings.csat,
+            delay=settings.csat_delay,
+            cooldown=settings.csat_cooldown,
+            leads=settings.slack_leads,
+        ),
+    )
     prioritizer = Prioritizer(context, priority_rules(settings), oncall)
     topics = Topics(context)
     slack_jobs = SlackJobHandlers(
@@ -350,11 +361,13 @@ def build_services(
         Updates(context, deadlines),
         reopen_window=settings.reopen_window,
         suggest_topic=topics.suggest,
+        surveys=surveys,
+        people=customers.people,
     )
     webhooks = Webhooks(context, ingest)
     health = AccountsHealth(context)
     handlers: dict[str, Any] = slack_jobs.handlers()
-    handlers[DELIVER] = DeliverToCustomer(context, deadlines, health)
+    handlers[DELIVER] = DeliverToCustomer(context, deadlines, health, surveys)
     handlers[DIGEST] = DigestHandler(slack, stats, slack_jobs.post_once, slack_jobs.call)
     handlers[PROCESS_INBOX] = ProcessDelivery(webhooks)
     handlers[HIDE] = HideMessage(context)
@@ -390,7 +403,9 @@ def build_services(
             access,
             suggest_topic=topics.suggest,
             topic_required=settings.topic_required,
+            surveys=surveys,
         ),
+        surveys=surveys,
         replies=replies,
         saved_replies=SavedReplies(context, replies, access),
         topics=topics,

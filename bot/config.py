@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.accounts_file import Problems, accounts_from_environment, accounts_from_file
 from bot.domain.hours import EXPECTED_FORM as HOURS_FORM
 from bot.domain.hours import HOLIDAYS_FORM, BusinessHours, parse_business_hours, parse_holidays
+from bot.domain.surveys import SurveyMode
 from bot.networks.base import AccountConfig
 from bot.networks.registry import Registry
 from bot.parsing import (
@@ -70,6 +71,9 @@ class Settings:
     topic_required: bool = False  # TOPIC_ON_RESOLVE=require: no Resolve without a topic
     spike_ratio: float = 3.0  # an incident: this many times the usual negative posts...
     spike_floor: int = 10  # ... and at least this many, in 15 minutes; 0: no spike alerts
+    csat: SurveyMode = SurveyMode.PRIVATE  # satisfaction surveys after Resolve
+    csat_delay: timedelta = timedelta(minutes=10)
+    csat_cooldown: timedelta = timedelta(days=7)  # never asked twice within this
     database_url: str = "sqlite:///carebridge.db"
     port: int = 3000
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
@@ -238,6 +242,16 @@ def load_settings(
         spike_ratio=parsed("SPIKE_RATIO", 3.0, _ratio, "a number above 1, e.g. 3"),
         spike_floor=parsed(
             "SPIKE_FLOOR", 10, int_between(0, 100_000), "a whole number (0: no spike alerts)"
+        ),
+        csat=parsed(
+            "CSAT",
+            SurveyMode.PRIVATE,
+            lambda value: SurveyMode(value.strip().lower()),
+            "'off', 'private' (conversations that had a private part) or 'all'",
+        ),
+        csat_delay=parsed("CSAT_DELAY", timedelta(minutes=10), parse_duration, DURATION_FORM),
+        csat_cooldown=parsed(
+            "CSAT_COOLDOWN", timedelta(days=7), parse_duration, DURATION_FORM + " (0s: none)"
         ),
         media_copy_max_mb=parsed(
             "MEDIA_COPY_MAX_MB",

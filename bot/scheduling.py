@@ -29,6 +29,7 @@ log = structlog.get_logger(__name__)
 SAFETY_INTERVAL = timedelta(seconds=30)
 MEMBERS_INTERVAL = timedelta(seconds=25)  # under half of ChannelMembers' one-minute cache
 LEADERSHIP_INTERVAL = timedelta(seconds=5)  # a dead leader is replaced within this (+ a poll)
+SURVEY_INTERVAL = timedelta(seconds=30)  # a survey goes out within this of its CSAT_DELAY
 SPIKE_INTERVAL = timedelta(minutes=5)  # an incident is seen within 5 minutes of its window filling
 NEVER_SKIP: dict[str, Any] = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
 
@@ -67,6 +68,12 @@ class Timers:
         self.start_listening()
         self.start_spike_watch()
         self.start_digest()
+        self.scheduler.add_job(
+            self._guard("surveys", self.services.surveys.send_due),
+            IntervalTrigger(seconds=SURVEY_INTERVAL.total_seconds()),
+            id="surveys",
+            **NEVER_SKIP,
+        )
         self.scheduler.add_job(
             self._guard("housekeeping", self.services.housekeeping.prune),
             IntervalTrigger(hours=1),

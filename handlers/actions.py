@@ -46,18 +46,18 @@ def register(app: App, services: Services) -> None:
         ack()
         value = str((action.get("selected_option") or {}).get("value") or "")
         conversation, _, topic = value.partition("|")
-        services.topics.set(_id(conversation), topic, body["user"]["id"])
+        services.topics.set(card_id(conversation), topic, body["user"]["id"])
 
 
 def _listener(use_case: Callable[[int, str], Any]) -> Callable[..., None]:
     def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        use_case(_id(action.get("value")), body["user"]["id"])  # web.py checked user.id
+        use_case(card_id(action.get("value")), body["user"]["id"])  # web.py checked user.id
 
     return listener
 
 
-def _id(value: Any) -> int:
+def card_id(value: Any) -> int:
     # A button value is an id we wrote; anything else (too long for a database integer
     # included) names no conversation.
     if not isinstance(value, str) or not value.isdigit() or len(value) > 15:

@@ -59,7 +59,8 @@ COMMANDS: dict[str, Handler] = {
     # Slack sends `&`, `<`, `>` typed in a command as entities: a note is stored as typed.
     "vip": lambda s, c: s.vips.command(unescape(c.rest), c.user),
     "customer": lambda s, c: s.customers.report(c.rest, c.user),
-    "link": lambda s, c: s.customers.link(c.rest, c.user),
+    "link": lambda s, c: s.customers.link(unescape(c.rest), c.user),
+    "unlink": lambda s, c: s.customers.unlink(unescape(c.rest), c.user),
     "audit": lambda s, c: s.conversations.audit_report(c.rest, s.hours.default.zone),
     "topics": lambda s, c: s.topics.command(c.rest, c.user),
 }

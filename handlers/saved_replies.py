@@ -14,7 +14,7 @@ from bot.domain.saved_replies import SavedReplyDraft, SavedReplyError
 from bot.services.context import UnknownConversation
 from bot.services.registry import Services
 from bot.slack import saved_reply_modals as modals
-from handlers.actions import _id
+from handlers.actions import card_id as _id
 
 MAX_OPTIONS = 100  # Slack shows at most 100 options
 NOT_SENT = {

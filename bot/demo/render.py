@@ -189,7 +189,9 @@ def buttons_text(block: dict[str, Any]) -> Text:
             out.append(
                 f"[ {_plain(element.get('text'))} ]", colours.get(element.get("style", ""), "")
             )
-        else:  # selects, overflow menus, date pickers: named, not drawn
+        elif element.get("type") == "overflow":
+            out.append("[ ⋯ ]", "dim")
+        else:  # selects, date pickers: named, not drawn
             out.append(f"[{element.get('type', '?')}]", "dim")
     return out
 

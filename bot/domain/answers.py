@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from bot.domain.hours import BusinessHours
 from bot.domain.kpis import KpiReport
+from bot.domain.people import Elsewhere
 from bot.domain.topics import TopicProfile
 
 
@@ -96,6 +97,7 @@ class HistorySummary:
     contacts: int
     last: PastConversation | None
     now: datetime
+    elsewhere: tuple[Elsewhere, ...] = ()  # open on another network or account
 
 
 @dataclass(frozen=True)
@@ -115,9 +117,29 @@ class NoSuchCustomer:
 
 
 @dataclass(frozen=True)
+class Someone:
+    """A customer as a command answer names them: "@giulia on X", "Giulia Rossi on Facebook",
+    "Marco +39 347 ••• 4521 on WhatsApp"."""
+
+    handle: str
+    name: str
+    network_label: str
+
+
+@dataclass(frozen=True)
 class CustomersLinked:
-    first: str
-    second: str
+    first: Someone
+    second: Someone
+
+
+@dataclass(frozen=True)
+class CustomerUnlinked:
+    customer: Someone
+
+
+@dataclass(frozen=True)
+class NotLinked:
+    customer: Someone
 
 
 @dataclass(frozen=True)
@@ -201,6 +223,8 @@ Answer = (
     | CustomerHistory
     | NoSuchCustomer
     | CustomersLinked
+    | CustomerUnlinked
+    | NotLinked
     | AuditTrail
     | NotAConversation
     | StatsReport

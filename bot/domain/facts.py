@@ -185,6 +185,31 @@ class ReopenAsked:
 
 
 @dataclass(frozen=True)
+class SurveySkipped:
+    """No satisfaction survey for this conversation: `reason` is a bot.domain.surveys.Skip
+    value, or "not_delivered" (the network refused it: `detail`)."""
+
+    reason: str
+    network_label: str
+    cooldown_days: int = 0
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class SurveyAnswered:
+    """The customer's score; a low one calls the owner and the leads (`low`)."""
+
+    conversation_id: int
+    score: int
+    comment: str
+    handle: str
+    name: str
+    low: bool
+    owner: str | None = None
+    leads: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ResponseDueSoon:
     """The warning before a response target: to the owner, else the on-call agent."""
 
@@ -324,6 +349,8 @@ Fact = Union[  # noqa: UP007 - a runtime value: get_type_hints and isinstance ne
     SpikeAlerted,
     SpikeSubsided,
     ReopenAsked,
+    SurveySkipped,
+    SurveyAnswered,
     ResponseDueSoon,
     ResponseMissed,
     UrgentConversation,

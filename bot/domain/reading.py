@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.domain.identifiers import Identifier, find_identifiers
 from bot.domain.language import guess_language
 from bot.domain.netiquette import Assessment, assess
 from bot.domain.sentiment import sentiment
@@ -18,7 +19,10 @@ class Reading:
     language: str  # "it" or "en"
     sentiment: float  # from -1 (angry) to 1 (delighted)
     netiquette: Assessment  # both languages' word lists: a guessed language can be wrong
+    identifiers: tuple[Identifier, ...] = ()  # phone numbers, e-mails, order numbers
 
     @classmethod
     def of(cls, text: str) -> Reading:
-        return cls(guess_language(text), sentiment(text).score, assess(text))
+        return cls(
+            guess_language(text), sentiment(text).score, assess(text), find_identifiers(text)
+        )

@@ -1,9 +1,10 @@
 """The automatic notices the bot sends to customers, and the templates teams write for them.
 
-Two notices, each in Italian and English (chosen by the language of the customer's message):
+Three notices, each in Italian and English (chosen by the language of the customer's message):
 
 * `out_of_hours`: we're closed, these are our hours, an agent will answer {next_open};
-* `netiquette`: please keep it respectful, our rules are at {rules_url}.
+* `netiquette`: please keep it respectful, our rules are at {rules_url};
+* `csat`: how did we do, from 1 to 5? (the satisfaction survey, privately, after Resolve).
 
 A template is plain text with up to four placeholders, `{name}`, `{hours}`, `{next_open}` and
 `{rules_url}`; `{{` and `}}` write literal braces. Nothing else in braces is allowed: no format
@@ -34,6 +35,7 @@ from bot.domain.hours import BusinessHours, Interval, parse_business_hours
 class NoticeKind(StrEnum):
     OUT_OF_HOURS = "out_of_hours"
     NETIQUETTE = "netiquette"
+    CSAT = "csat"  # the satisfaction survey's question, after Resolve (always private)
 
 
 LANGUAGES = ("it", "en")
@@ -56,6 +58,15 @@ DEFAULTS: Mapping[tuple[NoticeKind, str], str] = {
     (NoticeKind.NETIQUETTE, "en"): (
         "Hi {name}, we really want to help: to do that, please keep the conversation "
         "respectful, towards us and towards others. Our community rules: {rules_url}"
+    ),
+    # Answerable in words where the network has no buttons: "a number from 1 to 5".
+    (NoticeKind.CSAT, "it"): (
+        "Ciao {name}, com'è andata con noi? Dacci un voto da 1 a 5: 5 vuol dire benissimo, "
+        "1 male. Se vuoi, aggiungi due parole: le leggiamo tutte."
+    ),
+    (NoticeKind.CSAT, "en"): (
+        "Hi {name}, how did we do, from 1 to 5? Reply with a number: 5 means great, 1 poor. "
+        "Add a few words if you like: we read them all."
     ),
 }
 

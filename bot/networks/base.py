@@ -314,6 +314,10 @@ class NetworkSpec:
     private_window: timedelta | None = None
     extended_private_window: timedelta | None = None
     extended_window_setting: str | None = None
+    # Whether a satisfaction survey can reach the author of a public message privately (X: a
+    # DM to the user, refused when their DMs are closed); Meta's private reply to a comment
+    # is once per comment and meant for an answer, not a survey.
+    surveys_public_authors: bool = False
     # Whether a public message of this network can be hidden by the brand (a Facebook comment).
     can_hide: bool = False
     # What to do when the network refuses an account's credentials (said in its channel).

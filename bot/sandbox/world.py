@@ -112,6 +112,12 @@ class World:
             self.clock.advance(end - self.clock.now())
         self.settle()
 
+    def ask_surveys(self) -> int:
+        """Send the satisfaction surveys due now (what the scheduler does every 30 s)."""
+        asked = self.app.services.surveys.send_due()
+        self.settle()
+        return asked
+
     # --- customers -----------------------------------------------------------------------------
     def customer(self, handle: str, name: str = "", **profile: Any) -> None:
         if handle in self._customers:

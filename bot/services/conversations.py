@@ -16,6 +16,7 @@ from bot.domain.model import Delivery, Direction, Status, Visibility
 from bot.networks.base import AccountIdentity
 from bot.services.context import Access, Context, Standing, UnknownConversation
 from bot.services.sla import Deadlines
+from bot.services.surveys import Surveys
 from bot.services.topics import SUGGESTED
 from storage import repositories as repo
 from storage.models import Conversation, Message
@@ -32,7 +33,9 @@ class Conversations:
         *,
         suggest_topic: Callable[[str], str | None] = lambda text: None,
         topic_required: bool = False,
+        surveys: Surveys | None = None,
     ):
+        self.surveys = surveys
         self.suggest_topic = suggest_topic
         self.topic_required = topic_required  # TOPIC_ON_RESOLVE=require
         self.context = context
@@ -170,6 +173,8 @@ class Conversations:
             conversation.resolved_by = user
             self.deadlines.stopped(conversation)
             repo.audit(session, conversation_id, user, "resolve", now)
+            if self.surveys is not None:
+                self.surveys.resolved(session, conversation, user)
             self.context.outbox.refresh_card(session, conversation)
             log.info("conversation.resolved", conversation_id=conversation_id, user=user)
 
@@ -186,6 +191,8 @@ class Conversations:
             conversation.resolved_by = None
             conversation.reopened_count += 1
             repo.audit(session, conversation_id, user, "reopen", self.context.clock.now())
+            if self.surveys is not None:
+                self.surveys.reopened(session, conversation, "reopened")
             self.context.outbox.refresh_card(session, conversation)
             log.info("conversation.reopened", conversation_id=conversation_id, user=user)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from datetime import timedelta
 from urllib.parse import quote
@@ -13,15 +14,20 @@ from bot.domain.answers import (
     CommandError,
     CustomerHistory,
     CustomersLinked,
+    CustomerUnlinked,
     HistorySummary,
     NoSuchCustomer,
+    NotLinked,
     PastConversation,
+    Someone,
     Usage,
 )
 from bot.domain.model import Status
+from bot.domain.people import Elsewhere
 from bot.networks.base import NetworkSpec
 from bot.services.context import Access, Context
-from bot.services.handles import Handle, parse_handle
+from bot.services.handles import parse_handle, shown
+from bot.services.people import People
 from storage import people
 from storage import repositories as repo
 from storage.models import Conversation, Customer
@@ -29,6 +35,7 @@ from storage.models import Conversation, Customer
 log = structlog.get_logger(__name__)
 HISTORY_WINDOW = timedelta(days=30)
 RECENT = 5  # conversations read for the card's history line
+MAX_OPTIONS = 100  # Slack lists at most 100 options
 
 
 class Customers:
@@ -43,6 +50,7 @@ class Customers:
         self.networks = list(networks)
         self.crm_url_template = crm_url_template
         self.access = access or Access()
+        self.people = People(context, self.access)
 
     def crm_url(self, customer: Customer) -> str | None:
         if not self.crm_url_template:
@@ -66,7 +74,12 @@ class Customers:
             c for c in recent if c.id != conversation.id and c.opened_at <= conversation.opened_at
         ]
         last = self._past(session, earlier[0]) if earlier else None
-        return HistorySummary(contacts, last, now)
+        elsewhere = tuple(
+            Elsewhere(self.context.label(c.account.network), c.slack_permalink, c.assignee)
+            for c in recent
+            if c.account_id != conversation.account_id and c.status != Status.RESOLVED
+        )
+        return HistorySummary(contacts, last, now, elsewhere)
 
     def report(
         self, text: str, user: str = ""
@@ -120,40 +133,116 @@ class Customers:
             "", customer.name, past, self.crm_url(customer), self.context.clock.now(), f"+{digits}"
         )
 
+    # --- one person across networks ------------------------------------------------------------
     def link(self, text: str, user: str) -> CustomersLinked | NoSuchCustomer | Usage | CommandError:
-        """`/care link @a @b`: one person on several accounts; history and priority see all."""
-        words = text.split()
-        if len(words) != 2:
+        """`/care link @a whatsapp:+39... "facebook:Giulia Rossi"`: one person on several
+        accounts or networks; history, priority, VIP status and surveys see all of them."""
+        words = _words(text)
+        if words is None or len(words) != 2:
             return Usage("link")
-        handles: list[Handle] = []
-        for word in words:
-            parsed = parse_handle(word, self.networks)
-            if isinstance(parsed, CommandError):
-                return CommandError(parsed.message, usage="link")
-            handles.append(parsed)
         with self.context.transaction() as session:
-            found = [repo.customer_by_handle(session, h.network, h.handle) for h in handles]
-            missing = tuple(h.handle for h, c in zip(handles, found, strict=True) if c is None)
-            first, second = found
-            if missing or first is None or second is None:
-                return NoSuchCustomer(missing, usage="link")
-            now = self.context.clock.now()
-            people.join(session, [first, second], user, now)
-            for conversation in repo.person_conversations(session, first):
-                if conversation.status != Status.RESOLVED:  # their cards show the history
-                    self.context.outbox.refresh_card(session, conversation)
-            repo.audit(
-                session,
-                None,
-                user,
-                "link_customers",
-                now,
-                handles=[first.handle, second.handle],
-                customers=[first.id, second.id],
+            found = [self._find(session, word) for word in words]
+            for result in found:
+                if isinstance(result, CommandError | NoSuchCustomer):
+                    return result
+            first, second = (c for c in found if isinstance(c, Customer))
+            if people.same_person(first, second):
+                return CommandError("they are linked already: one person", usage="link")
+            self.people.link(session, first, second, user, via="command")
+            return CustomersLinked(self._someone(first), self._someone(second))
+
+    def unlink(
+        self, text: str, user: str
+    ) -> CustomerUnlinked | NotLinked | NoSuchCustomer | Usage | CommandError:
+        """`/care unlink @handle`: this account is someone else after all (audited)."""
+        words = _words(text)
+        if words is None or len(words) != 1:
+            return Usage("unlink")
+        with self.context.transaction() as session:
+            found = self._find(session, words[0])
+            if not isinstance(found, Customer):
+                return found
+            if not self.people.unlink(session, found, user):
+                return NotLinked(self._someone(found))
+            return CustomerUnlinked(self._someone(found))
+
+    def same_person_options(self, conversation_id: int, text: str) -> list[tuple[int, str]]:
+        """The searchable list of Same person as...: recent customers matching `text`, the
+        conversation's own person left out. (customer id, label)."""
+        with self.context.database.reading() as session:
+            conversation = repo.conversation(session, conversation_id)
+            if conversation is None:
+                return []
+            mine = {c.id for c in people.accounts(session, conversation.customer)}
+            networks = [spec.name for spec in self.networks]
+            found = people.recent_customers(session, networks, text, limit=MAX_OPTIONS + 5)
+            return [(c.id, self._label(c)) for c in found if c.id not in mine][:MAX_OPTIONS]
+
+    def link_conversation(self, conversation_id: int, customer_id: int, user: str) -> str | None:
+        """Same person as... chosen on a card; None when linked, else what went wrong."""
+        standing = self.access.standing(user, self._channel(conversation_id))
+        if not standing.member:
+            return "Only members of the support channel can link customers."
+        with self.context.transaction() as session:
+            conversation = repo.conversation(session, conversation_id)
+            other = session.get(Customer, customer_id)
+            if conversation is None or other is None:
+                return "That customer is no longer known to Carebridge."
+            if people.same_person(conversation.customer, other):
+                return "They are one person already."
+            self.people.link(session, conversation.customer, other, user, via="card")
+        return None
+
+    def _channel(self, conversation_id: int) -> str:
+        with self.context.database.reading() as session:
+            conversation = repo.conversation(session, conversation_id)
+            return conversation.slack_channel_id if conversation else ""
+
+    def _find(self, session: Session, word: str) -> Customer | NoSuchCustomer | CommandError:
+        """A customer as typed: `@handle` or `network:@handle`, a phone number on a network
+        whose customers are numbers, or `network:Name` where customers have no handles."""
+        prefix, _, rest = word.partition(":")
+        spec = next((s for s in self.networks if s.name == prefix.lower()), None)
+        if _looks_like_a_number(rest if spec else word):
+            digits = "".join(c for c in (rest if spec else word) if c.isdigit())
+            numbered = [s for s in self.networks if s.shown_id and (spec is None or s is spec)]
+            for network in numbered:
+                found = repo.customer_by_external_id(session, network.name, digits)
+                if found is not None:
+                    return found
+            return NoSuchCustomer((f"+{digits}",), usage="link")
+        if spec is not None and spec.handles is None:
+            named = people.named(session, spec.name, rest.strip())
+            if len(named) == 1:
+                return named[0]
+            if not named:
+                return NoSuchCustomer((rest.strip(),), usage="link")
+            return CommandError(
+                f"{len(named)} {spec.label} customers are called {shown(rest.strip())}: use "
+                "Same person as… on the card instead"
             )
-            answer = CustomersLinked(first.handle, second.handle)
-        log.info("customer.linked", user=user)
-        return answer
+        parsed = parse_handle(word, self.networks)
+        if isinstance(parsed, CommandError):
+            return CommandError(parsed.message, usage="link")
+        customer = repo.customer_by_handle(session, parsed.network, parsed.handle)
+        return customer if customer is not None else NoSuchCustomer((parsed.handle,), usage="link")
+
+    def _someone(self, customer: Customer) -> Someone:
+        spec = next((s for s in self.networks if s.name == customer.network), None)
+        label = spec.label if spec else customer.network
+        if spec is not None and spec.shown_id is not None:
+            name = f"{customer.name} {spec.shown_id(customer.external_id)}".strip()
+            return Someone("", name, label)
+        if spec is not None and spec.handles is None:
+            return Someone("", customer.name, label)
+        return Someone(customer.handle, customer.name, label)
+
+    def _label(self, customer: Customer) -> str:
+        """Plain text, for the picker: "Giulia Rossi · @giulia · X"."""
+        someone = self._someone(customer)
+        handle = f"@{someone.handle}" if someone.handle else ""
+        parts = [someone.name or "a customer", handle, someone.network_label]
+        return " · ".join(p for p in parts if p)
 
     def _past(self, session: Session, conversation: Conversation) -> PastConversation:
         first = repo.first_inbound(session, conversation.id)
@@ -175,6 +264,14 @@ class Customers:
             summary=first.text if first else "",
             account_handle=conversation.account.handle,
         )
+
+
+def _words(text: str) -> list[str] | None:
+    """Words as typed, a quoted name one word ("facebook:Giulia Rossi"); None: unbalanced."""
+    try:
+        return shlex.split(text.replace("“", '"').replace("”", '"'))
+    except ValueError:
+        return None
 
 
 def _looks_like_a_number(text: str) -> bool:

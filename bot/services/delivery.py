@@ -12,12 +12,14 @@ from sqlalchemy.orm import Session
 from bot.domain.delivery import CredentialsRefused, OutsideWindow, PermanentError, RateLimited
 from bot.domain.facts import AnswerKept, DeliveryFailed, NoticeSent, SentOnBehalf
 from bot.domain.model import Author, Delivery, Direction, Status, Visibility
-from bot.networks.base import PrivateReplies, QuotingReplies, Reopening
+from bot.domain.surveys import choices as survey_choices
+from bot.networks.base import Choice, OffersChoices, PrivateReplies, QuotingReplies, Reopening
 from bot.services.accounts import Account
 from bot.services.context import Context
 from bot.services.health import AccountsHealth
 from bot.services.outbox import DeliveryJob, Outbox, read
 from bot.services.sla import Deadlines
+from bot.services.surveys import SURVEY_AUTHOR, Surveys
 from bot.services.updates import marker
 from bot.services.worker import Job
 from storage import people
@@ -43,14 +45,20 @@ class _Plan:
     quote: str | None  # the customer's message a private answer quotes, where the network can
     marker: str
     last_private_at: datetime | None
+    choices: tuple[Choice, ...] = ()  # buttons, where the network has them (a survey's 1-5)
 
 
 class DeliverToCustomer:
     max_attempts = 8  # about four minutes of backoff, then the agents hear about it
 
     def __init__(
-        self, context: Context, deadlines: Deadlines, health: AccountsHealth | None = None
+        self,
+        context: Context,
+        deadlines: Deadlines,
+        health: AccountsHealth | None = None,
+        surveys: Surveys | None = None,
     ) -> None:
+        self.surveys = surveys
         self.context = context
         self.deadlines = deadlines
         self.health = health
@@ -102,7 +110,9 @@ class DeliverToCustomer:
             if found is not None:
                 log.info("message.found_sent", message_id=_message_id(job))
                 return {"external_id": found.external_id, "permalink": found.permalink}
-        if plan.recipient is not None and plan.quote and isinstance(channel, QuotingReplies):
+        if plan.recipient is not None and plan.choices and isinstance(channel, OffersChoices):
+            sent = channel.send_choices(plan.recipient, plan.text, plan.choices, marker=plan.marker)
+        elif plan.recipient is not None and plan.quote and isinstance(channel, QuotingReplies):
             sent = channel.send_private_reply(
                 plan.recipient, plan.text, plan.quote, marker=plan.marker
             )
@@ -142,6 +152,7 @@ class DeliverToCustomer:
                     "held: the customer deleted the message this answers; answer their latest "
                     "one, or move to a private conversation"
                 )
+        survey = message.author == SURVEY_AUTHOR
         return _Plan(
             account_id=row.id,
             network=row.network,
@@ -156,6 +167,7 @@ class DeliverToCustomer:
             quote=_quote(session, message, latest) if recipient is not None else None,
             marker=marker(message),
             last_private_at=latest.created_at if latest is not None else None,
+            choices=tuple(Choice(p, t) for p, t in survey_choices()) if survey else (),
         )
 
     def _window(self, account: Account, plan: _Plan) -> bool:
@@ -169,8 +181,12 @@ class DeliverToCustomer:
         if last is not None and now <= last + spec.private_window:
             return False
         setting = spec.extended_window_setting
+        # The extended window is for a person's answers (Messenger's HUMAN_AGENT tag): never
+        # for a survey.
         extended = (
-            spec.extended_private_window if setting and account.config.value(setting) else None
+            spec.extended_private_window
+            if setting and account.config.value(setting) and not plan.choices
+            else None
         )
         if last is not None and extended is not None and now <= last + extended:
             return True
@@ -185,7 +201,11 @@ class DeliverToCustomer:
         if message.delivery == Delivery.SENT:
             return
         if "kept" in result:
-            self._keep(session, message, str(result["kept"]), bool(result.get("can_reopen")))
+            reason = str(result["kept"])
+            if self.surveys is not None and self.surveys.not_delivered(session, message, reason):
+                message.delivery, message.delivery_error = Delivery.NOT_SENT, reason
+                return  # a survey waits for no one: asked now or never
+            self._keep(session, message, reason, bool(result.get("can_reopen")))
             return
         message.external_id, message.permalink = result["external_id"], result["permalink"]
         message.delivery, message.delivery_error = Delivery.SENT, None
@@ -262,6 +282,8 @@ class DeliverToCustomer:
     def give_up(self, session: Session, job: Job, reason: str, now: datetime) -> None:
         message = _message(session, job)
         message.delivery, message.delivery_error = Delivery.FAILED, reason
+        if self.surveys is not None and self.surveys.not_delivered(session, message, reason):
+            return  # no Retry: the thread says why the survey did not go out
         conversation = message.conversation
         label = self.context.label(message.network)
         if message.slack_ts:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.domain.conversation import PreviousConversation, Route, route_inbound
+from bot.domain.csat import Rating
 from bot.domain.model import (
     Delivery,
     Direction,
@@ -27,10 +28,13 @@ from bot.domain.sentiment import NEGATIVE_BELOW
 from bot.services.delivery import resume_kept
 from bot.services.notices import Notices
 from bot.services.outbox import Outbox
+from bot.services.people import People
 from bot.services.priority import Prioritizer
 from bot.services.sla import Deadlines
+from bot.services.surveys import Surveys
 from bot.services.topics import SUGGESTED
 from bot.services.updates import Updates
+from storage import people as person_rows
 from storage import repositories as repo
 from storage.models import ChannelAccount, Conversation, Customer, Message
 
@@ -50,7 +54,11 @@ class Ingest:
         *,
         reopen_window: timedelta,
         suggest_topic: Callable[[str], str | None] = lambda text: None,
+        surveys: Surveys | None = None,
+        people: People | None = None,
     ) -> None:
+        self.surveys = surveys
+        self.people = people
         self.suggest_topic = suggest_topic
         self.updates = updates
         self.outbox = outbox
@@ -132,6 +140,7 @@ class Ingest:
         now = self.clock.now()
         author = (inbound.network, inbound.author.external_id)
         customer = page.customers.get(author)
+        new_customer = customer is None
         if customer is None:
             customer = Customer(
                 network=inbound.network,
@@ -149,6 +158,14 @@ class Ingest:
             if previous is None
             else PreviousConversation(previous.status, previous.resolved_at)
         )
+        rating = None
+        if previous is not None and previous.status == Status.RESOLVED and self.surveys:
+            rating = self.surveys.read_answer(session, previous, inbound)
+            # "5, ma il rimborso quando arriva?": a score, and a new question that reopens it.
+            if rating is not None and "?" not in rating.comment:
+                message = _message(previous, customer, inbound)
+                session.add(message)  # with the conversation it rates, which stays resolved
+                return _Arrival(Route.FOLLOW_UP, previous, message, customer, None, rating=rating)
         route = route_inbound(state, inbound.created_at, self.reopen_window)
 
         if route == Route.NEW or previous is None:
@@ -170,23 +187,7 @@ class Ingest:
             page.opened[person].append(conversation)
         else:
             conversation = previous
-        message = Message(
-            conversation=conversation,
-            direction=Direction.INBOUND,
-            visibility=inbound.visibility,
-            network=inbound.network,
-            external_id=inbound.external_id,
-            permalink=inbound.permalink,
-            author=inbound.author.handle,
-            text=inbound.text,
-            created_at=inbound.created_at,
-            delivery=Delivery.RECEIVED,
-            customer=customer,
-            attachments=[
-                {"kind": str(a.kind), "url": a.url, "title": a.title} for a in inbound.attachments
-            ],
-            in_reply_to_external_id=inbound.in_reply_to or None,
-        )
+        message = _message(conversation, customer, inbound)
         reading = page.readings.get((inbound.network, inbound.external_id)) or Reading.of(
             inbound.text
         )
@@ -202,11 +203,13 @@ class Ingest:
             conversation,
             customer,
             message,
-            vip_note=page.vip_notes.get((inbound.network, customer.handle.lower())),
+            vip_note=page.vip_notes.get((inbound.network, customer.handle.lower()))
+            or (person_rows.vip_note(session, customer) if customer.person_id else None),
             contacts=page.contacts_since(session, customer, since),
             reading=reading,
         )
         arrival = _Arrival(route, conversation, message, customer, priority, reading)
+        arrival.new_customer, arrival.rating = new_customer, rating
         if route == Route.NEW:
             self.deadlines.opened(conversation, message)
             conversation.topic = self.suggest_topic(inbound.text)
@@ -235,6 +238,10 @@ class Ingest:
         """What a stored message sets off once it has an id: the Slack posts, the on-call
         agent's ping for an urgent conversation (after its card), the notices."""
         conversation, message, customer = arrival.conversation, arrival.message, arrival.customer
+        if arrival.rating is not None and self.surveys is not None:
+            self.surveys.answered(session, conversation, message, arrival.rating)
+            if arrival.priority is None:
+                return  # only a score: nothing else to do
         bound = log.bind(
             conversation_id=conversation.id, network=message.network, route=arrival.route
         )
@@ -250,14 +257,43 @@ class Ingest:
             if message.visibility == Visibility.PRIVATE:  # the reply window is open again
                 resume_kept(self.outbox, self.clock.now(), session, conversation)
         self.outbox.copy_media(session, conversation, message)
-        self.prioritizer.ping_if_urgent(session, conversation, customer, arrival.priority)
-        self.notices.on_inbound(session, conversation, message, customer, arrival.reading)
+        reading = arrival.reading
+        if self.people and reading and (reading.identifiers or arrival.new_customer):
+            suggested = self.people.noticed(
+                session, customer, reading.identifiers, self.clock.now(), new=arrival.new_customer
+            )
+            arrival.changed |= suggested and arrival.route != Route.NEW  # a new card has it
+        if arrival.priority is not None:
+            self.prioritizer.ping_if_urgent(session, conversation, customer, arrival.priority)
+        if arrival.reading is not None:
+            self.notices.on_inbound(session, conversation, message, customer, arrival.reading)
         if arrival.changed:
             self.outbox.refresh_card(session, conversation)
         if arrival.route == Route.NEW:
             bound.info("conversation.opened", visibility=message.visibility)
         else:
             bound.info("conversation.customer_wrote")
+
+
+def _message(conversation: Conversation, customer: Customer, inbound: InboundMessage) -> Message:
+    return Message(
+        conversation=conversation,
+        direction=Direction.INBOUND,
+        visibility=inbound.visibility,
+        network=inbound.network,
+        external_id=inbound.external_id,
+        permalink=inbound.permalink,
+        author=inbound.author.handle,
+        text=inbound.text,
+        created_at=inbound.created_at,
+        delivery=Delivery.RECEIVED,
+        customer=customer,
+        attachments=[
+            {"kind": str(a.kind), "url": a.url, "title": a.title} for a in inbound.attachments
+        ],
+        in_reply_to_external_id=inbound.in_reply_to or None,
+        negative=False,
+    )
 
 
 @dataclass(slots=True)
@@ -268,9 +304,11 @@ class _Arrival:
     conversation: Conversation
     message: Message
     customer: Customer
-    priority: PriorityResult
-    reading: Reading
+    priority: PriorityResult | None  # None: a survey's answer
+    reading: Reading | None = None
     changed: bool = False
+    rating: Rating | None = None  # the message answers the conversation's survey
+    new_customer: bool = False
 
 
 @dataclass

@@ -28,6 +28,7 @@ from bot.services.service_hours import ServiceHours
 from bot.services.sla import Deadlines, SlaSweeper
 from bot.services.spikes import SpikeWatch
 from bot.services.stats import Stats
+from bot.services.surveys import Surveys
 from bot.services.topics import Topics
 from bot.services.worker import OutboxWorker
 
@@ -36,6 +37,7 @@ from bot.services.worker import OutboxWorker
 class Services:
     context: Context
     conversations: Conversations
+    surveys: Surveys
     replies: Replies
     saved_replies: SavedReplies
     topics: Topics

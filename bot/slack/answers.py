@@ -26,14 +26,17 @@ HELP = (
     "• `/care stats [today|7d|30d] [account]` shows response times and more, for you only.\n"
     "• `/care hours [account]` shows the service hours; `/care hours set [account] "
     "mon-fri 09:00-18:00` changes them.\n"
-    "• `/care template out_of_hours it` (or `netiquette`, `en`) edits an automatic notice.\n"
+    "• `/care template out_of_hours it` (or `netiquette`, `csat`, `en`) edits an automatic "
+    "notice or the satisfaction survey's question.\n"
     "• `/care topics` lists the team's topics (each card suggests one; change it on the card); "
     "`/care topics add fibra: ftth, modem` adds one.\n"
     "• `/care replies` lists, adds and edits the team's saved replies; *Saved reply* on a card "
     "(or on a thread message's menu) sends one.\n"
     "• `/care vip add @handle note` (or `remove`, `list`) keeps the VIP list.\n"
     "• `/care customer @handle` shows a customer's recent conversations, for you only.\n"
-    "• `/care link @handle @other` joins one person's accounts into one customer.\n"
+    '• `/care link @handle whatsapp:+39… "facebook:Giulia Rossi"` joins one person\'s '
+    "accounts, on any network, into one customer (or *Same person as…* on a card); "
+    "`/care unlink @handle` undoes it.\n"
     "• `/care audit &lt;thread link&gt;` shows who did what to a conversation.\n"
     "• `/care help` shows this message."
 )
@@ -42,8 +45,10 @@ USAGE = {
     "hours": "Use: `/care hours set mon-fri 09:00-18:00; sat 09:00-13:00`, or `/care hours` to "
     "see them (name an account first for its own: `/care hours set acme-care mon-fri 09:00-18:00`)",
     "customer": "Use: `/care customer @handle`",
-    "link": "Use: `/care link @handle @other_handle` (add `network:` before a handle for "
-    "another network)",
+    "link": "Use: `/care link @handle @other_handle`: add `network:` before a handle of another "
+    "network (`instagram:@giulia`), a WhatsApp number as `+39 347 123 4521`, a Facebook "
+    'customer by name in quotes (`"facebook:Giulia Rossi"`)',
+    "unlink": 'Use: `/care unlink @handle` (or `whatsapp:+39…`, `"facebook:Giulia Rossi"`)',
     "audit": "Use: `/care audit &lt;link to the conversation's thread&gt;` (Copy link on its card)",
     "template": f"Use: `/care template &lt;{'|'.join(NoticeKind)}&gt; "
     f"&lt;{'|'.join(LANGUAGES)}&gt;`, "
@@ -149,9 +154,25 @@ def _no_customer(answer: a.NoSuchCustomer) -> Rendered:
 @_renders(a.CustomersLinked)
 def _linked(answer: a.CustomersLinked) -> Rendered:
     return (
-        f"Linked {handle(answer.first)} and {handle(answer.second)}: one person, one history.",
+        f"Linked {someone(answer.first)} and {someone(answer.second)}: one person, one "
+        "history. `/care unlink` undoes it.",
         None,
     )
+
+
+@_renders(a.CustomerUnlinked)
+def _unlinked(answer: a.CustomerUnlinked) -> Rendered:
+    return f"Unlinked {someone(answer.customer)}: a person of their own again.", None
+
+
+@_renders(a.NotLinked)
+def _not_linked(answer: a.NotLinked) -> Rendered:
+    return f"{someone(answer.customer)} is linked to no one.", None
+
+
+def someone(who: a.Someone) -> str:
+    """ "@giulia on X", "Giulia Rossi on Facebook"."""
+    return f"{customer_ref(who.handle, who.name)} on {escape(who.network_label)}"
 
 
 @_renders(a.AuditTrail)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.domain.model import Status, Visibility
+from bot.domain.people import Elsewhere, Suggested
 from bot.slack.mrkdwn import escape, is_safe_url, link, mention, truncate
 
 Blocks = list[dict[str, Any]]
@@ -19,6 +20,10 @@ Blocks = list[dict[str, Any]]
 SEND_TEMPLATE = "send_template"
 SET_TOPIC = "set_topic"  # the card's topic menu; option values "<conversation id>|<topic>"
 SAVED_REPLY = "saved_reply_open"  # opens the saved reply picker (bot.slack.saved_reply_modals)
+# The card's overflow menu (⋯), for what is seldom needed; option values "<what>|<id>".
+MORE = "card_more"
+SAME_PERSON = "same_person"  # opens the picker of Same person as... (bot.slack.person_modal)
+LINK_SUGGESTED, NOT_SAME = "link_suggested", "not_same_person"  # value: the suggestion's id
 CLAIM, TAKE_OVER, RESOLVE, REOPEN, MOVE_TO_DM, RETRY, LIFT_HOLD, HIDE, UNHIDE = (
     "claim",
     "take_over",
@@ -77,6 +82,10 @@ class Card:
     topic_suggested: bool = False  # Carebridge's suggestion, not yet confirmed by an agent
     topics: tuple[str, ...] = ()  # the team's topics, for the menu that changes it
     by_hand: bool = False  # found by listening on a network that lets no app answer it
+    csat_score: int | None = None  # the customer's answer to the satisfaction survey
+    csat_comment: str = ""
+    suggestions: tuple[Suggested, ...] = ()  # "This may be the same person as..."
+    elsewhere: tuple[Elsewhere, ...] = ()  # the person's open conversations on other networks
 
 
 def conversation_card(card: Card) -> tuple[str, Blocks]:
@@ -99,12 +108,42 @@ def conversation_card(card: Card) -> tuple[str, Blocks]:
         *(card.body if card.body is not None else [quote(card.text)]),
         context(" · ".join(links)),
         *([context(card.history)] if card.history else []),
+        *([context(" · ".join(map(_elsewhere, card.elsewhere)))] if card.elsewhere else []),
         section(status_line(card)),
     ]
     buttons = _card_buttons(card)
     if buttons:
         blocks.append({"type": "actions", "block_id": "conversation", "elements": buttons})
+    for suggestion in card.suggestions[:2]:
+        blocks += _suggestion(suggestion)
     return fallback, blocks
+
+
+_SAME = {"phone": "the same phone number", "email": "the same e-mail", "order": "order {shown}"}
+
+
+def _suggestion(suggestion: Suggested) -> Blocks:
+    """ "This may be the same person as *Giulia Rossi* (@giulia) on X (order 4411)", with
+    **Link** and **Not the same**."""
+    who = f"*{escape(suggestion.name)}*" if suggestion.name.strip() else "a customer"
+    if suggestion.handle:
+        who += f" ({handle(suggestion.handle)})"
+    why = _SAME.get(suggestion.reason, "{shown}").format(shown=escape(suggestion.shown))
+    text = (
+        f":busts_in_silhouette: This may be the same person as {who} on "
+        f"{escape(suggestion.network_label)} ({why})."
+    )
+    value = str(suggestion.suggestion_id)
+    buttons = [button("Link", LINK_SUGGESTED, value), button("Not the same", NOT_SAME, value)]
+    block_id = f"suggestion:{value}"
+    return [section(text), {"type": "actions", "block_id": block_id, "elements": buttons}]
+
+
+def _elsewhere(other: Elsewhere) -> str:
+    """ "Open on X: <thread> · claimed by @anna": the same owner can take both."""
+    thread = link(other.permalink, "thread") if other.permalink else "thread"
+    owner = f", claimed by {mention(other.assignee)}" if other.assignee else ", unclaimed"
+    return f":link: Open on {escape(other.network_label)}: {thread}{owner}"
 
 
 PRIORITY_ICONS = {
@@ -168,7 +207,7 @@ def status_line(card: Card) -> str:
 def _status(card: Card) -> str:
     if card.status == Status.RESOLVED:
         by = f" by {mention(card.resolved_by)}" if card.resolved_by else ""
-        return f":white_check_mark: *Resolved*{by}"
+        return f":white_check_mark: *Resolved*{by}{_score(card)}"
     owner = f"claimed by {mention(card.assignee)}" if card.assignee else "unclaimed"
     if card.on_hold:
         return f":shield: *Netiquette hold* · {owner} · no response clock until lifted"
@@ -188,11 +227,28 @@ def _status(card: Card) -> str:
     return f"{icon} *Open* · {owner}{invited}{hidden}{deadline}{window}{by_hand}"
 
 
+def _score(card: Card) -> str:
+    if card.csat_score is None:
+        return ""
+    said = f": “{escape(truncate(card.csat_comment, 150))}”" if card.csat_comment else ""
+    return f"\n:star: {card.csat_score}/5{said}"
+
+
 def _card_buttons(card: Card) -> Blocks:
     value = str(card.conversation_id)
     crm = [link_button("Open in CRM", card.crm_url)] if card.crm_url else []
+    same = {
+        "type": "overflow",
+        "action_id": MORE,
+        "options": [
+            {
+                "text": {"type": "plain_text", "text": "Same person as…"},
+                "value": f"{SAME_PERSON}|{value}",
+            }
+        ],
+    }
     if card.status == Status.RESOLVED:
-        return [button("Reopen", REOPEN, value), *_topic_menu(card), *crm]
+        return [button("Reopen", REOPEN, value), *_topic_menu(card), same, *crm]
     buttons = [] if card.assignee else [button("Claim", CLAIM, value, style="primary")]
     if card.on_hold:
         buttons.append(button("Lift hold", LIFT_HOLD, value))
@@ -205,7 +261,7 @@ def _card_buttons(card: Card) -> Blocks:
             button("Unhide", UNHIDE, value) if card.hidden else button("Hide comment", HIDE, value)
         )
         buttons.append(hide)
-    return [*buttons, *_topic_menu(card), *crm]
+    return [*buttons, *_topic_menu(card), same, *crm]
 
 
 def _topic_menu(card: Card) -> Blocks:

@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
-from bot.domain.model import Direction, Visibility
+from bot.domain.model import Direction, Status, Visibility
 from bot.domain.sla import AlertKind
 from bot.networks.base import NetworkSpec
 from bot.services.accounts import Accounts
@@ -23,6 +23,7 @@ from bot.slack.history import history_line
 from bot.slack.home import HomeItem
 from bot.slack.render import TARGET_LABEL, local_time
 from storage import repositories as repo
+from storage import surveys
 from storage.models import Conversation, Message
 
 
@@ -45,6 +46,8 @@ class Cards:
 
     def card(self, session: Session, conversation: Conversation) -> blocks.Card:
         first = repo.first_inbound(session, conversation.id)
+        resolved = conversation.status == Status.RESOLVED
+        survey = surveys.of_conversation(session, conversation.id) if resolved else None
         previous = conversation.previous
         history = self.customers.history(session, conversation)
         spec = self.accounts.spec(conversation.account.network)
@@ -72,12 +75,21 @@ class Cards:
             on_hold=conversation.netiquette_hold,
             priority=conversation.priority,
             priority_reasons=tuple(conversation.priority_reasons or ()),
-            history=history_line(history.contacts, history.last, history.now),
+            history=history_line(
+                history.contacts,
+                history.last,
+                history.now,
+                self.accounts.label(conversation.account.network),
+            ),
             crm_url=self.customers.crm_url(conversation.customer),
             can_hide=bool(spec and spec.can_hide and public and latest_public is not None),
             hidden=bool(latest_public and latest_public.hidden),
             topic=conversation.topic,
             by_hand=conversation.by_hand,
+            csat_score=survey.score if survey else None,
+            csat_comment=(survey.comment or "") if survey else "",
+            suggestions=self.customers.people.suggestions(session, conversation.customer),
+            elsewhere=history.elsewhere,
             topic_suggested=conversation.topic_by == SUGGESTED,
             topics=tuple(self.topics()),
         )

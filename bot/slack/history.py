@@ -24,13 +24,15 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 
 def history_line(
-    contacts_in_30_days: int, last: PastConversation | None, now: datetime
+    contacts_in_30_days: int, last: PastConversation | None, now: datetime, here: str = ""
 ) -> str | None:
     """The card's history line; None for a first contact.
 
     "3rd contact in 30 days · <permalink|last>: resolved by <@U123> 2 days ago". Only the word
     "last" is the link: a link's label cannot hold a user mention, since both use angle brackets.
-    `contacts_in_30_days` counts this conversation too.
+    `contacts_in_30_days` counts this conversation too. A last conversation on another
+    network than `here` (a linked person's) says where: "also on <permalink|Facebook> 2 days
+    ago: resolved by @anna".
     """
     if contacts_in_30_days <= 1:
         return None
@@ -38,6 +40,14 @@ def history_line(
     if last is None:
         return line
     label = link(last.permalink, "last") if last.permalink else "last"
+    if here and last.network_label != here:
+        network = escape(last.network_label)
+        label = link(last.permalink, network) if last.permalink else network
+        when = relative_time(last.resolved_at or last.opened_at, now)
+        if last.status == Status.RESOLVED:
+            by = f" by {mention(last.resolved_by)}" if last.resolved_by else ""
+            return f"{line} · also on {label} {when}: resolved{by}"
+        return f"{line} · also on {label}: {_unresolved(last)}, opened {when}"
     if last.status == Status.RESOLVED:
         when = relative_time(last.resolved_at or last.opened_at, now)
         by = f" by {mention(last.resolved_by)}" if last.resolved_by else ""

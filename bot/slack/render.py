@@ -17,6 +17,7 @@ from bot.domain.conversation import AgentMessageKind
 from bot.domain.templates import describe_next_open
 from bot.slack.blocks import (
     LIFT_HOLD,
+    REOPEN,
     RETRY,
     SEND_TEMPLATE,
     TAKE_OVER,
@@ -151,6 +152,12 @@ def _sent_on_behalf(fact: f.SentOnBehalf) -> Rendered:
 
 @_renders(f.NoticeSent)
 def _notice_sent(fact: f.NoticeSent) -> Rendered:
+    if fact.kind == "csat":
+        return (
+            f":bar_chart: Asked for a satisfaction score on {escape(fact.network_label)}: "
+            f"{entities(truncate(fact.text, 500))}",
+            None,
+        )
     kind = escape(fact.kind.replace("_", "-"))
     # The team's template, filled with values Carebridge checked: shown as sent.
     return (
@@ -190,6 +197,42 @@ def _delivery_failed(fact: f.DeliveryFailed) -> Rendered:
         f"{escape(fact.network_label)}: {escape(fact.reason)}"
     )
     return text, [section(text), actions(button("Retry", RETRY, str(fact.message_id)))]
+
+
+_SURVEY_SKIPPED = {
+    "unreachable": "{network} cannot reach this customer privately",
+    "window_closed": "{network}'s window for private messages has closed",
+    "cooldown": "the customer was asked less than {days} days ago (CSAT_COOLDOWN)",
+    "not_delivered": "{network} refused it: {detail}",
+}
+
+
+@_renders(f.SurveySkipped)
+def _survey_skipped(fact: f.SurveySkipped) -> Rendered:
+    why = _SURVEY_SKIPPED.get(fact.reason, "{detail}").format(
+        network=escape(fact.network_label),
+        days=fact.cooldown_days,
+        detail=escape(truncate(fact.detail, 200)),
+    )
+    return f":bar_chart: No satisfaction survey: {why}.", None
+
+
+def stars(score: int) -> str:
+    """ "⭐ 4/5" """
+    return f":star: {score}/5"
+
+
+@_renders(f.SurveyAnswered)
+def _survey_answered(fact: f.SurveyAnswered) -> Rendered:
+    said = f": “{entities(truncate(fact.comment, 300))}”" if fact.comment else ""
+    who = customer_ref(fact.handle, fact.name)
+    text = f"{stars(fact.score)} from {who}{said}"
+    if not fact.low:
+        return text, None
+    calls = " ".join(mention_any(x) for x in (fact.owner, *fact.leads) if x)
+    text = f":warning: Low satisfaction score: {text}" + (f"\n{calls}" if calls else "")
+    reopen = button("Reopen", REOPEN, str(fact.conversation_id))
+    return text, [section(text), actions(reopen)]
 
 
 @_renders(f.AnswerKept)

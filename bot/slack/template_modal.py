@@ -29,6 +29,7 @@ TITLE = "Edit notice"
 _KIND_LABELS: dict[str, str] = {
     NoticeKind.OUT_OF_HOURS: "Out of hours",
     NoticeKind.NETIQUETTE: "Netiquette",
+    NoticeKind.CSAT: "Satisfaction survey",
 }
 _LANGUAGE_LABELS = {"it": "Italian", "en": "English"}
 _PLACEHOLDER_HINTS = {

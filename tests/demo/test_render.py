@@ -208,7 +208,7 @@ def test_show_changes_prints_each_change_once(stage: Stage) -> None:
         "    only Bruno sees: Kept internal: @Anna owns it",
         "✅ on Anna's answer",
         "card of Giulia Rossi → 👤 Open · claimed by @Anna  "
-        "[ Saved reply ] [ Resolve ] [ Move to DM ]",
+        "[ Saved reply ] [ Resolve ] [ Move to DM ] [ ⋯ ]",
         "→ X public reply to @giulia_r: We're on it, Giulia!",
         "→ X DM to @giulia_r: Your refund is on its way",
     ]

@@ -36,6 +36,7 @@ def test_mention_becomes_a_card_with_the_customer_and_the_buttons(bot: Harness) 
         blocks.RESOLVE,
         blocks.MOVE_TO_DM,
         blocks.SET_TOPIC,
+        blocks.MORE,
     ]
     assert ":label: delivery (suggested)" in rendered  # "il mio pacco è fermo": a parcel
 

@@ -182,7 +182,7 @@ def test_linked_accounts_share_history_and_priority(desk: World) -> None:
     assert "contact in 30 days" not in card_text(desk, "giulia_home")
 
     answer = care(desk, "link @giulia_work @giulia_home")
-    assert answer.startswith("Linked @giulia_work and @giulia_home")
+    assert answer.startswith("Linked @giulia_work on X and @giulia_home on X")
     desk.settle()
     assert "2nd contact in 30 days" in card_text(desk, "giulia_home")
     assert "Use: `/care link" in care(desk, "link @only_one")

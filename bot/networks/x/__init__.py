@@ -123,6 +123,7 @@ X = NetworkSpec(
     name=NETWORK,
     label="X",
     answers_listened_posts=False,  # since February 2026: answered on X by hand
+    surveys_public_authors=True,  # a DM, where the customer's settings allow one
     settings=SETTINGS,
     build=build,
     public_text_limit=X_MAX_WEIGHTED_LENGTH,

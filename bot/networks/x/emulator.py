@@ -268,6 +268,9 @@ class XEmulator(LoopbackServer):
         self._conversations: dict[str, list[str]] = {}  # dm_conversation_id -> participant ids
         self._sent_tweets: list[dict[str, Any]] = []
         self._sent_dms: list[dict[str, Any]] = []
+        # Users who accept DMs only from accounts they follow: a DM the brand starts is refused
+        # until they write to it first.
+        self._closed_dms: set[str] = set()
         self._apps: dict[str, str] = {}  # consumer key -> consumer secret
         self._tokens: dict[str, _AccessToken] = {}  # access token -> its secret, app and user
         self._revoked: set[str] = set()  # access tokens
@@ -358,6 +361,11 @@ class XEmulator(LoopbackServer):
             self._rate_limits.setdefault((route_key, who), deque()).extend([reset_in] * times)
 
     # --- state for tests ------------------------------------------------------------------------
+    def close_dms(self, username: str) -> None:
+        """The user's DMs are open only to accounts they follow (X's default)."""
+        with self._lock:
+            self._closed_dms.add(self._user(username)["id"])
+
     def add_user(
         self,
         username: str,
@@ -1165,6 +1173,8 @@ class XEmulator(LoopbackServer):
             # Wording not confirmed against the real API; tweepy raises Forbidden either way.
             return _problem(403, "Forbidden", "You cannot send messages to this user.")
         conversation = _one_to_one(me, participant_id)
+        if participant_id in self._closed_dms and conversation not in self._conversations:
+            return _problem(403, "Forbidden", "You cannot send messages to this user.")
         self._conversations.setdefault(conversation, sorted({me, participant_id}))
         return self._send_dm_as(me, request, conversation)
 

@@ -1,0 +1,68 @@
+"""Same person as...: a card's picker of recent customers on any network, searchable as the
+agent types (`external_select`, answered by the options handler). Labels are plain_text."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.slack.mrkdwn import truncate
+
+CALLBACK_ID = "same_person"
+PICK = "same_person_pick"
+BLOCK_ID = "person"
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def same_person_modal(conversation_id: int) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": CALLBACK_ID,
+        "private_metadata": json.dumps({"conversation": conversation_id}),
+        "title": _plain("Same person as…"),
+        "submit": _plain("Link"),
+        "close": _plain("Cancel"),
+        "blocks": [
+            {
+                "type": "section",
+                "text": _plain(
+                    "One person on several networks: link them, and the card's history, the "
+                    "3rd-contact rule, VIP status and surveys see all their accounts. "
+                    "/care unlink undoes it."
+                ),
+            },
+            {
+                "type": "input",
+                "block_id": BLOCK_ID,
+                "label": _plain("Customer"),
+                "element": {
+                    "type": "external_select",
+                    "action_id": PICK,
+                    "placeholder": _plain("Type a name, @handle or number"),
+                    "min_query_length": 0,
+                },
+            },
+        ],
+    }
+
+
+def option(customer_id: int, label: str) -> dict[str, Any]:
+    return {"text": _plain(truncate(label, 75)), "value": str(customer_id)}
+
+
+def conversation_of(view: dict[str, Any]) -> int | None:
+    try:
+        data = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return None
+    value = data.get("conversation") if isinstance(data, dict) else None
+    return value if isinstance(value, int) else None
+
+
+def chosen(view: dict[str, Any]) -> int | None:
+    picked = (((view.get("state") or {}).get("values") or {}).get(BLOCK_ID) or {}).get(PICK) or {}
+    value = str((picked.get("selected_option") or {}).get("value") or "")
+    return int(value) if value.isdigit() and len(value) <= 15 else None
