@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from bot.clock import ManualClock
 from bot.networks.facebook.emulator import GraphEmulator
+from bot.networks.instagram.emulator import InstagramEmulator
 from bot.networks.whatsapp.emulator import WhatsAppEmulator
 from bot.networks.x.emulator import XEmulator
 from bot.sandbox.slack_api import SlackEmulator
@@ -36,6 +37,7 @@ def make_world(
     settings = {"SLACK_LEADS": "S0LEADS", **env}
     with (
         GraphEmulator(clock=clock.timestamp) as meta,
+        InstagramEmulator(clock=clock.timestamp) as instagram,
         WhatsAppEmulator(clock=clock.timestamp) as whatsapp,
         running_world(
             database_url,
@@ -43,12 +45,14 @@ def make_world(
             slack=slack,
             x=x,
             meta=meta,
+            instagram=instagram,
             whatsapp=whatsapp,
             env=settings,
             transport=transport,
         ) as world,
     ):
         meta.add_user("7001", "Elena", "Conti")
+        instagram.customer("sofia.l", name="Sofia Longo")
         yield world
 
 
@@ -262,3 +266,40 @@ def test_whatsapp_list_answer_and_no_survey_outside_the_window(world: World) -> 
     assert world.ask_surveys() == 0
     assert [(s.status, s.reason) for s in surveys(world)][-1] == ("skipped", "window_closed")
     assert any("window for private messages has closed" in t for t in thread(world, late))
+
+
+def test_instagram_quick_replies(world: World) -> None:
+    instagram = world.instagram
+    assert instagram is not None
+    instagram.message("sofia.l", "Hi! My order never arrived")
+    world.deliver()
+    card = world.card_of("sofia.l")
+    answer_and_resolve(world, card, "Sorry Sofia, a new one left today.")
+    world.advance(DELAY)
+    assert world.ask_surveys() == 1
+    question = instagram.sent_messages[-1]
+    assert question["text"].startswith("Hi Sofia, how did we do, from 1 to 5?")
+    assert [r["payload"] for r in question["request_json"]["message"]["quick_replies"]] == [
+        f"csat:{n}" for n in range(1, 6)
+    ]
+    instagram.tap_quick_reply("sofia.l", "csat:5")
+    world.deliver()
+    assert ":star: 5/5" in str(world.card_of("sofia.l")["blocks"])
+    assert [(s.status, s.score) for s in surveys(world)] == [("answered", 5)]
+
+
+def test_the_question_is_the_teams_own_when_edited_from_slack(world: World) -> None:
+    world.care("UANNA", "template csat it")
+    editor = world.slack.top_modal()
+    assert editor is not None and "Satisfaction survey" in str(editor["blocks"])
+    text = "Ciao {name}! Quanto ti siamo stati utili, da 1 a 5?"
+    world.slack.type_into(
+        editor["id"], "template", "text", {"type": "plain_text_input", "value": text}
+    )
+    response = world.events.view_submission("UANNA", world.slack.modal(editor["id"]))
+    assert response.status_code == 200 and "errors" not in response.text
+    card = x_dm_card(world)
+    answer_and_resolve(world, card)
+    world.advance(DELAY)
+    world.ask_surveys()
+    assert world.x.sent_dms[-1]["text"] == "Ciao Giulia! Quanto ti siamo stati utili, da 1 a 5?"

@@ -9,7 +9,7 @@ from bot.clock import ManualClock
 from bot.sandbox.world import running_world
 from storage.copy import CopyError, copy_database
 from storage.db import Database
-from storage.models import Base, ChannelAccount
+from storage.models import Base, ChannelAccount, Conversation, Survey
 
 
 def cursors(database: Database) -> dict:
@@ -23,9 +23,25 @@ def test_copy_then_continue_on_the_target(database_url: str, clock: ManualClock,
     with running_world(database_url, clock) as world:
         world.mention("giulia_r", "parcel stuck", "Giulia Rossi")
         world.direct_message("marco_b", "charged twice", "Marco Bianchi")
+        # A person and a survey come along too (issue 17): links are data.
+        assert world.care("UANNA", "link @giulia_r @marco_b").startswith("Linked")
+        with source.transaction() as session:
+            conversation = session.scalar(select(Conversation))
+            assert conversation is not None
+            session.add(
+                Survey(
+                    conversation_id=conversation.id,
+                    customer_id=conversation.customer_id,
+                    status="answered",
+                    due_at=clock.now(),
+                    score=4,
+                    language="it",
+                )
+            )
 
         counts = copy_database(source, target)
         assert counts["conversations"] == 2 and counts["messages"] == 2
+        assert counts["people"] == 1 and counts["surveys"] == 1
         with target.engine.connect() as connection:
             for table in Base.metadata.sorted_tables:
                 rows = connection.scalar(select(func.count()).select_from(table))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from storage import migrate
 from storage.db import Database
@@ -36,3 +36,30 @@ def test_downgrade_to_base_and_upgrade_again(database: Database) -> None:
     assert {"conversations", "messages", "outbox", "audit_log"} <= set(
         inspect(database.engine).get_table_names()
     )
+
+
+def test_links_made_before_the_people_table_keep_their_person(database: Database) -> None:
+    """0013: a linked group's person_id was its first customer's id; it becomes a person."""
+    migrate.downgrade(database, "0012")
+    customers = (
+        "INSERT INTO customers (id, network, external_id, handle, name, followers, verified, "
+        "profile_url, person_id, first_seen_at, updated_at) VALUES "
+        "(1, 'x', '11', 'giulia_work', 'Giulia', 0, false, '', 1, :t, :t), "
+        "(2, 'x', '12', 'giulia_home', 'Giulia', 0, false, '', 1, :t, :t), "
+        "(3, 'x', '13', 'marco', 'Marco', 0, false, '', NULL, :t, :t)"
+    )
+    with database.engine.begin() as connection:
+        connection.execute(text(customers), {"t": "2026-11-01 10:00:00+00:00"})
+    migrate.upgrade(database)
+    with database.engine.begin() as connection:
+        people = connection.execute(text("SELECT id, created_by FROM people")).all()
+        linked = connection.execute(text("SELECT id, person_id FROM customers ORDER BY id")).all()
+        # New people continue after the migrated ones (PostgreSQL's sequence was advanced).
+        connection.execute(
+            text("INSERT INTO people (created_at, created_by) VALUES (:t, 'test')"),
+            {"t": "2026-12-01 10:00:00+00:00"},
+        )
+        newest = connection.scalar(text("SELECT max(id) FROM people"))
+    assert people == [(1, "migration")]
+    assert linked == [(1, 1), (2, 1), (3, None)]
+    assert newest == 2
