@@ -166,3 +166,24 @@ def test_a_page_half_configured_names_what_is_missing_and_repeats_no_secret() ->
     assert "META_APP_SECRET, META_VERIFY_TOKEN required for Facebook" in message
     assert "META_HUMAN_AGENT" in message and "true or false" in message
     assert "EAAGpage" not in message
+
+
+def test_csat_settings_and_their_defaults() -> None:
+    from bot.domain.surveys import SurveyMode
+
+    default = load_settings(VALID)
+    assert (default.csat, default.csat_delay, default.csat_cooldown) == (
+        SurveyMode.PRIVATE,
+        timedelta(minutes=10),
+        timedelta(days=7),
+    )
+    chosen = load_settings({**VALID, "CSAT": "ALL", "CSAT_DELAY": "30m", "CSAT_COOLDOWN": "0s"})
+    assert (chosen.csat, chosen.csat_delay, chosen.csat_cooldown) == (
+        SurveyMode.ALL,
+        timedelta(minutes=30),
+        timedelta(0),
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**VALID, "CSAT": "sometimes", "CSAT_DELAY": "later"})
+    message = str(caught.value)
+    assert "CSAT" in message and "'off', 'private'" in message and "CSAT_DELAY" in message
