@@ -48,6 +48,7 @@ EMOJI = {
     "package": "📦", "truck": "🚚", "email": "📧", "inbox_tray": "📥", "link": "🔗",
     "large_green_circle": "🟢", "red_circle": "🔴",
     "sparkles": "✨", "robot_face": "🤖", "zzz": "💤", "coffee": "☕", "sunrise": "🌅",
+    "bar_chart": "📊", "busts_in_silhouette": "👥", "label": "🏷️",
 }  # fmt: skip
 CODE = Style(color="magenta", bgcolor="grey11")
 USER = Style(color="cyan", bold=True)

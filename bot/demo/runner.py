@@ -95,6 +95,7 @@ def _play(world: World, view: ChannelView, console: Console, step: Step, day: da
     console.rule(f"[bold]{step.at}[/] · {step.says}", align="left")
     if moment > world.clock.now():
         world.advance(moment - world.clock.now())  # alerts fire on the way, at their time
+        world.ask_surveys()  # the scheduler's 30-second job: the surveys due by now
     private = step.act(world)
     if isinstance(private, str):
         console.print(private, style="dim italic")

@@ -298,6 +298,12 @@ MORNING: tuple[Step, ...] = (
     ),
     Step(
         "09:35",
+        "Ten minutes after Resolve, Tom got one question by DM: how did we do, from 1 to 5? "
+        "He answers in words; the score shows on the card and in the thread.",
+        lambda w: w.direct_message("tom_h", "5 - quick and kind, thanks!"),
+    ),
+    Step(
+        "09:35",
         "The journalist writes, angry and asking for a refund: the card is urgent, with its "
         "reasons, and the on-call agent is pinged.",
         lambda w: w.mention(

@@ -35,11 +35,14 @@ def test_the_scripted_morning_shows_slack_and_x(console: Console) -> None:
     assert "→ X public reply to @tom_h: We'd like to help you with this privately" in shown
     assert "→ X DM to @tom_h: Thanks Tom" in shown
     assert "→ X DM to @marco_b: Ciao Marco" in shown
+    # the satisfaction survey: asked by DM after Resolve, answered in words, shown on the card
+    assert "→ X DM to @tom_h: Hi Tom, how did we do, from 1 to 5?" in shown
+    assert "⭐ 5/5: “quick and kind, thanks!”" in shown
     # the note never left Slack
     assert "X public reply to @giulia_r: note:" not in shown
     # the summary
     assert "This morning" in shown and "median first answer" in shown
-    assert "5 public replies and 4 DMs sent on X" in shown
+    assert "5 public replies and 5 DMs sent on X" in shown
     # response times: a warning to the on-call agent, then an escalation in the channel
     assert "⏰ @Bruno first answer due at 09:27, in 5 min." in shown
     assert "#support: 🚨 Target missed: first answer was due at 09:27" in shown
