@@ -109,6 +109,10 @@ class Customer(Base):
     netiquette_notice_at: Mapped[datetime | None]
     first_seen_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # What CRM_LOOKUP_URL said of them: {"name", "customer_id", "facts": [...]}; {} when the
+    # CRM knows them not; None: never asked. Asked again once `crm_checked_at` is old.
+    crm_facts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    crm_checked_at: Mapped[datetime | None]
 
 
 class Conversation(Base):
@@ -574,3 +578,51 @@ class Survey(Base):
     agent: Mapped[str | None] = mapped_column(String(32))  # who resolved: the KPIs' agent
 
     conversation: Mapped[Conversation] = relationship()
+
+
+class Team(Base):
+    """A specialist team conversations are forwarded to (`/care teams`): its Slack channel and
+    its own response target, in business time (None: no target)."""
+
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))  # unique among teams not removed
+    slack_channel_id: Mapped[str] = mapped_column(String(32))
+    target_seconds: Mapped[int | None]
+    updated_by: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]  # kept: past forwards name it
+
+
+class Forward(Base):
+    """A conversation handed to a team: `waiting` for a specialist, `taken` by one, `answered`
+    (the team wrote back), `sent_back` (the team returned it), `taken_over` (a specialist now
+    owns the conversation) or `closed` (the conversation was resolved)."""
+
+    __tablename__ = "forwards"
+    __table_args__ = (
+        UniqueConstraint("slack_channel_id", "slack_ts"),
+        Index("ix_forwards_conversation", "conversation_id"),
+        Index("ix_forwards_status_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    note: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    forwarded_by: Mapped[str] = mapped_column(String(32))
+    forwarded_at: Mapped[datetime]
+    specialist: Mapped[str | None] = mapped_column(String(32))
+    taken_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]  # the team's first message back
+    closed_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None]  # the team's target
+    warned_at: Mapped[datetime | None]
+    breached_at: Mapped[datetime | None]
+    slack_channel_id: Mapped[str] = mapped_column(String(32))  # the team's channel
+    slack_ts: Mapped[str | None] = mapped_column(String(32))  # the team's card
+
+    conversation: Mapped[Conversation] = relationship()
+    team: Mapped[Team] = relationship(lazy="joined")
