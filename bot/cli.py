@@ -189,6 +189,7 @@ def _stats(since_text: str, *, csv: bool, account: str | None) -> int:
 
     from bot.app import sla_policy
     from bot.domain.periods import parse_since
+    from bot.reports.csat import csat_table
     from bot.reports.render import kpi_csv, kpi_table
     from bot.services.service_hours import ServiceHours
     from bot.services.stats import Scope, Stats
@@ -213,11 +214,16 @@ def _stats(since_text: str, *, csv: bool, account: str | None) -> int:
         sla_policy(settings).calendar,
         {a.name: a.business_hours for a in settings.accounts if a.business_hours is not None},
     )
-    report = Stats(context, hours).report(since, scope=Scope(account=account))
+    stats, scope = Stats(context, hours), Scope(account=account)
+    report = stats.report(since, scope=scope)
     if csv:
         sys.stdout.write(kpi_csv(report))
-    else:
-        Console().print(kpi_table(report))
+        return 0
+    console = Console()
+    console.print(kpi_table(report))
+    csat = stats.csat(since, scope=scope)
+    if csat.team.asked:  # nothing when no survey was asked, as in Slack
+        console.print(csat_table(csat))
     return 0
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.domain.csat_kpis import CsatReport
 from bot.domain.hours import BusinessHours
 from bot.domain.kpis import KpiReport
 from bot.domain.people import Elsewhere
+from bot.domain.teams import TeamList
 from bot.domain.topics import TopicProfile
 
 
@@ -170,6 +172,17 @@ class StatsReport:
     account: str | None = None  # the figures of one account...
     channel: str | None = None  # ... or of one support channel; both None: everything
     reads: tuple[tuple[str, int, int | None], ...] = ()  # listening: account, read, budget
+    csat: CsatReport | None = None  # the satisfaction surveys asked in the same period and scope
+
+
+@dataclass(frozen=True)
+class CsatStats:
+    """`/care stats csat`: the satisfaction figures, per agent, topic and network."""
+
+    report: CsatReport
+    period: str
+    account: str | None = None  # as StatsReport's scope
+    channel: str | None = None
 
 
 @dataclass(frozen=True)
@@ -228,7 +241,9 @@ Answer = (
     | AuditTrail
     | NotAConversation
     | StatsReport
+    | CsatStats
     | SavedReplyStats
     | TopicList
     | TopicStats
+    | TeamList
 )

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from rich.table import Table
 
+from bot.domain.csat_kpis import CsatReport
 from bot.domain.kpis import Figures, KpiReport
 from bot.slack.blocks import Blocks, context, mrkdwn, section
 from bot.slack.mrkdwn import mention
@@ -96,7 +97,7 @@ CSV_COLUMNS = (
 )
 
 
-def period_label(report: KpiReport) -> str:
+def period_label(report: KpiReport | CsatReport) -> str:
     """'2026-11-16 to 2026-11-22' (the end is exclusive, so its last day is shown)."""
     first = report.since.date()
     last = (report.until - timedelta(microseconds=1)).date()

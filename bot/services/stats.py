@@ -2,11 +2,14 @@
 
 Figures are per support channel or per brand account when asked (`/care stats 7d acme-care`);
 typed in one of several support channels, `/care stats` shows that channel's conversations.
+The satisfaction figures (bot/domain/csat_kpis.py) follow the same scope, over the surveys
+asked in the period.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,19 +17,21 @@ import structlog
 
 from bot.domain.answers import (
     CommandError,
+    CsatStats,
     SavedReplyStats,
     SavedReplyUse,
     StatsReport,
     TopicFigures,
     TopicStats,
 )
+from bot.domain.csat_kpis import CsatReport, csat_report
 from bot.domain.kpis import DailyPoint, KpiReport, kpi_report
 from bot.domain.kpis import daily_series as daily
 from bot.domain.periods import parse_since
 from bot.services.context import Context
 from bot.services.listening import reads_this_month
 from bot.services.service_hours import ServiceHours
-from storage import kpi_queries, reply_queries, topic_queries
+from storage import csat_queries, kpi_queries, reply_queries, topic_queries
 from storage.kpi_queries import Scope
 
 log = structlog.get_logger(__name__)
@@ -60,6 +65,17 @@ class Stats:
             )
         return kpi_report(samples, since, until)
 
+    def csat(
+        self, since: datetime, until: datetime | None = None, scope: Scope | None = None
+    ) -> CsatReport:
+        """The satisfaction figures of the surveys asked in `[since, until)`, in `scope`."""
+        until = until or self.context.clock.now()
+        with self.context.database.reading() as session:
+            cells = csat_queries.survey_counts(session, scope or Scope(), since, until)
+        # Two accounts of one network are one line: the network is what the team compares.
+        labelled = [replace(c, network=self.context.label(c.network)) for c in cells]
+        return csat_report(labelled, since, until)
+
     def daily_series(
         self, since: datetime, until: datetime, scope: Scope | None = None
     ) -> list[DailyPoint]:
@@ -69,14 +85,17 @@ class Stats:
 
     def command(
         self, text: str, channel: str | None = None
-    ) -> StatsReport | SavedReplyStats | TopicStats | CommandError:
+    ) -> StatsReport | CsatStats | SavedReplyStats | TopicStats | CommandError:
         """`/care stats [today|7d|30d] [account|all]`: the figures, privately;
-        `/care stats replies [period]`: the saved replies used."""
+        `/care stats replies [period]`: the saved replies used; `/care stats topics [period]`:
+        per topic; `/care stats csat [period] [account|all]`: satisfaction, in full."""
         words = text.split()
         if words and words[0].lower() == "replies":
             return self.saved_replies(words[1] if len(words) > 1 else "30d")
         if words and words[0].lower() == "topics":
             return self.topics(words[1] if len(words) > 1 else "30d")
+        if words and words[0].lower() == "csat":
+            return self.csat_command(words[1:], channel)
         period = words[0] if words else "7d"
         since = self._since(period, self.context.clock.now())
         if isinstance(since, CommandError):
@@ -86,7 +105,20 @@ class Stats:
             return scope
         report = self.report(since, scope=scope)
         reads = reads_this_month(self.context)
-        return StatsReport(report, period, scope.account, scope.channel, reads)
+        csat = self.csat(since, scope=scope)
+        return StatsReport(report, period, scope.account, scope.channel, reads, csat)
+
+    def csat_command(self, words: Sequence[str], channel: str | None) -> CsatStats | CommandError:
+        """`/care stats csat [period] [account|all]`: 30 days unless told, as the other
+        breakdowns (answers are few: a week per agent is often one or two)."""
+        period = words[0] if words else "30d"
+        since = self._since(period, self.context.clock.now())
+        if isinstance(since, CommandError):
+            return since
+        scope = self.scope(words[1] if len(words) > 1 else None, channel)
+        if isinstance(scope, CommandError):
+            return scope
+        return CsatStats(self.csat(since, scope=scope), period, scope.account, scope.channel)
 
     def saved_replies(self, period: str) -> SavedReplyStats | CommandError:
         now = self.context.clock.now()

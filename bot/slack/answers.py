@@ -6,11 +6,13 @@ from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from bot.domain import answers as a
+from bot.domain.teams import TeamList
 from bot.domain.templates import LANGUAGES, NoticeKind, describe_hours, describe_next_open
-from bot.reports.render import kpi_blocks
+from bot.reports.csat import csat_blocks, summary_lines
+from bot.reports.render import human_duration, kpi_blocks
 from bot.slack.blocks import context, customer_ref, handle, section
 from bot.slack.history import customer_report
-from bot.slack.mrkdwn import escape, mention, truncate
+from bot.slack.mrkdwn import channel_link, escape, mention, truncate
 from bot.slack.render import Rendered, Renderers, on_call_line
 
 _ANSWERS = Renderers()
@@ -23,11 +25,14 @@ HELP = (
     "• *Move to DM* invites a public customer to continue privately.\n"
     "• `/care oncall` shows who is on call; `/care oncall set @a @b weekly mon 09:00` sets the "
     "rotation; `/care oncall override @x 4h` puts someone on call for a while.\n"
-    "• `/care stats [today|7d|30d] [account]` shows response times and more, for you only.\n"
+    "• `/care stats [today|7d|30d] [account]` shows response times, satisfaction and more, for "
+    "you only; `/care stats csat [7d|30d]` the satisfaction scores per agent, topic and network.\n"
     "• `/care hours [account]` shows the service hours; `/care hours set [account] "
     "mon-fri 09:00-18:00` changes them.\n"
     "• `/care template out_of_hours it` (or `netiquette`, `csat`, `en`) edits an automatic "
     "notice or the satisfaction survey's question.\n"
+    "• `/care teams` lists the specialist teams (`/care teams add Billing #billing 4h`); "
+    "*Forward* on a card hands a conversation to one.\n"
     "• `/care topics` lists the team's topics (each card suggests one; change it on the card); "
     "`/care topics add fibra: ftth, modem` adds one.\n"
     "• `/care replies` lists, adds and edits the team's saved replies; *Saved reply* on a card "
@@ -53,10 +58,13 @@ USAGE = {
     "template": f"Use: `/care template &lt;{'|'.join(NoticeKind)}&gt; "
     f"&lt;{'|'.join(LANGUAGES)}&gt;`, "
     "e.g. `/care template out_of_hours it`",
+    "teams": "Use: `/care teams add Billing #billing 4h` (the target is optional, in business "
+    "time), `/care teams remove Billing`, `/care teams` to list them",
     "topics": "Add or change one with `/care topics add fibra: ftth, modem, fibra ottica`; "
     "remove one with `/care topics remove fibra`.",
     "stats": "Use: `/care stats [today|24h|7d|30d] [account|all]`, "
-    "`/care stats replies [7d|30d]` or `/care stats topics [7d|30d]`",
+    "`/care stats csat [7d|30d] [account|all]`, `/care stats replies [7d|30d]` or "
+    "`/care stats topics [7d|30d]`",
 }
 
 
@@ -212,6 +220,20 @@ def _topic_list(answer: a.TopicList) -> Rendered:
     return text, [section(truncate(text, 2900))]
 
 
+@_renders(TeamList)
+def _team_list(answer: TeamList) -> Rendered:
+    done = f"{escape(answer.changed)}. " if answer.changed else ""
+    if not answer.teams:
+        return f"{done}No specialist teams yet. {USAGE['teams']}", None
+    lines = [f"{done}*Specialist teams* (*Forward* on a card hands a conversation over):"]
+    for team in answer.teams:
+        target = f", answers within {human_duration(team.target)}" if team.target else ""
+        lines.append(f"• *{escape(team.name)}* in {channel_link(team.channel)}{target}")
+    lines.append(USAGE["teams"])
+    text = "\n".join(lines)
+    return text, [section(truncate(text, 2900))]
+
+
 @_renders(a.TopicStats)
 def _topic_stats(answer: a.TopicStats) -> Rendered:
     text = "\n".join(topic_lines(answer.topics, answer.growing, f"Topics · {answer.period}"))
@@ -262,12 +284,11 @@ def _saved_reply_stats(answer: a.SavedReplyStats) -> Rendered:
 
 @_renders(a.StatsReport)
 def _stats(answer: a.StatsReport) -> Rendered:
-    scope = ""
-    if answer.account:
-        scope = f" · {answer.account}"
-    elif answer.channel:
-        scope = " · this channel"
+    scope = _scope(answer.account, answer.channel)
     fallback, body = kpi_blocks(answer.report, f"Carebridge stats · {answer.period}{scope}")
+    if answer.csat is not None and answer.csat.team.asked:  # nothing when no survey was asked
+        lines = [*summary_lines(answer.csat), "`/care stats csat` shows all of it."]
+        body = [*body, section(truncate("\n".join(lines), 2900))]
     if answer.reads:
         reads = " · ".join(
             f"{escape(name)} {read:,}" + (f" of {budget:,}" if budget else "")
@@ -275,3 +296,15 @@ def _stats(answer: a.StatsReport) -> Rendered:
         )
         body = [*body, context(f"Listening, posts read this month (X bills each): {reads}")]
     return fallback, body
+
+
+@_renders(a.CsatStats)
+def _csat_stats(answer: a.CsatStats) -> Rendered:
+    scope = _scope(answer.account, answer.channel)
+    return csat_blocks(answer.report, f"Satisfaction (CSAT) · {answer.period}{scope}")
+
+
+def _scope(account: str | None, channel: str | None) -> str:
+    if account:
+        return f" · {account}"
+    return " · this channel" if channel else ""

@@ -1,4 +1,5 @@
-"""The weekly digest job: last week's figures in the channel, with a chart in its thread."""
+"""The weekly digest job: last week's figures in the channel, with a chart in its thread; the
+satisfaction figures too when surveys were asked that week."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
 from bot.reports.chart import weekly_chart
+from bot.reports.csat import fallback as csat_fallback
+from bot.reports.csat import summary_lines
 from bot.reports.render import kpi_blocks
 from bot.services.outbox import DigestJob, read
 from bot.services.stats import Stats
@@ -37,16 +40,25 @@ class DigestHandler:
         if topics:
             lines = topic_lines(topics, growing, "Top topics", top=5)
             body = [*body, section(truncate("\n".join(lines), 2900))]
+        # Satisfaction only when surveys were asked: a team without them reads nothing of it.
+        satisfaction = self.stats.csat(since, until, scope)
+        csat = satisfaction.team
+        if csat.asked:
+            lines = summary_lines(satisfaction, "Satisfaction")
+            body = [*body, section(truncate("\n".join(lines), 2900))]
+            fallback = f"{fallback}; {csat_fallback(csat)}"
         ts = self._post(job, channel, None, fallback, body)
         series = self.stats.daily_series(since, until, scope)
-        chart = weekly_chart(series, f"Conversations, {week}")
+        scores = csat if csat.answered else None
+        chart = weekly_chart(series, f"Conversations, {week}", scores)
+        what = "Daily volume and first-response time" + (", satisfaction scores" if scores else "")
         self._call(
             self.client.files_upload_v2,
             channel=channel,
             thread_ts=ts,
             file=chart,
             filename=f"carebridge-{since.date().isoformat()}.png",
-            title=f"Daily volume and first-response time, {week}",
+            title=f"{what}, {week}",
         )
         return {"ts": ts}
 

@@ -1,4 +1,5 @@
-"""Rendering KPI figures: terminal table, CSV, Slack blocks, the --since syntax, the chart."""
+"""Rendering KPI figures: terminal table, CSV, Slack blocks, the --since syntax, the chart; and
+the satisfaction figures."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from rich.console import Console
 
+from bot.domain.csat_kpis import CsatFigures, CsatReport, SurveyCount, csat_figures
 from bot.domain.kpis import DailyPoint, Figures, KpiReport
 from bot.domain.periods import parse_since
 from bot.reports.chart import weekly_chart
+from bot.reports.csat import csat_blocks, csat_table, score_bar, summary_lines
 from bot.reports.render import (
     MAX_AGENT_SECTIONS,
     human_duration,
@@ -204,3 +207,83 @@ def test_weekly_chart_renders_empty_and_missing_values() -> None:
         DailyPoint(date(2026, 11, 18), 1, timedelta(minutes=90)),
     ]
     assert _png_size(weekly_chart(gaps, "Gaps")) == (900, 450)
+
+
+# --- satisfaction (bot/reports/csat.py) -------------------------------------------------------
+def surveys(asked: int, *scores: int) -> CsatFigures:
+    return csat_figures(SurveyCount(asked, tuple(scores.count(n) for n in range(1, 6))))
+
+
+def satisfaction(**agents: CsatFigures) -> CsatReport:
+    team = surveys(10, 5, 5, 5, 4, 4, 3, 2, 1)
+    return CsatReport(SINCE, UNTIL, team, tuple(agents.items()), (("", surveys(2)),), ())
+
+
+def test_weekly_chart_with_the_satisfaction_scores_keeps_its_size() -> None:
+    points = [DailyPoint(date(2026, 11, 16) + timedelta(days=n), n, None) for n in range(7)]
+    scores = surveys(10, 5, 5, 4, 1)
+    assert _png_size(weekly_chart(points, "Week 47", scores)) == (900, 450)
+    assert _png_size(weekly_chart([], "Nothing yet", scores)) == (900, 450)
+    # Asked but unanswered: no panel to draw, the chart as without.
+    assert _png_size(weekly_chart(points, "Week 47", surveys(3))) == (900, 450)
+
+
+@pytest.mark.parametrize(
+    ("distribution", "bar"),
+    [
+        ((0, 1, 0, 1, 2), "▁▅▁▅█"),
+        ((1, 1, 1, 2, 3), "▃▃▃▆█"),
+        ((0, 0, 0, 0, 0), "▁▁▁▁▁"),
+        ((1, 0, 0, 0, 100), "▂▁▁▁█"),  # one answer still shows above none
+    ],
+)
+def test_score_bar(distribution: tuple[int, ...], bar: str) -> None:
+    assert score_bar(distribution) == bar
+
+
+def test_satisfaction_summary_names_only_what_had_answers_the_top_three() -> None:
+    agents = {f"U{n}": surveys(2, 5) for n in range(5)} | {"UQUIET": surveys(4)}
+    lines = summary_lines(satisfaction(**agents))
+    assert lines[0] == (
+        "*Satisfaction (CSAT)* · :star: *3.6* average · *62%* gave 4 or 5 · 8 of 10 answered "
+        "(80% response rate)"
+    )
+    assert lines[1] == "Scores 1 to 5: `▃▃▃▆█` 1 · 1 · 1 · 2 · 3"
+    assert lines[
+        2
+    ] == "Agents (average, answers): <@U0> 5.0 (1) · <@U1> 5.0 (1) · <@U2> 5.0 (1)" + (" · +2 more")
+    assert len(lines) == 3  # no topic line: the one topic had no answer; no network at all
+    unanswered = CsatReport(SINCE, UNTIL, surveys(3), (), (), ())
+    assert summary_lines(unanswered, "Satisfaction") == [
+        "*Satisfaction* · no answer yet · 0 of 3 answered (0%)"
+    ]
+
+
+def test_satisfaction_blocks_in_full_and_within_slack_limits() -> None:
+    agents = {f"U{n:02d}": surveys(2, 4) for n in range(30)}
+    fallback, blocks = csat_blocks(satisfaction(**agents), "Satisfaction (CSAT) · 30d")
+    assert fallback == (
+        "Satisfaction (CSAT) · 30d: average 3.6 (62% gave 4 or 5), 8 of 10 answered (80%)"
+    )
+    assert blocks is not None and len(blocks) == 4  # team, its context, agents, topics
+    agents_text = blocks[2]["text"]["text"]
+    assert agents_text.startswith(
+        "*By agent*\n• <@U00>: :star: 4.0 · 100% gave 4 or 5 · 1 of 2 answered (50%) · `▁▁▁█▁`"
+    )
+    assert agents_text.endswith("…and 15 more") and len(agents_text) < 3000
+    assert blocks[3]["text"]["text"] == "*By topic*\n• _no topic_: no answer · 0 of 2 answered (0%)"
+    nobody = CsatReport(SINCE, UNTIL, surveys(0), (), (), ())
+    assert csat_blocks(nobody, "Satisfaction (CSAT) · 7d") == (
+        "Satisfaction (CSAT) · 7d: no satisfaction survey was asked in this period.",
+        None,
+    )
+
+
+def test_satisfaction_table_for_the_command_line() -> None:
+    text = shown(csat_table(satisfaction(UANNA=surveys(2, 5)), {"UANNA": "Anna"}))
+    assert "Satisfaction (CSAT) 2026-11-16 to 2026-11-22" in text
+    rows = {line.split("│")[1].strip(): line for line in text.splitlines() if "│" in line}
+    assert "8 of 10 (80%)" in rows["Team"] and "3.6" in rows["Team"] and "62%" in rows["Team"]
+    assert "▃▃▃▆█ 1 1 1 2 3" in rows["Team"]
+    assert "1 of 2 (50%)" in rows["agent Anna"] and "100%" in rows["agent Anna"]
+    assert "0 of 2 (0%)" in rows["topic (no topic)"] and "—" in rows["topic (no topic)"]

@@ -1,6 +1,6 @@
 """The KPI rules of bot/domain/kpis.py as the database applies them: a hand-built week stored as
 conversations and messages, counted by storage/kpi_queries.py, with every expected number worked
-out below. Run on SQLite and on PostgreSQL."""
+out below; and the surveys counted by storage/csat_queries.py. Run on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.kpis import Figures, KpiReport, daily_series, kpi_report
 from bot.domain.model import Delivery, Direction, Visibility
+from storage.csat_queries import survey_counts
 from storage.db import Database
 from storage.kpi_queries import Scope, openings, samples
-from storage.models import ChannelAccount, Conversation, Customer, Message
+from storage.models import ChannelAccount, Conversation, Customer, Message, Survey
 
 SINCE = datetime(2026, 11, 16, tzinfo=UTC)  # a Monday
 UNTIL = SINCE + timedelta(days=7)
@@ -270,3 +271,93 @@ def test_daily_series_counts_local_days(database: Database) -> None:
     assert [p.day.day for p in points] == list(range(16, 24))
     assert [p.opened for p in points] == [1, 1, 0, 2, 1, 1, 0, 2]
     assert daily_series(week, UNTIL, SINCE, UTC) == []
+
+
+# --- satisfaction surveys (storage/csat_queries.py) -------------------------------------------
+@dataclass(frozen=True)
+class Asked:
+    """A survey of a conversation of `account` ("acme" on X, "acme-fb" on Facebook)."""
+
+    status: str
+    sent_at: datetime | None
+    agent: str | None = "UA"
+    score: int | None = None
+    topic: str | None = None
+    account: str = "acme"
+    channel: str = "C1"
+
+
+# fmt: off
+SURVEYS = [
+    Asked("answered", SINCE, score=1, topic="refund"),  # on the window's first instant: counts
+    Asked("answered", day(2), score=5, topic="refund"),
+    Asked("answered", day(2), "UB", score=4, account="acme-fb", channel="C2"),
+    Asked("sent", day(3), "UB", topic="refund", channel="C2"),  # asked, never answered
+    Asked("answered", day(6, 23, 59), score=4),  # answered after `until`: still counts
+    Asked("answered", UNTIL, score=5),  # asked exactly at `until`: the next window's
+    Asked("sent", SINCE - timedelta(microseconds=1)),  # the window before
+    Asked("skipped", None), Asked("failed", None), Asked("cancelled", None),  # never asked
+]
+# fmt: on
+
+
+def store_surveys(database: Database, surveys: list[Asked]) -> None:
+    with database.transaction() as session:
+        accounts = {
+            name: ChannelAccount(
+                name=name, network=network, external_id=name, handle=name,
+                slack_channel_id="C1", created_at=SINCE - timedelta(days=30),
+            )
+            for name, network in (("acme", "x"), ("acme-fb", "facebook"))
+        }  # fmt: skip
+        session.add_all(accounts.values())
+        session.flush()
+        for n, spec in enumerate(surveys):
+            opened = SINCE - timedelta(days=1)  # surveys count by when they were asked
+            customer = Customer(
+                network="x", external_id=f"s{n}", handle=f"s{n}", name=f"S {n}",
+                first_seen_at=opened, updated_at=opened,
+            )  # fmt: skip
+            session.add(customer)
+            session.flush()
+            conversation = Conversation(
+                account_id=accounts[spec.account].id, customer_id=customer.id,
+                visibility=Visibility.PRIVATE, slack_channel_id=spec.channel,
+                opened_at=opened, last_inbound_at=opened, topic=spec.topic,
+            )  # fmt: skip
+            session.add(conversation)
+            session.flush()
+            session.add(
+                Survey(
+                    conversation_id=conversation.id, customer_id=customer.id,
+                    status=spec.status, due_at=spec.sent_at or opened, sent_at=spec.sent_at,
+                    answered_at=spec.sent_at + minutes(30) if spec.score else None,
+                    score=spec.score, language="it", agent=spec.agent,
+                )
+            )  # fmt: skip
+
+
+def csat(
+    database: Database, scope: Scope | None = None
+) -> dict[tuple[str | None, str, str], tuple[int, tuple[int, ...]]]:
+    with database.reading() as session:
+        cells = survey_counts(session, scope or Scope(), SINCE, UNTIL)
+    return {(c.agent, c.topic, c.network): (c.count.asked, c.count.scores) for c in cells}
+
+
+def test_surveys_count_by_when_they_were_asked_by_agent_topic_and_network(
+    database: Database,
+) -> None:
+    store_surveys(database, SURVEYS)
+    assert csat(database) == {
+        ("UA", "refund", "x"): (2, (1, 0, 0, 0, 1)),
+        ("UA", "", "x"): (1, (0, 0, 0, 1, 0)),
+        ("UB", "", "facebook"): (1, (0, 0, 0, 1, 0)),
+        ("UB", "refund", "x"): (1, (0, 0, 0, 0, 0)),
+    }
+    assert csat(database, Scope(channel="C2")) == {
+        ("UB", "", "facebook"): (1, (0, 0, 0, 1, 0)),
+        ("UB", "refund", "x"): (1, (0, 0, 0, 0, 0)),
+    }
+    assert list(csat(database, Scope(account="acme-fb"))) == [("UB", "", "facebook")]
+    assert csat(database, Scope(account="other")) == {}
