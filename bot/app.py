@@ -33,8 +33,12 @@ from bot.scheduling import Timers
 from bot.services.accounts import Account, Accounts
 from bot.services.context import Access, Context, Notifier
 from bot.services.conversations import Conversations
+from bot.services.crm import CrmLookup, CrmSettings
 from bot.services.customers import Customers
 from bot.services.delivery import DeliverToCustomer
+from bot.services.event_delivery import PostEvent
+from bot.services.events import Events
+from bot.services.forwarding import Forwarding
 from bot.services.health import AccountsHealth
 from bot.services.housekeeping import Housekeeping
 from bot.services.ingest import Ingest
@@ -45,13 +49,18 @@ from bot.services.notices import Notices
 from bot.services.oncall import OnCallService
 from bot.services.outbox import (
     COPY_MEDIA,
+    CRM_LOOKUP,
     CUSTOMER_FACING,
     DELIVER,
     DIGEST,
+    EVENTS,
     HIDE,
     LISTEN_CARD,
+    LOOKUPS,
+    POST_EVENT,
     PROCESS_INBOX,
     REOPEN,
+    TEAM_CARD,
     Outbox,
 )
 from bot.services.polling import Poller
@@ -66,6 +75,7 @@ from bot.services.sla import Deadlines, SlaSweeper
 from bot.services.spikes import SpikeWatch
 from bot.services.stats import Stats
 from bot.services.surveys import Surveys, SurveySettings
+from bot.services.teams import Teams
 from bot.services.topics import Topics
 from bot.services.updates import Updates
 from bot.services.worker import OutboxWorker
@@ -75,6 +85,7 @@ from bot.slack.failures import CALL_FAILED, NETWORK_FAILED
 from bot.slack.jobs import SlackJobHandlers
 from bot.slack.listening import ListenCards
 from bot.slack.media import CopyMedia
+from bot.slack.team_cards import TeamCards
 from handlers import register_all
 from handlers.commands import RunLater
 from handlers.socket_mode import SocketModeReceiver, Timing
@@ -176,16 +187,21 @@ class Carebridge:
     def start_background(self) -> Background:
         """The outbox worker threads and the scheduler (pollers, deadlines, handoffs, digest).
 
-        Two workers share the outbox: one for what a customer waits for (answers, hiding a
-        comment), one for everything else, so an agent's answer goes out at once even while a
-        backlog of cards and thread messages is being posted."""
+        Four workers share the outbox: one for what a customer waits for (answers, hiding a
+        comment), one for the events to the company's other systems (a slow receiver delays
+        nothing else), one for CRM lookups (nor does a slow CRM), one for everything else, so
+        an agent's answer goes out at once even while a backlog of cards and thread messages is
+        being posted."""
         stop = threading.Event()
         workers = [
             self.services.worker.taking(Kinds(only=CUSTOMER_FACING), urgent=True),
-            self.services.worker.taking(Kinds(but=CUSTOMER_FACING)),
+            self.services.worker.taking(Kinds(only=EVENTS)),
+            self.services.worker.taking(Kinds(only=LOOKUPS)),
+            self.services.worker.taking(Kinds(but=CUSTOMER_FACING | EVENTS | LOOKUPS)),
         ]
         threads = []
-        for name, worker in zip(("outbox-answers", "outbox"), workers, strict=True):
+        names = ("outbox-answers", "outbox-events", "outbox-lookups", "outbox")
+        for name, worker in zip(names, workers, strict=True):
             self.services.notifier.subscribe(worker.notify)
             thread = threading.Thread(target=worker.run_forever, args=(stop,), name=name)
             thread.daemon = True
@@ -307,7 +323,12 @@ def build_services(
         refresh=members.refresh,
         is_lead=lead_checker(settings.slack_leads, UserGroups(slack, clock)),
     )
-    context = Context(database, outbox, clock, accounts, notify=notifier)
+    events = (
+        Events(outbox, include_text=settings.events_include_text)
+        if settings.events_webhook_url
+        else Events()
+    )
+    context = Context(database, outbox, clock, accounts, notify=notifier, events=events)
     policy = sla_policy(settings)
     hours = ServiceHours(
         context,
@@ -337,6 +358,7 @@ def build_services(
     )
 
     customers = Customers(context, networks, settings.crm_url_template, access)
+    forwarding = Forwarding(context, hours, access, warn_before=settings.sla_warn_before)
     surveys = Surveys(
         context,
         templates,
@@ -349,8 +371,18 @@ def build_services(
     )
     prioritizer = Prioritizer(context, priority_rules(settings), oncall)
     topics = Topics(context)
+    crm = crm_lookup(settings, context)
     slack_jobs = SlackJobHandlers(
-        slack, database, clock, accounts, deadlines, oncall, customers, members, topics.names
+        slack,
+        database,
+        clock,
+        accounts,
+        deadlines,
+        oncall,
+        customers,
+        members,
+        topics.names,
+        crm=crm,
     )
     ingest = Ingest(
         outbox,
@@ -363,6 +395,7 @@ def build_services(
         suggest_topic=topics.suggest,
         surveys=surveys,
         people=customers.people,
+        events=events,
     )
     webhooks = Webhooks(context, ingest)
     health = AccountsHealth(context)
@@ -381,9 +414,27 @@ def build_services(
             slack_jobs.call,
             slack.chat_update,
         )
+    handlers[TEAM_CARD] = TeamCards(
+        database,
+        accounts,
+        settings.timezone.key,
+        clock.now,
+        slack_jobs.post_once,
+        slack_jobs.call,
+        slack.chat_update,
+    )
     handlers[COPY_MEDIA] = CopyMedia(
         slack, context, slack_jobs.call, limit_mb=settings.media_copy_max_mb
     )
+    if crm is not None:
+        handlers[CRM_LOOKUP] = crm
+    if settings.events_webhook_url and settings.events_webhook_secret:
+        handlers[POST_EVENT] = PostEvent(
+            settings.events_webhook_url,
+            settings.events_webhook_secret,
+            clock,
+            timeout=settings.http_timeout,
+        )
     worker = OutboxWorker(
         database,
         handlers,
@@ -404,8 +455,11 @@ def build_services(
             suggest_topic=topics.suggest,
             topic_required=settings.topic_required,
             surveys=surveys,
+            forwarding=forwarding,
         ),
         surveys=surveys,
+        forwarding=forwarding,
+        teams=Teams(context),
         replies=replies,
         saved_replies=SavedReplies(context, replies, access),
         topics=topics,
@@ -450,6 +504,21 @@ def account_targets(settings: Settings) -> dict[str, dict[Priority, Targets]]:
         for account in settings.accounts
         if account.sla_first_response or account.sla_next_response
     }
+
+
+def crm_lookup(settings: Settings, context: Context) -> CrmLookup | None:
+    """The CRM's facts on the card, when CRM_LOOKUP_URL is set."""
+    if not settings.crm_lookup_url:
+        return None
+    return CrmLookup(
+        context,
+        CrmSettings(
+            settings.crm_lookup_url,
+            settings.crm_lookup_token,
+            ttl=settings.crm_lookup_ttl,
+            timeout=settings.crm_lookup_timeout,
+        ),
+    )
 
 
 def priority_rules(settings: Settings) -> PriorityRules:

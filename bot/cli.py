@@ -9,10 +9,11 @@ import argparse
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 import structlog
 from dotenv import find_dotenv, load_dotenv
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 EXIT_CONFIG = 2
+EXPORT_LOG_EVERY = 10_000  # rows between two `export.progress` events
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -63,6 +65,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     export.add_argument("--lang", choices=("it", "en"), default="it")
     export.add_argument("--company", default="", help="the company's name, under the heading")
     export.add_argument("--output", "-o", help="a file to write (default: standard output)")
+    data = commands.add_parser(
+        "export", help="conversations and messages for reporting tools (CSV or JSON Lines)"
+    )
+    data.add_argument("--since", default="30d", help="conversations opened since: 7d, 30d... (30d)")
+    data.add_argument("--until", help="...and before: the same forms, 7d is 7 days ago (now)")
+    data.add_argument("--format", choices=("csv", "jsonl"), default="csv")
+    data.add_argument("--what", choices=("conversations", "messages", "both"), default="both")
+    data.add_argument(
+        "--output",
+        "-o",
+        help="a file to write (default: standard output); CSV of both tables: "
+        "PATH.conversations.csv and PATH.messages.csv",
+    )
     database = commands.add_parser("db", help="database schema and data")
     database_commands = database.add_subparsers(dest="action", required=True)
     database_commands.add_parser("upgrade", help="migrate DATABASE_URL to the latest schema")
@@ -96,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _accounts()
     if args.command == "faq":
         return _faq_export(args.since, args.format, args.lang, args.company, args.output)
+    if args.command == "export":
+        return _export(args.since, args.until, args.format, args.what, args.output)
     if args.command == "db":
         return _db(args.action, getattr(args, "url", None))
     try:
@@ -253,6 +270,130 @@ def _faq_export(since_text: str, form: str, lang: str, company: str, output: str
         Path(output).write_text(page, encoding="utf-8")
         print(f"FAQ written to {output}: {len(faq.topics)} topics", file=sys.stderr)
     return 0
+
+
+def _export(
+    since_text: str, until_text: str | None, form: str, what: str, output: str | None
+) -> int:
+    """`carebridge export`: the conversations opened in a period and their messages, streamed
+    from one consistent read; each file appears, complete, when its last row is written."""
+    from bot.domain.periods import parse_since
+    from bot.reports.export import csv_path, tables, write_csv, write_jsonl
+
+    settings = _database_settings()
+    if settings is None:
+        return EXIT_CONFIG
+    if form == "csv" and what == "both" and output is None:
+        print(
+            "A CSV holds one table: add --what conversations (or messages), or -o PATH to "
+            "write PATH.conversations.csv and PATH.messages.csv",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    context = _offline(settings)
+    now = context.clock.now()
+    try:
+        since = parse_since(since_text, now, settings.timezone)
+        until = now if until_text is None else parse_since(until_text, now, settings.timezone)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return EXIT_CONFIG
+    if until <= since:
+        print(
+            f"Nothing to export: --until {until_text} is not after --since {since_text}",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    configure_logging(settings.log_format, settings.secrets())
+    chosen = tables(what)
+    # CSV: a file per table; JSON Lines: one stream, each line says its `record`.
+    if form == "jsonl":
+        plan = [(output, chosen)]
+    elif output is not None and len(chosen) > 1:
+        plan = [(csv_path(output, table), [table]) for table in chosen]
+    else:
+        plan = [(output, [table]) for table in chosen]
+    write = write_csv if form == "csv" else write_jsonl
+    interactive = sys.stderr.isatty() and not (output is None and sys.stdout.isatty())
+    with context.database.reading() as session, _export_progress(interactive) as progress:
+        for path, group in plan:
+            try:
+                with _written(path) as out:
+                    for table in group:
+                        total = table.count(session, since, until) if interactive else None
+                        records = table.read(session, since, until)
+                        rows = write(table, records, out, progress(table.name, total))
+                        if not interactive:  # on a terminal, the bar says it
+                            to = path or "stdout"
+                            log.info("export.written", table=table.name, rows=rows, to=to)
+            except BrokenPipeError:  # `carebridge export ... | head` read enough
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                return 1
+            except OSError as error:
+                print(f"Cannot write {path}: {error.strerror}", file=sys.stderr)
+                return 1
+    return 0
+
+
+@contextmanager
+def _written(path: str | None) -> Iterator[TextIO]:
+    """Standard output, or the file at `path`: written as `path.part` and renamed at the end, so
+    a reporting job never picks up half an export."""
+    if path is None:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    part = f"{path}.part"
+    try:
+        with open(part, "w", encoding="utf-8", newline="") as file:
+            yield file
+        os.replace(part, path)
+    finally:
+        if os.path.exists(part):
+            os.remove(part)
+
+
+@contextmanager
+def _export_progress(
+    interactive: bool,
+) -> Iterator[Callable[[str, int | None], Callable[[int], None]]]:
+    """Per table, a callback told the rows written so far: a progress bar on a terminal, else
+    an `export.progress` log event every EXPORT_LOG_EVERY rows."""
+    if not interactive:
+
+        def logged(table: str, total: int | None) -> Callable[[int], None]:
+            said = 0
+
+            def report(rows: int) -> None:
+                nonlocal said
+                if rows - said >= EXPORT_LOG_EVERY:
+                    log.info("export.progress", table=table, rows=rows)
+                    said = rows
+
+            return report
+
+        yield logged
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress(
+        "{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        # Not rich's default: standard output may be the export itself, and the log's handler
+        # holds the real stderr anyway.
+        redirect_stdout=False,
+        redirect_stderr=False,
+    ) as bar:
+
+        def shown(table: str, total: int | None) -> Callable[[int], None]:
+            task = bar.add_task(table, total=total)
+            return lambda rows: bar.update(task, completed=rows)
+
+        yield shown
 
 
 def _accounts() -> int:

@@ -15,6 +15,8 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.accounts_file import Problems, accounts_from_environment, accounts_from_file
+from bot.domain.crm import TEMPLATE_FORM as CRM_TEMPLATE_FORM
+from bot.domain.crm import check_template as check_crm_template
 from bot.domain.hours import EXPECTED_FORM as HOURS_FORM
 from bot.domain.hours import HOLIDAYS_FORM, BusinessHours, parse_business_hours, parse_holidays
 from bot.domain.surveys import SurveyMode
@@ -96,7 +98,16 @@ class Settings:
     priority_followers_urgent: int = 100_000
     priority_keywords: str = ""  # comma-separated stems; empty: the built-in Italian and English
     crm_url_template: str | None = None  # e.g. https://crm.example.com/search?q={handle}
+    # The CRM's facts on the card: a GET per customer, in the background (bot/services/crm.py).
+    crm_lookup_url: str | None = None  # with {network}, {handle}, {external_id}; None: no lookup
+    crm_lookup_token: str | None = None  # sent as `Authorization: Bearer`
+    crm_lookup_ttl: timedelta = timedelta(hours=1)  # facts are asked for again after this long
+    crm_lookup_timeout: timedelta = timedelta(seconds=2)
     log_format: str | None = None  # None: console on a terminal, JSON otherwise
+    # Conversation events POSTed, signed, to the company's other systems; None: none sent.
+    events_webhook_url: str | None = None
+    events_webhook_secret: str | None = None
+    events_include_text: bool = False  # customers' words, names and network ids in events
 
     @property
     def socket_mode(self) -> bool:
@@ -112,6 +123,8 @@ class Settings:
         """Values that must never appear in a log line."""
         registry = registry or Registry.default()
         values = [self.slack_bot_token, self.slack_app_token, self.slack_signing_secret]
+        values.append(self.events_webhook_secret)
+        values.append(self.crm_lookup_token)
         for account in self.accounts:
             spec = registry.find(account.network)
             for setting in spec.settings if spec else ():
@@ -322,8 +335,23 @@ def load_settings(
             _crm_template,
             "an http(s) URL with {handle}, e.g. https://crm.example.com/search?q={handle}",
         ),
+        crm_lookup_url=parsed("CRM_LOOKUP_URL", None, check_crm_template, CRM_TEMPLATE_FORM),
+        crm_lookup_token=raw("CRM_LOOKUP_TOKEN"),
+        crm_lookup_ttl=duration("CRM_LOOKUP_TTL", timedelta(hours=1)),
+        crm_lookup_timeout=parsed(
+            "CRM_LOOKUP_TIMEOUT",
+            timedelta(seconds=2),
+            _short_timeout,
+            "seconds from 0.1s to 10s, e.g. 2s or 0.5s",
+        ),
         log_format=parsed("LOG_FORMAT", None, _log_format, "'json' or 'console'"),
+        events_webhook_url=parsed(
+            "EVENTS_WEBHOOK_URL", None, http_url, "an http(s) URL that receives the events"
+        ),
+        events_webhook_secret=raw("EVENTS_WEBHOOK_SECRET"),
+        events_include_text=parsed("EVENTS_INCLUDE_TEXT", False, boolean, "true or false"),
     )
+    problems.extend(_events_secret_problems(settings))
     if settings.priority_followers_urgent < settings.priority_followers_high:
         problems.append(
             "PRIORITY_FOLLOWERS_URGENT must be at least PRIORITY_FOLLOWERS_HIGH "
@@ -332,6 +360,20 @@ def load_settings(
     if problems:
         raise ConfigError(problems)
     return settings
+
+
+def _events_secret_problems(settings: Settings) -> list[str]:
+    """The secret signs every event: required with the URL, and long enough not to guess (its
+    value is never quoted)."""
+    secret = settings.events_webhook_secret
+    if settings.events_webhook_url and secret is None:
+        return [
+            "EVENTS_WEBHOOK_SECRET is required with EVENTS_WEBHOOK_URL: a random string of 16 "
+            "characters or more, shared with the receiver, that signs every event"
+        ]
+    if secret is not None and len(secret) < 16:
+        return ["EVENTS_WEBHOOK_SECRET: expected 16 characters or more"]
+    return []
 
 
 def _with_trailing_slash(value: str) -> str:
@@ -382,6 +424,14 @@ def _crm_template(value: str) -> str:
         raise ValueError(value)
     http_url(value.replace("{handle}", "someone").replace("{network}", "network"))
     return value
+
+
+def _short_timeout(value: str) -> timedelta:
+    """ "2s", "0.5s" or "2": a timeout of a tenth of a second to ten seconds."""
+    match = re.fullmatch(r"(\d{1,2}(?:\.\d{1,3})?)s?", value.strip().lower())
+    if not match or not 0.1 <= float(match[1]) <= 10:
+        raise ValueError(value)
+    return timedelta(seconds=float(match[1]))
 
 
 def _sla_clock(value: str) -> str:

@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from bot.networks.registry import Registry
 from bot.slack.scopes import REQUIRED_BOT_SCOPES
 from storage import migrate
 from storage.db import Database
-from storage.models import ChannelAccount, PostReads
+from storage.models import ChannelAccount, PostReads, Team
 
 SLACK_TIMEOUT_SECONDS = 10
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
@@ -122,6 +123,8 @@ def run_doctor(
             ("Listening channel", lambda: check_channel(slack, listen, "Listening channel"))
         )
         checks.append(("Listening", lambda: check_listening(settings, clock)))
+    for name, channel in team_channels(settings.database_url):
+        checks.append((f"Team {name}", partial(check_channel, slack, channel, f"Team {name}")))
     results = []
     for name, check in checks:
         try:
@@ -379,6 +382,34 @@ def check_database(url: str) -> Check:
         f"{shown} {state}; the code expects {head}",
         "run `carebridge db upgrade` (carebridge run also upgrades on start)",
     )
+
+
+def team_channels(url: str) -> list[tuple[str, str]]:
+    """The specialist teams' channels (`/care teams`): the bot must be in each to post their
+    cards and read the specialists' notes."""
+    if not _sqlite_file_exists(url):
+        return []  # opening it would create it: doctor creates nothing
+    database = Database(url)
+    try:
+        with database.reading() as session:
+            rows = session.execute(
+                select(Team.name, Team.slack_channel_id)
+                .where(Team.removed_at.is_(None))
+                .order_by(Team.name)
+            ).all()
+        return [(str(name), str(channel)) for name, channel in rows]
+    except Exception:  # no schema yet: no teams yet either
+        return []
+    finally:
+        database.dispose()
+
+
+def _sqlite_file_exists(url: str) -> bool:
+    """False for a SQLite file not there yet; True for one that is, and for any other database."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return True
+    return Path(parsed.database).exists()
 
 
 def check_listening(settings: Settings, clock: Clock) -> Check:

@@ -29,7 +29,8 @@ log = structlog.get_logger(__name__)
 SAFETY_INTERVAL = timedelta(seconds=30)
 MEMBERS_INTERVAL = timedelta(seconds=25)  # under half of ChannelMembers' one-minute cache
 LEADERSHIP_INTERVAL = timedelta(seconds=5)  # a dead leader is replaced within this (+ a poll)
-SURVEY_INTERVAL = timedelta(seconds=30)  # a survey goes out within this of its CSAT_DELAY
+# A survey goes out within this of its CSAT_DELAY; a team's target alert within this of its time.
+SURVEY_INTERVAL = timedelta(seconds=30)
 SPIKE_INTERVAL = timedelta(minutes=5)  # an incident is seen within 5 minutes of its window filling
 NEVER_SKIP: dict[str, Any] = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
 
@@ -68,6 +69,12 @@ class Timers:
         self.start_listening()
         self.start_spike_watch()
         self.start_digest()
+        self.scheduler.add_job(
+            self._guard("team_targets", self.services.forwarding.sweep),
+            IntervalTrigger(seconds=SURVEY_INTERVAL.total_seconds()),
+            id="team_targets",
+            **NEVER_SKIP,
+        )
         self.scheduler.add_job(
             self._guard("surveys", self.services.surveys.send_due),
             IntervalTrigger(seconds=SURVEY_INTERVAL.total_seconds()),

@@ -63,6 +63,7 @@ COMMANDS: dict[str, Handler] = {
     "unlink": lambda s, c: s.customers.unlink(unescape(c.rest), c.user),
     "audit": lambda s, c: s.conversations.audit_report(c.rest, s.hours.default.zone),
     "topics": lambda s, c: s.topics.command(c.rest, c.user),
+    "teams": lambda s, c: s.teams.command(c.rest, c.user),
 }
 # Answered after the acknowledgement, through the command's response_url: a month of figures
 # over 100,000 conversations takes seconds, and Slack waits three.

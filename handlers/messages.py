@@ -34,6 +34,10 @@ def register(app: App, services: Services) -> None:
         # account's channel keeps its conversations (their answers are refused, and said so).
         if thread_ts == ts or not isinstance(text, str):
             return
+        forward = services.forwarding.team_thread(channel, thread_ts)
+        if forward is not None:  # a specialist, under a team card: a note for the care owner
+            services.forwarding.specialist_wrote(forward, user, to_plain_text(text), ts)
+            return
         parent = event.get("parent_user_id")
         services.replies.agent_message(
             channel=channel,

@@ -560,6 +560,7 @@ class Survey(Base):
         UniqueConstraint("conversation_id"),
         Index("ix_surveys_status_due", "status", "due_at"),
         Index("ix_surveys_customer_sent", "customer_id", "sent_at"),
+        Index("ix_surveys_sent", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -13,7 +13,7 @@ from bot.domain.csat_kpis import CsatReport
 from bot.domain.hours import BusinessHours
 from bot.domain.kpis import KpiReport
 from bot.domain.people import Elsewhere
-from bot.domain.teams import TeamList
+from bot.domain.teams import TeamList, TeamStats
 from bot.domain.topics import TopicProfile
 
 
@@ -173,6 +173,7 @@ class StatsReport:
     channel: str | None = None  # ... or of one support channel; both None: everything
     reads: tuple[tuple[str, int, int | None], ...] = ()  # listening: account, read, budget
     csat: CsatReport | None = None  # the satisfaction surveys asked in the same period and scope
+    teams: TeamStats | None = None  # forwarded to specialist teams, when any was
 
 
 @dataclass(frozen=True)
@@ -246,4 +247,5 @@ Answer = (
     | TopicList
     | TopicStats
     | TeamList
+    | TeamStats
 )

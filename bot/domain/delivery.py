@@ -64,6 +64,7 @@ def rate_limit_until(retry_at: datetime | None, now: datetime) -> datetime:
 
 
 def backoff(attempt: int, *, base: float = 2.0, cap: timedelta = timedelta(minutes=5)) -> timedelta:
-    """Exponential backoff: 2 s, 4 s, 8 s ... capped; `attempt` counts from 1."""
-    seconds = base ** max(attempt, 1)
-    return min(timedelta(seconds=seconds), cap)
+    """Exponential backoff: 2 s, 4 s, 8 s ... capped; `attempt` counts from 1 (events are tried
+    for a day: hundreds of attempts, whose power of two no timedelta holds)."""
+    seconds = base ** min(max(attempt, 1), 64)
+    return timedelta(seconds=min(seconds, cap.total_seconds()))

@@ -210,6 +210,58 @@ class SurveyAnswered:
 
 
 @dataclass(frozen=True)
+class Forwarded:
+    """The owner (or a lead) handed the conversation to a specialist team."""
+
+    team: str
+    channel: str  # the team's
+    by: str
+    note: str
+
+
+@dataclass(frozen=True)
+class SpecialistNote:
+    """A specialist wrote in the team's card thread: for the care owner, never the customer."""
+
+    team: str
+    user: str
+    text: str
+    owner: str | None  # the care owner, pinged
+
+
+@dataclass(frozen=True)
+class SentBack:
+    team: str
+    user: str
+    owner: str | None
+
+
+@dataclass(frozen=True)
+class SpecialistTookOver:
+    """A specialist now owns the conversation (and answers the customer), said in both channels."""
+
+    team: str
+    user: str
+    previous: str | None
+    thread_link: str | None = None  # where the conversation is, said in the team's channel
+
+
+@dataclass(frozen=True)
+class TeamTargetAlert:
+    """A team's own target: due soon (`missed` False) or missed; to the team's channel, which
+    is told whom it keeps waiting, and to the care owner in the support thread."""
+
+    team: str
+    missed: bool
+    due_at: datetime
+    decided_at: datetime
+    zone: str
+    owner: str | None
+    specialist: str | None
+    thread_link: str | None = None
+
+
+@dataclass(frozen=True)
 class ResponseDueSoon:
     """The warning before a response target: to the owner, else the on-call agent."""
 
@@ -351,6 +403,11 @@ Fact = Union[  # noqa: UP007 - a runtime value: get_type_hints and isinstance ne
     ReopenAsked,
     SurveySkipped,
     SurveyAnswered,
+    Forwarded,
+    SpecialistNote,
+    SentBack,
+    SpecialistTookOver,
+    TeamTargetAlert,
     ResponseDueSoon,
     ResponseMissed,
     UrgentConversation,

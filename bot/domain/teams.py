@@ -75,3 +75,25 @@ def parse_team_command(text: str) -> TeamChange | None:
         if len(words) > at + 2 or target <= timedelta(0):
             raise TeamCommandError("one target after the channel, e.g. 4h")
     return TeamChange("add", name, found["id"] or found["bare"], target)
+
+
+@dataclass(frozen=True)
+class TeamFigures:
+    team: str
+    forwarded: int
+    answered: int  # the team wrote back
+    within_target: int  # ... before its target, of `with_target`
+    with_target: int
+    sent_back: int
+    taken_over: int
+    median_time: timedelta | None  # "time with Billing": forwarded to its first answer
+
+
+@dataclass(frozen=True)
+class TeamStats:
+    """`/care stats teams`: the forwarded share of the period's conversations, per team."""
+
+    period: str
+    opened: int
+    forwarded: int  # conversations forwarded at least once
+    teams: tuple[TeamFigures, ...]

@@ -5,7 +5,6 @@ All functions are pure.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from rich.table import Table
 
 from bot.domain.csat_kpis import CsatReport
 from bot.domain.kpis import Figures, KpiReport
+from bot.reports.csv_safe import safe_writer
 from bot.slack.blocks import Blocks, context, mrkdwn, section
 from bot.slack.mrkdwn import mention
 
@@ -122,10 +122,11 @@ def kpi_csv(report: KpiReport) -> str:
     """A header row, then one row per scope: `team`, then agents by Slack user id.
 
     Durations are whole seconds, shares decimals between 0 and 1, and an empty cell means there
-    was nothing to measure.
+    was nothing to measure. Written by the safe writer, as every CSV: a scope is a Slack user id
+    today, but nothing that reaches a spreadsheet may start a formula.
     """
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = safe_writer(out)
     writer.writerow(CSV_COLUMNS)
     scopes = [("team", report.team), *report.per_agent.items()]
     for scope, figures in scopes:

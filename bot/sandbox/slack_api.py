@@ -362,6 +362,13 @@ class SlackEmulator(LoopbackServer):
             )
             self._messages.setdefault(channel_id, [])
 
+    def join(self, channel_id: str, user_id: str) -> None:
+        """A person joins a channel (a specialist joining the support channel to answer)."""
+        with self._lock:
+            members = self._channels[channel_id].members
+            if user_id not in members:
+                members.append(user_id)
+
     def rate_limit(self, method: str, retry_after: int = 30, times: int = 1) -> None:
         """Answer the next `times` calls of `method` as Slack does when rate limited."""
         fault = Fault(

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.services.accounts import Account, Accounts
+from bot.services.events import Events
 from bot.services.outbox import Outbox
 from storage.db import Database
 from storage.models import Conversation
@@ -78,6 +79,7 @@ class Context:
     clock: Clock
     accounts: Accounts
     notify: Callable[[], None] = field(default=lambda: None)  # wakes the outbox worker
+    events: Events = field(default_factory=Events)  # EVENTS_WEBHOOK_URL; by default none sent
 
     @contextmanager
     def transaction(self, *, urgent: bool = False) -> Iterator[Session]:

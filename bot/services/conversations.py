@@ -11,10 +11,12 @@ from sqlalchemy.orm import Session
 
 from bot.domain.answers import AuditLine, AuditTrail, NotAConversation, Usage
 from bot.domain.conversation import dm_invitation, private_invitation
+from bot.domain.events import EventKind
 from bot.domain.facts import ClaimedByOther, HoldLifted, Refusal, TakenOver
 from bot.domain.model import Delivery, Direction, Status, Visibility
 from bot.networks.base import AccountIdentity
 from bot.services.context import Access, Context, Standing, UnknownConversation
+from bot.services.forwarding import Forwarding
 from bot.services.sla import Deadlines
 from bot.services.surveys import Surveys
 from bot.services.topics import SUGGESTED
@@ -34,8 +36,10 @@ class Conversations:
         suggest_topic: Callable[[str], str | None] = lambda text: None,
         topic_required: bool = False,
         surveys: Surveys | None = None,
+        forwarding: Forwarding | None = None,
     ):
         self.surveys = surveys
+        self.forwarding = forwarding
         self.suggest_topic = suggest_topic
         self.topic_required = topic_required  # TOPIC_ON_RESOLVE=require
         self.context = context
@@ -120,6 +124,9 @@ class Conversations:
                 conversation = _get(session, conversation_id)
                 repo.audit(session, conversation_id, user, "claim", self.context.clock.now())
                 self.context.outbox.refresh_card(session, conversation)
+                self.context.events.emit(
+                    session, EventKind.CLAIMED, conversation, by=user, via="button"
+                )
                 log.info("conversation.claimed", conversation_id=conversation_id, user=user)
                 return True
             self._refuse_not_owner(session, _get(session, conversation_id), user)
@@ -150,6 +157,9 @@ class Conversations:
                 f"take_over:{conversation_id}:{now.isoformat()}",
                 TakenOver(user, previous),
             )
+            self.context.events.emit(
+                session, EventKind.TAKEN_OVER, conversation, by=user, previous=previous
+            )
             log.info("conversation.taken_over", conversation_id=conversation_id, user=user)
 
     def resolve(self, conversation_id: int, user: str) -> None:
@@ -175,7 +185,10 @@ class Conversations:
             repo.audit(session, conversation_id, user, "resolve", now)
             if self.surveys is not None:
                 self.surveys.resolved(session, conversation, user)
+            if self.forwarding is not None:
+                self.forwarding.resolved(session, conversation)
             self.context.outbox.refresh_card(session, conversation)
+            self.context.events.emit(session, EventKind.RESOLVED, conversation, by=user)
             log.info("conversation.resolved", conversation_id=conversation_id, user=user)
 
     def reopen(self, conversation_id: int, user: str) -> None:
@@ -194,6 +207,7 @@ class Conversations:
             if self.surveys is not None:
                 self.surveys.reopened(session, conversation, "reopened")
             self.context.outbox.refresh_card(session, conversation)
+            self.context.events.emit(session, EventKind.REOPENED, conversation, by=user)
             log.info("conversation.reopened", conversation_id=conversation_id, user=user)
 
     def move_to_dm(self, conversation_id: int, user: str) -> None:
@@ -223,7 +237,11 @@ class Conversations:
                 self._tell(session, conversation, user, Refusal("no_private_messages", label))
                 return
             now = self.context.clock.now()
-            conversation.assignee = user
+            if conversation.assignee is None:
+                conversation.assignee = user
+                self.context.events.emit(
+                    session, EventKind.CLAIMED, conversation, by=user, via="move_to_dm"
+                )
             brand = AccountIdentity(
                 conversation.account.external_id, conversation.account.handle, ""
             )

@@ -10,6 +10,7 @@ import structlog
 from sqlalchemy.orm import Session
 
 from bot.domain.delivery import CredentialsRefused, OutsideWindow, PermanentError, RateLimited
+from bot.domain.events import EventKind
 from bot.domain.facts import AnswerKept, DeliveryFailed, NoticeSent, SentOnBehalf
 from bot.domain.model import Author, Delivery, Direction, Status, Visibility
 from bot.domain.surveys import choices as survey_choices
@@ -217,9 +218,13 @@ class DeliverToCustomer:
             self._show_notice(session, message, now)
             return
         conversation.outbound_count += 1
+        first = conversation.first_response_at is None
         self.deadlines.answered(session, conversation, now)
         if conversation.status == Status.OPEN:
             conversation.status = Status.WAITING_ON_CUSTOMER
+        self.context.events.emit(
+            session, EventKind.ANSWERED, conversation, **_answered(message, first)
+        )
         outbox = self.context.outbox
         if message.slack_ts:  # the agent's own message in the thread: mark it delivered
             outbox.react(
@@ -312,6 +317,21 @@ def resume_kept(outbox: Outbox, now: datetime, session: Session, conversation: C
     if kept:
         log.info("message.kept_resumed", conversation_id=conversation.id, answers=len(kept))
     return len(kept)
+
+
+def _answered(message: Message, first: bool) -> dict[str, object]:
+    """An event's data about an answer that reached the customer (`text` only with
+    EVENTS_INCLUDE_TEXT: it may repeat what the customer said)."""
+    public = message.visibility == Visibility.PUBLIC
+    return {
+        "message_id": message.id,
+        "by": message.author,
+        "visibility": message.visibility,
+        "first_response": first,
+        "saved_reply": message.saved_reply_name,
+        "permalink": (message.permalink or None) if public else None,
+        "text": message.text,
+    }
 
 
 def _quote(session: Session, answer: Message, latest: Message | None) -> str | None:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock
 from bot.domain.conversation import PreviousConversation, Route, route_inbound
 from bot.domain.csat import Rating
+from bot.domain.events import EventKind
 from bot.domain.model import (
     Delivery,
     Direction,
@@ -26,6 +27,7 @@ from bot.domain.priority import PriorityResult
 from bot.domain.reading import Reading
 from bot.domain.sentiment import NEGATIVE_BELOW
 from bot.services.delivery import resume_kept
+from bot.services.events import Events
 from bot.services.notices import Notices
 from bot.services.outbox import Outbox
 from bot.services.people import People
@@ -56,7 +58,9 @@ class Ingest:
         suggest_topic: Callable[[str], str | None] = lambda text: None,
         surveys: Surveys | None = None,
         people: People | None = None,
+        events: Events | None = None,
     ) -> None:
+        self.events = events or Events()
         self.surveys = surveys
         self.people = people
         self.suggest_topic = suggest_topic
@@ -269,10 +273,28 @@ class Ingest:
             self.notices.on_inbound(session, conversation, message, customer, arrival.reading)
         if arrival.changed:
             self.outbox.refresh_card(session, conversation)
+        if arrival.route == Route.REOPEN:
+            self.events.emit(session, EventKind.REOPENED, conversation, by=None)
+        kind = EventKind.OPENED if arrival.route == Route.NEW else EventKind.CUSTOMER_WROTE
+        self.events.emit(session, kind, conversation, **_written(message))
         if arrival.route == Route.NEW:
             bound.info("conversation.opened", visibility=message.visibility)
         else:
             bound.info("conversation.customer_wrote")
+
+
+def _written(message: Message) -> dict[str, object]:
+    """An event's data about a customer's message (`text` only with EVENTS_INCLUDE_TEXT); the
+    link of a public post only: a private message's may name the customer's account."""
+    public = message.visibility == Visibility.PUBLIC
+    return {
+        "message_id": message.id,
+        "visibility": message.visibility,
+        "written_at": message.created_at,
+        "permalink": (message.permalink or None) if public else None,
+        "attachments": len(message.attachments or ()),
+        "text": message.text,
+    }
 
 
 def _message(conversation: Conversation, customer: Customer, inbound: InboundMessage) -> Message:

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.domain.delivery import DeliveryError, RateLimited, rate_limit_until
+from bot.domain.events import EventKind
 from bot.domain.facts import ListeningPaused, ListeningSummary
 from bot.domain.model import Author, InboundMessage, NetworkEvent, Visibility
 from bot.domain.sentiment import sentiment
@@ -223,7 +224,10 @@ class Listener:
             post.status, post.decided_by = "engaged", user
             if message is not None:
                 post.conversation_id = message.conversation_id
-                repo.claim(session, message.conversation_id, user)
+                if repo.claim(session, message.conversation_id, user):
+                    self.context.events.emit(
+                        session, EventKind.CLAIMED, message.conversation, by=user, via="listening"
+                    )
                 message.conversation.by_hand = spec is not None and not spec.answers_listened_posts
             repo.audit(
                 session, post.conversation_id, user, "listen_engage", self.context.clock.now()

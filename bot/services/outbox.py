@@ -30,6 +30,7 @@ MIRROR_MESSAGE = "slack.mirror_message"
 COPY_MEDIA = "slack.copy_media"
 POST_ANSWER = "slack.post_answer"
 LISTEN_CARD = "slack.listen_card"
+TEAM_CARD = "slack.team_card"
 UPDATE_MIRROR = "slack.update_mirror"
 THREAD_MESSAGE = "slack.thread_message"
 CHANNEL_MESSAGE = "slack.channel_message"
@@ -41,6 +42,11 @@ DELIVER = "network.deliver"
 PROCESS_INBOX = "inbox.process"
 HIDE = "network.hide"
 REOPEN = "network.reopen"
+CRM_LOOKUP = "crm.lookup"
+LOOKUPS = frozenset({CRM_LOOKUP})  # a CRM that answers slowly: a worker of their own
+POST_EVENT = "events.post"
+EVENTS = frozenset({POST_EVENT})  # to the company's other systems: a worker of their own
+EVENTS_LANE = "events"
 CUSTOMER_FACING = frozenset(
     {DELIVER, HIDE, REOPEN}
 )  # what a customer waits for: a worker of its own
@@ -49,6 +55,7 @@ CUSTOMER_FACING = frozenset(
 # among mirrored messages a VIP's or an angry customer's go before ordinary ones.
 MIRROR_PRIORITY, FEEDBACK_PRIORITY, DELIVERY_PRIORITY = 0, 10, 20
 MIRROR_BOOST = {"urgent": 6, "high": 3, "normal": 0, "low": -1}
+LOOKUP_PRIORITY = -10  # facts for a card already posted: below every post
 
 
 # --- payloads -------------------------------------------------------------------------------------
@@ -70,6 +77,11 @@ class MediaJob:
 @dataclass(frozen=True)
 class ListenJob:
     post_id: int  # a post found by listening: its card in the listening channel
+
+
+@dataclass(frozen=True)
+class ForwardJob:
+    forward_id: int
 
 
 @dataclass(frozen=True)
@@ -136,11 +148,23 @@ class DigestJob:
     until: datetime
 
 
+@dataclass(frozen=True)
+class CrmLookupJob:
+    customer_id: int
+
+
+@dataclass(frozen=True)
+class EventJob:
+    event_id: str
+    body: str  # the JSON as sent and signed, byte for byte, on every attempt
+
+
 Payload = (
     CardJob
     | MirrorJob
     | MediaJob
     | ListenJob
+    | ForwardJob
     | ThreadPost
     | ChannelPost
     | PrivateNote
@@ -151,6 +175,8 @@ Payload = (
     | HideJob
     | ReopenJob
     | DigestJob
+    | CrmLookupJob
+    | EventJob
 )
 P = TypeVar("P", bound=Payload)
 
@@ -280,6 +306,24 @@ class Outbox:
                 write(ListenJob(post_id)),
                 priority=FEEDBACK_PRIORITY if update else MIRROR_PRIORITY,
                 ordering_key=f"slack:listen:{post_id}",
+                lane=None if update else slack_lane(channel),
+            ),
+        )
+
+    def team_card(
+        self, session: Session, channel: str, forward_id: int, *, update: bool = False
+    ) -> None:
+        """Post (or re-render) a forwarded conversation's card in the team's channel; posts are
+        paced to the channel, updates follow their card."""
+        key = f"team_card:{forward_id}" + (f":{uuid.uuid4().hex}" if update else "")
+        self._add(
+            session,
+            NewJob(
+                TEAM_CARD,
+                key,
+                write(ForwardJob(forward_id)),
+                priority=FEEDBACK_PRIORITY,
+                ordering_key=f"slack:team_card:{forward_id}",
                 lane=None if update else slack_lane(channel),
             ),
         )
@@ -431,6 +475,35 @@ class Outbox:
                 f"digest:{channel}:{since.date().isoformat()}",
                 write(DigestJob(channel, since, until)),
                 lane=slack_lane(channel),
+            ),
+        )
+
+    def crm_lookup(self, session: Session, customer_id: int, window: int) -> bool:
+        """Ask the CRM about a customer, once per customer and cache window (`bot.domain.crm`),
+        however many of their cards are posted meanwhile; after everything else."""
+        return self._add(
+            session,
+            NewJob(
+                CRM_LOOKUP,
+                f"crm:{customer_id}:{window}",
+                write(CrmLookupJob(customer_id)),
+                priority=LOOKUP_PRIORITY,
+                ordering_key=f"crm:customer:{customer_id}",
+                lane="crm",
+            ),
+        )
+
+    def post_event(self, session: Session, event_id: str, conversation_id: int, body: str) -> None:
+        """POST an event to EVENTS_WEBHOOK_URL: a conversation's events in the order they
+        happened, in a lane of their own (a receiver's Retry-After holds only events)."""
+        self._add(
+            session,
+            NewJob(
+                POST_EVENT,
+                f"event:{event_id}",
+                write(EventJob(event_id, body)),
+                ordering_key=f"events:conversation:{conversation_id}",
+                lane=EVENTS_LANE,
             ),
         )
 

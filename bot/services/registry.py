@@ -12,6 +12,7 @@ from bot.services.accounts import Accounts
 from bot.services.context import Access, Context, Notifier
 from bot.services.conversations import Conversations
 from bot.services.customers import Customers
+from bot.services.forwarding import Forwarding
 from bot.services.housekeeping import Housekeeping
 from bot.services.listening import Listener
 from bot.services.moderation import Moderation
@@ -29,6 +30,7 @@ from bot.services.sla import Deadlines, SlaSweeper
 from bot.services.spikes import SpikeWatch
 from bot.services.stats import Stats
 from bot.services.surveys import Surveys
+from bot.services.teams import Teams
 from bot.services.topics import Topics
 from bot.services.worker import OutboxWorker
 
@@ -38,6 +40,8 @@ class Services:
     context: Context
     conversations: Conversations
     surveys: Surveys
+    forwarding: Forwarding
+    teams: Teams
     replies: Replies
     saved_replies: SavedReplies
     topics: Topics

@@ -6,6 +6,7 @@ import structlog
 from sqlalchemy.orm import Session
 
 from bot.domain.conversation import AgentMessage, AgentMessageKind, classify_agent_message
+from bot.domain.events import EventKind
 from bot.domain.facts import KeptInternal, Refusal
 from bot.domain.model import Delivery, Direction, Visibility
 from bot.services.context import Access, Context, ThreadNotReady, UnknownConversation
@@ -52,6 +53,9 @@ class Replies:
                 repo.audit(
                     session, conversation.id, user, "claim", self.context.clock.now(), via="answer"
                 )
+                self.context.events.emit(
+                    session, EventKind.CLAIMED, conversation, by=user, via="answer"
+                )
             message = self._store(session, conversation, user, text, ts, decision)
             repo.audit(
                 session,
@@ -97,6 +101,9 @@ class Replies:
             if decision.claims:
                 session.refresh(conversation)
                 repo.audit(session, conversation.id, user, "claim", now, via="saved_reply")
+                self.context.events.emit(
+                    session, EventKind.CLAIMED, conversation, by=user, via="saved_reply"
+                )
             message = self._store(session, conversation, user, text, None, decision)
             message.saved_reply_id, message.saved_reply_name = saved_reply
             repo.audit(

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy.orm import Session, object_session
 
+from bot.domain.events import EventKind
 from bot.domain.facts import ResponseDueSoon, ResponseMissed
 from bot.domain.model import Status
 from bot.domain.sla import (
@@ -202,6 +203,15 @@ class SlaSweeper:
             return 0  # another process fired it a moment ago
         self._announce(session, conversation, alert, late, now)
         self.context.outbox.refresh_card(session, conversation)
+        self.context.events.emit(
+            session,
+            EventKind.ALERT_FIRED,
+            conversation,
+            alert=alert.kind,
+            target=alert.deadline.target,
+            due_at=alert.deadline.due,
+            late=late,
+        )
         log.info(
             "sla.alert",
             conversation_id=conversation.id,

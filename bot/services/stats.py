@@ -28,10 +28,11 @@ from bot.domain.csat_kpis import CsatReport, csat_report
 from bot.domain.kpis import DailyPoint, KpiReport, kpi_report
 from bot.domain.kpis import daily_series as daily
 from bot.domain.periods import parse_since
+from bot.domain.teams import TeamStats
 from bot.services.context import Context
 from bot.services.listening import reads_this_month
 from bot.services.service_hours import ServiceHours
-from storage import csat_queries, kpi_queries, reply_queries, topic_queries
+from storage import csat_queries, kpi_queries, reply_queries, team_queries, topic_queries
 from storage.kpi_queries import Scope
 
 log = structlog.get_logger(__name__)
@@ -85,13 +86,15 @@ class Stats:
 
     def command(
         self, text: str, channel: str | None = None
-    ) -> StatsReport | CsatStats | SavedReplyStats | TopicStats | CommandError:
+    ) -> StatsReport | CsatStats | SavedReplyStats | TopicStats | TeamStats | CommandError:
         """`/care stats [today|7d|30d] [account|all]`: the figures, privately;
         `/care stats replies [period]`: the saved replies used; `/care stats topics [period]`:
         per topic; `/care stats csat [period] [account|all]`: satisfaction, in full."""
         words = text.split()
         if words and words[0].lower() == "replies":
             return self.saved_replies(words[1] if len(words) > 1 else "30d")
+        if words and words[0].lower() == "teams":
+            return self.teams(words[1] if len(words) > 1 else "30d")
         if words and words[0].lower() == "topics":
             return self.topics(words[1] if len(words) > 1 else "30d")
         if words and words[0].lower() == "csat":
@@ -106,7 +109,11 @@ class Stats:
         report = self.report(since, scope=scope)
         reads = reads_this_month(self.context)
         csat = self.csat(since, scope=scope)
-        return StatsReport(report, period, scope.account, scope.channel, reads, csat)
+        teams = self.teams(period) if scope == Scope() else None
+        forwarded = teams if isinstance(teams, TeamStats) and teams.forwarded else None
+        return StatsReport(
+            report, period, scope.account, scope.channel, reads, csat, teams=forwarded
+        )
 
     def csat_command(self, words: Sequence[str], channel: str | None) -> CsatStats | CommandError:
         """`/care stats csat [period] [account|all]`: 30 days unless told, as the other
@@ -141,6 +148,16 @@ class Stats:
         if isinstance(since, CommandError):
             return since
         return TopicStats(period, *self.topic_figures(since, now))
+
+    def teams(self, period: str) -> TeamStats | CommandError:
+        """`/care stats teams`: forwarded share and time with each specialist team."""
+        now = self.context.clock.now()
+        since = self._since(period, now)
+        if isinstance(since, CommandError):
+            return since
+        with self.context.database.reading() as session:
+            opened, forwarded, figures = team_queries.team_figures(session, since, now, now)
+        return TeamStats(period, opened, forwarded, figures)
 
     def _since(self, period: str, now: datetime) -> datetime | CommandError:
         """The start of a period typed in `/care stats`, or what is wrong with it."""

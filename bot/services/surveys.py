@@ -15,6 +15,7 @@ import structlog
 from sqlalchemy.orm import Session
 
 from bot.domain.csat import Rating, read_rating
+from bot.domain.events import EventKind
 from bot.domain.facts import SurveyAnswered, SurveySkipped
 from bot.domain.language import guess_language
 from bot.domain.model import Delivery, Direction, InboundMessage, Visibility
@@ -218,4 +219,13 @@ class Surveys:
         self.context.outbox.refresh_card(session, conversation)
         now = self.context.clock.now()
         repo.audit(session, conversation.id, "carebridge", "csat_answered", now, score=rating.score)
+        self.context.events.emit(
+            session,
+            EventKind.CSAT_RECEIVED,
+            conversation,
+            score=rating.score,
+            low=low,
+            message_id=message.id,
+            comment=rating.comment or None,
+        )
         log.info("survey.answered", conversation_id=conversation.id, score=rating.score, low=low)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from bot.domain import answers as a
-from bot.domain.teams import TeamList
+from bot.domain.teams import TeamList, TeamStats
 from bot.domain.templates import LANGUAGES, NoticeKind, describe_hours, describe_next_open
 from bot.reports.csat import csat_blocks, summary_lines
 from bot.reports.render import human_duration, kpi_blocks
@@ -62,7 +62,7 @@ USAGE = {
     "time), `/care teams remove Billing`, `/care teams` to list them",
     "topics": "Add or change one with `/care topics add fibra: ftth, modem, fibra ottica`; "
     "remove one with `/care topics remove fibra`.",
-    "stats": "Use: `/care stats [today|24h|7d|30d] [account|all]`, "
+    "stats": "Use: `/care stats [today|24h|7d|30d] [account|all]`, `/care stats teams [7d|30d]`, "
     "`/care stats csat [7d|30d] [account|all]`, `/care stats replies [7d|30d]` or "
     "`/care stats topics [7d|30d]`",
 }
@@ -289,6 +289,8 @@ def _stats(answer: a.StatsReport) -> Rendered:
     if answer.csat is not None and answer.csat.team.asked:  # nothing when no survey was asked
         lines = [*summary_lines(answer.csat), "`/care stats csat` shows all of it."]
         body = [*body, section(truncate("\n".join(lines), 2900))]
+    if answer.teams is not None:
+        body = [*body, section(truncate("\n".join(team_lines(answer.teams, top=3)), 2900))]
     if answer.reads:
         reads = " · ".join(
             f"{escape(name)} {read:,}" + (f" of {budget:,}" if budget else "")
@@ -296,6 +298,36 @@ def _stats(answer: a.StatsReport) -> Rendered:
         )
         body = [*body, context(f"Listening, posts read this month (X bills each): {reads}")]
     return fallback, body
+
+
+@_renders(TeamStats)
+def _team_stats(answer: TeamStats) -> Rendered:
+    text = "\n".join(team_lines(answer))
+    return text, [section(truncate(text, 2900))]
+
+
+def team_lines(stats: TeamStats, *, top: int = 15) -> list[str]:
+    """ "Forwarded: 12% of 140 conversations" and "Billing: 9 forwarded · 8 answered, median
+    2 h 10 min with the team · 7 of 8 within its target · 1 sent back"."""
+    share = f"{stats.forwarded / stats.opened:.0%}" if stats.opened else "—"
+    lines = [
+        f"*Specialist teams* · {escape(stats.period)} · forwarded: {share} of "
+        f"{stats.opened:,} conversations"
+    ]
+    for team in stats.teams[:top]:
+        parts = [f"{team.forwarded} forwarded", f"{team.answered} answered"]
+        if team.median_time is not None:
+            parts.append(f"median {human_duration(team.median_time)} with the team")
+        if team.with_target:
+            parts.append(f"{team.within_target} of {team.with_target} within its target")
+        if team.sent_back:
+            parts.append(f"{team.sent_back} sent back")
+        if team.taken_over:
+            parts.append(f"{team.taken_over} taken over")
+        lines.append(f"• *{escape(team.team)}*: {' · '.join(parts)}")
+    if len(stats.teams) > top:
+        lines.append(f"`/care stats teams` shows all {len(stats.teams)}.")
+    return lines
 
 
 @_renders(a.CsatStats)

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from bot.domain.crm import CrmFacts
 from bot.domain.model import Status, Visibility
 from bot.domain.people import Elsewhere, Suggested
 from bot.slack.mrkdwn import escape, is_safe_url, link, mention, truncate
@@ -24,6 +25,7 @@ SAVED_REPLY = "saved_reply_open"  # opens the saved reply picker (bot.slack.save
 MORE = "card_more"
 SAME_PERSON = "same_person"  # opens the picker of Same person as... (bot.slack.person_modal)
 LINK_SUGGESTED, NOT_SAME = "link_suggested", "not_same_person"  # value: the suggestion's id
+FORWARD = "forward_open"  # opens the Forward modal (bot.slack.team_cards)
 CLAIM, TAKE_OVER, RESOLVE, REOPEN, MOVE_TO_DM, RETRY, LIFT_HOLD, HIDE, UNHIDE = (
     "claim",
     "take_over",
@@ -50,6 +52,15 @@ class Customer:
 
 
 @dataclass(frozen=True)
+class ForwardLine:
+    """ "Forwarded to Billing · waiting on @marco" on the support card."""
+
+    team: str
+    status: str  # a Forward's: waiting | taken | answered | sent_back
+    specialist: str | None = None
+
+
+@dataclass(frozen=True)
 class Card:
     """What the root message of a conversation shows."""
 
@@ -70,6 +81,7 @@ class Card:
     priority_reasons: tuple[str, ...] = ()
     history: str | None = None  # "3rd contact in 30 days · last: resolved by @anna 2 days ago"
     crm_url: str | None = None
+    crm: CrmFacts | None = None  # what CRM_LOOKUP_URL said of the customer, last time it answered
     account_handle: str = ""  # the brand account the customer wrote to: "@AcmeAiuta"
     account_name: str = ""  # ... on a network without handles: "Acme Italia"
     public_name: str = "mention"  # what the network calls a public message: "comment"
@@ -86,6 +98,8 @@ class Card:
     csat_comment: str = ""
     suggestions: tuple[Suggested, ...] = ()  # "This may be the same person as..."
     elsewhere: tuple[Elsewhere, ...] = ()  # the person's open conversations on other networks
+    forwards: tuple[ForwardLine, ...] = ()  # specialist teams that have the conversation
+    can_forward: bool = False  # the team has specialist teams to forward to
 
 
 def conversation_card(card: Card) -> tuple[str, Blocks]:
@@ -102,12 +116,14 @@ def conversation_card(card: Card) -> tuple[str, Blocks]:
     if not card.account_handle and card.account_name:
         account = f" · {escape(card.account_name)}"
     where = f"*{label}*{account} · {f'Public {kind}' if public else kind}"
+    crm = crm_line(card.crm)
     blocks: Blocks = [
         context(f"{where} · {priority_label(card.priority, card.priority_reasons)}"),
         section(line),
         *(card.body if card.body is not None else [quote(card.text)]),
         context(" · ".join(links)),
         *([context(card.history)] if card.history else []),
+        *([context(crm)] if crm else []),
         *([context(" · ".join(map(_elsewhere, card.elsewhere)))] if card.elsewhere else []),
         section(status_line(card)),
     ]
@@ -117,6 +133,16 @@ def conversation_card(card: Card) -> tuple[str, Blocks]:
     for suggestion in card.suggestions[:2]:
         blocks += _suggestion(suggestion)
     return fallback, blocks
+
+
+def crm_line(crm: CrmFacts | None) -> str:
+    """ ":card_index: CRM: Giulia Rossi (4411) · Customer since 2019 · fiber plan"; every value
+    is the CRM's, so escaped; nothing when it said nothing."""
+    if crm is None:
+        return ""
+    who = " ".join(p for p in (crm.name, f"({crm.customer_id})" if crm.customer_id else "") if p)
+    parts = [escape(part) for part in (who, *crm.facts) if part]
+    return f":card_index: CRM: {' · '.join(parts)}" if parts else ""
 
 
 _SAME = {"phone": "the same phone number", "email": "the same e-mail", "order": "order {shown}"}
@@ -212,7 +238,7 @@ def _status(card: Card) -> str:
     if card.on_hold:
         return f":shield: *Netiquette hold* · {owner} · no response clock until lifted"
     if card.status == Status.WAITING_ON_CUSTOMER and not card.deadline:
-        return f":speech_balloon: *Answered*, waiting on the customer · {owner}"
+        return f":speech_balloon: *Answered*, waiting on the customer · {owner}{_forwards(card)}"
     invited = " · invited to DM" if card.dm_invited and card.visibility == Visibility.PUBLIC else ""
     icon = ":bust_in_silhouette:" if card.assignee else ":large_orange_circle:"
     hidden = " · :see_no_evil: hidden on the network" if card.hidden else ""
@@ -224,7 +250,25 @@ def _status(card: Card) -> str:
         if card.by_hand
         else ""
     )
-    return f"{icon} *Open* · {owner}{invited}{hidden}{deadline}{window}{by_hand}"
+    forwards = _forwards(card)
+    return f"{icon} *Open* · {owner}{invited}{hidden}{forwards}{deadline}{window}{by_hand}"
+
+
+_FORWARD_STATES = {
+    "waiting": "waiting for a specialist",
+    "taken": "waiting on {specialist}",
+    "answered": "{specialist} answered (notes in the thread)",
+    "sent_back": "sent back",
+}
+
+
+def _forwards(card: Card) -> str:
+    lines = []
+    for forward in card.forwards:
+        who = mention(forward.specialist) if forward.specialist else "a specialist"
+        state = _FORWARD_STATES.get(forward.status, forward.status).format(specialist=who)
+        lines.append(f"\n:arrow_right_hook: Forwarded to *{escape(forward.team)}* · {state}")
+    return "".join(lines)
 
 
 def _score(card: Card) -> str:
@@ -254,6 +298,8 @@ def _card_buttons(card: Card) -> Blocks:
         buttons.append(button("Lift hold", LIFT_HOLD, value))
     buttons.append(button("Saved reply", SAVED_REPLY, value))
     buttons.append(button("Resolve", RESOLVE, value))
+    if card.can_forward:
+        buttons.append(button("Forward", FORWARD, value))
     if card.visibility == Visibility.PUBLIC:
         buttons.append(button("Move to DM", MOVE_TO_DM, value))
     if card.can_hide:

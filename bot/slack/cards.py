@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
@@ -13,6 +14,7 @@ from bot.domain.model import Direction, Status, Visibility
 from bot.domain.sla import AlertKind
 from bot.networks.base import NetworkSpec
 from bot.services.accounts import Accounts
+from bot.services.crm import CrmLookup
 from bot.services.customers import Customers
 from bot.services.oncall import OnCallService
 from bot.services.sla import Deadlines
@@ -24,7 +26,7 @@ from bot.slack.home import HomeItem
 from bot.slack.render import TARGET_LABEL, local_time
 from storage import repositories as repo
 from storage import surveys
-from storage.models import Conversation, Message
+from storage.models import Conversation, Forward, Message, Team
 
 
 class Cards:
@@ -36,8 +38,10 @@ class Cards:
         customers: Customers,
         clock: Clock,
         topics: Callable[[], Sequence[str]] = tuple,
+        crm: CrmLookup | None = None,
     ) -> None:
         self.topics = topics  # the team's topics, for the card's menu
+        self.crm = crm  # CRM_LOOKUP_URL: the CRM's facts on the card
         self.accounts = accounts
         self.deadlines = deadlines
         self.oncall = oncall
@@ -82,6 +86,7 @@ class Cards:
                 self.accounts.label(conversation.account.network),
             ),
             crm_url=self.customers.crm_url(conversation.customer),
+            crm=self.crm.facts(conversation.customer) if self.crm else None,
             can_hide=bool(spec and spec.can_hide and public and latest_public is not None),
             hidden=bool(latest_public and latest_public.hidden),
             topic=conversation.topic,
@@ -90,6 +95,8 @@ class Cards:
             csat_comment=(survey.comment or "") if survey else "",
             suggestions=self.customers.people.suggestions(session, conversation.customer),
             elsewhere=history.elsewhere,
+            forwards=forward_lines(session, conversation.id),
+            can_forward=has_teams(session),
             topic_suggested=conversation.topic_by == SUGGESTED,
             topics=tuple(self.topics()),
         )
@@ -172,6 +179,22 @@ class Cards:
             return None
         allowed = account.config.value(spec.extended_window_setting)
         return spec.extended_private_window if allowed else None
+
+
+def forward_lines(session: Session, conversation_id: int) -> tuple[blocks.ForwardLine, ...]:
+    """The teams that have the conversation now (a team's request over, its line goes)."""
+    query = select(Forward).where(
+        Forward.conversation_id == conversation_id,
+        Forward.status.in_(("waiting", "taken", "answered")),
+    )
+    return tuple(
+        blocks.ForwardLine(f.team.name, f.status, f.specialist)
+        for f in session.scalars(query.order_by(Forward.id))
+    )
+
+
+def has_teams(session: Session) -> bool:
+    return session.scalar(select(Team.id).where(Team.removed_at.is_(None)).limit(1)) is not None
 
 
 def customer(conversation: Conversation, spec: NetworkSpec | None = None) -> blocks.Customer:

@@ -22,6 +22,7 @@ from bot.domain.model import Delivery
 from bot.services import outbox
 from bot.services.accounts import Accounts
 from bot.services.context import AccessUnknown
+from bot.services.crm import CrmLookup
 from bot.services.customers import Customers
 from bot.services.oncall import OnCallService
 from bot.services.outbox import (
@@ -85,13 +86,15 @@ class SlackJobHandlers:
         customers: Customers,
         members: ChannelMembers | None = None,
         topics: Callable[[], Sequence[str]] = tuple,
+        crm: CrmLookup | None = None,
     ) -> None:
         self.members = members
+        self.crm = crm
         self.client = client
         self.database = database
         self.clock = clock
         self.accounts = accounts
-        self.cards = Cards(accounts, deadlines, oncall, customers, clock, topics)
+        self.cards = Cards(accounts, deadlines, oncall, customers, clock, topics, crm)
         self._workspace_url: str | None = None  # from auth.test, once
 
     def handlers(self) -> dict[str, JobHandler]:
@@ -137,6 +140,8 @@ class SlackJobHandlers:
     def _record_card(self, session: Session, job: Job, result: dict[str, Any]) -> None:
         conversation_id = _read(CardJob, job).conversation_id
         repo.record_card(session, conversation_id, result["ts"], result.get("permalink"))
+        if self.crm is not None:  # the CRM's facts follow the card, never hold it up
+            self.crm.card_posted(session, conversation_id)
 
     def _update_card(self, job: Job) -> dict[str, Any]:
         with self.database.reading() as session:

@@ -29,7 +29,16 @@ from bot.slack.blocks import (
     section,
 )
 from bot.slack.content import ATTACHMENT_LABELS
-from bot.slack.mrkdwn import entities, escape, is_safe_url, link, mention, mention_any, truncate
+from bot.slack.mrkdwn import (
+    channel_link,
+    entities,
+    escape,
+    is_safe_url,
+    link,
+    mention,
+    mention_any,
+    truncate,
+)
 
 Rendered = tuple[str, Blocks | None]
 T = TypeVar("T")
@@ -78,6 +87,8 @@ REFUSALS = {
     "unknown_conversation": "That conversation no longer exists in Carebridge.",
     "try_again": "Slack could not tell us just now who may do this. Please try again in a moment.",
     "failed": "Something went wrong on our side (error id `{detail}`). Please try again.",
+    "team_only": "Only members of {detail}'s channel can work on its requests.",
+    "forward_over": "{detail} no longer has this request.",
 }
 
 
@@ -233,6 +244,60 @@ def _survey_answered(fact: f.SurveyAnswered) -> Rendered:
     text = f":warning: Low satisfaction score: {text}" + (f"\n{calls}" if calls else "")
     reopen = button("Reopen", REOPEN, str(fact.conversation_id))
     return text, [section(text), actions(reopen)]
+
+
+@_renders(f.Forwarded)
+def _forwarded(fact: f.Forwarded) -> Rendered:
+    note = f": {entities(truncate(fact.note, 500))}" if fact.note else ""
+    return (
+        f":arrow_right_hook: {mention(fact.by)} forwarded this to *{escape(fact.team)}* "
+        f"({channel_link(fact.channel)}){note}. Their notes come here; the customer's clock keeps "
+        "running.",
+        None,
+    )
+
+
+@_renders(f.SpecialistNote)
+def _specialist_note(fact: f.SpecialistNote) -> Rendered:
+    to = f"{mention(fact.owner)} " if fact.owner else ""
+    return (
+        f":memo: {to}*{escape(fact.team)}*, {mention(fact.user)}: "
+        f"{entities(truncate(fact.text, 2500))}\n_Internal: not sent to the customer._",
+        None,
+    )
+
+
+@_renders(f.SentBack)
+def _sent_back(fact: f.SentBack) -> Rendered:
+    to = f"{mention(fact.owner)}: " if fact.owner else ""
+    return (
+        f":leftwards_arrow_with_hook: {to}*{escape(fact.team)}* ({mention(fact.user)}) sent this "
+        "back to the care team.",
+        None,
+    )
+
+
+@_renders(f.SpecialistTookOver)
+def _specialist_took_over(fact: f.SpecialistTookOver) -> Rendered:
+    previous = f" from {mention(fact.previous)}" if fact.previous else ""
+    where = f" {link(fact.thread_link, 'Support thread')}." if fact.thread_link else ""
+    return (
+        f":arrows_counterclockwise: {mention(fact.user)} ({escape(fact.team)}) took the "
+        f"conversation over{previous}: they now answer the customer.{where}",
+        None,
+    )
+
+
+@_renders(f.TeamTargetAlert)
+def _team_target(fact: f.TeamTargetAlert) -> Rendered:
+    when = local_time(fact.due_at, fact.decided_at, fact.zone)
+    who = " ".join(mention(x) for x in (fact.specialist, fact.owner) if x)
+    where = f" {link(fact.thread_link, 'Support thread')}" if fact.thread_link else ""
+    if fact.missed:
+        text = f":rotating_light: *{escape(fact.team)}* missed its target ({when})"
+    else:
+        text = f":alarm_clock: *{escape(fact.team)}* target due at {when}"
+    return f"{text}: the customer is waiting. {who}{where}".strip(), None
 
 
 @_renders(f.AnswerKept)

@@ -369,3 +369,33 @@ def test_listening_shows_the_posts_read_against_the_budget_and_refuses_a_bad_que
     )
     status, lines = doctor(env | {"LISTEN_QUERY": "acme -(spam OR ads)"})
     assert status == 2 and any("LISTEN_QUERY" in text for text in lines), lines
+
+
+def test_each_specialist_teams_channel_is_checked(
+    env: dict[str, str], slack_emulator: SlackEmulator, database_url: str
+) -> None:
+    from storage.db import Database
+    from storage.models import Team
+
+    slack_emulator.add_channel("C0BILLING1", name="billing")
+    slack_emulator.add_channel("C0LEGAL001", name="legal", bot_is_member=False)
+    database = Database(database_url)
+    with database.transaction() as session:
+        for name, channel in (("Billing", "C0BILLING1"), ("Legal", "C0LEGAL001")):
+            session.add(
+                Team(
+                    name=name,
+                    slack_channel_id=channel,
+                    updated_by="UCARLA",
+                    updated_at=MONDAY_MORNING,
+                )
+            )
+    database.dispose()
+    status, lines = doctor(env)
+    assert status == 1
+    assert line(lines, "Team Billing") == (
+        "✔ Team Billing: #billing (C0BILLING1), @carebridge is a member"
+    )
+    assert line(lines, "Team Legal").startswith(
+        "✘ Team Legal: @carebridge is not a member of #legal (C0LEGAL001) — fix: /invite"
+    )

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot.clock import ManualClock
 from bot.networks.facebook.emulator import GraphEmulator
 from bot.networks.whatsapp.emulator import WhatsAppEmulator
-from bot.sandbox.world import CHANNEL, World, running_world
+from bot.sandbox.world import World, running_world
 from bot.slack import blocks
 from bot.slack import person_modal as modal
 from storage.models import AuditEntry, Customer, CustomerIdentifier, LinkSuggestion

@@ -3,7 +3,8 @@
 `teams`: a name, its Slack channel and its own response target (business time), managed with
 `/care teams`. `forwards`: one hand-over of a conversation to a team, from the care owner's
 Forward to the team's answer or Send back, with the team's deadline and alerts. A customer's
-CRM facts (CRM_LOOKUP_URL) are cached on the customer.
+CRM facts (CRM_LOOKUP_URL) are cached on the customer. Surveys get an index on when they were
+asked: the CSAT figures count by it.
 
 Revision ID: 0014
 Revises: 0013
@@ -58,6 +59,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_forwards_conversation", "forwards", ["conversation_id"])
     op.create_index("ix_forwards_status_due", "forwards", ["status", "due_at"])
+    op.create_index("ix_surveys_sent", "surveys", ["sent_at"])
     op.add_column("customers", sa.Column("crm_facts", sa.JSON(), nullable=True))
     op.add_column(
         "customers", sa.Column("crm_checked_at", sa.DateTime(timezone=True), nullable=True)
@@ -67,6 +69,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_column("customers", "crm_checked_at")
     op.drop_column("customers", "crm_facts")
+    op.drop_index("ix_surveys_sent", table_name="surveys")
     op.drop_index("ix_forwards_status_due", table_name="forwards")
     op.drop_index("ix_forwards_conversation", table_name="forwards")
     op.drop_table("forwards")
