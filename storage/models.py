@@ -626,4 +626,4 @@ class Forward(Base):
     slack_ts: Mapped[str | None] = mapped_column(String(32))  # the team's card
 
     conversation: Mapped[Conversation] = relationship()
-    team: Mapped[Team] = relationship(lazy="joined")
+    team: Mapped[Team] = relationship()  # not joined: forwards are locked FOR UPDATE
