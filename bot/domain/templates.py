@@ -15,9 +15,9 @@ Italian defaults address the customer with "tu": it is how brands talk on social
 one register throughout keeps the notices from sounding stitched together. Custom templates
 should follow it too.
 
-The descriptions of hours and of the next opening are written out here, names of days and
-months included, instead of relying on `locale`: system locales differ between machines and
-containers, and a notice must read the same everywhere.
+The names of days and months come from Babel's CLDR data, never from the system `locale`
+(which differs between machines and containers: a notice must read the same everywhere); the
+grammar around them (Italian elision, "il 1°") is written out here.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, time
 from enum import StrEnum
 from zoneinfo import ZoneInfo
+
+from babel.dates import get_day_names, get_month_names
 
 from bot.domain.hours import BusinessHours, Interval, parse_business_hours
 
@@ -233,10 +235,6 @@ def _without_name(text: str) -> str:
 
 # --- hours ------------------------------------------------------------------------------------
 
-_DAY_ABBREVIATIONS = {
-    "it": ("lun", "mar", "mer", "gio", "ven", "sab", "dom"),
-    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
-}
 _ALWAYS = {"it": "sempre", "en": "always"}
 _EVERY_DAY = {"it": "tutti i giorni", "en": "every day"}
 _NEVER = {"it": "nessuno", "en": "none"}
@@ -255,7 +253,7 @@ def describe_hours(hours: BusinessHours, language: str) -> str:
     week = [_merged(day) for day in hours.by_weekday]
     if hours.always_open or all(day == _WHOLE_DAY for day in week):
         return _ALWAYS[language]
-    names = _DAY_ABBREVIATIONS[language]
+    names = get_day_names("abbreviated", locale=language)  # Monday is 0, as in weekday()
     groups: list[tuple[int, int, tuple[Interval, ...]]] = []  # first day, last day, intervals
     for day, intervals in enumerate(week):
         if groups and groups[-1][1] == day - 1 and groups[-1][2] == intervals:
@@ -305,40 +303,6 @@ def _join(items: list[str], language: str) -> str:
 
 # --- next opening -----------------------------------------------------------------------------
 
-_WEEKDAYS = {
-    "it": ("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica"),
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-}
-_MONTHS = {
-    "it": (
-        "gennaio",
-        "febbraio",
-        "marzo",
-        "aprile",
-        "maggio",
-        "giugno",
-        "luglio",
-        "agosto",
-        "settembre",
-        "ottobre",
-        "novembre",
-        "dicembre",
-    ),
-    "en": (
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ),
-}
 WEEKDAY_HORIZON = 6  # up to this many days ahead a weekday name is clear; beyond, a date
 YEAR_HORIZON = 365  # from a year ahead "2 January" could mean an earlier one: add the year
 
@@ -367,7 +331,7 @@ def describe_next_open(moment: datetime, now: datetime, zone: ZoneInfo, language
         if days == 1:
             return f"domani {at}"
         if 1 < days <= WEEKDAY_HORIZON:
-            return f"{_WEEKDAYS['it'][local.weekday()]} {at}"
+            return f"{_weekday(local, 'it')} {at}"
         return f"{_italian_date(local, with_year=days >= YEAR_HORIZON)} {at}"
     at = f"at {clock}"
     if days == 0:
@@ -375,14 +339,24 @@ def describe_next_open(moment: datetime, now: datetime, zone: ZoneInfo, language
     if days == 1:
         return f"tomorrow {at}"
     if 1 < days <= WEEKDAY_HORIZON:
-        return f"on {_WEEKDAYS['en'][local.weekday()]} {at}"
+        return f"on {_weekday(local, 'en')} {at}"
     year = f" {local.year}" if days >= YEAR_HORIZON else ""
-    return f"on {local.day} {_MONTHS['en'][local.month - 1]}{year} {at}"
+    return f"on {local.day} {_month(local, 'en')}{year} {at}"
+
+
+def _weekday(local: datetime, language: str) -> str:
+    return str(get_day_names("wide", locale=language)[local.weekday()])
+
+
+def _month(local: datetime, language: str) -> str:
+    """The month's name as a date says it ("2 January", "2 gennaio"): Babel's format
+    context, which in Italian is lower case."""
+    return str(get_month_names("wide", context="format", locale=language)[local.month])
 
 
 def _italian_date(local: datetime, *, with_year: bool) -> str:
     """`il 2 gennaio`, `il 1° maggio`, `l'8 marzo`, `l'11 settembre` (otto, undici: elision)."""
-    month = _MONTHS["it"][local.month - 1] + (f" {local.year}" if with_year else "")
+    month = _month(local, "it") + (f" {local.year}" if with_year else "")
     if local.day == 1:
         return f"il 1° {month}"
     if local.day in (8, 11):
