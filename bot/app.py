@@ -42,6 +42,7 @@ from bot.services.forwarding import Forwarding
 from bot.services.health import AccountsHealth
 from bot.services.housekeeping import Housekeeping
 from bot.services.ingest import Ingest
+from bot.services.languages import Languages
 from bot.services.listening import Listener
 from bot.services.moderation import HideMessage, Moderation
 from bot.services.notice_templates import NoticeTemplates
@@ -80,7 +81,7 @@ from bot.services.topics import Topics
 from bot.services.updates import Updates
 from bot.services.worker import OutboxWorker
 from bot.slack.digest import DigestHandler
-from bot.slack.directory import ChannelMembers, UserGroups, lead_checker
+from bot.slack.directory import ChannelMembers, UserGroups, UserLocales, lead_checker
 from bot.slack.failures import CALL_FAILED, NETWORK_FAILED
 from bot.slack.jobs import SlackJobHandlers
 from bot.slack.listening import ListenCards
@@ -372,6 +373,8 @@ def build_services(
     prioritizer = Prioritizer(context, priority_rules(settings), oncall)
     topics = Topics(context)
     crm = crm_lookup(settings, context)
+    locales = UserLocales(slack, clock)
+    languages = Languages(context, settings.team_language, locales.locale)
     slack_jobs = SlackJobHandlers(
         slack,
         database,
@@ -383,6 +386,8 @@ def build_services(
         members,
         topics.names,
         crm=crm,
+        team_language=settings.team_language,
+        language_of=languages.of,
     )
     ingest = Ingest(
         outbox,
@@ -460,6 +465,7 @@ def build_services(
         surveys=surveys,
         forwarding=forwarding,
         teams=Teams(context),
+        languages=languages,
         replies=replies,
         saved_replies=SavedReplies(context, replies, access),
         topics=topics,

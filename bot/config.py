@@ -73,6 +73,7 @@ class Settings:
     topic_required: bool = False  # TOPIC_ON_RESOLVE=require: no Resolve without a topic
     spike_ratio: float = 3.0  # an incident: this many times the usual negative posts...
     spike_floor: int = 10  # ... and at least this many, in 15 minutes; 0: no spike alerts
+    team_language: str = "en"  # TEAM_LANGUAGE: what channel messages are written in
     csat: SurveyMode = SurveyMode.PRIVATE  # satisfaction surveys after Resolve
     csat_delay: timedelta = timedelta(minutes=10)
     csat_cooldown: timedelta = timedelta(days=7)  # never asked twice within this
@@ -256,6 +257,9 @@ def load_settings(
         spike_floor=parsed(
             "SPIKE_FLOOR", 10, int_between(0, 100_000), "a whole number (0: no spike alerts)"
         ),
+        team_language=parsed(
+            "TEAM_LANGUAGE", "en", _team_language, "'it' or 'en' (what the team reads)"
+        ),
         csat=parsed(
             "CSAT",
             SurveyMode.PRIVATE,
@@ -378,6 +382,13 @@ def _events_secret_problems(settings: Settings) -> list[str]:
 
 def _with_trailing_slash(value: str) -> str:
     return value if value.endswith("/") else value + "/"
+
+
+def _team_language(value: str) -> str:
+    language = value.strip().lower()
+    if language not in ("it", "en"):
+        raise ValueError(value)
+    return language
 
 
 def _topic_on_resolve(value: str) -> bool:

@@ -12,8 +12,9 @@ from slack_sdk import WebClient
 
 from bot.domain.answers import Answer, CommandError, Usage
 from bot.domain.templates import LANGUAGES, NoticeKind
+from bot.i18n import speaking
 from bot.services.registry import Services
-from bot.slack.answers import HELP, render_answer, unknown_command
+from bot.slack.answers import help_text, render_answer, unknown_command
 from bot.slack.mrkdwn import unescape
 from bot.slack.template_modal import template_modal
 from handlers import saved_replies
@@ -64,6 +65,7 @@ COMMANDS: dict[str, Handler] = {
     "audit": lambda s, c: s.conversations.audit_report(c.rest, s.hours.default.zone),
     "topics": lambda s, c: s.topics.command(c.rest, c.user),
     "teams": lambda s, c: s.teams.command(c.rest, c.user),
+    "language": lambda s, c: s.languages.command(c.rest, c.user),
 }
 # Answered after the acknowledgement, through the command's response_url: a month of figures
 # over 100,000 conversations takes seconds, and Slack waits three.
@@ -75,11 +77,19 @@ FAILED_LATER = ":warning: The figures could not be counted just now: please try 
 def register(app: App, services: Services, later: RunLater) -> None:
     @app.command("/care")
     def care(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        # Answered in the language of whoever typed it (and so is a slow answer, later).
+        language = services.languages.of(str(command.get("user_id") or ""))
+        with speaking(language):
+            _care(ack, command, client, respond, language)
+
+    def _care(
+        ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond, language: str
+    ) -> None:
         text = (command.get("text") or "").strip()
         word, _, rest = text.partition(" ")
         word = word.lower()
         if word in ("", "help"):
-            ack(HELP)
+            ack(help_text())
             return
         if word == "replies":
             ack()
@@ -96,7 +106,7 @@ def register(app: App, services: Services, later: RunLater) -> None:
         parsed = Command(rest, command["user_id"], str(command.get("channel_id") or ""))
         if word in SLOW:
             ack(WORKING)
-            later(lambda: _answer_later(respond, lambda: handler(services, parsed)))
+            later(lambda: _answer_later(respond, lambda: handler(services, parsed), language))
             return
         fallback, blocks = render_answer(handler(services, parsed))
         if blocks is None:
@@ -105,9 +115,14 @@ def register(app: App, services: Services, later: RunLater) -> None:
             ack(text=fallback, blocks=blocks)
 
 
-def _answer_later(respond: Respond, make: Callable[[], Answer]) -> None:
+def _answer_later(respond: Respond, make: Callable[[], Answer], language: str) -> None:
     """A slow answer; when it fails, the person is told instead of waiting for nothing (the
-    failure itself is logged where it is raised again)."""
+    failure itself is logged where it is raised again). Another thread: its own language."""
+    with speaking(language):
+        _answer_slowly(respond, make)
+
+
+def _answer_slowly(respond: Respond, make: Callable[[], Answer]) -> None:
     try:
         answer = make()
     except Exception:

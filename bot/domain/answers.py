@@ -226,6 +226,14 @@ class TopicList:
     changed: str = ""  # what the command just did, if anything
 
 
+@dataclass(frozen=True)
+class LanguageSet:
+    """`/care language it`: what the person now reads Carebridge in."""
+
+    language: str
+    chosen: bool  # False: back to the Slack locale or the team's
+
+
 Answer = (
     CommandError
     | Usage
@@ -248,4 +256,5 @@ Answer = (
     | TopicStats
     | TeamList
     | TeamStats
+    | LanguageSet
 )

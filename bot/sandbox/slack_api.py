@@ -285,6 +285,7 @@ class SlackEmulator(LoopbackServer):
         self.team_id = team_id
         self.channel_id = channel_id
         self._users: dict[str, dict[str, Any]] = {}
+        self._locales: dict[str, str] = {}
         self._usergroups: dict[str, list[str]] = {}
         self._channels: dict[str, _Channel] = {}
         self._messages: dict[str, list[_Message]] = {}  # channel -> messages in ts order
@@ -814,7 +815,16 @@ class SlackEmulator(LoopbackServer):
         user = self._users.get(str(params.get("user") or ""))
         if user is None:
             raise SlackError("user_not_found")
-        return {"user": copy.deepcopy(user)}
+        shown = copy.deepcopy(user)
+        # As Slack: the locale only when asked for (include_locale), "en-US" unless set.
+        if str(params.get("include_locale") or "").lower() in ("true", "1"):
+            shown["locale"] = self._locales.get(user["id"], "en-US")
+        return {"user": shown}
+
+    def set_locale(self, user_id: str, locale: str) -> None:
+        """The language a person chose in Slack's preferences, e.g. "it-IT"."""
+        with self._lock:
+            self._locales[user_id] = locale
 
     def _usergroups_users_list(self, params: dict[str, Any]) -> dict[str, Any]:
         group = str(params.get("usergroup") or "")

@@ -14,6 +14,7 @@ from bot.services.conversations import Conversations
 from bot.services.customers import Customers
 from bot.services.forwarding import Forwarding
 from bot.services.housekeeping import Housekeeping
+from bot.services.languages import Languages
 from bot.services.listening import Listener
 from bot.services.moderation import Moderation
 from bot.services.notice_templates import NoticeTemplates
@@ -42,6 +43,7 @@ class Services:
     surveys: Surveys
     forwarding: Forwarding
     teams: Teams
+    languages: Languages
     replies: Replies
     saved_replies: SavedReplies
     topics: Topics

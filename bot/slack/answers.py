@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from bot.domain import answers as a
 from bot.domain.teams import TeamList, TeamStats
 from bot.domain.templates import LANGUAGES, NoticeKind, describe_hours, describe_next_open
+from bot.i18n import _, speaking
 from bot.reports.csat import csat_blocks, summary_lines
 from bot.reports.render import human_duration, kpi_blocks
 from bot.slack.blocks import context, customer_ref, handle, section
@@ -18,33 +19,57 @@ from bot.slack.render import Rendered, Renderers, on_call_line
 _ANSWERS = Renderers()
 _renders = _ANSWERS.renders
 
-HELP = (
-    "*Carebridge* brings your social customer care into this channel.\n"
-    "• Every customer conversation is one thread; press *Claim* to own it.\n"
-    "• Write in the thread to answer the customer; start with `note:` to keep it internal.\n"
-    "• *Move to DM* invites a public customer to continue privately.\n"
-    "• `/care oncall` shows who is on call; `/care oncall set @a @b weekly mon 09:00` sets the "
-    "rotation; `/care oncall override @x 4h` puts someone on call for a while.\n"
-    "• `/care stats [today|7d|30d] [account]` shows response times, satisfaction and more, for "
-    "you only; `/care stats csat [7d|30d]` the satisfaction scores per agent, topic and network.\n"
-    "• `/care hours [account]` shows the service hours; `/care hours set [account] "
-    "mon-fri 09:00-18:00` changes them.\n"
-    "• `/care template out_of_hours it` (or `netiquette`, `csat`, `en`) edits an automatic "
-    "notice or the satisfaction survey's question.\n"
-    "• `/care teams` lists the specialist teams (`/care teams add Billing #billing 4h`); "
-    "*Forward* on a card hands a conversation to one.\n"
-    "• `/care topics` lists the team's topics (each card suggests one; change it on the card); "
-    "`/care topics add fibra: ftth, modem` adds one.\n"
-    "• `/care replies` lists, adds and edits the team's saved replies; *Saved reply* on a card "
-    "(or on a thread message's menu) sends one.\n"
-    "• `/care vip add @handle note` (or `remove`, `list`) keeps the VIP list.\n"
-    "• `/care customer @handle` shows a customer's recent conversations, for you only.\n"
-    '• `/care link @handle whatsapp:+39… "facebook:Giulia Rossi"` joins one person\'s '
-    "accounts, on any network, into one customer (or *Same person as…* on a card); "
-    "`/care unlink @handle` undoes it.\n"
-    "• `/care audit &lt;thread link&gt;` shows who did what to a conversation.\n"
-    "• `/care help` shows this message."
-)
+
+def help_text() -> str:
+    """`/care help`, in the language of whoever asked."""
+    lines = [
+        _("*Carebridge* brings your social customer care into this channel."),
+        _("Every customer conversation is one thread; press *Claim* to own it."),
+        _("Write in the thread to answer the customer; start with `note:` to keep it internal."),
+        _("*Move to DM* invites a public customer to continue privately."),
+        _(
+            "`/care oncall` shows who is on call; `/care oncall set @a @b weekly mon 09:00` sets "
+            "the rotation; `/care oncall override @x 4h` puts someone on call for a while."
+        ),
+        _(
+            "`/care stats [today|7d|30d] [account]` shows response times, satisfaction and more, "
+            "for you only; `/care stats csat [7d|30d]` the satisfaction scores per agent, topic "
+            "and network."
+        ),
+        _(
+            "`/care hours [account]` shows the service hours; `/care hours set [account] "
+            "mon-fri 09:00-18:00` changes them."
+        ),
+        _(
+            "`/care template out_of_hours it` (or `netiquette`, `csat`, `en`) edits an automatic "
+            "notice or the satisfaction survey's question."
+        ),
+        _(
+            "`/care teams` lists the specialist teams (`/care teams add Billing #billing 4h`); "
+            "*Forward* on a card hands a conversation to one."
+        ),
+        _(
+            "`/care topics` lists the team's topics (each card suggests one; change it on the "
+            "card); `/care topics add fibra: ftth, modem` adds one."
+        ),
+        _(
+            "`/care replies` lists, adds and edits the team's saved replies; *Saved reply* on a "
+            "card (or on a thread message's menu) sends one."
+        ),
+        _("`/care vip add @handle note` (or `remove`, `list`) keeps the VIP list."),
+        _("`/care customer @handle` shows a customer's recent conversations, for you only."),
+        _(
+            '`/care link @handle whatsapp:+39… "facebook:Giulia Rossi"` joins one person\'s '
+            "accounts, on any network, into one customer (or *Same person as…* on a card); "
+            "`/care unlink @handle` undoes it."
+        ),
+        _("`/care audit &lt;thread link&gt;` shows who did what to a conversation."),
+        _("`/care language it` (or `en`) sets the language Carebridge speaks to you."),
+        _("`/care help` shows this message."),
+    ]
+    return lines[0] + "\n" + "\n".join(f"• {line}" for line in lines[1:])
+
+
 USAGE = {
     "vip": "Use: `/care vip add @handle note`, `/care vip remove @handle`, `/care vip list`",
     "hours": "Use: `/care hours set mon-fri 09:00-18:00; sat 09:00-13:00`, or `/care hours` to "
@@ -58,6 +83,7 @@ USAGE = {
     "template": f"Use: `/care template &lt;{'|'.join(NoticeKind)}&gt; "
     f"&lt;{'|'.join(LANGUAGES)}&gt;`, "
     "e.g. `/care template out_of_hours it`",
+    "language": "Use: `/care language it` (or `en`, or `auto` for your Slack language)",
     "teams": "Use: `/care teams add Billing #billing 4h` (the target is optional, in business "
     "time), `/care teams remove Billing`, `/care teams` to list them",
     "topics": "Add or change one with `/care topics add fibra: ftth, modem, fibra ottica`; "
@@ -73,7 +99,8 @@ def render_answer(answer: a.Answer) -> Rendered:
 
 
 def unknown_command(word: str) -> Rendered:
-    return f"Unknown command `{escape(word[:40])}`.\n\n{HELP}", None
+    unknown = _("Unknown command `{word}`.").format(word=escape(word[:40]))
+    return f"{unknown}\n\n{help_text()}", None
 
 
 @_renders(a.CommandError)
@@ -298,6 +325,16 @@ def _stats(answer: a.StatsReport) -> Rendered:
         )
         body = [*body, context(f"Listening, posts read this month (X bills each): {reads}")]
     return fallback, body
+
+
+@_renders(a.LanguageSet)
+def _language_set(answer: a.LanguageSet) -> Rendered:
+    with speaking(answer.language):  # said in the language just chosen
+        if not answer.chosen:
+            return _("Carebridge speaks your Slack language to you again."), None
+        if answer.language == "it":
+            return _("Carebridge now speaks Italian to you."), None
+        return _("Carebridge now speaks English to you."), None
 
 
 @_renders(TeamStats)

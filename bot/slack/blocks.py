@@ -14,6 +14,7 @@ from typing import Any
 from bot.domain.crm import CrmFacts
 from bot.domain.model import Status, Visibility
 from bot.domain.people import Elsewhere, Suggested
+from bot.i18n import N_, _
 from bot.slack.mrkdwn import escape, is_safe_url, link, mention, truncate
 
 Blocks = list[dict[str, Any]]
@@ -108,10 +109,12 @@ def conversation_card(card: Card) -> tuple[str, Blocks]:
     line = customer_line(card.customer)
     label = escape(card.network_label)
     fallback = f"New {label} {kind} from {who(card.customer)}: {escape(truncate(card.text, 200))}"
-    links = [link(card.permalink, f"View on {card.network_label}")] if card.permalink else []
-    links.append("Public" if public else f"Private ({escape(card.private_name)})")
+    view_on = _("View on {network}").format(network=card.network_label)
+    links = [link(card.permalink, view_on)] if card.permalink else []
+    private = _("Private ({kind})").format(kind=escape(card.private_name))
+    links.append(_("Public") if public else private)
     if card.previous_permalink:
-        links.append(link(card.previous_permalink, "Previous conversation"))
+        links.append(link(card.previous_permalink, _("Previous conversation")))
     account = f" · {handle(card.account_handle)}" if card.account_handle else ""
     if not card.account_handle and card.account_name:
         account = f" · {escape(card.account_name)}"
@@ -145,7 +148,11 @@ def crm_line(crm: CrmFacts | None) -> str:
     return f":card_index: CRM: {' · '.join(parts)}" if parts else ""
 
 
-_SAME = {"phone": "the same phone number", "email": "the same e-mail", "order": "order {shown}"}
+_SAME = {
+    "phone": N_("the same phone number"),
+    "email": N_("the same e-mail"),
+    "order": N_("order {shown}"),
+}
 
 
 def _suggestion(suggestion: Suggested) -> Blocks:
@@ -154,13 +161,15 @@ def _suggestion(suggestion: Suggested) -> Blocks:
     who = f"*{escape(suggestion.name)}*" if suggestion.name.strip() else "a customer"
     if suggestion.handle:
         who += f" ({handle(suggestion.handle)})"
-    why = _SAME.get(suggestion.reason, "{shown}").format(shown=escape(suggestion.shown))
-    text = (
-        f":busts_in_silhouette: This may be the same person as {who} on "
-        f"{escape(suggestion.network_label)} ({why})."
-    )
+    why = _(_SAME.get(suggestion.reason, "{shown}")).format(shown=escape(suggestion.shown))
+    text = ":busts_in_silhouette: " + _(
+        "This may be the same person as {who} on {network} ({why})."
+    ).format(who=who, network=escape(suggestion.network_label), why=why)
     value = str(suggestion.suggestion_id)
-    buttons = [button("Link", LINK_SUGGESTED, value), button("Not the same", NOT_SAME, value)]
+    buttons = [
+        button(_("Link"), LINK_SUGGESTED, value),
+        button(_("Not the same"), NOT_SAME, value),
+    ]
     block_id = f"suggestion:{value}"
     return [section(text), {"type": "actions", "block_id": block_id, "elements": buttons}]
 
@@ -232,16 +241,24 @@ def status_line(card: Card) -> str:
 
 def _status(card: Card) -> str:
     if card.status == Status.RESOLVED:
-        by = f" by {mention(card.resolved_by)}" if card.resolved_by else ""
-        return f":white_check_mark: *Resolved*{by}{_score(card)}"
-    owner = f"claimed by {mention(card.assignee)}" if card.assignee else "unclaimed"
+        by = " " + _("by {user}").format(user=mention(card.resolved_by)) if card.resolved_by else ""
+        resolved = _("*Resolved*")
+        return f":white_check_mark: {resolved}{by}{_score(card)}"
+    owner = (
+        _("claimed by {user}").format(user=mention(card.assignee))
+        if card.assignee
+        else _("unclaimed")
+    )
     if card.on_hold:
-        return f":shield: *Netiquette hold* · {owner} · no response clock until lifted"
+        hold = _("*Netiquette hold* · {owner} · no response clock until lifted")
+        return ":shield: " + hold.format(owner=owner)
     if card.status == Status.WAITING_ON_CUSTOMER and not card.deadline:
-        return f":speech_balloon: *Answered*, waiting on the customer · {owner}{_forwards(card)}"
-    invited = " · invited to DM" if card.dm_invited and card.visibility == Visibility.PUBLIC else ""
+        answered = _("*Answered*, waiting on the customer · {owner}").format(owner=owner)
+        return f":speech_balloon: {answered}{_forwards(card)}"
+    dm_invited = card.dm_invited and card.visibility == Visibility.PUBLIC
+    invited = " · " + _("invited to DM") if dm_invited else ""
     icon = ":bust_in_silhouette:" if card.assignee else ":large_orange_circle:"
-    hidden = " · :see_no_evil: hidden on the network" if card.hidden else ""
+    hidden = " · :see_no_evil: " + _("hidden on the network") if card.hidden else ""
     deadline = f"\n{card.deadline}" if card.deadline else ""
     window = f"\n{card.window}" if card.window else ""
     by_hand = (
@@ -251,23 +268,25 @@ def _status(card: Card) -> str:
         else ""
     )
     forwards = _forwards(card)
-    return f"{icon} *Open* · {owner}{invited}{hidden}{forwards}{deadline}{window}{by_hand}"
+    open_ = _("*Open*")
+    return f"{icon} {open_} · {owner}{invited}{hidden}{forwards}{deadline}{window}{by_hand}"
 
 
 _FORWARD_STATES = {
-    "waiting": "waiting for a specialist",
-    "taken": "waiting on {specialist}",
-    "answered": "{specialist} answered (notes in the thread)",
-    "sent_back": "sent back",
+    "waiting": N_("waiting for a specialist"),
+    "taken": N_("waiting on {specialist}"),
+    "answered": N_("{specialist} answered (notes in the thread)"),
+    "sent_back": N_("sent back"),
 }
 
 
 def _forwards(card: Card) -> str:
     lines = []
     for forward in card.forwards:
-        who = mention(forward.specialist) if forward.specialist else "a specialist"
-        state = _FORWARD_STATES.get(forward.status, forward.status).format(specialist=who)
-        lines.append(f"\n:arrow_right_hook: Forwarded to *{escape(forward.team)}* · {state}")
+        who = mention(forward.specialist) if forward.specialist else _("a specialist")
+        state = _(_FORWARD_STATES.get(forward.status, forward.status)).format(specialist=who)
+        forwarded = _("Forwarded to *{team}*").format(team=escape(forward.team))
+        lines.append(f"\n:arrow_right_hook: {forwarded} · {state}")
     return "".join(lines)
 
 
@@ -280,31 +299,33 @@ def _score(card: Card) -> str:
 
 def _card_buttons(card: Card) -> Blocks:
     value = str(card.conversation_id)
-    crm = [link_button("Open in CRM", card.crm_url)] if card.crm_url else []
+    crm = [link_button(_("Open in CRM"), card.crm_url)] if card.crm_url else []
     same = {
         "type": "overflow",
         "action_id": MORE,
         "options": [
             {
-                "text": {"type": "plain_text", "text": "Same person as…"},
+                "text": {"type": "plain_text", "text": _("Same person as…")},
                 "value": f"{SAME_PERSON}|{value}",
             }
         ],
     }
     if card.status == Status.RESOLVED:
-        return [button("Reopen", REOPEN, value), *_topic_menu(card), same, *crm]
-    buttons = [] if card.assignee else [button("Claim", CLAIM, value, style="primary")]
+        return [button(_("Reopen"), REOPEN, value), *_topic_menu(card), same, *crm]
+    buttons = [] if card.assignee else [button(_("Claim"), CLAIM, value, style="primary")]
     if card.on_hold:
-        buttons.append(button("Lift hold", LIFT_HOLD, value))
-    buttons.append(button("Saved reply", SAVED_REPLY, value))
-    buttons.append(button("Resolve", RESOLVE, value))
+        buttons.append(button(_("Lift hold"), LIFT_HOLD, value))
+    buttons.append(button(_("Saved reply"), SAVED_REPLY, value))
+    buttons.append(button(_("Resolve"), RESOLVE, value))
     if card.can_forward:
-        buttons.append(button("Forward", FORWARD, value))
+        buttons.append(button(_("Forward"), FORWARD, value))
     if card.visibility == Visibility.PUBLIC:
-        buttons.append(button("Move to DM", MOVE_TO_DM, value))
+        buttons.append(button(_("Move to DM"), MOVE_TO_DM, value))
     if card.can_hide:
         hide = (
-            button("Unhide", UNHIDE, value) if card.hidden else button("Hide comment", HIDE, value)
+            button(_("Unhide"), UNHIDE, value)
+            if card.hidden
+            else button(_("Hide comment"), HIDE, value)
         )
         buttons.append(hide)
     return [*buttons, *_topic_menu(card), same, *crm]
@@ -324,7 +345,7 @@ def _topic_menu(card: Card) -> Blocks:
     menu: dict[str, Any] = {
         "type": "static_select",
         "action_id": SET_TOPIC,
-        "placeholder": {"type": "plain_text", "text": "Topic"},
+        "placeholder": {"type": "plain_text", "text": _("Topic")},
         "options": options,
     }
     if card.topic in card.topics[:100]:

@@ -101,3 +101,31 @@ class ChannelMembers:
         with self._lock:
             self._cached[channel] = (now, fresh)
         return fresh
+
+
+class UserLocales:
+    """Each person's Slack locale (`users.info` with include_locale), cached for a day: what
+    language Carebridge speaks to them unless they chose one with `/care language`."""
+
+    def __init__(self, client: WebClient, clock: Clock, ttl: timedelta = timedelta(days=1)):
+        self.client = client
+        self.clock = clock
+        self.ttl = ttl
+        self._cache: dict[str, tuple[datetime, str | None]] = {}
+        self._lock = threading.Lock()
+
+    def locale(self, user: str) -> str | None:
+        now = self.clock.now()
+        with self._lock:
+            cached = self._cache.get(user)
+        if cached is not None and now - cached[0] < self.ttl:
+            return cached[1]
+        try:
+            found = self.client.users_info(user=user, include_locale=True)["user"].get("locale")
+        except CALL_FAILED as error:
+            log.warning("slack.user_locale_failed", user=user, reason=str(error)[:200])
+            return cached[1] if cached is not None else None  # the team's language meanwhile
+        locale = found if isinstance(found, str) else None
+        with self._lock:
+            self._cache[user] = (now, locale)
+        return locale

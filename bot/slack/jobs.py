@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock
 from bot.domain.delivery import DeliveryError, PermanentError, RateLimited, TransientError
 from bot.domain.model import Delivery
+from bot.i18n import DEFAULT, speaking
 from bot.services import outbox
 from bot.services.accounts import Accounts
 from bot.services.context import AccessUnknown
@@ -87,6 +88,9 @@ class SlackJobHandlers:
         members: ChannelMembers | None = None,
         topics: Callable[[], Sequence[str]] = tuple,
         crm: CrmLookup | None = None,
+        *,
+        team_language: str = DEFAULT,
+        language_of: Callable[[str], str] = lambda user: DEFAULT,
     ) -> None:
         self.members = members
         self.crm = crm
@@ -96,9 +100,11 @@ class SlackJobHandlers:
         self.accounts = accounts
         self.cards = Cards(accounts, deadlines, oncall, customers, clock, topics, crm)
         self._workspace_url: str | None = None  # from auth.test, once
+        self.team_language = team_language
+        self.language_of = language_of
 
     def handlers(self) -> dict[str, JobHandler]:
-        return {
+        handlers: dict[str, _Handler] = {
             outbox.POST_CARD: _Handler(self._post_card, self._record_card),
             outbox.UPDATE_CARD: _Handler(self._update_card),
             outbox.MIRROR_MESSAGE: _Handler(self._mirror, self._record_mirror),
@@ -110,6 +116,9 @@ class SlackJobHandlers:
             outbox.REACTION: _Handler(self._reaction),
             outbox.PUBLISH_HOME: _Handler(self._publish_home, max_attempts=5),
         }
+        for handler in handlers.values():  # the channel's language, unless a job says whose
+            handler.language = self.team_language
+        return dict(handlers)
 
     # --- performers ----------------------------------------------------------------------------
     def _post_card(self, job: Job) -> dict[str, Any]:
@@ -225,7 +234,8 @@ class SlackJobHandlers:
 
     def _ephemeral(self, job: Job) -> dict[str, Any]:
         note = _read(PrivateNote, job)
-        text, body = render(note.fact)
+        with speaking(self.language_of(note.user)):  # theirs: only they read it
+            text, body = render(note.fact)
         posted = self.call(
             self.client.chat_postEphemeral,
             channel=note.channel,
@@ -261,7 +271,8 @@ class SlackJobHandlers:
             mine = self.cards.home_items(session, owned)
             queue = self.cards.home_items(session, waiting)
         now = self.clock.now()
-        view = home_view(mine, queue, now, user=user, totals=(owned_total, waiting_total))
+        with speaking(self.language_of(user)):
+            view = home_view(mine, queue, now, user=user, totals=(owned_total, waiting_total))
         self.call(self.client.views_publish, user_id=user, view=view)
         return {}
 
@@ -347,9 +358,11 @@ class _Handler:
         max_attempts: int = 8,
     ) -> None:
         self._perform, self._record, self.max_attempts = perform, record, max_attempts
+        self.language: str | None = None  # what its posts are written in (TEAM_LANGUAGE)
 
     def perform(self, job: Job) -> dict[str, Any] | None:
-        return self._perform(job)
+        with speaking(self.language):
+            return self._perform(job)
 
     def record(
         self, session: Session, job: Job, result: dict[str, Any] | None, now: datetime

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from bot.domain import facts as f
 from bot.domain.conversation import AgentMessageKind
 from bot.domain.templates import describe_next_open
+from bot.i18n import N_, _
 from bot.slack.blocks import (
     LIFT_HOLD,
     REOPEN,
@@ -71,24 +72,28 @@ TARGET_LABEL = {"first_response": "first answer", "next_response": "answer to th
 NOBODY_ON_CALL = "(nobody is on call: /care oncall set ...)"
 
 REFUSALS = {
-    "not_member": "Only members of the support channel can work on its conversations.",
-    "owner_or_lead": "Only the conversation's owner or a lead (SLACK_LEADS) can {detail}.",
-    "not_on_hold": "This conversation is not on hold.",
-    "reopen_first": "This conversation is resolved: reopen it first.",
-    "already_yours": "This conversation is already yours.",
-    "already_resolved": "This conversation is already resolved.",
-    "topic_first": "Pick a topic in the card's Topic menu first: the team resolves "
-    "conversations with a topic (TOPIC_ON_RESOLVE=require).",
-    "already_open": "This conversation is already open.",
-    "not_public": "Only an open public conversation can move to DM.",
-    "no_public_post": "There is no public post to reply to.",
-    "no_private_messages": "{detail} has no private messages to invite the customer to.",
-    "cannot_hide": "{detail} does not let the brand hide a customer's message.",
-    "unknown_conversation": "That conversation no longer exists in Carebridge.",
-    "try_again": "Slack could not tell us just now who may do this. Please try again in a moment.",
-    "failed": "Something went wrong on our side (error id `{detail}`). Please try again.",
-    "team_only": "Only members of {detail}'s channel can work on its requests.",
-    "forward_over": "{detail} no longer has this request.",
+    "not_member": N_("Only members of the support channel can work on its conversations."),
+    "owner_or_lead": N_("Only the conversation's owner or a lead (SLACK_LEADS) can {detail}."),
+    "not_on_hold": N_("This conversation is not on hold."),
+    "reopen_first": N_("This conversation is resolved: reopen it first."),
+    "already_yours": N_("This conversation is already yours."),
+    "already_resolved": N_("This conversation is already resolved."),
+    "topic_first": N_(
+        "Pick a topic in the card's Topic menu first: the team resolves conversations with a "
+        "topic (TOPIC_ON_RESOLVE=require)."
+    ),
+    "already_open": N_("This conversation is already open."),
+    "not_public": N_("Only an open public conversation can move to DM."),
+    "no_public_post": N_("There is no public post to reply to."),
+    "no_private_messages": N_("{detail} has no private messages to invite the customer to."),
+    "cannot_hide": N_("{detail} does not let the brand hide a customer's message."),
+    "unknown_conversation": N_("That conversation no longer exists in Carebridge."),
+    "try_again": N_(
+        "Slack could not tell us just now who may do this. Please try again in a moment."
+    ),
+    "failed": N_("Something went wrong on our side (error id `{detail}`). Please try again."),
+    "team_only": N_("Only members of {detail}'s channel can work on its requests."),
+    "forward_over": N_("{detail} no longer has this request."),
 }
 
 
@@ -517,7 +522,7 @@ def _credentials_work(fact: f.CredentialsWork) -> Rendered:
 # --- privately ------------------------------------------------------------------------------------
 @_renders(f.Refusal)
 def _refusal(fact: f.Refusal) -> Rendered:
-    return REFUSALS[fact.reason].format(detail=entities(fact.detail)), None
+    return _(REFUSALS[fact.reason]).format(detail=entities(fact.detail)), None
 
 
 @_renders(f.ClaimedByOther)
