@@ -406,7 +406,9 @@ def build_services(
     health = AccountsHealth(context)
     handlers: dict[str, Any] = slack_jobs.handlers()
     handlers[DELIVER] = DeliverToCustomer(context, deadlines, health, surveys)
-    handlers[DIGEST] = DigestHandler(slack, stats, slack_jobs.post_once, slack_jobs.call)
+    handlers[DIGEST] = DigestHandler(
+        slack, stats, slack_jobs.post_once, slack_jobs.call, language=settings.team_language
+    )
     handlers[PROCESS_INBOX] = ProcessDelivery(webhooks)
     handlers[HIDE] = HideMessage(context)
     handlers[REOPEN] = SendReopeningTemplate(context)
@@ -418,6 +420,7 @@ def build_services(
             slack_jobs.post_once,
             slack_jobs.call,
             slack.chat_update,
+            language=settings.team_language,
         )
     handlers[TEAM_CARD] = TeamCards(
         database,
@@ -427,9 +430,14 @@ def build_services(
         slack_jobs.post_once,
         slack_jobs.call,
         slack.chat_update,
+        language=settings.team_language,
     )
     handlers[COPY_MEDIA] = CopyMedia(
-        slack, context, slack_jobs.call, limit_mb=settings.media_copy_max_mb
+        slack,
+        context,
+        slack_jobs.call,
+        limit_mb=settings.media_copy_max_mb,
+        language=settings.team_language,
     )
     if crm is not None:
         handlers[CRM_LOOKUP] = crm

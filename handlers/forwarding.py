@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot.i18n import _, speaking
 from bot.services.registry import Services
 from bot.slack import blocks, team_cards
 from handlers.actions import card_id
@@ -22,14 +23,18 @@ def register(app: App, services: Services) -> None:
         ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient
     ) -> None:
         ack()
-        view = team_cards.forward_modal(card_id(action.get("value")), services.teams.list())
+        teams = services.teams.list()
+        with speaking(services.languages.of(body["user"]["id"])):  # the clicker's
+            view = team_cards.forward_modal(card_id(action.get("value")), teams)
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
     @app.view(team_cards.MODAL)
     def submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         conversation, team, note = team_cards.submitted(view)
         if conversation is None or not team:
-            ack(response_action="errors", errors={"team": "Pick a team."})
+            with speaking(services.languages.of(body["user"]["id"])):  # the clicker's
+                pick = _("Pick a team.")
+            ack(response_action="errors", errors={"team": pick})
             return
         problem = forwarding.forward(conversation, team, note, body["user"]["id"])
         if problem:

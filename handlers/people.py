@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot.i18n import _, speaking
 from bot.services.registry import Services
 from bot.slack import blocks
 from bot.slack import person_modal as modal
@@ -33,7 +34,8 @@ def register(app: App, services: Services) -> None:
         value = str((action.get("selected_option") or {}).get("value") or "")
         what, _, conversation = value.partition("|")
         if what == blocks.SAME_PERSON:
-            view = modal.same_person_modal(card_id(conversation))
+            with speaking(services.languages.of(body["user"]["id"])):  # the clicker's
+                view = modal.same_person_modal(card_id(conversation))
             client.views_open(trigger_id=body["trigger_id"], view=view)
 
     @app.options(modal.PICK)
@@ -49,7 +51,9 @@ def register(app: App, services: Services) -> None:
     def chosen(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         conversation, customer = modal.conversation_of(view), modal.chosen(view)
         if conversation is None or customer is None:
-            ack(response_action="errors", errors={modal.BLOCK_ID: "Pick a customer first."})
+            with speaking(services.languages.of(body["user"]["id"])):  # the clicker's
+                pick = _("Pick a customer first.")
+            ack(response_action="errors", errors={modal.BLOCK_ID: pick})
             return
         problem = customers.link_conversation(conversation, customer, body["user"]["id"])
         if problem:

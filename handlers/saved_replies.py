@@ -3,6 +3,7 @@ card or as a message shortcut in a thread (pick, fill in, edit, send)."""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -11,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.domain.conversation import AgentMessageKind
 from bot.domain.saved_replies import SavedReplyDraft, SavedReplyError
+from bot.i18n import N_, _, speaking
 from bot.services.context import UnknownConversation
 from bot.services.registry import Services
 from bot.slack import saved_reply_modals as modals
@@ -18,17 +20,21 @@ from handlers.actions import card_id as _id
 
 MAX_OPTIONS = 100  # Slack shows at most 100 options
 NOT_SENT = {
-    AgentMessageKind.NOT_OWNER: "Somebody else owns this conversation: take it over first.",
-    AgentMessageKind.NOT_MEMBER: "Only members of the support channel answer customers.",
-    AgentMessageKind.RESOLVED: "The conversation is resolved: reopen it to answer.",
-    AgentMessageKind.TOO_LONG: "Too long for this network: shorten it.",
-    AgentMessageKind.NOTE: "A text starting with 'note:' stays internal: write it in the thread.",
-    AgentMessageKind.BY_HAND: "This network lets no app answer this post: answer it there by hand.",
+    AgentMessageKind.NOT_OWNER: N_("Somebody else owns this conversation: take it over first."),
+    AgentMessageKind.NOT_MEMBER: N_("Only members of the support channel answer customers."),
+    AgentMessageKind.RESOLVED: N_("The conversation is resolved: reopen it to answer."),
+    AgentMessageKind.TOO_LONG: N_("Too long for this network: shorten it."),
+    AgentMessageKind.NOTE: N_(
+        "A text starting with 'note:' stays internal: write it in the thread."
+    ),
+    AgentMessageKind.BY_HAND: N_(
+        "This network lets no app answer this post: answer it there by hand."
+    ),
 }
 
 
 def open_list(client: WebClient, services: Services, trigger_id: str) -> None:
-    """`/care replies`."""
+    """`/care replies` (in its asker's language, which the command has set)."""
     client.views_open(trigger_id=trigger_id, view=modals.list_modal(services.saved_replies.all()))
 
 
@@ -39,20 +45,26 @@ def register(app: App, services: Services) -> None:
     @app.action(modals.ADD)
     def add(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        client.views_push(trigger_id=body["trigger_id"], view=modals.editor_modal(None))
+        with _theirs(services, body):
+            view = modals.editor_modal(None)
+        client.views_push(trigger_id=body["trigger_id"], view=view)
 
     @app.action(modals.EDIT)
     def edit(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
         reply = saved.get(_id(action.get("value")))
         if reply is not None:
-            client.views_push(trigger_id=body["trigger_id"], view=modals.editor_modal(reply))
+            with _theirs(services, body):
+                view = modals.editor_modal(reply)
+            client.views_push(trigger_id=body["trigger_id"], view=view)
 
     @app.action(modals.REMOVE)
     def remove(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
         saved.remove(_id(action.get("value")), body["user"]["id"])
-        client.views_update(view_id=body["view"]["id"], view=modals.list_modal(saved.all()))
+        with _theirs(services, body):
+            view = modals.list_modal(saved.all())
+        client.views_update(view_id=body["view"]["id"], view=view)
 
     @app.view(modals.EDITOR)
     def save(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
@@ -69,9 +81,9 @@ def register(app: App, services: Services) -> None:
             return
         ack()  # back to the list, shown as it is now
         if view.get("previous_view_id"):
-            client.views_update(
-                view_id=view["previous_view_id"], view=modals.list_modal(saved.all())
-            )
+            with _theirs(services, body):
+                listed = modals.list_modal(saved.all())
+            client.views_update(view_id=view["previous_view_id"], view=listed)
 
     # --- using one -----------------------------------------------------------------------------
     @app.action(modals.OPEN)
@@ -79,7 +91,8 @@ def register(app: App, services: Services) -> None:
         ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient
     ) -> None:
         ack()
-        view = modals.picker_modal(_id(action.get("value")))
+        with _theirs(services, body):
+            view = modals.picker_modal(_id(action.get("value")))
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
     @app.shortcut(modals.SHORTCUT)
@@ -89,10 +102,11 @@ def register(app: App, services: Services) -> None:
         thread = str(message.get("thread_ts") or message.get("ts") or "")
         channel = str((shortcut.get("channel") or {}).get("id") or "")
         conversation_id = services.conversations.id_of_thread(channel, thread)
-        if conversation_id is None:
-            view = modals.not_a_conversation()
-        else:
-            view = modals.picker_modal(conversation_id)
+        with _theirs(services, shortcut):
+            if conversation_id is None:
+                view = modals.not_a_conversation()
+            else:
+                view = modals.picker_modal(conversation_id)
         client.views_open(trigger_id=shortcut["trigger_id"], view=view)
 
     @app.options(modals.PICK)
@@ -108,10 +122,11 @@ def register(app: App, services: Services) -> None:
         reply_id = _id((action.get("selected_option") or {}).get("value"))
         user = body["user"]["id"]
         filled = saved.filled(_conversation(view), reply_id, _first_name(client, user))
-        room = modals.room_line(filled.room)
-        updated = modals.picker_modal(
-            _conversation(view), reply=filled.reply, text=filled.text, room=room
-        )
+        with _theirs(services, body):
+            room = modals.room_line(filled.room)
+            updated = modals.picker_modal(
+                _conversation(view), reply=filled.reply, text=filled.text, room=room
+            )
         client.views_update(view_id=view["id"], hash=view.get("hash"), view=updated)
 
     @app.action(modals.TEXT)
@@ -122,8 +137,9 @@ def register(app: App, services: Services) -> None:
         if reply is None:
             return
         text = str(action.get("value") or "")
-        room = modals.room_line(saved.measure(_conversation(view), text))
-        updated = modals.picker_modal(_conversation(view), reply=reply, text=text, room=room)
+        with _theirs(services, body):
+            room = modals.room_line(saved.measure(_conversation(view), text))
+            updated = modals.picker_modal(_conversation(view), reply=reply, text=text, room=room)
         try:  # the hash makes a stale update (the agent typed on) fail instead of undoing
             client.views_update(view_id=view["id"], hash=view.get("hash"), view=updated)
         except SlackApiError as error:
@@ -135,17 +151,29 @@ def register(app: App, services: Services) -> None:
         data = modals.metadata(view)
         reply_id, text = data.get("reply"), modals.picked_text(view).strip()
         if not isinstance(reply_id, int):
-            ack(response_action="errors", errors={"pick": "Pick a saved reply first."})
+            _refuse(ack, services, body, "pick", N_("Pick a saved reply first."))
             return
         block = modals.text_block(view) or "pick"
         if not text:
-            ack(response_action="errors", errors={block: "The answer is empty."})
+            _refuse(ack, services, body, block, N_("The answer is empty."))
             return
         outcome = saved.send(_conversation(view), reply_id, text, body["user"]["id"])
         if outcome != AgentMessageKind.ANSWER:
-            ack(response_action="errors", errors={block: NOT_SENT[outcome]})
+            _refuse(ack, services, body, block, NOT_SENT[outcome])
             return
         ack()
+
+
+def _theirs(services: Services, payload: dict[str, Any]) -> AbstractContextManager[None]:
+    """A modal speaks the language of whoever clicked (their `/care language`, else Slack's)."""
+    user = (payload.get("user") or {}).get("id")
+    return speaking(services.languages.of(str(user or "")))
+
+
+def _refuse(ack: Ack, services: Services, body: dict[str, Any], block: str, message: str) -> None:
+    """Shows `message` under the modal's `block`, in the language of whoever submitted it."""
+    with _theirs(services, body):
+        ack(response_action="errors", errors={block: _(message)})
 
 
 def _conversation(view: dict[str, Any]) -> int:

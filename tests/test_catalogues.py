@@ -67,3 +67,22 @@ def test_numbers_times_and_durations_follow_the_language() -> None:
     assert clock(datetime(2026, 3, 29, 0, 30, tzinfo=UTC), rome) == "1:30"
     assert clock(datetime(2026, 3, 29, 1, 30, tzinfo=UTC), rome) == "3:30"
     assert clock(datetime(2026, 12, 31, 23, 5, tzinfo=UTC), rome) == "0:05"
+
+
+def test_no_translated_string_hides_inside_an_f_string() -> None:
+    """Babel's extractor skips `_()` within an f-string (Python 3.11): such a string would never
+    reach the catalogues, and so never be translated. Translate first, then format."""
+    import ast
+
+    hidden = []
+    for folder in ("bot", "handlers"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            tree = ast.parse(path.read_text(), filename=str(path))
+            for node in ast.walk(tree):
+                if not isinstance(node, ast.JoinedStr):
+                    continue
+                for inner in ast.walk(node):
+                    called = inner.func if isinstance(inner, ast.Call) else None
+                    if isinstance(called, ast.Name) and called.id in ("_", "N_", "ngettext"):
+                        hidden.append(f"{path.relative_to(ROOT)}:{inner.lineno}")
+    assert hidden == []

@@ -19,8 +19,12 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from babel.dates import format_date
+
 from bot.domain.csat_kpis import CsatFigures
 from bot.domain.kpis import DailyPoint
+from bot.i18n import _, current, ngettext
+from bot.reports.render import one_decimal
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -52,10 +56,12 @@ def weekly_chart(
     volume = figure.add_subplot(grid[0, 0]) if grid is not None else figure.add_subplot()
     volume.set_title(title, fontsize=13)
     positions = list(range(len(points)))
-    # Beside the scores the days have less room: the title says the month.
-    labels = [p.day.strftime("%a %d" if scored else "%a %d %b") for p in points]
-    volume.bar(positions, [p.opened for p in points], color=BAR_COLOUR, label="Opened")
-    volume.set_ylabel("Conversations opened", color=BAR_COLOUR)
+    # Beside the scores the days have less room: the title says the month. "Mon 16 Nov" in
+    # English, as strftime wrote it, "lun 16 nov" in Italian.
+    pattern = "EEE dd" if scored else "EEE dd MMM"
+    labels = [format_date(p.day, pattern, locale=current()) for p in points]
+    volume.bar(positions, [p.opened for p in points], color=BAR_COLOUR, label=_("Opened"))
+    volume.set_ylabel(_("Conversations opened"), color=BAR_COLOUR)
     volume.set_xticks(positions, labels, fontsize=9)
     # Whole conversations: integer ticks, and a visible axis even on a week with none.
     whole = AutoLocator()  # the default locator, placing whole numbers only
@@ -77,9 +83,9 @@ def weekly_chart(
         color=LINE_COLOUR,
         marker="o",
         linewidth=2,
-        label="Median first response (min)",
+        label=_("Median first response (min)"),
     )
-    response.set_ylabel("Median first response (min)", color=LINE_COLOUR)
+    response.set_ylabel(_("Median first response (min)"), color=LINE_COLOUR)
     measured = [m for m in minutes if not math.isnan(m)]
     response.set_ylim(bottom=0, top=max(measured, default=0) * 1.15 or 1)
     response.spines["top"].set_visible(False)
@@ -89,7 +95,7 @@ def weekly_chart(
         volume.text(
             0.5,
             0.5,
-            "No conversations in this period",
+            _("No conversations in this period"),
             ha="center",
             va="center",
             transform=volume.transAxes,
@@ -127,13 +133,23 @@ def _scores(axes: Axes, satisfaction: CsatFigures) -> None:
     axes.bar_label(bars, padding=2, fontsize=9)
     axes.set_xlim(0, max(counts) * 1.3 or 1)
     axes.set_xticks([])
-    axes.set_ylabel("Score")
+    axes.set_ylabel(_("Score"))
     for side in ("top", "right", "bottom"):
         axes.spines[side].set_visible(False)
     average = satisfaction.average or 0.0
     satisfied = round((satisfaction.satisfied or 0.0) * 100)
+    # The English reads the same for one answer; ngettext lets other languages differ.
+    title = ngettext(
+        "Satisfaction: {average} average\n{satisfied}% gave 4 or 5\n{answered} of {asked} answered",
+        "Satisfaction: {average} average\n{satisfied}% gave 4 or 5\n{answered} of {asked} answered",
+        satisfaction.answered,
+    )
     axes.set_title(
-        f"Satisfaction: {average:.1f} average\n{satisfied}% gave 4 or 5\n"
-        f"{satisfaction.answered} of {satisfaction.asked} answered",
+        title.format(
+            average=one_decimal(average),
+            satisfied=satisfied,
+            answered=satisfaction.answered,
+            asked=satisfaction.asked,
+        ),
         fontsize=10,
     )

@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping
 from rich.table import Table
 
 from bot.domain.csat_kpis import Breakdown, CsatFigures, CsatReport
-from bot.reports.render import NONE, percent, period_label
+from bot.i18n import _, ngettext
+from bot.reports.render import NONE, one_decimal, percent, period_label
 from bot.slack.blocks import Blocks, context, section
 from bot.slack.mrkdwn import escape, mention, truncate
 
@@ -36,51 +37,75 @@ def score_bar(distribution: tuple[int, ...]) -> str:
 
 
 def average(value: float | None) -> str:
-    return NONE if value is None else f"{value:.1f}"
+    return NONE if value is None else one_decimal(value)
 
 
 def answered_of_asked(figures: CsatFigures) -> str:
     """'4 of 5 answered (80%)'."""
-    return f"{figures.answered} of {figures.asked} answered ({percent(figures.response_rate)})"
+    # The English reads the same for one answer; ngettext lets other languages differ.
+    counts = ngettext(
+        "{answered} of {asked} answered ({rate})",
+        "{answered} of {asked} answered ({rate})",
+        figures.answered,
+    )
+    return counts.format(
+        answered=figures.answered, asked=figures.asked, rate=percent(figures.response_rate)
+    )
 
 
 def fallback(figures: CsatFigures, label: str = "CSAT") -> str:
     """For a notification: 'CSAT 4.0 (75% gave 4 or 5), 4 of 5 answered (80%)'."""
     if not figures.answered:
-        return f"{label}: no answer yet, {answered_of_asked(figures)}"
-    return (
-        f"{label} {average(figures.average)} ({percent(figures.satisfied)} gave 4 or 5), "
-        f"{answered_of_asked(figures)}"
+        return _("{label}: no answer yet, {counts}").format(
+            label=label, counts=answered_of_asked(figures)
+        )
+    return _("{label} {average} ({satisfied} gave 4 or 5), {counts}").format(
+        label=label,
+        average=average(figures.average),
+        satisfied=percent(figures.satisfied),
+        counts=answered_of_asked(figures),
     )
 
 
 def headline(figures: CsatFigures) -> str:
     """The team's line, in mrkdwn."""
     if not figures.answered:
-        return f"no answer yet · {answered_of_asked(figures)}"
-    return (
-        f"{STAR} *{average(figures.average)}* average · *{percent(figures.satisfied)}* gave 4 or 5"
-        f" · {figures.answered} of {figures.asked} answered"
-        f" ({percent(figures.response_rate)} response rate)"
+        return _("no answer yet · {counts}").format(counts=answered_of_asked(figures))
+    line = ngettext(
+        "*{average}* average · *{satisfied}* gave 4 or 5 · {answered} of {asked} answered "
+        "({rate} response rate)",
+        "*{average}* average · *{satisfied}* gave 4 or 5 · {answered} of {asked} answered "
+        "({rate} response rate)",
+        figures.answered,
+    )
+    return f"{STAR} " + line.format(
+        average=average(figures.average),
+        satisfied=percent(figures.satisfied),
+        answered=figures.answered,
+        asked=figures.asked,
+        rate=percent(figures.response_rate),
     )
 
 
 def distribution_line(figures: CsatFigures) -> str:
     counts = " · ".join(str(n) for n in figures.distribution)
-    return f"Scores 1 to 5: `{score_bar(figures.distribution)}` {counts}"
+    return _("Scores 1 to 5: `{bar}` {counts}").format(
+        bar=score_bar(figures.distribution), counts=counts
+    )
 
 
-def summary_lines(report: CsatReport, title: str = "Satisfaction (CSAT)") -> list[str]:
+def summary_lines(report: CsatReport, title: str | None = None) -> list[str]:
     """The compact section of `/care stats` and of the digest: the team, its scores, and the
     agents, topics and networks with the most answers (only those with one at least)."""
     team = report.team
-    lines = [f"*{title}* · {headline(team)}"]
+    heading = title or _("Satisfaction (CSAT)")
+    lines = [f"*{heading}* · {headline(team)}"]
     if team.answered:
         lines.append(distribution_line(team))
     for label, breakdown, name in (
-        ("Agents", report.per_agent, _agent),
-        ("Topics", report.per_topic, _topic),
-        ("Networks", report.per_network, _network),
+        (_("Agents"), report.per_agent, _agent),
+        (_("Topics"), report.per_topic, _topic),
+        (_("Networks"), report.per_network, _network),
     ):
         answered = [(key, figures) for key, figures in breakdown if figures.answered]
         if not answered:
@@ -89,8 +114,9 @@ def summary_lines(report: CsatReport, title: str = "Satisfaction (CSAT)") -> lis
             f"{name(key)} {average(figures.average)} ({figures.answered})"
             for key, figures in answered[:SUMMARY_TOP]
         )
-        more = f" · +{len(answered) - SUMMARY_TOP} more" if len(answered) > SUMMARY_TOP else ""
-        lines.append(f"{label} (average, answers): {shown}{more}")
+        if len(answered) > SUMMARY_TOP:
+            shown += " · " + _("+{n} more").format(n=len(answered) - SUMMARY_TOP)
+        lines.append(_("{label} (average, answers): {shown}").format(label=label, shown=shown))
     return lines
 
 
@@ -99,37 +125,41 @@ def csat_blocks(report: CsatReport, title: str) -> tuple[str, Blocks | None]:
     average, share of 4 and 5, response rate and scores."""
     team = report.team
     if not team.asked:
-        return f"{title}: no satisfaction survey was asked in this period.", None
+        none = _("{title}: no satisfaction survey was asked in this period.")
+        return none.format(title=title), None
+    explained = _(
+        "Surveys asked {period}; average of the scores 1 to 5, share of 4 and 5 among the "
+        "answers, answers of the surveys asked"
+    )
     blocks: Blocks = [
         section(f"*{escape(title)}*\n{headline(team)}\n{distribution_line(team)}"),
-        context(
-            f"Surveys asked {period_label(report)}; average of the scores 1 to 5, share of "
-            "4 and 5 among the answers, answers of the surveys asked"
-        ),
+        context(explained.format(period=period_label(report))),
     ]
     for label, breakdown, name in (
-        ("By agent", report.per_agent, _agent),
-        ("By topic", report.per_topic, _topic),
-        ("By network", report.per_network, _network),
+        (_("By agent"), report.per_agent, _agent),
+        (_("By topic"), report.per_topic, _topic),
+        (_("By network"), report.per_network, _network),
     ):
         if breakdown:
             blocks.append(section(truncate("\n".join(_breakdown(label, breakdown, name)), 2900)))
-    return f"{title}: {fallback(team, 'average')}", blocks
+    average = _("average")
+    return f"{title}: {fallback(team, average)}", blocks
 
 
 def _breakdown(label: str, breakdown: Breakdown, name: _Namer) -> list[str]:
     lines = [f"*{label}*"]
     for key, figures in breakdown[:LISTED]:
         if figures.answered:
+            satisfied = _("{satisfied} gave 4 or 5").format(satisfied=percent(figures.satisfied))
             lines.append(
-                f"• {name(key)}: {STAR} {average(figures.average)}"
-                f" · {percent(figures.satisfied)} gave 4 or 5 · {answered_of_asked(figures)}"
-                f" · `{score_bar(figures.distribution)}`"
+                f"• {name(key)}: {STAR} {average(figures.average)} · {satisfied}"
+                f" · {answered_of_asked(figures)} · `{score_bar(figures.distribution)}`"
             )
         else:
-            lines.append(f"• {name(key)}: no answer · {answered_of_asked(figures)}")
+            no_answer = _("no answer")
+            lines.append(f"• {name(key)}: {no_answer} · {answered_of_asked(figures)}")
     if len(breakdown) > LISTED:
-        lines.append(f"…and {len(breakdown) - LISTED} more")
+        lines.append(_("…and {n} more").format(n=len(breakdown) - LISTED))
     return lines
 
 
@@ -138,7 +168,7 @@ def _agent(user: str) -> str:
 
 
 def _topic(topic: str) -> str:
-    return f"*{escape(topic)}*" if topic else "_no topic_"
+    return f"*{escape(topic)}*" if topic else _("_no topic_")
 
 
 def _network(label: str) -> str:
@@ -146,7 +176,8 @@ def _network(label: str) -> str:
 
 
 def csat_table(report: CsatReport, user_names: Mapping[str, str] | None = None) -> Table:
-    """`carebridge stats`: one row for the team, then per agent, topic and network."""
+    """`carebridge stats`: one row for the team, then per agent, topic and network. Run by
+    operators: the table stays in English."""
     names = user_names or {}
     table = Table(title=f"Satisfaction (CSAT) {period_label(report)}", title_justify="left")
     table.add_column("Surveys of")

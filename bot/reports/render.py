@@ -10,10 +10,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
+from babel.numbers import get_decimal_symbol
 from rich.table import Table
 
 from bot.domain.csat_kpis import CsatReport
 from bot.domain.kpis import Figures, KpiReport
+from bot.i18n import _, current, ngettext
 from bot.reports.csv_safe import safe_writer
 from bot.slack.blocks import Blocks, context, mrkdwn, section
 from bot.slack.mrkdwn import mention
@@ -30,20 +32,20 @@ class _Row:
 
 
 def human_duration(value: timedelta | None) -> str:
-    """'45 s', '12 min', '1 h 05 min', '2 d 03 h'; '—' for None."""
+    """'45 s', '12 min', '1 h 05 min', '2 d 03 h' ('2 g 03 h'); '—' for None."""
     if value is None:
         return NONE
     seconds = max(round(value.total_seconds()), 0)
     if seconds < 60:
-        return f"{seconds} s"
+        return _("{seconds} s").format(seconds=seconds)
     minutes = round(seconds / 60)
     if minutes < 60:
-        return f"{minutes} min"
+        return _("{minutes} min").format(minutes=minutes)
     hours, minutes = divmod(minutes, 60)
     if hours < 24:
-        return f"{hours} h {minutes:02d} min"
+        return _("{hours} h {minutes:02d} min").format(hours=hours, minutes=minutes)
     days, hours = divmod(hours, 24)
-    return f"{days} d {hours:02d} h"
+    return _("{days} d {hours:02d} h").format(days=days, hours=hours)
 
 
 def percent(value: float | None) -> str:
@@ -55,8 +57,13 @@ def _count(value: int) -> str:
     return str(value)
 
 
+def one_decimal(value: float) -> str:
+    """'4.2' / '4,2': rounded as Python rounds, with the decimal mark of the language in force."""
+    return f"{value:.1f}".replace(".", get_decimal_symbol(current()))
+
+
 def _mean(value: float | None) -> str:
-    return NONE if value is None else f"{value:.1f}"
+    return NONE if value is None else one_decimal(value)
 
 
 ROWS: tuple[_Row, ...] = (
@@ -101,11 +108,15 @@ def period_label(report: KpiReport | CsatReport) -> str:
     """'2026-11-16 to 2026-11-22' (the end is exclusive, so its last day is shown)."""
     first = report.since.date()
     last = (report.until - timedelta(microseconds=1)).date()
-    return first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
+    if first == last:
+        return first.isoformat()
+    return _("{first} to {last}").format(first=first.isoformat(), last=last.isoformat())
 
 
 def kpi_table(report: KpiReport, user_names: Mapping[str, str] | None = None) -> Table:
-    """One row per figure; columns: the team, then each agent (by name when known)."""
+    """One row per figure; columns: the team, then each agent (by name when known).
+
+    `carebridge stats` is run by operators: the table stays in English."""
     names = user_names or {}
     table = Table(title=f"Care figures {period_label(report)}", title_justify="left")
     table.add_column("Figure")
@@ -154,14 +165,20 @@ def kpi_csv(report: KpiReport) -> str:
 def kpi_blocks(report: KpiReport, title: str) -> tuple[str, Blocks]:
     """A Slack message: the team's figures as section fields, then one line per agent."""
     team = report.team
-    fallback = (
-        f"{title} ({period_label(report)}): {team.opened} opened, {team.answered} answered, "
-        f"first response median {human_duration(team.first_response_median)}, "
-        f"{percent(team.first_within_target)} in target"
+    fallback = _(
+        "{title} ({period}): {opened} opened, {answered} answered, first response median "
+        "{median}, {share} in target"
+    ).format(
+        title=title,
+        period=period_label(report),
+        opened=team.opened,
+        answered=team.answered,
+        median=human_duration(team.first_response_median),
+        share=percent(team.first_within_target),
     )
     blocks: Blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": _clip(title, MAX_HEADER)}},
-        context(f"Conversations opened {period_label(report)}"),
+        context(_("Conversations opened {period}").format(period=period_label(report))),
         {"type": "section", "fields": _fields(team)},
     ]
     if report.per_agent:
@@ -171,40 +188,60 @@ def kpi_blocks(report: KpiReport, title: str) -> tuple[str, Blocks]:
             blocks.append(section(f"{mention(agent)} · {_agent_line(figures)}"))
         if len(agents) > MAX_AGENT_SECTIONS:
             rest = len(agents) - MAX_AGENT_SECTIONS
-            blocks.append(context(f"…and {rest} more agents in the CSV"))
+            # The English reads the same for one agent; ngettext lets other languages differ.
+            more = ngettext(
+                "…and {n} more agents in the CSV", "…and {n} more agents in the CSV", rest
+            )
+            blocks.append(context(more.format(n=rest)))
     return fallback, blocks
 
 
 def _fields(team: Figures) -> list[dict[str, str]]:
     """At most 10 fields, as Slack allows in one section."""
+    median_p90 = _("median {median} · p90 {p90}")
     pairs = [
-        ("Conversations", f"{team.opened} opened · {team.answered} answered"),
-        ("Never answered", percent(team.never_answered)),
-        ("First response in target", percent(team.first_within_target)),
-        ("Next response in target", percent(team.next_within_target)),
         (
-            "First response",
-            f"median {human_duration(team.first_response_median)}"
-            f" · p90 {human_duration(team.first_response_p90)}",
+            _("Conversations"),
+            _("{opened} opened · {answered} answered").format(
+                opened=team.opened, answered=team.answered
+            ),
+        ),
+        (_("Never answered"), percent(team.never_answered)),
+        (_("First response in target"), percent(team.first_within_target)),
+        (_("Next response in target"), percent(team.next_within_target)),
+        (
+            _("First response"),
+            median_p90.format(
+                median=human_duration(team.first_response_median),
+                p90=human_duration(team.first_response_p90),
+            ),
         ),
         (
-            "First response, business hours",
-            f"median {human_duration(team.first_response_business_median)}"
-            f" · p90 {human_duration(team.first_response_business_p90)}",
+            _("First response, business hours"),
+            median_p90.format(
+                median=human_duration(team.first_response_business_median),
+                p90=human_duration(team.first_response_business_p90),
+            ),
         ),
-        ("Resolution", f"median {human_duration(team.resolution_median)}"),
-        ("Agent messages per resolved", _mean(team.exchanges_to_close)),
+        (
+            _("Resolution"),
+            _("median {median}").format(median=human_duration(team.resolution_median)),
+        ),
+        (_("Agent messages per resolved"), _mean(team.exchanges_to_close)),
     ]
     return [mrkdwn(f"*{label}*\n{value}") for label, value in pairs]
 
 
 def _agent_line(figures: Figures) -> str:
-    return (
-        f"{figures.opened} opened · first response median "
-        f"{human_duration(figures.first_response_median)}"
-        f" ({percent(figures.first_within_target)} in target)"
-        f" · resolution {human_duration(figures.resolution_median)}"
-        f" · {_mean(figures.exchanges_to_close)} messages per resolved"
+    return _(
+        "{opened} opened · first response median {median} ({share} in target) · resolution "
+        "{resolution} · {messages} messages per resolved"
+    ).format(
+        opened=figures.opened,
+        median=human_duration(figures.first_response_median),
+        share=percent(figures.first_within_target),
+        resolution=human_duration(figures.resolution_median),
+        messages=_mean(figures.exchanges_to_close),
     )
 
 

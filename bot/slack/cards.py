@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock
 from bot.domain.model import Direction, Status, Visibility
 from bot.domain.sla import AlertKind
+from bot.i18n import N_, _
 from bot.networks.base import NetworkSpec
 from bot.services.accounts import Accounts
 from bot.services.crm import CrmLookup
@@ -23,10 +24,21 @@ from bot.slack import blocks
 from bot.slack.content import Quoted, Written, written_blocks
 from bot.slack.history import history_line
 from bot.slack.home import HomeItem
-from bot.slack.render import TARGET_LABEL, local_time
+from bot.slack.render import local_time
 from storage import repositories as repo
 from storage import surveys
 from storage.models import Conversation, Forward, Message, Team
+
+_DUE = {  # a deadline's target: (its line while it runs, once missed)
+    "first_response": (
+        N_("first answer due {due}, in {left}"),
+        N_("*Breached*: first answer was due {due}"),
+    ),
+    "next_response": (
+        N_("answer to the follow-up due {due}, in {left}"),
+        N_("*Breached*: answer to the follow-up was due {due}"),
+    ),
+}
 
 
 class Cards:
@@ -137,14 +149,14 @@ class Cards:
         if deadline is None:
             return None
         now, zone = self.clock.now(), self.oncall.zone.key
-        what = TARGET_LABEL[deadline.target]
+        running, breached = _DUE[deadline.target]
         due = local_time(deadline.due, now, zone)
         missed = conversation.sla_state in (AlertKind.BREACH, AlertKind.ESCALATION)
         if missed or deadline.due <= now:
-            return f":rotating_light: *Breached*: {what} was due {due}"
+            return ":rotating_light: " + _(breached).format(due=due)
         minutes = int((deadline.due - now).total_seconds() // 60)
         left = f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
-        return f":alarm_clock: {what} due {due}, in {left}"
+        return ":alarm_clock: " + _(running).format(due=due, left=left)
 
     def window_line(self, session: Session, conversation: Conversation) -> str | None:
         """Until when a private answer can reach the customer ("Messenger: can answer until
@@ -158,19 +170,20 @@ class Cards:
         now, zone = self.clock.now(), self.oncall.zone.key
         until = latest.created_at + spec.private_window
         extended = self._extended_window(conversation)
+        kind = spec.private_name
         if until > now:
-            return f":hourglass_flowing_sand: {spec.private_name}: can answer until " + (
-                local_time(until, now, zone)
+            open_until = _("{kind}: can answer until {time}")
+            return ":hourglass_flowing_sand: " + open_until.format(
+                kind=kind, time=local_time(until, now, zone)
             )
         if extended is not None and latest.created_at + extended > now:
             later = local_time(latest.created_at + extended, now, zone)
-            return f":hourglass_flowing_sand: {spec.private_name}: can answer until {later} " + (
-                "(human agent tag)"
-            )
-        return (
-            f":hourglass: {spec.private_name}: the window closed {local_time(until, now, zone)}; "
-            "an answer goes out once the customer writes again"
+            tagged = _("{kind}: can answer until {time} (human agent tag)")
+            return ":hourglass_flowing_sand: " + tagged.format(kind=kind, time=later)
+        closed = _(
+            "{kind}: the window closed {time}; an answer goes out once the customer writes again"
         )
+        return ":hourglass: " + closed.format(kind=kind, time=local_time(until, now, zone))
 
     def _extended_window(self, conversation: Conversation) -> timedelta | None:
         spec = self.accounts.spec(conversation.account.network)

@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from babel.dates import format_date
+
 from bot.domain.answers import PastConversation
 from bot.domain.model import Status, Visibility
 from bot.domain.priority import ordinal
+from bot.i18n import N_, _, current, ngettext
 from bot.reports.render import human_duration
 from bot.slack.blocks import Blocks, button, context, handle, section
 from bot.slack.mrkdwn import escape, is_safe_url, link, mention, truncate
@@ -20,7 +23,12 @@ OPEN_CRM = "open_crm"  # a link button: Slack still sends the action, so the app
 MAX_LISTED = 15  # conversations listed by /care customer
 RECENT_DAYS = 30
 SUMMARY_CHARS = 120  # the first words of a message
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# English ordinals by their suffix ("3rd"); another language writes its own ("3°").
+_ORDINALS = {"st": N_("{n}st"), "nd": N_("{n}nd"), "rd": N_("{n}rd"), "th": N_("{n}th")}
+
+
+def _ordinal(n: int) -> str:
+    return _(_ORDINALS[ordinal(n).removeprefix(str(n))]).format(n=n)
 
 
 def history_line(
@@ -36,23 +44,34 @@ def history_line(
     """
     if contacts_in_30_days <= 1:
         return None
-    line = f"{ordinal(contacts_in_30_days)} contact in {RECENT_DAYS} days"
+    line = _("{ordinal} contact in {days} days").format(
+        ordinal=_ordinal(contacts_in_30_days), days=RECENT_DAYS
+    )
     if last is None:
         return line
-    label = link(last.permalink, "last") if last.permalink else "last"
+    label = link(last.permalink, _("last")) if last.permalink else _("last")
+    by = mention(last.resolved_by) if last.resolved_by else ""
     if here and last.network_label != here:
         network = escape(last.network_label)
         label = link(last.permalink, network) if last.permalink else network
         when = relative_time(last.resolved_at or last.opened_at, now)
-        if last.status == Status.RESOLVED:
-            by = f" by {mention(last.resolved_by)}" if last.resolved_by else ""
-            return f"{line} · also on {label} {when}: resolved{by}"
-        return f"{line} · also on {label}: {_unresolved(last)}, opened {when}"
+        if last.status == Status.RESOLVED and by:
+            also = _("also on {network} {when}: resolved by {user}")
+        elif last.status == Status.RESOLVED:
+            also = _("also on {network} {when}: resolved")
+        else:
+            also = _("also on {network}: {state}, opened {when}")
+        return f"{line} · " + also.format(
+            network=label, when=when, user=by, state=_unresolved(last)
+        )
     if last.status == Status.RESOLVED:
         when = relative_time(last.resolved_at or last.opened_at, now)
-        by = f" by {mention(last.resolved_by)}" if last.resolved_by else ""
-        return f"{line} · {label}: resolved{by} {when}"
-    return f"{line} · {label}: {_unresolved(last)}, opened {relative_time(last.opened_at, now)}"
+        resolved = _("{last}: resolved by {user} {when}") if by else _("{last}: resolved {when}")
+        return f"{line} · " + resolved.format(last=label, user=by, when=when)
+    opened = _("{last}: {state}, opened {when}").format(
+        last=label, state=_unresolved(last), when=relative_time(last.opened_at, now)
+    )
+    return f"{line} · {opened}"
 
 
 def customer_report(
@@ -74,20 +93,25 @@ def customer_report(
     who = f"*{escape(name)}* ({handle_})" if name else handle_
     fallback = f"{escape(name or customer_handle)} ({handle_}): {_count(len(conversations))}"
     if not conversations:
-        blocks: Blocks = [section(f"{who}\nNo conversations with this customer yet.")]
+        none_yet = _("No conversations with this customer yet.")
+        blocks: Blocks = [section(f"{who}\n{none_yet}")]
     else:
         newest = sorted(conversations, key=lambda c: c.opened_at, reverse=True)
         recent = sum(1 for c in newest if now - c.opened_at <= timedelta(days=RECENT_DAYS))
         unresolved = sum(1 for c in newest if c.status != Status.RESOLVED)
-        counts = [_count(len(newest)), f"{recent} in the last {RECENT_DAYS} days"]
+        in_last = _("{recent} in the last {days} days").format(recent=recent, days=RECENT_DAYS)
+        counts = [_count(len(newest)), in_last]
         if unresolved:
-            counts.append(f"{unresolved} not resolved")
+            # The English reads the same for one; ngettext lets other languages differ.
+            not_resolved = ngettext("{n} not resolved", "{n} not resolved", unresolved)
+            counts.append(not_resolved.format(n=unresolved))
         blocks = [section(f"{who}\n{' · '.join(counts)}")]
         blocks += [section(_report_line(c, now)) for c in newest[:MAX_LISTED]]
         if len(newest) > MAX_LISTED:
-            blocks.append(context(f"Showing the {MAX_LISTED} most recent of {len(newest)}."))
+            showing = _("Showing the {shown} most recent of {total}.")
+            blocks.append(context(showing.format(shown=MAX_LISTED, total=len(newest))))
     if crm_url and is_safe_url(crm_url):
-        crm = {**button("Open in CRM", OPEN_CRM, customer_handle[:100]), "url": crm_url}
+        crm = {**button(_("Open in CRM"), OPEN_CRM, customer_handle[:100]), "url": crm_url}
         blocks.append({"type": "actions", "elements": [crm]})
     return fallback, blocks
 
@@ -98,61 +122,67 @@ def relative_time(then: datetime, now: datetime) -> str:
     (clock skew between hosts) is "just now"."""
     elapsed = now - then
     if elapsed < timedelta(minutes=1):
-        return "just now"
+        return _("just now")
     if elapsed < timedelta(hours=1):
-        return f"{elapsed // timedelta(minutes=1)} min ago"
+        return _("{n} min ago").format(n=elapsed // timedelta(minutes=1))
     if elapsed < timedelta(days=1):
-        return f"{elapsed // timedelta(hours=1)} h ago"
+        return _("{n} h ago").format(n=elapsed // timedelta(hours=1))
     days = elapsed.days
     if days < 2:
-        return "yesterday"
+        return _("yesterday")
     if days < 7:
-        return f"{days} days ago"
+        return ngettext("{n} day ago", "{n} days ago", days).format(n=days)
     if days < 30:
         weeks = days // 7
-        return "1 week ago" if weeks == 1 else f"{weeks} weeks ago"
+        return ngettext("{n} week ago", "{n} weeks ago", weeks).format(n=weeks)
     local = then.astimezone(now.tzinfo)  # the date as seen where `now` is
-    year = "" if local.year == now.year else f" {local.year}"
-    return f"on {local.day} {_MONTHS[local.month - 1]}{year}"
+    # CLDR's short month names: "12 Mar" in English, as before, "12 mar" in Italian.
+    pattern = "d MMM" if local.year == now.year else "d MMM y"
+    return _("on {date}").format(date=format_date(local, pattern, locale=current()))
 
 
 def _report_line(conversation: PastConversation, now: datetime) -> str:
-    kind = "public" if conversation.visibility == Visibility.PUBLIC else "DM"
+    public = conversation.visibility == Visibility.PUBLIC
+    kind = _("{network} public") if public else _("{network} DM")
     parts = [
         f"*{relative_time(conversation.opened_at, now)}*",
-        f"{escape(conversation.network_label)} {kind}",
+        kind.format(network=escape(conversation.network_label)),
         _outcome(conversation),
         _first_response(conversation),
     ]
     if conversation.permalink:
-        parts.append(link(conversation.permalink, "thread"))
+        parts.append(link(conversation.permalink, _("thread")))
     summary = " ".join(conversation.summary.split())  # one line: a newline would end the quote
-    quoted = escape(truncate(summary, SUMMARY_CHARS)) or "(no text)"
+    quoted = escape(truncate(summary, SUMMARY_CHARS)) or _("(no text)")
     return f"{' · '.join(parts)}\n> {quoted}"
 
 
 def _outcome(conversation: PastConversation) -> str:
     if conversation.status != Status.RESOLVED:
         return _unresolved(conversation)
-    by = f" by {mention(conversation.resolved_by)}" if conversation.resolved_by else ""
-    after = ""
-    if conversation.resolved_at is not None:
-        after = f" after {human_duration(conversation.resolved_at - conversation.opened_at)}"
-    return f"resolved{by}{after}"
+    by = mention(conversation.resolved_by) if conversation.resolved_by else ""
+    if conversation.resolved_at is None:
+        return _("resolved by {user}").format(user=by) if by else _("resolved")
+    after = human_duration(conversation.resolved_at - conversation.opened_at)
+    resolved = _("resolved by {user} after {duration}") if by else _("resolved after {duration}")
+    return resolved.format(user=by, duration=after)
 
 
 def _unresolved(conversation: PastConversation) -> str:
-    owner = f" by {mention(conversation.assignee)}" if conversation.assignee else ""
+    owner = mention(conversation.assignee) if conversation.assignee else ""
     if conversation.status == Status.WAITING_ON_CUSTOMER:
-        return f"answered{owner}"
-    return f"still open, claimed{owner}" if owner else "still open, unclaimed"
+        return _("answered by {user}").format(user=owner) if owner else _("answered")
+    if owner:
+        return _("still open, claimed by {user}").format(user=owner)
+    return _("still open, unclaimed")
 
 
 def _first_response(conversation: PastConversation) -> str:
     if conversation.first_response is not None:
-        return f"first response {human_duration(conversation.first_response)}"
-    return "not answered yet" if conversation.status == Status.OPEN else "no reply"
+        duration = human_duration(conversation.first_response)
+        return _("first response {duration}").format(duration=duration)
+    return _("not answered yet") if conversation.status == Status.OPEN else _("no reply")
 
 
 def _count(n: int) -> str:
-    return "1 conversation" if n == 1 else f"{n} conversations"
+    return ngettext("{n} conversation", "{n} conversations", n).format(n=n)

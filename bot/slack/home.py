@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain.sla import Priority
+from bot.i18n import _, ngettext
 from bot.reports.render import human_duration
 from bot.slack.blocks import Blocks, context, handle, section
 from bot.slack.mrkdwn import escape, link, mention, truncate
@@ -68,19 +69,22 @@ def home_view(
     mine_room = min(len(mine), max(half, ITEM_BUDGET - len(queue)))
     queue_room = ITEM_BUDGET - mine_room
     blocks: Blocks = [
-        _header("Your conversations", mine_total),
+        _header(_("Your conversations"), mine_total),
         *_items(
             order(mine),
             mine_room,
             mine_total,
             now,
-            empty=f"Nothing assigned to {mention(user)} right now. Claim one from the team queue "
-            "below.",
+            empty=_(
+                "Nothing assigned to {user} right now. Claim one from the team queue below."
+            ).format(user=mention(user)),
         ),
         {"type": "divider"},
-        _header("Team queue", queue_total),
-        *_items(order(queue), queue_room, queue_total, now, empty="The queue is empty. :tada:"),
-        context(f"Most urgent first · {_updated(now)}"),
+        _header(_("Team queue"), queue_total),
+        *_items(
+            order(queue), queue_room, queue_total, now, empty=_("The queue is empty.") + " :tada:"
+        ),
+        context(_("Most urgent first") + f" · {_updated(now)}"),
     ]
     return {"type": "home", "blocks": blocks}
 
@@ -103,7 +107,9 @@ def _items(items: list[HomeItem], room: int, total: int, now: datetime, *, empty
     shown = items[:room]
     blocks = [section(_line(item, now)) for item in shown]
     if total > len(shown):
-        blocks.append(context(f"… and {total - len(shown)} more, not shown here."))
+        more = total - len(shown)
+        note = ngettext("… and {n} more, not shown here.", "… and {n} more, not shown here.", more)
+        blocks.append(context(note.format(n=more)))
     return blocks
 
 
@@ -118,23 +124,24 @@ def _line(item: HomeItem, now: datetime) -> str:
         _time_left(item, now),
     ]
     if item.permalink:
-        parts.append(link(item.permalink, "open thread"))
+        parts.append(link(item.permalink, _("open thread")))
     text = " ".join(item.text.split())  # one line: a newline would end the quote
-    return f"{' · '.join(parts)}\n> {escape(truncate(text, TEXT_CHARS)) or '(no text)'}"
+    quoted = escape(truncate(text, TEXT_CHARS)) or _("(no text)")
+    return f"{' · '.join(parts)}\n> {quoted}"
 
 
 def _time_left(item: HomeItem, now: datetime) -> str:
     """ "due in 12 min", "*overdue 5 min*", "due now", "no deadline", "on hold"."""
     if item.on_hold:
-        return ":shield: on hold"
+        return ":shield: " + _("on hold")
     if item.due_at is None:
-        return "no deadline"
+        return _("no deadline")
     left = item.due_at - now
     if left >= timedelta(minutes=1):
-        return f"due in {human_duration(left)}"
+        return _("due in {duration}").format(duration=human_duration(left))
     if left > -timedelta(minutes=1):
-        return "*due now*"  # "due in 20 s" would be stale before the agent reads it
-    return f"*overdue {human_duration(-left)}*"
+        return _("*due now*")  # "due in 20 s" would be stale before the agent reads it
+    return _("*overdue {duration}*").format(duration=human_duration(-left))
 
 
 def _priority(value: str) -> Priority:
@@ -152,5 +159,7 @@ def _header(title: str, count: int) -> dict[str, Any]:
 def _updated(now: datetime) -> str:
     """ "updated 14:32" in the viewer's own time zone (Slack's date token), with the time in
     `now`'s zone as the fallback for clients that cannot render it."""
-    fallback = f"updated {now:%H:%M %Z}".strip()
-    return f"<!date^{int(now.timestamp())}^updated {{time}}|{fallback}>"
+    updated = _("updated {time}")
+    fallback = updated.format(time=f"{now:%H:%M %Z}").strip()
+    token = updated.format(time="{time}")  # Slack's own placeholder, filled in by the client
+    return f"<!date^{int(now.timestamp())}^{token}|{fallback}>"

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.domain.delivery import PermanentError
+from bot.i18n import N_, _, ngettext, speaking
 from bot.services.accounts import Accounts
 from bot.services.outbox import ListenJob, read
 from bot.services.worker import Job
@@ -19,7 +20,11 @@ from storage.db import Database
 from storage.models import ListenedPost
 
 ENGAGE, DISMISS = "listen_engage", "listen_dismiss"
-MOOD = {"negative": ":rage: negative", "positive": ":blush: positive", "neutral": "neutral"}
+MOOD = {  # sentiment: (emoji, word)
+    "negative": (":rage:", N_("negative")),
+    "positive": (":blush:", N_("positive")),
+    "neutral": ("", N_("neutral")),
+}
 
 
 def listen_card(
@@ -29,43 +34,56 @@ def listen_card(
     who = f"*{escape(post.name or post.handle)}*" + (
         f" {handle(post.handle)}" if post.handle else ""
     )
-    reach = [f"{compact_number(post.followers)} followers"] if post.followers else []
+    reach = []
+    if post.followers:
+        followers = ngettext("{count} follower", "{count} followers", post.followers)
+        reach.append(followers.format(count=compact_number(post.followers)))
     if post.verified:
-        reach.append("verified")
+        reach.append(_("verified"))
     head = " · ".join(
-        [f"*{escape(network)}* · listening", MOOD.get(post.sentiment, ""), who, *reach]
+        [f"*{escape(network)}* · " + _("listening"), _mood(post.sentiment), who, *reach]
     )
     body: Blocks = [context(head), quote(post.text)]
-    notes = [link(post.permalink, f"View on {network}")] if post.permalink else []
+    view_on = _("View on {network}").format(network=network)
+    notes = [link(post.permalink, view_on)] if post.permalink else []
     if by_hand:
         notes.append(
-            f"{escape(network)} lets apps reply only to posts that mention {escape(brand)}: "
-            "answer there by hand until the author mentions it"
+            _(
+                "{network} lets apps reply only to posts that mention {brand}: answer there by "
+                "hand until the author mentions it"
+            ).format(network=escape(network), brand=escape(brand))
         )
     if notes:
         body.append(context(" · ".join(notes)))
     if post.status == "new":
         value = str(post.id)
-        body.append(
-            actions(
-                button("Engage", ENGAGE, value, style="primary"), button("Dismiss", DISMISS, value)
-            )
-        )
+        engage = button(_("Engage"), ENGAGE, value, style="primary")
+        body.append(actions(engage, button(_("Dismiss"), DISMISS, value)))
     elif post.status == "engaged":
+        engaged = _("Engaged by {user}: a conversation in the support channel")
         body.append(
-            context(
-                f":speech_balloon: Engaged by {mention(post.decided_by or '')}: "
-                "a conversation in the support channel"
-            )
+            context(":speech_balloon: " + engaged.format(user=mention(post.decided_by or "")))
         )
     else:
-        body.append(context(f"Dismissed by {mention(post.decided_by or '')}"))
-    fallback = f"Listening: {escape(post.name or post.handle)}: {escape(truncate(post.text, 200))}"
+        dismissed = _("Dismissed by {user}").format(user=mention(post.decided_by or ""))
+        body.append(context(dismissed))
+    fallback = _("Listening: {name}: {text}").format(
+        name=escape(post.name or post.handle), text=escape(truncate(post.text, 200))
+    )
     return fallback, body
 
 
+def _mood(sentiment: str) -> str:
+    """ ":rage: negative"; "" for a sentiment not judged."""
+    if sentiment not in MOOD:
+        return ""
+    emoji, word = MOOD[sentiment]
+    return (emoji + " " + _(word)).strip()
+
+
 class ListenCards:
-    """The outbox job that posts or updates a listened post's card."""
+    """The outbox job that posts or updates a listened post's card, in `language`
+    (TEAM_LANGUAGE)."""
 
     max_attempts = 8
 
@@ -77,15 +95,18 @@ class ListenCards:
         post: Callable[..., str],
         call: Callable[..., Any],
         update: Callable[..., Any],
+        *,
+        language: str | None = None,
     ) -> None:
         self.database, self.accounts, self.channel = database, accounts, channel
         self._post, self._call, self._update = post, call, update
+        self.language = language
 
     def perform(self, job: Job) -> dict[str, Any]:
-        with self.database.reading() as session:
+        with speaking(self.language), self.database.reading() as session:
             post = _post(session, job)
             label = self.accounts.label(post.network)
-            brand = f"@{post.account.handle}" if post.account.handle else "the brand"
+            brand = f"@{post.account.handle}" if post.account.handle else _("the brand")
             spec = self.accounts.spec(post.network)
             by_hand = spec is not None and not spec.answers_listened_posts
             text, body = listen_card(post, label, brand, by_hand=by_hand)

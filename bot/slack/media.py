@@ -20,12 +20,13 @@ from sqlalchemy.orm import Session
 
 from bot.domain.delivery import PermanentError, TransientError
 from bot.domain.facts import MediaNotCopied
+from bot.i18n import _, speaking
 from bot.networks.base import Media, MediaSource, MediaTooLarge
 from bot.services.accounts import Account
 from bot.services.context import Context
 from bot.services.outbox import MediaJob, is_media_reference, read
 from bot.services.worker import Job
-from bot.slack.content import ATTACHMENT_LABELS
+from bot.slack.content import attachment_what
 from storage import repositories as repo
 from storage.models import Message
 
@@ -45,19 +46,31 @@ class _Copy:
 
 
 class CopyMedia:
-    """The outbox job that copies one customer message's media into its thread."""
+    """The outbox job that copies one customer message's media into its thread; their titles
+    in `language` (TEAM_LANGUAGE)."""
 
     max_attempts = 8
 
     def __init__(
-        self, client: WebClient, context: Context, call: Callable[..., Any], *, limit_mb: int
+        self,
+        client: WebClient,
+        context: Context,
+        call: Callable[..., Any],
+        *,
+        limit_mb: int,
+        language: str | None = None,
     ) -> None:
+        self.language = language
         self.client = client
         self.context = context
         self._call = call  # SlackJobHandlers.call: Slack errors as delivery errors
         self.limit = limit_mb * MEGABYTE
 
     def perform(self, job: Job) -> dict[str, Any]:
+        with speaking(self.language):
+            return self._copy(job)
+
+    def _copy(self, job: Job) -> dict[str, Any]:
         work = self._work(job)
         source = work.account.channel if work.account is not None else None
         if self.limit == 0 or not isinstance(source, MediaSource):
@@ -121,7 +134,7 @@ class CopyMedia:
                 None,
                 self.context.label(message.network),
                 tuple(dict(a) for a in message.attachments or ()),
-                customer or message.author or "the customer",
+                customer or message.author or _("the customer"),
             )
         # Outside the transaction: finding the account may ask the network who it is.
         return replace(work, account=self.context.account_of(conversation))
@@ -129,7 +142,9 @@ class CopyMedia:
     def _share(self, job: Job, work: _Copy, attachment: Mapping[str, str], media: Media) -> None:
         filename = _filename(attachment.get("title", ""), media)
         kind = attachment.get("kind", "file")
-        title = f"{_label(kind)} from {work.customer} on {work.network_label}"
+        title = _("{kind} from {customer} on {network}").format(
+            kind=_label(kind), customer=work.customer, network=work.network_label
+        )
         if job.tried_before and self._shared(work, filename, len(media.data)):
             log.info("slack.media_found", job_id=job.id)
             return
@@ -167,8 +182,7 @@ def _filename(title: str, media: Media) -> str:
 
 
 def _label(kind: str) -> str:
-    label = ATTACHMENT_LABELS.get(kind, ATTACHMENT_LABELS["file"])
-    return label.split(" ", 1)[1].capitalize()  # ":movie_camera: video" -> "Video"
+    return attachment_what(kind).capitalize()  # "video" -> "Video"
 
 
 def _message(session: Session, job: Job) -> Message:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.i18n import _
 from bot.slack.mrkdwn import truncate
 
 CALLBACK_ID = "same_person"
@@ -22,26 +23,28 @@ def same_person_modal(conversation_id: int) -> dict[str, Any]:
         "type": "modal",
         "callback_id": CALLBACK_ID,
         "private_metadata": json.dumps({"conversation": conversation_id}),
-        "title": _plain("Same person as…"),
-        "submit": _plain("Link"),
-        "close": _plain("Cancel"),
+        "title": _plain(_("Same person as…")),
+        "submit": _plain(_("Link")),
+        "close": _plain(_("Cancel")),
         "blocks": [
             {
                 "type": "section",
                 "text": _plain(
-                    "One person on several networks: link them, and the card's history, the "
-                    "3rd-contact rule, VIP status and surveys see all their accounts. "
-                    "/care unlink undoes it."
+                    _(
+                        "One person on several networks: link them, and the card's history, the "
+                        "3rd-contact rule, VIP status and surveys see all their accounts. "
+                        "/care unlink undoes it."
+                    )
                 ),
             },
             {
                 "type": "input",
                 "block_id": BLOCK_ID,
-                "label": _plain("Customer"),
+                "label": _plain(_("Customer")),
                 "element": {
                     "type": "external_select",
                     "action_id": PICK,
-                    "placeholder": _plain("Type a name, @handle or number"),
+                    "placeholder": _plain(_("Type a name, @handle or number")),
                     "min_query_length": 0,
                 },
             },

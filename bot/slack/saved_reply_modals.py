@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.domain.saved_replies import NAME_LENGTH, TEXT_LENGTH, TOPIC_LENGTH, SavedReply
+from bot.i18n import N_, _, ngettext
 from bot.services.saved_replies import Room
 from bot.slack.blocks import SAVED_REPLY, actions, button, context, section
 from bot.slack.mrkdwn import escape, truncate
@@ -32,48 +33,51 @@ FIELDS = ("name", "topic", "text_it", "text_en", "public")
 def list_modal(replies: Sequence[SavedReply]) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = [
         section(
-            "Answers to the questions that keep coming, in Italian and English. "
-            "*Saved reply* on a card fills one in for the customer."
+            _(
+                "Answers to the questions that keep coming, in Italian and English. "
+                "*Saved reply* on a card fills one in for the customer."
+            )
         ),
-        actions(button("Add a saved reply", ADD, "new", style="primary")),
+        actions(button(_("Add a saved reply"), ADD, "new", style="primary")),
     ]
     if not replies:
-        blocks.append(context("None yet."))
+        blocks.append(context(_("None yet.")))
     for reply in replies:
-        where = "public and private" if reply.public else "private conversations only"
+        where = _("public and private") if reply.public else _("private conversations only")
         topic = f" · {escape(reply.topic)}" if reply.topic else ""
         sample = escape(truncate(reply.text_it or reply.text_en, 150))
         blocks.append({"type": "divider"})
         blocks.append(section(f"*{escape(reply.name)}*{topic} · {where}\n{sample}"))
-        remove = button("Remove", REMOVE, str(reply.id), style="danger")
+        remove = button(_("Remove"), REMOVE, str(reply.id), style="danger")
+        gone = _("{name} will no longer be offered. Answers sent keep its name.")
         remove["confirm"] = {
-            "title": _plain("Remove it?"),
-            "text": _plain(f"{reply.name} will no longer be offered. Answers sent keep its name."),
-            "confirm": _plain("Remove"),
-            "deny": _plain("Keep"),
+            "title": _plain(_("Remove it?")),
+            "text": _plain(gone.format(name=reply.name)),
+            "confirm": _plain(_("Remove")),
+            "deny": _plain(_("Keep")),
         }
-        blocks.append(actions(button("Edit", EDIT, str(reply.id)), remove))
-    return _modal(LIST, "Saved replies", blocks, close="Done")
+        blocks.append(actions(button(_("Edit"), EDIT, str(reply.id)), remove))
+    return _modal(LIST, _("Saved replies"), blocks, close=_("Done"))
 
 
 def editor_modal(reply: SavedReply | None) -> dict[str, Any]:
     blocks = [
-        _input("name", "Name", reply.name if reply else "", NAME_LENGTH, hint=NAME_HINT),
-        _input("topic", "Topic", reply.topic if reply else "", TOPIC_LENGTH, optional=True),
-        _input("text_it", "Italian", reply.text_it if reply else "", TEXT_LENGTH, True, True),
-        _input("text_en", "English", reply.text_en if reply else "", TEXT_LENGTH, True, True),
+        _input("name", _("Name"), reply.name if reply else "", NAME_LENGTH, hint=_(NAME_HINT)),
+        _input("topic", _("Topic"), reply.topic if reply else "", TOPIC_LENGTH, optional=True),
+        _input("text_it", _("Italian"), reply.text_it if reply else "", TEXT_LENGTH, True, True),
+        _input("text_en", _("English"), reply.text_en if reply else "", TEXT_LENGTH, True, True),
         {
             "type": "input",
             "block_id": "public",
             "optional": True,
-            "label": _plain("Where"),
+            "label": _plain(_("Where")),
             "element": _public_checkbox(reply is None or reply.public),
         },
-        context(PLACEHOLDER_HINT),
+        context(_(PLACEHOLDER_HINT)),
     ]
-    title = "Edit saved reply" if reply else "New saved reply"
+    title = _("Edit saved reply") if reply else _("New saved reply")
     metadata = {"id": reply.id if reply else None}
-    return _modal(EDITOR, title, blocks, submit="Save", metadata=metadata)
+    return _modal(EDITOR, title, blocks, submit=_("Save"), metadata=metadata)
 
 
 def picker_modal(
@@ -88,7 +92,7 @@ def picker_modal(
     select: dict[str, Any] = {
         "type": "external_select",
         "action_id": PICK,
-        "placeholder": _plain("Type a name or a few words"),
+        "placeholder": _plain(_("Type a name or a few words")),
         "min_query_length": 0,
     }
     if reply is not None:
@@ -98,7 +102,7 @@ def picker_modal(
             "type": "input",
             "block_id": "pick",
             "dispatch_action": True,
-            "label": _plain("Saved reply"),
+            "label": _plain(_("Saved reply")),
             "element": select,
         }
     ]
@@ -116,28 +120,30 @@ def picker_modal(
                 "type": "input",
                 "block_id": f"text-{reply.id}",
                 "dispatch_action": True,
-                "label": _plain("Answer, filled in for this customer"),
+                "label": _plain(_("Answer, filled in for this customer")),
                 "element": element,
             }
         )
         blocks.append({"type": "context", "block_id": "room", "elements": [_mrkdwn(room)]})
     metadata = {"conversation": conversation_id, "reply": reply.id if reply else None}
     # A modal with an input needs a submit button: Send without a pick says to pick one.
-    return _modal(PICKER, "Saved reply", blocks, submit="Send", metadata=metadata)
+    return _modal(PICKER, _("Saved reply"), blocks, submit=_("Send"), metadata=metadata)
 
 
 def room_line(room: Room) -> str:
     length, limit, network = room.length, room.limit, escape(room.network_label)
     if limit is None:
-        return f"{length} characters"
+        return ngettext("{n} character", "{n} characters", length).format(n=length)
     if length > limit:
-        return f":warning: {length} / {limit} characters: too long for {network}"
-    return f"{length} / {limit} characters on {network}"
+        too_long = _("{length} / {limit} characters: too long for {network}")
+        return ":warning: " + too_long.format(length=length, limit=limit, network=network)
+    on = _("{length} / {limit} characters on {network}")
+    return on.format(length=length, limit=limit, network=network)
 
 
 def not_a_conversation() -> dict[str, Any]:
-    text = "Saved replies answer customers: use this on a message in a conversation's thread."
-    return _modal(PICKER, "Saved reply", [section(text)])
+    text = _("Saved replies answer customers: use this on a message in a conversation's thread.")
+    return _modal(PICKER, _("Saved reply"), [section(text)])
 
 
 def option(reply: SavedReply) -> dict[str, Any]:
@@ -182,8 +188,11 @@ def text_block(view: dict[str, Any]) -> str | None:
     return None
 
 
-NAME_HINT = "Lower-case letters, digits and dashes, e.g. rimborso-tempi: agents find it by name."
-PLACEHOLDER_HINT = (
+NAME_HINT = N_(
+    "Lower-case letters, digits and dashes, e.g. rimborso-tempi: agents find it by name."
+)
+# Shown as it is (never formatted): the braces are the ones agents type in a reply.
+PLACEHOLDER_HINT = N_(
     "Placeholders: {name} the customer's name, {agent} your first name, {handle} the "
     "customer's @handle. Write {{ and }} for literal braces. The customer gets the text in "
     "their language, or the other one when it is empty."
@@ -221,7 +230,7 @@ def _input(
 
 
 def _public_checkbox(checked: bool) -> dict[str, Any]:
-    choice = {"text": _plain("May be used in public replies"), "value": "public"}
+    choice = {"text": _plain(_("May be used in public replies")), "value": "public"}
     element: dict[str, Any] = {"type": "checkboxes", "action_id": "public", "options": [choice]}
     if checked:
         element["initial_options"] = [choice]
@@ -234,14 +243,14 @@ def _modal(
     blocks: list[dict[str, Any]],
     *,
     submit: str | None = None,
-    close: str = "Cancel",
+    close: str | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     view: dict[str, Any] = {
         "type": "modal",
         "callback_id": callback_id,
         "title": _plain(title),
-        "close": _plain(close),
+        "close": _plain(close or _("Cancel")),
         "private_metadata": json.dumps(metadata or {}),
         "blocks": blocks,
     }

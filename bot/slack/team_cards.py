@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from bot.domain.delivery import PermanentError
 from bot.domain.model import Direction
 from bot.domain.teams import TeamView
+from bot.i18n import N_, _, speaking
 from bot.services.accounts import Accounts
 from bot.services.outbox import ForwardJob, read
 from bot.services.worker import Job
@@ -31,13 +32,13 @@ from storage.models import Forward, Message
 TAKE, SEND_BACK, TEAM_TAKE_OVER = "forward_take", "forward_send_back", "forward_take_over"
 MODAL = "forward"
 RECENT = 5  # the conversation so far: its last messages, not the whole thread
-_STATUS = {
-    "waiting": ":hourglass_flowing_sand: Waiting for a specialist",
-    "taken": ":bust_in_silhouette: Taken by {specialist}",
-    "answered": ":speech_balloon: Answered by {specialist}: the care owner has it",
-    "sent_back": ":leftwards_arrow_with_hook: Sent back to the care team",
-    "taken_over": ":arrows_counterclockwise: {specialist} took the conversation over",
-    "closed": ":white_check_mark: The conversation is resolved",
+_STATUS = {  # status: (emoji, what)
+    "waiting": (":hourglass_flowing_sand:", N_("Waiting for a specialist")),
+    "taken": (":bust_in_silhouette:", N_("Taken by {specialist}")),
+    "answered": (":speech_balloon:", N_("Answered by {specialist}: the care owner has it")),
+    "sent_back": (":leftwards_arrow_with_hook:", N_("Sent back to the care team")),
+    "taken_over": (":arrows_counterclockwise:", N_("{specialist} took the conversation over")),
+    "closed": (":white_check_mark:", N_("The conversation is resolved")),
 }
 
 
@@ -65,16 +66,18 @@ class TeamCard:
 
 def team_card(card: TeamCard) -> tuple[str, blocks.Blocks]:
     who = blocks.customer_line(card.customer)
-    fallback = f"Forwarded to {escape(card.team)} by {mention(card.by)}: {escape(card.note)}"
+    team, by = escape(card.team), mention(card.by)
+    fallback = _("Forwarded to {team} by {user}: {note}").format(
+        team=team, user=by, note=escape(card.note)
+    )
+    forwarded = _("Forwarded to *{team}* by {user}").format(team=team, user=by)
     body: blocks.Blocks = [
-        blocks.context(
-            f":arrow_right_hook: Forwarded to *{escape(card.team)}* by {mention(card.by)} · "
-            f"{escape(card.network_label)}"
-        ),
+        blocks.context(f":arrow_right_hook: {forwarded} · {escape(card.network_label)}"),
         blocks.section(who),
     ]
     if card.note:
-        body.append(blocks.section(f"*Note:* {escape(truncate(card.note, 1500))}"))
+        note = _("*Note:* {note}").format(note=escape(truncate(card.note, 1500)))
+        body.append(blocks.section(note))
     lines = [
         f"{'*' + escape(s.who) + '*' if s.inbound else mention(s.who)}: "
         f"{escape(truncate(' '.join(s.text.split()), 300))}"
@@ -82,29 +85,30 @@ def team_card(card: TeamCard) -> tuple[str, blocks.Blocks]:
     ]
     if lines:
         body.append(blocks.section("\n".join(lines)))
-    links = [link(card.thread_link, "Support thread")] if card.thread_link else []
-    body.append(
-        blocks.context(" · ".join([*links, "Write in this thread: the care owner reads it"]))
-    )
-    specialist = mention(card.specialist) if card.specialist else "a specialist"
-    status = _STATUS.get(card.status, card.status).format(specialist=specialist)
+    links = [link(card.thread_link, _("Support thread"))] if card.thread_link else []
+    write_here = _("Write in this thread: the care owner reads it")
+    body.append(blocks.context(" · ".join([*links, write_here])))
+    specialist = mention(card.specialist) if card.specialist else _("a specialist")
+    known = _STATUS.get(card.status)
+    shown = known[0] + " " + _(known[1]) if known else card.status
+    status = shown.format(specialist=specialist)
     if card.due and card.status in ("waiting", "taken"):
         status += f" · :alarm_clock: {card.due}"
     body.append(blocks.section(status))
     value = str(card.forward_id)
     buttons = []
     if card.status == "waiting":
-        buttons.append(blocks.button("Take", TAKE, value, style="primary"))
+        buttons.append(blocks.button(_("Take"), TAKE, value, style="primary"))
     if card.status in ("waiting", "taken", "answered"):
-        buttons.append(blocks.button("Send back", SEND_BACK, value))
-        buttons.append(blocks.button("Take over", TEAM_TAKE_OVER, value))
+        buttons.append(blocks.button(_("Send back"), SEND_BACK, value))
+        buttons.append(blocks.button(_("Take over"), TEAM_TAKE_OVER, value))
     if buttons:
         body.append({"type": "actions", "block_id": "forward", "elements": buttons})
     return fallback, body
 
 
 class TeamCards:
-    """The outbox job that posts or re-renders a team card."""
+    """The outbox job that posts or re-renders a team card, in `language` (TEAM_LANGUAGE)."""
 
     max_attempts = 8
 
@@ -117,12 +121,15 @@ class TeamCards:
         post: Callable[..., str],
         call: Callable[..., Any],
         update: Callable[..., Any],
+        *,
+        language: str | None = None,
     ) -> None:
         self.database, self.accounts, self.zone, self.now = database, accounts, zone, now
         self._post, self._call, self._update = post, call, update
+        self.language = language
 
     def perform(self, job: Job) -> dict[str, Any]:
-        with self.database.reading() as session:
+        with speaking(self.language), self.database.reading() as session:
             forward = _forward(session, job)
             text, body = team_card(self.view(session, forward))
             channel, ts = forward.slack_channel_id, forward.slack_ts
@@ -154,7 +161,9 @@ class TeamCards:
         )
         due = None
         if forward.due_at is not None:
-            due = f"team target {local_time(forward.due_at, self.now(), self.zone)}"
+            due = _("team target {time}").format(
+                time=local_time(forward.due_at, self.now(), self.zone)
+            )
         return TeamCard(
             forward_id=forward.id,
             team=forward.team.name,
@@ -199,11 +208,11 @@ def forward_modal(conversation_id: int, teams: Sequence[TeamView]) -> dict[str, 
     if not teams:
         return {
             "type": "modal",
-            "title": plain("Forward"),
-            "close": plain("Close"),
+            "title": plain(_("Forward")),
+            "close": plain(_("Close")),
             "blocks": [
                 blocks.section(
-                    "No specialist teams yet: `/care teams add Billing #billing 4h` adds one."
+                    _("No specialist teams yet: `/care teams add Billing #billing 4h` adds one.")
                 )
             ],
         }
@@ -215,20 +224,20 @@ def forward_modal(conversation_id: int, teams: Sequence[TeamView]) -> dict[str, 
         "type": "modal",
         "callback_id": MODAL,
         "private_metadata": json.dumps({"conversation": conversation_id}),
-        "title": plain("Forward"),
-        "submit": plain("Forward"),
-        "close": plain("Cancel"),
+        "title": plain(_("Forward")),
+        "submit": plain(_("Forward")),
+        "close": plain(_("Cancel")),
         "blocks": [
             {
                 "type": "input",
                 "block_id": "team",
-                "label": plain("Team"),
+                "label": plain(_("Team")),
                 "element": {"type": "static_select", "action_id": "team", "options": options},
             },
             {
                 "type": "input",
                 "block_id": "note",
-                "label": plain("Note for the team"),
+                "label": plain(_("Note for the team")),
                 "element": {
                     "type": "plain_text_input",
                     "action_id": "note",
@@ -237,8 +246,10 @@ def forward_modal(conversation_id: int, teams: Sequence[TeamView]) -> dict[str, 
                 },
             },
             blocks.context(
-                "The team gets a card with the customer and the last messages. What they write "
-                "there reaches you here as notes, never the customer: you keep answering."
+                _(
+                    "The team gets a card with the customer and the last messages. What they "
+                    "write there reaches you here as notes, never the customer: you keep answering."
+                )
             ),
         ],
     }

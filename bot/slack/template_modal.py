@@ -18,44 +18,50 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.domain.templates import LANGUAGES, PLACEHOLDERS, NoticeKind
+from bot.i18n import N_, _
 from bot.slack.blocks import context, quote, section
 
 CALLBACK_ID = "template_edit"
 BLOCK_ID = "template"
 ACTION_ID = "text"
 MAX_TEMPLATE_LENGTH = 1000  # far above any notice that fits X, low enough to stay a notice
-TITLE = "Edit notice"
+TITLE = N_("Edit notice")
 
 _KIND_LABELS: dict[str, str] = {
-    NoticeKind.OUT_OF_HOURS: "Out of hours",
-    NoticeKind.NETIQUETTE: "Netiquette",
-    NoticeKind.CSAT: "Satisfaction survey",
+    NoticeKind.OUT_OF_HOURS: N_("Out of hours"),
+    NoticeKind.NETIQUETTE: N_("Netiquette"),
+    NoticeKind.CSAT: N_("Satisfaction survey"),
 }
-_LANGUAGE_LABELS = {"it": "Italian", "en": "English"}
+_LANGUAGE_LABELS = {"it": N_("Italian"), "en": N_("English")}
 _PLACEHOLDER_HINTS = {
-    "name": "the customer's name",
-    "hours": "your business hours",
-    "next_open": "when an agent will answer",
-    "rules_url": "the link to your community rules",
+    "name": N_("the customer's name"),
+    "hours": N_("your business hours"),
+    "next_open": N_("when an agent will answer"),
+    "rules_url": N_("the link to your community rules"),
 }
-HINT = (
-    "Placeholders: "
-    + ", ".join(f"{{{p}}} {_PLACEHOLDER_HINTS[p]}" for p in PLACEHOLDERS)
-    + ". Write {{ and }} for literal braces."
-)
+
+
+def placeholders_hint() -> str:
+    """ "Placeholders: {name} the customer's name, …. Write {{ and }} for literal braces." """
+    listed = ", ".join("{" + p + "} " + _(_PLACEHOLDER_HINTS[p]) for p in PLACEHOLDERS)
+    return _("Placeholders: {placeholders}. Write {open} and {close} for literal braces.").format(
+        placeholders=listed, open="{{", close="}}"
+    )
 
 
 def hint(limits: Sequence[tuple[str, int, int | None]] = ()) -> str:
     """The field's hint, with the room a public notice has on each network: (label, room, the
     network's own limit)."""
-    rooms = [
-        f"{room} characters on {label}"
-        + (f" ({limit}, less the customer's @handle)" if limit and limit != room else "")
-        for label, room, limit in limits
-    ]
+    rooms = []
+    for label, room, limit in limits:
+        text = _("{room} characters on {network}").format(room=room, network=label)
+        if limit and limit != room:
+            text += " " + _("({limit}, less the customer's @handle)").format(limit=limit)
+        rooms.append(text)
     if not rooms:
-        return HINT
-    return f"{HINT} Once filled in, a public notice must fit in {', '.join(rooms)}."
+        return placeholders_hint()
+    fit = _("Once filled in, a public notice must fit in {rooms}.").format(rooms=", ".join(rooms))
+    return f"{placeholders_hint()} {fit}"
 
 
 def template_modal(
@@ -72,17 +78,19 @@ def template_modal(
     `current` is the text in the field (the stored template or the default), `preview` that
     text rendered with example values, and `is_default` says the team has not changed it yet.
     """
-    what = f"*{_KIND_LABELS.get(kind, kind)}* notice · {_LANGUAGE_LABELS.get(language, language)}"
+    what = _("*{kind}* notice · {language}").format(
+        kind=_(_KIND_LABELS.get(kind, kind)), language=_(_LANGUAGE_LABELS.get(language, language))
+    )
     blocks: list[dict[str, Any]] = [section(what)]
     if is_default:
         blocks.append(
-            context("This is the built-in default text. Save to use your own version instead.")
+            context(_("This is the built-in default text. Save to use your own version instead."))
         )
     blocks += [
         {
             "type": "input",
             "block_id": BLOCK_ID,
-            "label": _plain("Notice text"),
+            "label": _plain(_("Notice text")),
             "element": {
                 "type": "plain_text_input",
                 "action_id": ACTION_ID,
@@ -92,15 +100,15 @@ def template_modal(
             },
             "hint": _plain(hint(limits)),
         },
-        section("*Preview with example values:*"),
+        section(_("*Preview with example values:*")),
         quote(preview),
     ]
     return {
         "type": "modal",
         "callback_id": CALLBACK_ID,
-        "title": _plain(TITLE),
-        "submit": _plain("Save"),
-        "close": _plain("Cancel"),
+        "title": _plain(_(TITLE)),
+        "submit": _plain(_("Save")),
+        "close": _plain(_("Cancel")),
         "private_metadata": json.dumps({"kind": kind, "language": language}),
         "blocks": blocks,
     }
