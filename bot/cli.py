@@ -9,7 +9,7 @@ import argparse
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -20,13 +20,13 @@ from dotenv import find_dotenv, load_dotenv
 
 from bot.config import ConfigError, Settings, load_settings, normalise_database_url
 from bot.logs import configure_logging
+from bot.progress import by_name, on_terminal, progress
 
 if TYPE_CHECKING:
     from bot.services.context import Context
 
 log = structlog.get_logger(__name__)
 EXIT_CONFIG = 2
-EXPORT_LOG_EVERY = 10_000  # rows between two `export.progress` events
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -45,6 +45,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--interactive", action="store_true", help="then act as an agent or a customer yourself"
     )
     demo.add_argument("--fast", action="store_true", help="no pauses between the moments")
+    demo.add_argument(
+        "--lang",
+        choices=("en", "it"),
+        default="en",
+        help="the team's language (TEAM_LANGUAGE, the agents' Slack) and the story's (en)",
+    )
     commands.add_parser(
         "doctor", help="check tokens, scopes, channels, every account, database, hours"
     )
@@ -98,7 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from bot.demo.runner import run_demo
 
-        return run_demo(interactive=args.interactive, pause=0.0 if args.fast else 0.6)
+        return run_demo(
+            interactive=args.interactive, pause=0.0 if args.fast else 0.6, lang=args.lang
+        )
     if args.command == "doctor":
         from bot.doctor import run_doctor
 
@@ -162,8 +170,10 @@ def _db(action: str, target_url: str | None) -> int:
     url = normalise_database_url(os.environ.get("DATABASE_URL") or "sqlite:///carebridge.db")
     database = Database(url)
     if action == "copy-to" and target_url:
+        target = Database(normalise_database_url(target_url))
         try:
-            counts = copy_database(database, Database(normalise_database_url(target_url)))
+            with progress("db.copy_progress", interactive=on_terminal()) as track:
+                counts = copy_database(database, target, by_name(track))
         except CopyError as error:
             print(f"Nothing copied: {error}", file=sys.stderr)
             return 1
@@ -314,15 +324,18 @@ def _export(
     else:
         plan = [(output, [table]) for table in chosen]
     write = write_csv if form == "csv" else write_jsonl
-    interactive = sys.stderr.isatty() and not (output is None and sys.stdout.isatty())
-    with context.database.reading() as session, _export_progress(interactive) as progress:
+    interactive = on_terminal() and not (output is None and sys.stdout.isatty())
+    with (
+        context.database.reading() as session,
+        progress("export.progress", interactive=interactive) as track,
+    ):
         for path, group in plan:
             try:
                 with _written(path) as out:
                     for table in group:
                         total = table.count(session, since, until) if interactive else None
                         records = table.read(session, since, until)
-                        rows = write(table, records, out, progress(table.name, total))
+                        rows = write(table, records, out, track(table.name, total))
                         if not interactive:  # on a terminal, the bar says it
                             to = path or "stdout"
                             log.info("export.written", table=table.name, rows=rows, to=to)
@@ -351,49 +364,6 @@ def _written(path: str | None) -> Iterator[TextIO]:
     finally:
         if os.path.exists(part):
             os.remove(part)
-
-
-@contextmanager
-def _export_progress(
-    interactive: bool,
-) -> Iterator[Callable[[str, int | None], Callable[[int], None]]]:
-    """Per table, a callback told the rows written so far: a progress bar on a terminal, else
-    an `export.progress` log event every EXPORT_LOG_EVERY rows."""
-    if not interactive:
-
-        def logged(table: str, total: int | None) -> Callable[[int], None]:
-            said = 0
-
-            def report(rows: int) -> None:
-                nonlocal said
-                if rows - said >= EXPORT_LOG_EVERY:
-                    log.info("export.progress", table=table, rows=rows)
-                    said = rows
-
-            return report
-
-        yield logged
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    with Progress(
-        "{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        # Not rich's default: standard output may be the export itself, and the log's handler
-        # holds the real stderr anyway.
-        redirect_stdout=False,
-        redirect_stderr=False,
-    ) as bar:
-
-        def shown(table: str, total: int | None) -> Callable[[int], None]:
-            task = bar.add_task(table, total=total)
-            return lambda rows: bar.update(task, completed=rows)
-
-        yield shown
 
 
 def _accounts() -> int:
@@ -454,6 +424,7 @@ def _vip_import(path: str) -> int:
     settings = _database_settings()
     if settings is None:
         return EXIT_CONFIG
+    configure_logging(settings.log_format, settings.secrets())
     try:
         with open(path, "rb") as file:
             raw = file.read(MAX_IMPORT_BYTES + 1)
@@ -478,7 +449,9 @@ def _vip_import(path: str) -> int:
     networks = [registry.get(a.network) for a in settings.accounts] or list(registry)
     vips = Vips(context, list({spec.name: spec for spec in networks}.values()))
     try:
-        count = vips.import_csv(text, "carebridge-cli")
+        with progress("vip.import_progress", interactive=on_terminal(), every=1_000) as track:
+            stored = by_name(track)
+            count = vips.import_csv(text, "carebridge-cli", lambda n, of: stored("vips", n, of))
     except ValueError as error:
         print(f"Nothing imported: {error}", file=sys.stderr)
         return 1

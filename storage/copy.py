@@ -7,6 +7,8 @@ must be empty; the source must be at head too, so both have the same tables.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import Connection, func, select, text
 
 from storage import migrate
@@ -14,13 +16,18 @@ from storage.db import Database
 from storage.models import Base
 
 BATCH = 1_000
+# Told, after each batch, the table, the rows of it copied so far and how many it has: the
+# command line turns it into a bar or log events, so storage stays free of any of it.
+Progress = Callable[[str, int, int], None]
 
 
 class CopyError(Exception):
     pass
 
 
-def copy_database(source: Database, target: Database) -> dict[str, int]:
+def copy_database(
+    source: Database, target: Database, progress: Progress | None = None
+) -> dict[str, int]:
     """Copy all tables in dependency order; return the row count per table."""
     if migrate.current_revision(source) != migrate.head_revision():
         raise CopyError("the source database is not at the latest revision: upgrade it first")
@@ -34,10 +41,13 @@ def copy_database(source: Database, target: Database) -> dict[str, int]:
     with source.engine.connect() as reading, target.engine.begin() as writing:
         for table in tables:
             counts[table.name] = 0
+            total = reading.scalar(select(func.count()).select_from(table)) or 0
             rows = reading.execute(select(table).order_by(*table.primary_key.columns))
             while batch := rows.fetchmany(BATCH):
                 writing.execute(table.insert(), [row._asdict() for row in batch])
                 counts[table.name] += len(batch)
+                if progress is not None:
+                    progress(table.name, counts[table.name], total)
         if target.engine.dialect.name == "postgresql":
             _advance_sequences(writing)
     return counts

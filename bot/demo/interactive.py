@@ -156,7 +156,7 @@ class Repl:
         table = Table("N", "customer", "where", "status", "owner")
         with self.world.app.database.transaction() as session:
             for c in session.scalars(select(Conversation).order_by(Conversation.id)):
-                owner = AGENTS.get(c.assignee or "", c.assignee or "-")
+                owner = self.view.user_names.get(c.assignee or "", c.assignee or "-")
                 who = f"@{c.customer.handle}" if c.customer.handle else c.customer.name
                 table.add_row(str(c.id), who, c.visibility, c.status, owner)
         return table

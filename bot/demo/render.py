@@ -22,6 +22,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
+from bot.demo.words import say
 from bot.networks.facebook.emulator import GraphEmulator
 from bot.networks.instagram import INSTAGRAM
 from bot.networks.instagram.emulator import InstagramEmulator
@@ -97,15 +98,22 @@ def _append_mrkdwn(out: Text, text: str, style: Style, user_names: Mapping[str, 
 
 
 def _append_entity(out: Text, inner: str, style: Style, user_names: Mapping[str, str]) -> None:
+    """A mention, a channel or a link. People, user groups and channels show by the name
+    `user_names` gives them (else Slack's label, else the id): never as raw <@U...> markup."""
     target, _, label = inner.partition("|")
+    label = unescape(label)
     if target.startswith("@"):
         out.append("@" + user_names.get(target[1:], label.lstrip("@") or target[1:]), style + USER)
     elif target.startswith("#"):
-        out.append("#" + (label or target[1:]), style + USER)
-    elif target.startswith("!"):  # <!here>, <!subteam^ID|@team>
+        out.append("#" + user_names.get(target[1:], label.lstrip("#") or target[1:]), style + USER)
+    elif target.startswith("!"):  # <!here>, <!subteam^ID|@team>, <!date^...|fallback>
         kind, _, group = target[1:].partition("^")
-        name = user_names.get(group) if group else None
-        out.append(unescape(label) or "@" + (name or kind), style + USER)
+        if kind == "subteam":
+            out.append("@" + user_names.get(group, label.lstrip("@") or group), style + USER)
+        elif kind == "date":
+            out.append(label, style)
+        else:
+            out.append(label or "@" + kind, style + USER)
     else:
         url = unescape(target)
         shown = (unescape(label) if label else url.removeprefix("mailto:")) or f"<{inner}>"
@@ -257,8 +265,10 @@ class ChannelView:
         people: Mapping[str, str] | None = None,  # Facebook ids -> names, for Messenger
         instagram: InstagramEmulator | None = None,
         whatsapp: WhatsAppEmulator | None = None,
+        language: str = "en",  # of the view's own words; the bot's come from the product
     ) -> None:
         self.console = console
+        self.language = language
         self.slack = slack
         self.x = x
         self.channel = channel
@@ -305,19 +315,21 @@ class ChannelView:
         for _, item in sorted(fresh, key=lambda pair: pair[0]):
             thread = _thread_of(item)
             if thread is None and not item.get("ephemeral"):
-                self.console.print(self._card_panel(item, "new conversation"))
+                self.console.print(self._card_panel(item, self._say("new conversation")))
             elif thread is None:
                 self.console.print(self._ephemeral(item))
             else:
                 if thread != thread_shown:
-                    header = Text.assemble("↳ thread of ", (names.get(thread, "?"), "bold"))
+                    title = names.get(thread, "?")
+                    header = Text.assemble(self._say("thread of"), (title, "bold"))
                     self.console.print(header)
                 renderable = self._ephemeral(item) if item.get("ephemeral") else self._reply(item)
                 self.console.print(Padding(renderable, INDENT, expand=False))
             thread_shown = thread
         for message, name in reacted:
             emoji = EMOJI.get(name, f":{name}:")
-            self.console.print(Text(f"{emoji} on {self._describe(message, names)}"))
+            what = self._describe(message, names)
+            self.console.print(Text(self._say("reaction on", emoji=emoji, what=what)))
         for message in edited:
             self.console.print(self._update(message, names))
         self._show_x()
@@ -333,6 +345,9 @@ class ChannelView:
                 self.console.print(Padding(line, INDENT, expand=False))
 
     # --- pieces ---------------------------------------------------------------------------------
+    def _say(self, key: str, **fields: object) -> str:
+        return say(self.language, key, **fields)
+
     def _roots(self) -> list[dict[str, Any]]:
         # Broadcast replies also appear in the channel view; they are shown in their thread.
         return [m for m in self.slack.messages(self.channel) if _thread_of(m) is None]
@@ -355,7 +370,8 @@ class ChannelView:
         text = mrkdwn_to_text(message.get("text", ""), self.user_names)
         for file in message.get("files") or ():  # an upload: its title and size, as Slack lists
             title, size = file.get("title") or file.get("name"), file.get("size", 0)
-            text.append(("\n" if text.plain else "") + f"📎 {title} ({size:,} bytes)")
+            shown = self._say("file", title=title, size=f"{size:,}")
+            text.append(("\n" if text.plain else "") + shown)
         return text
 
     def _reply(self, message: dict[str, Any]) -> RenderableType:
@@ -366,9 +382,14 @@ class ChannelView:
             message.get("text", ""), self.user_names
         )
 
+    def show_private(self, user: str, text: str) -> None:
+        """What only `user` sees, outside the channel (a slash command's answer)."""
+        self.console.print(self._ephemeral({"user": user, "text": text}))
+
     def _ephemeral(self, ephemeral: dict[str, Any]) -> Text:
         who = self.user_names.get(ephemeral["user"], ephemeral["user"])
-        line = Text(f"only {who} sees: ") + mrkdwn_to_text(ephemeral["text"], self.user_names)
+        line = Text(self._say("only sees", who=who))
+        line.append_text(mrkdwn_to_text(ephemeral.get("text", ""), self.user_names))
         line.stylize("dim italic")
         for block in ephemeral.get("blocks") or []:
             if isinstance(block, dict) and block.get("type") == "actions":
@@ -377,7 +398,7 @@ class ChannelView:
 
     def _update(self, message: dict[str, Any], names: Mapping[str, str]) -> RenderableType:
         if _thread_of(message) is not None:
-            header = Text(f"edited in the thread of {names.get(_thread_of(message) or '', '?')}:")
+            header = Text(self._say("edited in", name=names.get(_thread_of(message) or "", "?")))
             return Group(header, Padding(self._reply(message), INDENT, expand=False))
         # A card's update is its status line and buttons; the rest of the card does not change.
         blocks = [b for b in message.get("blocks") or [] if isinstance(b, dict)]
@@ -385,7 +406,8 @@ class ChannelView:
         status = (
             _element_text(sections[-1].get("text") or "", self.user_names) if sections else Text()
         )
-        line = Text.assemble("card of ", (names.get(message["ts"], "?"), "bold"), " → ", status)
+        name = names.get(message["ts"], "?")
+        line = Text.assemble(self._say("card update"), (name, "bold"), " → ", status)
         for block in blocks:
             if block.get("type") == "actions":
                 line.append("  ").append_text(buttons_text(block))
@@ -395,10 +417,10 @@ class ChannelView:
         thread = _thread_of(message)
         if not message.get("bot_id"):
             author = self.user_names.get(message["user"], message["user"])
-            return f"{author}'s answer" if thread else f"{author}'s message"
+            return self._say("answer of" if thread else "message of", author=author)
         if thread is None:
-            return f"the card of {names.get(message['ts'], '?')}"
-        return f"a message in the thread of {names.get(thread, '?')}"
+            return self._say("card of", name=names.get(message["ts"], "?"))
+        return self._say("in thread of", name=names.get(thread, "?"))
 
     def _conversation_name(self, root: dict[str, Any]) -> str:
         """The customer's name: the first bold text of a card's first section."""
@@ -410,36 +432,45 @@ class ChannelView:
                 break
         if not root.get("bot_id"):
             return self.user_names.get(root["user"], root["user"])
-        return unescape(root.get("text", ""))[:40] or root["ts"]
+        return mrkdwn_to_text(root.get("text", ""), self.user_names).plain[:40] or root["ts"]
 
     def _show_x(self) -> None:
         tweets = self.x.sent_tweets[self._tweets :]
         self._tweets += len(tweets)
         for tweet in tweets:
             to = tweet.get("in_reply_to_user_id")
-            self._print_x(f"public reply to @{self._handle(to)}" if to else "public post", tweet)
+            what = self._say("public reply to", handle=self._handle(to)) if to else None
+            self._print_x(what or self._say("public post"), tweet)
         dms = self.x.sent_dms[self._dms :]
         self._dms += len(dms)
         for dm in dms:
             # A 1:1 conversation id is "<id>-<id>"; the one that is not the brand is the customer.
             ids = str(dm.get("dm_conversation_id", "")).split("-")
             others = [i for i in ids if i != self.x.brand_id]
-            to = f"@{self._handle(others[0])}" if len(ids) == 2 and others else "a group"
-            self._print_x(f"DM to {to}", dm)
+            to = f"@{self._handle(others[0])}" if len(ids) == 2 and others else None
+            self._print_x(self._say("DM to", to=to or self._say("a group")), dm)
         self._show_facebook()
         self._show_instagram_and_whatsapp()
 
     def _show_instagram_and_whatsapp(self) -> None:
         if self.instagram is not None:
-            replies = [("reply under a comment", r["text"]) for r in self.instagram.sent_replies]
-            direct = [(f"Direct to @{m['to']}", m["text"]) for m in self.instagram.sent_messages]
+            replies = [
+                (self._say("reply under a comment"), r["text"]) for r in self.instagram.sent_replies
+            ]
+            direct = [
+                (self._say("Direct to", handle=m["to"]), m["text"])
+                for m in self.instagram.sent_messages
+            ]
             sent = replies + direct
             for what, text in sent[self._instagram_sent :]:
                 self._print_sent(INSTAGRAM.label, "bold magenta", what, text)
             self._instagram_sent = len(sent)
         if self.whatsapp is not None:
             chats = [
-                (f"to {masked(s['to'])}", s.get("text") or f"template {s['template']['name']}")
+                (
+                    self._say("WhatsApp to", number=masked(s["to"])),
+                    s.get("text") or self._say("template", name=s["template"]["name"]),
+                )
                 for s in self.whatsapp.sent
             ]
             for what, text in chats[self._whatsapp_sent :]:
@@ -463,16 +494,24 @@ class ChannelView:
                         names[value["comment_id"]] = author["name"]
         sent = [
             *(
-                ("reply under " + self._whose(c["in_reply_to"], names), c["message"], c["id"])
+                (
+                    self._say("reply under", whose=self._whose(c["in_reply_to"], names)),
+                    c["message"],
+                    c["id"],
+                )
                 for c in self.meta.sent_comments
             ),
             *(
-                ("Messenger to " + self._person(m["recipient_id"]), m["text"], m["message_id"])
+                (
+                    self._say("Messenger to", name=self._person(m["recipient_id"])),
+                    m["text"],
+                    m["message_id"],
+                )
                 for m in self.meta.sent_messages
             ),
             *(
                 (
-                    "private reply to " + self._whose(r["comment_id"], names),
+                    self._say("private reply to", whose=self._whose(r["comment_id"], names)),
                     r["text"],
                     r["message_id"],
                 )
@@ -487,7 +526,7 @@ class ChannelView:
 
     def _whose(self, comment_id: str, names: Mapping[str, str]) -> str:
         name = names.get(comment_id)
-        return f"{name}'s comment" if name else "a comment"
+        return self._say("comment of", name=name) if name else self._say("a comment")
 
     def _person(self, psid: str) -> str:
         return self.people.get(psid, psid)

@@ -80,7 +80,7 @@ class Poller:
             # Until the stream has a first message it has no cursor; say so once, not per poll.
             self._backfill_logged.add(lane)
             bound.info("poll.backfill", since=since.isoformat())
-        stored = fetched = 0
+        stored = fetched = pages = 0
         try:
             for batch in account.channel.fetch(stream, cursor, since):
                 # A page is stored in short transactions (CHUNK messages each), so Slack's acks
@@ -107,6 +107,12 @@ class Poller:
                         if last and batch.cursor is not None:
                             row.cursors = {**(row.cursors or {}), stream: batch.cursor}
                 fetched += len(events)
+                pages += 1
+                if cursor is None and events:
+                    # The first start's backfill (a day of mentions: minutes, at 50 pages a
+                    # poll) shows it is moving; a longer one goes on at the next poll, whose
+                    # `poll.ingested` says it.
+                    bound.info("poll.backfill_progress", pages=pages, fetched=fetched)
         except RateLimited as limited:
             retry_at = rate_limit_until(limited.retry_at, now)
             self._blocked_until[lane] = retry_at

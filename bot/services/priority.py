@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -31,6 +31,7 @@ log = structlog.get_logger(__name__)
 MAX_NOTE = 200
 MAX_IMPORT_BYTES = 1_000_000
 MAX_IMPORT_ROWS = 10_000
+IMPORT_PROGRESS_EVERY = 100  # rows between two calls of an import's progress callback
 
 
 class Prioritizer:
@@ -142,9 +143,12 @@ class Vips:
                 repo.audit(session, None, user, "vip_remove", now, handle=vip.handle)
             return removed
 
-    def import_csv(self, text: str, user: str) -> int:
+    def import_csv(
+        self, text: str, user: str, progress: Callable[[int, int], None] | None = None
+    ) -> int:
         """Rows of `handle,note` (a header row is allowed), all stored in one transaction or none;
-        ValueError names every line at fault."""
+        ValueError names every line at fault. `progress` is told the rows stored so far and how
+        many there are, every IMPORT_PROGRESS_EVERY rows and at the end."""
         if len(text.encode()) > MAX_IMPORT_BYTES:
             raise ValueError(f"the file is larger than {MAX_IMPORT_BYTES // 1_000_000} MB")
         try:
@@ -172,8 +176,12 @@ class Vips:
             raise ValueError("; ".join(problems[:20]) + more)
         now = self.context.clock.now()
         with self.context.transaction() as session:
-            for vip, note in valid:
+            for stored, (vip, note) in enumerate(valid, start=1):
                 self._store(session, vip, note, user)
+                if progress is not None and (
+                    stored % IMPORT_PROGRESS_EVERY == 0 or stored == len(valid)
+                ):
+                    progress(stored, len(valid))
             repo.audit(session, None, user, "vip_import", now, count=len(valid))
         return len(valid)
 

@@ -75,6 +75,8 @@ def test_the_scripted_morning_shows_slack_and_x(console: Console) -> None:
     assert "→ WhatsApp to +39 333 ••• ••67: Buongiorno Davide" in shown
     assert "📬 on Carla's answer" in shown
     assert "1 Direct message on Instagram · 1 message on WhatsApp" in flat
+    assert_names_not_markup(shown)  # the on-call rotation's private answer names Bruno and Carla
+    assert "only Anna sees: 🔔 On call now: @Bruno" in shown
 
 
 def test_interactive_mode_lets_you_answer_and_write_as_a_customer(console: Console) -> None:
@@ -82,6 +84,7 @@ def test_interactive_mode_lets_you_answer_and_write_as_a_customer(console: Conso
         "tweet luca_v il codice sconto non funziona",
         "list",
         "as bruno",
+        f"say 2 {MENTIONS}",
         "say 11 Ciao Luca, prova ora: BENVENUTO10",
         "resolve 11",
         "say 99 hello",
@@ -91,7 +94,9 @@ def test_interactive_mode_lets_you_answer_and_write_as_a_customer(console: Conso
         "quit",
     ]
     assert run_demo(pause=0, console=console, interactive=True, commands=commands) == 0
-    shown = console.export_text().split("This morning")[-1]
+    everything = console.export_text()
+    assert_names_not_markup(everything)
+    shown = everything.split("This morning")[-1]
     assert "@luca_v" in shown
     assert "→ X public reply to @luca_v: Ciao Luca, prova ora: BENVENUTO10" in shown
     assert "Resolved" in shown
@@ -99,3 +104,37 @@ def test_interactive_mode_lets_you_answer_and_write_as_a_customer(console: Conso
     assert "Unknown command 'bogus'" in shown
     assert "Facebook · Acme Italia · Messenger" in shown and "il codice non arriva" in shown
     assert "│ 12 │ Sara" in shown
+    assert "Bruno: note: @Bruno @support-leads guardate, in #support" in shown
+
+
+def test_the_morning_in_italian_names_people_never_slack_markup(console: Console) -> None:
+    """`carebridge demo --lang it`: the story in Italian, the bot speaking the team's language.
+    Of the product's own words only the buttons are checked: the rest is being translated."""
+    commands = ["as carla", f"say 2 {MENTIONS}", "list", "channel", "quit"]
+    assert run_demo(pause=0, console=console, interactive=True, commands=commands, lang="it") == 0
+    shown = console.export_text()
+    assert_names_not_markup(shown)
+    flat = " ".join(shown.split())
+    assert "Una mattina di assistenza clienti sui social" in flat
+    assert "Anna prende in carico la conversazione di Giulia." in flat
+    assert "Il canale a fine mattinata" in flat and "Stamattina" in flat
+    assert "prima risposta mediana" in flat and "5 risposte pubbliche e 5 DM inviati su X" in flat
+    assert "[ Prendi in carico ]" in shown and "[ Risolvi ]" in shown
+    assert "[ Claim ]" not in shown
+    assert "solo Bruno vede:" in shown  # his late click, answered to him alone
+    assert "→ X risposta pubblica a @giulia_r: Ciao Giulia" in shown
+    # a slash command's private answer (the on-call rotation), an agent's note, the REPL's list
+    rotation = next(line for line in shown.splitlines() if line.startswith("solo Anna vede: 🔔"))
+    assert "@Bruno" in rotation and "@Carla" in rotation
+    assert "Carla: note: @Bruno @support-leads guardate, in #support" in shown
+    giulia = next(line for line in shown.splitlines() if line.startswith("│ 2  │ @giulia_r"))
+    assert "│ Anna " in giulia
+
+
+# Slack markup an agent may write, and the bot writes in notices and private answers.
+MENTIONS = "note: <@UBRUNO> <!subteam^S0SUPPORTLEADS> guardate, in <#CSUPPORT>"
+RAW_MARKUP = ("<@U", "<!subteam", "<#C", "<!here", "<!channel")
+
+
+def assert_names_not_markup(shown: str) -> None:
+    assert [markup for markup in RAW_MARKUP if markup in shown] == []
