@@ -99,13 +99,10 @@ class Stats:
             return self.topics(words[1] if len(words) > 1 else "30d")
         if words and words[0].lower() == "csat":
             return self.csat_command(words[1:], channel)
-        period = words[0] if words else "7d"
-        since = self._since(period, self.context.clock.now())
-        if isinstance(since, CommandError):
-            return since
-        scope = self.scope(words[1] if len(words) > 1 else None, channel)
-        if isinstance(scope, CommandError):
-            return scope
+        asked = self._period_and_scope(words, channel, "7d")
+        if isinstance(asked, CommandError):
+            return asked
+        period, since, scope = asked
         report = self.report(since, scope=scope)
         reads = reads_this_month(self.context)
         csat = self.csat(since, scope=scope)
@@ -118,14 +115,24 @@ class Stats:
     def csat_command(self, words: Sequence[str], channel: str | None) -> CsatStats | CommandError:
         """`/care stats csat [period] [account|all]`: 30 days unless told, as the other
         breakdowns (answers are few: a week per agent is often one or two)."""
-        period = words[0] if words else "30d"
+        asked = self._period_and_scope(words, channel, "30d")
+        if isinstance(asked, CommandError):
+            return asked
+        period, since, scope = asked
+        return CsatStats(self.csat(since, scope=scope), period, scope.account, scope.channel)
+
+    def _period_and_scope(
+        self, words: Sequence[str], channel: str | None, default: str
+    ) -> tuple[str, datetime, Scope] | CommandError:
+        """`[period] [account|all]` as typed, or what is wrong with it."""
+        period = words[0] if words else default
         since = self._since(period, self.context.clock.now())
         if isinstance(since, CommandError):
             return since
         scope = self.scope(words[1] if len(words) > 1 else None, channel)
         if isinstance(scope, CommandError):
             return scope
-        return CsatStats(self.csat(since, scope=scope), period, scope.account, scope.channel)
+        return period, since, scope
 
     def saved_replies(self, period: str) -> SavedReplyStats | CommandError:
         now = self.context.clock.now()
