@@ -11,10 +11,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from babel.numbers import format_decimal
+
 from bot.domain.crm import CrmFacts
 from bot.domain.model import Status, Visibility
 from bot.domain.people import Elsewhere, Suggested
-from bot.i18n import N_, _
+from bot.i18n import N_, _, current, ngettext
 from bot.slack.mrkdwn import escape, is_safe_url, link, mention, truncate
 
 Blocks = list[dict[str, Any]]
@@ -118,7 +120,8 @@ def conversation_card(card: Card) -> tuple[str, Blocks]:
     account = f" · {handle(card.account_handle)}" if card.account_handle else ""
     if not card.account_handle and card.account_name:
         account = f" · {escape(card.account_name)}"
-    where = f"*{label}*{account} · {f'Public {kind}' if public else kind}"
+    shown_kind = _("Public {kind}").format(kind=kind) if public else kind
+    where = f"*{label}*{account} · {shown_kind}"
     crm = crm_line(card.crm)
     blocks: Blocks = [
         context(f"{where} · {priority_label(card.priority, card.priority_reasons)}"),
@@ -189,9 +192,18 @@ PRIORITY_ICONS = {
 }
 
 
+PRIORITY_NAMES = {
+    "urgent": N_("Urgent"),
+    "high": N_("High"),
+    "normal": N_("Normal"),
+    "low": N_("Low"),
+}
+
+
 def priority_label(priority: str, reasons: tuple[str, ...] = ()) -> str:
     """ ":red_circle: *Urgent*: journalist, Corriere (VIP) · 48k followers · angry"."""
-    label = f"{PRIORITY_ICONS.get(priority, '')} *{priority.capitalize()}*".strip()
+    name = _(PRIORITY_NAMES[priority]) if priority in PRIORITY_NAMES else priority.capitalize()
+    label = f"{PRIORITY_ICONS.get(priority, '')} *{name}*".strip()
     return f"{label}: {escape(' · '.join(reasons))}" if reasons else label
 
 
@@ -226,16 +238,17 @@ def customer_line(customer: Customer) -> str:
     if customer.shown_id:
         parts.append(escape(customer.shown_id))
     if customer.verified:
-        parts.append(":ballot_box_with_check: verified")
+        parts.append(":ballot_box_with_check: " + _("verified"))
     if customer.followers is not None:
-        parts.append(f"{compact_number(customer.followers)} followers")
+        followers = ngettext("{count} follower", "{count} followers", customer.followers)
+        parts.append(followers.format(count=compact_number(customer.followers)))
     return " · ".join(parts)
 
 
 def status_line(card: Card) -> str:
     if not card.topic:
         return _status(card)
-    suggested = " (suggested)" if card.topic_suggested else ""
+    suggested = " " + _("(suggested)") if card.topic_suggested else ""
     return f"{_status(card)}\n:label: {escape(card.topic)}{suggested}"
 
 
@@ -414,11 +427,12 @@ def quote(text: str) -> dict[str, Any]:
 
 
 def compact_number(n: int) -> str:
+    """950, 48k, 48.2k (48,2k in Italian), 1.2M: as social networks write audiences, with the
+    decimal mark of the language in force (Babel)."""
     if n < 1_000:
         return str(n)
-    if n < 1_000_000:
-        return f"{n / 1_000:.1f}k".replace(".0k", "k")
-    return f"{n / 1_000_000:.1f}M".replace(".0M", "M")
+    value, unit = (n / 1_000, "k") if n < 1_000_000 else (n / 1_000_000, "M")
+    return format_decimal(round(value, 1), format="0.#", locale=current()) + unit
 
 
 def mrkdwn(text: str) -> dict[str, Any]:
