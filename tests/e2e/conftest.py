@@ -4,11 +4,15 @@ the same `World` the demo plays in (bot/sandbox/world.py)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
 
 from bot.clock import ManualClock
+from bot.networks.facebook.emulator import GraphEmulator
+from bot.networks.instagram.emulator import InstagramEmulator
+from bot.networks.whatsapp.emulator import WhatsAppEmulator
 from bot.networks.x.emulator import XEmulator
 from bot.sandbox.slack_api import SlackEmulator
 from bot.sandbox.world import (
@@ -37,6 +41,36 @@ def bot(
     with running_world(
         database_url, clock, slack=slack_emulator, x=x_emulator, env=env, transport=transport
     ) as world:
+        yield world
+
+
+@contextmanager
+def every_network(
+    database_url: str,
+    clock: ManualClock,
+    slack: SlackEmulator,
+    x: XEmulator,
+    transport: str,
+    env: dict[str, str] | None = None,
+) -> Iterator[World]:
+    """The bot with an account on each network: X, and Facebook, Instagram and WhatsApp on
+    their emulators (one Meta webhook URL)."""
+    with (
+        GraphEmulator(clock=clock.timestamp) as meta,
+        InstagramEmulator(clock=clock.timestamp) as instagram,
+        WhatsAppEmulator(clock=clock.timestamp) as whatsapp,
+        running_world(
+            database_url,
+            clock,
+            slack=slack,
+            x=x,
+            meta=meta,
+            instagram=instagram,
+            whatsapp=whatsapp,
+            env=env,
+            transport=transport,
+        ) as world,
+    ):
         yield world
 
 

@@ -9,12 +9,10 @@ from collections.abc import Iterator
 import pytest
 
 from bot.clock import ManualClock
-from bot.networks.facebook.emulator import GraphEmulator
-from bot.networks.instagram.emulator import InstagramEmulator
-from bot.networks.whatsapp.emulator import WhatsAppEmulator
 from bot.networks.x.emulator import XEmulator
 from bot.sandbox.slack_api import SlackEmulator
-from bot.sandbox.world import World, running_world
+from bot.sandbox.world import World
+from tests.e2e.conftest import every_network
 
 
 @pytest.fixture
@@ -25,21 +23,9 @@ def world(
     x_emulator: XEmulator,
     transport: str,
 ) -> Iterator[World]:
-    with (
-        GraphEmulator(clock=clock.timestamp) as meta,
-        InstagramEmulator(clock=clock.timestamp) as instagram,
-        WhatsAppEmulator(clock=clock.timestamp) as whatsapp,
-        running_world(
-            database_url,
-            clock,
-            slack=slack_emulator,
-            x=x_emulator,
-            meta=meta,
-            instagram=instagram,
-            whatsapp=whatsapp,
-            transport=transport,
-        ) as world,
-    ):
+    with every_network(database_url, clock, slack_emulator, x_emulator, transport) as world:
+        assert world.meta and world.instagram
+        meta, instagram = world.meta, world.instagram
         meta.add_user("7001", "Elena", "Conti")
         instagram.customer("giulia.r", name="Giulia Rossi")
         yield world

@@ -13,13 +13,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import ManualClock
-from bot.networks.facebook.emulator import GraphEmulator
-from bot.networks.whatsapp.emulator import WhatsAppEmulator
-from bot.sandbox.world import World, running_world
+from bot.sandbox.world import World
 from bot.slack import blocks
 from bot.slack import person_modal as modal
 from storage.models import AuditEntry, Customer, CustomerIdentifier, LinkSuggestion
-from tests.e2e.conftest import MONDAY_10
+from tests.e2e.conftest import MONDAY_10, every_network
 
 NUMBER = "393471234521"
 
@@ -28,19 +26,9 @@ NUMBER = "393471234521"
 def world(slack_emulator, x_emulator, database_url, transport) -> Iterator[World]:
     clock = ManualClock(MONDAY_10)
     slack_emulator.clock = x_emulator.clock = clock.timestamp
-    with (
-        GraphEmulator(clock=clock.timestamp) as meta,
-        WhatsAppEmulator(clock=clock.timestamp) as whatsapp,
-        running_world(
-            database_url,
-            clock,
-            slack=slack_emulator,
-            x=x_emulator,
-            meta=meta,
-            whatsapp=whatsapp,
-            transport=transport,
-        ) as world,
-    ):
+    with every_network(database_url, clock, slack_emulator, x_emulator, transport) as world:
+        assert world.meta is not None
+        meta = world.meta
         meta.add_user("7001", "Elena", "Conti")
         yield world
 

@@ -11,15 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import ManualClock
-from bot.networks.facebook.emulator import GraphEmulator
-from bot.networks.instagram.emulator import InstagramEmulator
-from bot.networks.whatsapp.emulator import WhatsAppEmulator
 from bot.networks.x.emulator import XEmulator
 from bot.sandbox.slack_api import SlackEmulator
-from bot.sandbox.world import CHANNEL, World, running_world
+from bot.sandbox.world import CHANNEL, World
 from bot.slack import blocks
 from storage.models import Survey
-from tests.e2e.conftest import MONDAY_10
+from tests.e2e.conftest import MONDAY_10, every_network
 
 DELAY = timedelta(minutes=10)
 
@@ -35,22 +32,9 @@ def make_world(
     slack.clock = x.clock = clock.timestamp
     slack.add_usergroup("S0LEADS", ["UCARLA"])
     settings = {"SLACK_LEADS": "S0LEADS", **env}
-    with (
-        GraphEmulator(clock=clock.timestamp) as meta,
-        InstagramEmulator(clock=clock.timestamp) as instagram,
-        WhatsAppEmulator(clock=clock.timestamp) as whatsapp,
-        running_world(
-            database_url,
-            clock,
-            slack=slack,
-            x=x,
-            meta=meta,
-            instagram=instagram,
-            whatsapp=whatsapp,
-            env=settings,
-            transport=transport,
-        ) as world,
-    ):
+    with every_network(database_url, clock, slack, x, transport, settings) as world:
+        assert world.meta and world.instagram
+        meta, instagram = world.meta, world.instagram
         meta.add_user("7001", "Elena", "Conti")
         instagram.customer("sofia.l", name="Sofia Longo")
         yield world
