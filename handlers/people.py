@@ -40,7 +40,7 @@ def register(app: App, services: Services) -> None:
 
     @app.options(modal.PICK)
     def suggest(ack: Ack, body: dict[str, Any]) -> None:
-        conversation = modal.conversation_of(body.get("view") or {})
+        conversation = blocks.conversation_of(body.get("view") or {})
         if conversation is None:
             ack(options=[])
             return
@@ -49,7 +49,7 @@ def register(app: App, services: Services) -> None:
 
     @app.view(modal.CALLBACK_ID)
     def chosen(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        conversation, customer = modal.conversation_of(view), modal.chosen(view)
+        conversation, customer = blocks.conversation_of(view), modal.chosen(view)
         if conversation is None or customer is None:
             with speaking(services.languages.of(body["user"]["id"])):  # the clicker's
                 pick = _("Pick a customer first.")

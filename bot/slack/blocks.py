@@ -7,6 +7,7 @@ format. Links and mentions are built from checked values only.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -439,6 +440,21 @@ def mrkdwn(text: str) -> dict[str, Any]:
     """A mrkdwn text object. Verbatim: Slack links only what Carebridge wrote as a link, never a
     URL or a domain it finds in the text (a customer's `evil.example/login`)."""
     return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
+def plain_text(text: str) -> dict[str, Any]:
+    """A plain_text object, as a modal's title, buttons and labels take it."""
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def conversation_of(view: dict[str, Any]) -> int | None:
+    """The conversation a modal of a card is about (`{"conversation": id}` in its metadata)."""
+    try:
+        data = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return None
+    value = data.get("conversation") if isinstance(data, dict) else None
+    return value if isinstance(value, int) else None
 
 
 def section(text: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from bot.i18n import _
+from bot.slack.blocks import plain_text
 from bot.slack.mrkdwn import truncate
 
 CALLBACK_ID = "same_person"
@@ -14,22 +15,18 @@ PICK = "same_person_pick"
 BLOCK_ID = "person"
 
 
-def _plain(text: str) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text, "emoji": True}
-
-
 def same_person_modal(conversation_id: int) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": CALLBACK_ID,
         "private_metadata": json.dumps({"conversation": conversation_id}),
-        "title": _plain(_("Same person as…")),
-        "submit": _plain(_("Link")),
-        "close": _plain(_("Cancel")),
+        "title": plain_text(_("Same person as…")),
+        "submit": plain_text(_("Link")),
+        "close": plain_text(_("Cancel")),
         "blocks": [
             {
                 "type": "section",
-                "text": _plain(
+                "text": plain_text(
                     _(
                         "One person on several networks: link them, and the card's history, the "
                         "3rd-contact rule, VIP status and surveys see all their accounts. "
@@ -40,11 +37,11 @@ def same_person_modal(conversation_id: int) -> dict[str, Any]:
             {
                 "type": "input",
                 "block_id": BLOCK_ID,
-                "label": _plain(_("Customer")),
+                "label": plain_text(_("Customer")),
                 "element": {
                     "type": "external_select",
                     "action_id": PICK,
-                    "placeholder": _plain(_("Type a name, @handle or number")),
+                    "placeholder": plain_text(_("Type a name, @handle or number")),
                     "min_query_length": 0,
                 },
             },
@@ -53,16 +50,7 @@ def same_person_modal(conversation_id: int) -> dict[str, Any]:
 
 
 def option(customer_id: int, label: str) -> dict[str, Any]:
-    return {"text": _plain(truncate(label, 75)), "value": str(customer_id)}
-
-
-def conversation_of(view: dict[str, Any]) -> int | None:
-    try:
-        data = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        return None
-    value = data.get("conversation") if isinstance(data, dict) else None
-    return value if isinstance(value, int) else None
+    return {"text": plain_text(truncate(label, 75)), "value": str(customer_id)}
 
 
 def chosen(view: dict[str, Any]) -> int | None:

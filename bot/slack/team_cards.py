@@ -23,6 +23,7 @@ from bot.services.accounts import Accounts
 from bot.services.outbox import ForwardJob, read
 from bot.services.worker import Job
 from bot.slack import blocks
+from bot.slack.blocks import plain_text
 from bot.slack.cards import customer
 from bot.slack.mrkdwn import escape, link, mention, truncate
 from bot.slack.render import local_time
@@ -202,14 +203,11 @@ def _forward(session: Session, job: Job) -> Forward:
 
 # --- the Forward modal of a support card ---------------------------------------------------------
 def forward_modal(conversation_id: int, teams: Sequence[TeamView]) -> dict[str, Any]:
-    def plain(text: str) -> dict[str, Any]:
-        return {"type": "plain_text", "text": text, "emoji": True}
-
     if not teams:
         return {
             "type": "modal",
-            "title": plain(_("Forward")),
-            "close": plain(_("Close")),
+            "title": plain_text(_("Forward")),
+            "close": plain_text(_("Close")),
             "blocks": [
                 blocks.section(
                     _("No specialist teams yet: `/care teams add Billing #billing 4h` adds one.")
@@ -217,27 +215,27 @@ def forward_modal(conversation_id: int, teams: Sequence[TeamView]) -> dict[str, 
             ],
         }
     options = [
-        {"text": plain(truncate(f"{t.name}", 75)), "value": truncate(t.name, 75)}
+        {"text": plain_text(truncate(f"{t.name}", 75)), "value": truncate(t.name, 75)}
         for t in teams[:100]
     ]
     return {
         "type": "modal",
         "callback_id": MODAL,
         "private_metadata": json.dumps({"conversation": conversation_id}),
-        "title": plain(_("Forward")),
-        "submit": plain(_("Forward")),
-        "close": plain(_("Cancel")),
+        "title": plain_text(_("Forward")),
+        "submit": plain_text(_("Forward")),
+        "close": plain_text(_("Cancel")),
         "blocks": [
             {
                 "type": "input",
                 "block_id": "team",
-                "label": plain(_("Team")),
+                "label": plain_text(_("Team")),
                 "element": {"type": "static_select", "action_id": "team", "options": options},
             },
             {
                 "type": "input",
                 "block_id": "note",
-                "label": plain(_("Note for the team")),
+                "label": plain_text(_("Note for the team")),
                 "element": {
                     "type": "plain_text_input",
                     "action_id": "note",
@@ -257,16 +255,11 @@ def forward_modal(conversation_id: int, teams: Sequence[TeamView]) -> dict[str, 
 
 def submitted(view: dict[str, Any]) -> tuple[int | None, str, str]:
     """(conversation id, team, note) of a submitted Forward modal."""
-    try:
-        data = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        data = {}
-    conversation = data.get("conversation") if isinstance(data, dict) else None
     values = (view.get("state") or {}).get("values") or {}
     team = ((values.get("team") or {}).get("team") or {}).get("selected_option") or {}
     note = ((values.get("note") or {}).get("note") or {}).get("value") or ""
     return (
-        conversation if isinstance(conversation, int) else None,
+        blocks.conversation_of(view),
         str(team.get("value") or ""),
         str(note),
     )
